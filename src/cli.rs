@@ -1,0 +1,165 @@
+//! Command-line options as parsed by clap. The doc comments are the `--help` text. Nothing
+//! here is validated beyond its type: `config` turns `ServeArgs` into a checked `Config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::DEFAULT_CLIENT_URL;
+use crate::types::Consistency;
+
+/// dcache: a strongly consistent, Raft-replicated in-memory cache.
+#[derive(Debug, Parser)]
+#[command(name = "dcache", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub client: ClientOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every client command.
+#[derive(Debug, Clone, Args)]
+pub struct ClientOpts {
+    /// Client URL of any dcache node.
+    #[arg(long, env = "DCACHE_SERVER", default_value = DEFAULT_CLIENT_URL, global = true)]
+    pub server: String,
+    /// How long to wait for an answer (e.g. 500ms, 10s, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, global = true)]
+    pub timeout: Duration,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text, global = true)]
+    pub output: Output,
+}
+
+/// How client commands print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Plain text for people.
+    Text,
+    /// JSON for scripts: the `data` object of the server's answer.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags).
+    Serve(Box<ServeArgs>),
+    /// Store VALUE under KEY.
+    Set {
+        key: String,
+        value: String,
+    },
+    /// Print the value stored under KEY (exit code 3 if it is missing).
+    Get {
+        key: String,
+        /// Read consistency.
+        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+        consistency: Consistency,
+    },
+    /// Remove KEY.
+    Delete {
+        key: String,
+    },
+    /// List keys starting with PREFIX, in key order, with their values.
+    Scan {
+        /// Key prefix; empty lists every key.
+        #[arg(default_value = "")]
+        prefix: String,
+        /// Most keys to return (1-10000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Read consistency.
+        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+        consistency: Consistency,
+    },
+    /// Show and change the cluster.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Live terminal dashboard of the cluster (not yet available).
+    Dash,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// This node's view of the cluster: role, term, log indexes, members.
+    Status,
+    /// The current leader.
+    Leader,
+    /// The members of the cluster.
+    Members,
+}
+
+/// Options of `dcache serve`. Each flag overrides the same key of the config file.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// YAML config file (see config/dcache.yaml for every key).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Validate the configuration, print it, and exit without starting.
+    #[arg(long)]
+    pub check: bool,
+    /// Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`).
+    #[arg(long)]
+    pub log_level: Option<String>,
+    /// This node's name; must appear in initial-cluster.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Cluster identity; a data dir written for another cluster id is refused.
+    #[arg(long)]
+    pub cluster_id: Option<String>,
+    /// Where the Raft log, vote and snapshots are kept.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// URL the client API listens on.
+    #[arg(long)]
+    pub listen_client_urls: Option<String>,
+    /// Client URL other nodes and tools should use for this node.
+    #[arg(long)]
+    pub advertise_client_urls: Option<String>,
+    /// URL the peer (Raft) listener binds.
+    #[arg(long)]
+    pub listen_peer_urls: Option<String>,
+    /// Peer URL other nodes should use for this node.
+    #[arg(long)]
+    pub initial_advertise_peer_urls: Option<String>,
+    /// Founding members: name=peer-url,... (identical on every founding node).
+    #[arg(long)]
+    pub initial_cluster: Option<String>,
+    /// `new` to found the cluster in initial-cluster, `existing` to join one.
+    #[arg(long)]
+    pub initial_cluster_state: Option<String>,
+    /// Client URL of a running cluster to join on first start.
+    #[arg(long)]
+    pub join: Option<String>,
+    /// Longest accepted key in bytes.
+    #[arg(long)]
+    pub max_key_bytes: Option<usize>,
+    /// Longest accepted value in bytes.
+    #[arg(long)]
+    pub max_value_bytes: Option<usize>,
+    /// How long a request may wait for the cluster (e.g. 5s).
+    #[arg(long)]
+    pub request_timeout: Option<String>,
+    /// Snapshot the cache and purge the log every this many entries.
+    #[arg(long)]
+    pub snapshot_logs: Option<u64>,
+    /// Leader heartbeat interval in milliseconds.
+    #[arg(long)]
+    pub heartbeat_interval_ms: Option<u64>,
+    /// Minimum election timeout in milliseconds (the maximum is twice this).
+    #[arg(long)]
+    pub election_timeout_ms: Option<u64>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
+}

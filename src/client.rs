@@ -1,0 +1,190 @@
+//! A typed HTTP client for the client API, used by the CLI commands (and later the dashboard
+//! and the benchmark). It unwraps the envelope and turns every failure into a `ClientError`
+//! that says what went wrong and what to try.
+
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::types::{
+    Consistency, DeleteResult, Envelope, Health, KeyValue, KeysResult, LeaderInfo, NodeStatus, SetRequest, SetResult,
+};
+
+/// Characters left as they are in a key path segment; everything else is percent-encoded.
+const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Why a request failed, as the CLI reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("--server `{url}` is not a usable URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot reach {url}: {reason} (is dcache serve running?)")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} did not answer within {timeout:?} (raise --timeout, or check the node's log)")]
+    Timeout { url: String, timeout: Duration },
+    #[error("{message}")]
+    Api { status: u16, code: String, message: String },
+    #[error("unexpected answer from {url}: {detail}")]
+    Protocol { url: String, detail: String },
+}
+
+impl ClientError {
+    /// Whether the server said the key does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Api { code, .. } if code == "KEY_NOT_FOUND")
+    }
+}
+
+/// A client bound to one node's client URL.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client for `server` (e.g. `http://127.0.0.1:8080`) giving each request `timeout`.
+    pub fn new(server: &str, timeout: Duration) -> Result<Self, ClientError> {
+        let parsed = url::Url::parse(server).map_err(|e| ClientError::BadUrl {
+            url: server.to_string(),
+            reason: format!("{e}; expected e.g. http://127.0.0.1:8080"),
+        })?;
+        if parsed.scheme() != "http" {
+            return Err(ClientError::BadUrl {
+                url: server.to_string(),
+                reason: format!("scheme `{}` is not supported; use http://", parsed.scheme()),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ClientError::BadUrl {
+                url: server.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client {
+            base: server.trim_end_matches('/').to_string(),
+            http,
+            timeout,
+        })
+    }
+
+    /// The base URL this client talks to.
+    pub fn server(&self) -> &str {
+        &self.base
+    }
+
+    /// Reads `key` at `consistency`.
+    pub async fn get(&self, key: &str, consistency: Consistency) -> Result<KeyValue, ClientError> {
+        let path = format!("/api/v1/get/{}?consistency={}", encode_key(key), consistency.as_str());
+        self.send(self.http.get(self.url(&path))).await
+    }
+
+    /// Stores `value` under `key`.
+    pub async fn set(&self, key: &str, value: &str) -> Result<SetResult, ClientError> {
+        let body = SetRequest {
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
+    }
+
+    /// Removes `key`.
+    pub async fn delete(&self, key: &str) -> Result<DeleteResult, ClientError> {
+        let path = format!("/api/v1/delete/{}", encode_key(key));
+        self.send(self.http.delete(self.url(&path))).await
+    }
+
+    /// Lists up to `limit` keys under `prefix`.
+    pub async fn scan(&self, prefix: &str, limit: u32, consistency: Consistency) -> Result<KeysResult, ClientError> {
+        let query = [
+            ("prefix", prefix.to_string()),
+            ("limit", limit.to_string()),
+            ("consistency", consistency.as_str().to_string()),
+        ];
+        self.send(self.http.get(self.url("/api/v1/keys")).query(&query)).await
+    }
+
+    /// The node's status report.
+    pub async fn status(&self) -> Result<NodeStatus, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/cluster/status"))).await
+    }
+
+    /// The leader as the node knows it.
+    pub async fn leader(&self) -> Result<LeaderInfo, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/cluster/leader"))).await
+    }
+
+    /// The node's health.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.send(self.http.get(self.url("/health"))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let url = self.base.clone();
+        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            url: url.clone(),
+            detail: format!("HTTP {status}, body is not a dcache envelope ({e})"),
+        })?;
+        match (envelope.success, envelope.data, envelope.error) {
+            (true, Some(data), _) => Ok(data),
+            (false, _, Some(err)) => Err(ClientError::Api {
+                status,
+                code: err.code,
+                message: err.message,
+            }),
+            _ => Err(ClientError::Protocol {
+                url,
+                detail: format!("HTTP {status}, envelope without data or error"),
+            }),
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ClientError {
+        if e.is_timeout() {
+            ClientError::Timeout {
+                url: self.base.clone(),
+                timeout: self.timeout,
+            }
+        } else {
+            let reason = if e.is_connect() {
+                root_cause(&e).unwrap_or_else(|| "connection failed".into())
+            } else {
+                root_cause(&e).unwrap_or_else(|| e.to_string())
+            };
+            ClientError::Unreachable {
+                url: self.base.clone(),
+                reason,
+            }
+        }
+    }
+}
+
+/// The innermost error message (e.g. "Connection refused (os error 111)").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = e.source()?;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    Some(cur.to_string())
+}
+
+fn encode_key(key: &str) -> String {
+    utf8_percent_encode(key, KEY_SAFE).to_string()
+}
+
+/// Serializes `value` as pretty JSON for `-o json`.
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

@@ -1,0 +1,68 @@
+//! `dcache serve`: load the config, bind, start the node, serve until SIGINT/SIGTERM.
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::node::Node;
+use crate::server::{self, Listeners};
+
+/// Runs a node until a signal asks it to stop; returns once it has drained and flushed.
+pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(args)?;
+    if args.check {
+        println!("{config}");
+        println!("configuration OK");
+        return Ok(());
+    }
+    init_tracing(&config.log_level);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
+    let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
+    let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
+    let node = Node::start(config).await.context("the node could not start")?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tracing::info!(client = %client_addr, peer = %peer_addr, "serving");
+    server::serve(node, listeners, shutdown).await?;
+    Ok(())
+}
+
+/// Logs to stderr at `level`. A plain level keeps openraft's own chatter at `warn` unless
+/// debugging; a full filter (e.g. `dcache=debug,openraft=info`) is taken as given.
+fn init_tracing(level: &str) {
+    use std::io::IsTerminal;
+    let directive = match level {
+        "error" | "warn" | "info" => format!("{level},openraft=warn"),
+        other => other.to_string(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn stop_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received: shutting down"),
+        _ = term => tracing::info!("SIGTERM received: shutting down"),
+    }
+    token.cancel();
+}

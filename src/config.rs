@@ -1,0 +1,444 @@
+//! The checked runtime configuration of `dcache serve`: YAML file, then flags on top, then
+//! validation. Every error names where the bad value came from (file and key, or flag), the
+//! value, and what would be accepted.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+
+/// Default client URL, for `dcache serve` with no flags and for the CLI.
+pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
+/// Default peer URL.
+pub const DEFAULT_PEER_URL: &str = "http://127.0.0.1:8081";
+
+/// A configuration error: one sentence for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// The YAML file, key for key. Unknown keys are rejected so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    name: Option<String>,
+    cluster_id: Option<String>,
+    data_dir: Option<PathBuf>,
+    listen_client_urls: Option<String>,
+    advertise_client_urls: Option<String>,
+    listen_peer_urls: Option<String>,
+    initial_advertise_peer_urls: Option<String>,
+    initial_cluster: Option<String>,
+    initial_cluster_state: Option<String>,
+    join: Option<String>,
+    log_level: Option<String>,
+    max_key_bytes: Option<usize>,
+    max_value_bytes: Option<usize>,
+    request_timeout: Option<String>,
+    snapshot_logs: Option<u64>,
+    heartbeat_interval_ms: Option<u64>,
+    election_timeout_ms: Option<u64>,
+}
+
+/// Whether this node founds a new cluster or joins a running one on its first start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterState {
+    New,
+    Existing,
+}
+
+/// Request limits enforced by the client API.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest key in bytes (default 4 KiB).
+    pub max_key_bytes: usize,
+    /// Longest value in bytes (default 1 MiB).
+    pub max_value_bytes: usize,
+    /// How long a request may wait for Raft (commit, leader election, forwarding).
+    pub request_timeout: Duration,
+}
+
+/// Raft timing and log compaction.
+#[derive(Debug, Clone)]
+pub struct RaftTuning {
+    pub heartbeat_interval_ms: u64,
+    /// Minimum election timeout; the maximum is twice this.
+    pub election_timeout_ms: u64,
+    /// Take a snapshot (and purge the log behind it) every this many entries.
+    pub snapshot_logs: u64,
+}
+
+/// A validated node configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub name: String,
+    pub cluster_id: String,
+    pub data_dir: PathBuf,
+    pub listen_client: SocketAddr,
+    pub advertise_client_url: String,
+    pub listen_peer: SocketAddr,
+    pub advertise_peer_url: String,
+    /// `(name, peer URL)` of the founding members, sorted by name.
+    pub initial_cluster: Vec<(String, String)>,
+    pub initial_cluster_state: ClusterState,
+    /// A client URL of a running cluster to join on first start.
+    pub join: Option<String>,
+    pub log_level: String,
+    pub limits: Limits,
+    pub raft: RaftTuning,
+    /// The file the configuration was read from, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// Where a value came from, for error messages.
+struct Origin<'a> {
+    file: Option<&'a Path>,
+}
+
+impl Origin<'_> {
+    fn of(&self, key: &str, from_flag: bool) -> String {
+        match (from_flag, self.file) {
+            (true, _) | (false, None) => format!("--{key}"),
+            (false, Some(f)) => format!("{}: key `{key}`", f.display()),
+        }
+    }
+}
+
+/// Picks the flag if given, else the file's value; remembers which.
+fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> (Option<T>, bool) {
+    match flag {
+        Some(v) => (Some(v.clone()), true),
+        None => (file.clone(), false),
+    }
+}
+
+impl Config {
+    /// Reads `args.config` (if given), applies the flags over it and validates the result,
+    /// including that the data dir can be created and written.
+    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let origin = Origin {
+            file: args.config.as_deref(),
+        };
+        let invalid = |key: &str, from_flag: bool, message: String| ConfigError::Invalid {
+            origin: origin.of(key, from_flag),
+            message,
+        };
+
+        let (name, f) = pick(&args.name, &file.name);
+        let name = name.unwrap_or_else(|| "node1".to_string());
+        check_name(&name).map_err(|m| invalid("name", f, m))?;
+
+        let (cluster_id, f) = pick(&args.cluster_id, &file.cluster_id);
+        let cluster_id = cluster_id.unwrap_or_else(|| "dcache".to_string());
+        if cluster_id.trim().is_empty() {
+            return Err(invalid("cluster-id", f, "must not be empty".into()));
+        }
+
+        let (listen, f) = pick(&args.listen_client_urls, &file.listen_client_urls);
+        let listen_client_url = listen.unwrap_or_else(|| DEFAULT_CLIENT_URL.to_string());
+        let listen_client = listen_addr(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?;
+
+        let (adv, f) = pick(&args.advertise_client_urls, &file.advertise_client_urls);
+        let advertise_client_url = match adv {
+            Some(u) => base_url(&u).map_err(|m| invalid("advertise-client-urls", f, m))?,
+            None => base_url(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?,
+        };
+
+        let (listen, f) = pick(&args.listen_peer_urls, &file.listen_peer_urls);
+        let listen_peer_url = listen.unwrap_or_else(|| DEFAULT_PEER_URL.to_string());
+        let listen_peer = listen_addr(&listen_peer_url).map_err(|m| invalid("listen-peer-urls", f, m))?;
+        if listen_peer == listen_client {
+            return Err(invalid(
+                "listen-peer-urls",
+                f,
+                format!("`{listen_peer_url}` is the same address as the client listener; give peers their own port"),
+            ));
+        }
+
+        let (adv, f) = pick(&args.initial_advertise_peer_urls, &file.initial_advertise_peer_urls);
+        let advertise_peer_url = match adv {
+            Some(u) => base_url(&u).map_err(|m| invalid("initial-advertise-peer-urls", f, m))?,
+            None => base_url(&listen_peer_url).map_err(|m| invalid("listen-peer-urls", f, m))?,
+        };
+
+        let (ic, f) = pick(&args.initial_cluster, &file.initial_cluster);
+        let initial_cluster = match ic {
+            Some(s) => parse_initial_cluster(&s).map_err(|m| invalid("initial-cluster", f, m))?,
+            None => vec![(name.clone(), advertise_peer_url.clone())],
+        };
+        match initial_cluster.iter().find(|(n, _)| *n == name) {
+            None => {
+                return Err(invalid(
+                    "initial-cluster",
+                    f,
+                    format!(
+                        "this node's name `{name}` is not listed (members: {}); add `{name}={advertise_peer_url}`",
+                        initial_cluster.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+            Some((_, url)) if *url != advertise_peer_url => {
+                return Err(invalid(
+                    "initial-cluster",
+                    f,
+                    format!("lists `{name}={url}` but this node advertises peer URL `{advertise_peer_url}`; make them match"),
+                ))
+            }
+            Some(_) => {}
+        }
+
+        let (state, f) = pick(&args.initial_cluster_state, &file.initial_cluster_state);
+        let initial_cluster_state = match state.as_deref() {
+            None | Some("new") => ClusterState::New,
+            Some("existing") => ClusterState::Existing,
+            Some(other) => {
+                return Err(invalid(
+                    "initial-cluster-state",
+                    f,
+                    format!("`{other}` is not valid; use `new` or `existing`"),
+                ))
+            }
+        };
+
+        let (join, f) = pick(&args.join, &file.join);
+        let join = join.map(|u| base_url(&u)).transpose().map_err(|m| invalid("join", f, m))?;
+
+        let (level, f) = pick(&args.log_level, &file.log_level);
+        let log_level = level.unwrap_or_else(|| "info".to_string());
+        tracing_subscriber::EnvFilter::try_new(&log_level).map_err(|e| {
+            invalid(
+                "log-level",
+                f,
+                format!("`{log_level}` is not a log level ({e}); use error, warn, info, debug or trace"),
+            )
+        })?;
+
+        let (v, f) = pick(&args.max_key_bytes, &file.max_key_bytes);
+        let max_key_bytes = positive(v.unwrap_or(4096)).map_err(|m| invalid("max-key-bytes", f, m))?;
+        let (v, f) = pick(&args.max_value_bytes, &file.max_value_bytes);
+        let max_value_bytes = positive(v.unwrap_or(1024 * 1024)).map_err(|m| invalid("max-value-bytes", f, m))?;
+        let (v, f) = pick(&args.request_timeout, &file.request_timeout);
+        let request_timeout = match v {
+            None => Duration::from_secs(5),
+            Some(s) => humantime::parse_duration(&s)
+                .map_err(|e| invalid("request-timeout", f, format!("`{s}` is not a duration ({e}); e.g. 500ms, 5s")))?,
+        };
+
+        let (v, f) = pick(&args.snapshot_logs, &file.snapshot_logs);
+        let snapshot_logs = v.unwrap_or(10_000);
+        if snapshot_logs < 10 {
+            return Err(invalid("snapshot-logs", f, format!("`{snapshot_logs}` is too small; use at least 10")));
+        }
+        let (v, f) = pick(&args.heartbeat_interval_ms, &file.heartbeat_interval_ms);
+        let heartbeat_interval_ms = v.unwrap_or(100);
+        let (v, fe) = pick(&args.election_timeout_ms, &file.election_timeout_ms);
+        let election_timeout_ms = v.unwrap_or(500);
+        if heartbeat_interval_ms == 0 || election_timeout_ms < heartbeat_interval_ms * 2 {
+            return Err(invalid(
+                if fe { "election-timeout-ms" } else { "heartbeat-interval-ms" },
+                fe || f,
+                format!(
+                    "election timeout {election_timeout_ms} ms must be at least twice the heartbeat interval {heartbeat_interval_ms} ms"
+                ),
+            ));
+        }
+
+        let (dir, f) = pick(&args.data_dir, &file.data_dir);
+        let data_dir = dir.unwrap_or_else(|| PathBuf::from("./dcache-data"));
+        check_writable(&data_dir).map_err(|m| invalid("data-dir", f, m))?;
+
+        Ok(Config {
+            name,
+            cluster_id,
+            data_dir,
+            listen_client,
+            advertise_client_url,
+            listen_peer,
+            advertise_peer_url,
+            initial_cluster,
+            initial_cluster_state,
+            join,
+            log_level,
+            limits: Limits {
+                max_key_bytes,
+                max_value_bytes,
+                request_timeout,
+            },
+            raft: RaftTuning {
+                heartbeat_interval_ms,
+                election_timeout_ms,
+                snapshot_logs,
+            },
+            file: args.config.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Config {
+    /// A one-paragraph summary for the startup log and `serve --check`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let members: Vec<String> = self.initial_cluster.iter().map(|(n, u)| format!("{n}={u}")).collect();
+        writeln!(f, "name:            {}", self.name)?;
+        writeln!(f, "cluster-id:      {}", self.cluster_id)?;
+        writeln!(f, "data-dir:        {}", self.data_dir.display())?;
+        writeln!(f, "client:          listen {} advertise {}", self.listen_client, self.advertise_client_url)?;
+        writeln!(f, "peer:            listen {} advertise {}", self.listen_peer, self.advertise_peer_url)?;
+        writeln!(f, "initial-cluster: {}", members.join(","))?;
+        writeln!(
+            f,
+            "limits:          key {} B, value {} B, request timeout {:?}",
+            self.limits.max_key_bytes, self.limits.max_value_bytes, self.limits.request_timeout
+        )?;
+        write!(
+            f,
+            "raft:            heartbeat {} ms, election {}-{} ms, snapshot every {} entries",
+            self.raft.heartbeat_interval_ms,
+            self.raft.election_timeout_ms,
+            self.raft.election_timeout_ms * 2,
+            self.raft.snapshot_logs
+        )
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_yaml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: describe_yaml_error(&e),
+    })
+}
+
+/// Rewords serde's messages so they speak of keys, not fields.
+fn describe_yaml_error(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string().replace("unknown field", "unknown key");
+    match msg.split_once(", expected one of") {
+        Some((head, rest)) => {
+            // Keep the location serde appends after the list of expected keys.
+            let location = rest.rsplit_once(" at line ").map(|(_, l)| format!(" at line {l}")).unwrap_or_default();
+            format!("{head}{location}; see config/dcache.yaml for every valid key")
+        }
+        None => msg,
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        return Err(format!("`{name}` may only hold letters, digits, `-`, `_` and `.`"));
+    }
+    Ok(())
+}
+
+fn positive(v: usize) -> Result<usize, String> {
+    if v == 0 {
+        Err("must be greater than 0".into())
+    } else {
+        Ok(v)
+    }
+}
+
+/// Parses and normalizes an `http://host:port` base URL (no path, no trailing slash).
+fn base_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.contains(',') {
+        return Err(format!("`{s}` lists several URLs; give exactly one"));
+    }
+    let url = url::Url::parse(s).map_err(|e| format!("`{s}` is not a valid URL ({e}); expected e.g. http://127.0.0.1:8080"))?;
+    match url.scheme() {
+        "http" => {}
+        "https" => return Err(format!("`{s}`: TLS (https) is not supported yet; use http://")),
+        other => return Err(format!("`{s}` has scheme `{other}`; expected http://")),
+    }
+    let host = url.host_str().ok_or_else(|| format!("`{s}` has no host"))?;
+    let port = url.port().ok_or_else(|| format!("`{s}` has no port; expected e.g. http://127.0.0.1:8080"))?;
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(format!("`{s}` has a path; give only scheme, host and port"));
+    }
+    Ok(format!("http://{host}:{port}"))
+}
+
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let base = base_url(s)?;
+    let hostport = base.trim_start_matches("http://");
+    hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("`{s}`: cannot resolve `{hostport}` ({e})"))?
+        .next()
+        .ok_or_else(|| format!("`{s}`: `{hostport}` resolves to no address"))
+}
+
+fn parse_initial_cluster(s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut members = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, url) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not `name=url`; expected e.g. node1=http://127.0.0.1:8081"))?;
+        check_name(name.trim()).map_err(|m| format!("member name {m}"))?;
+        let url = base_url(url)?;
+        if members.iter().any(|(n, _)| n == name.trim()) {
+            return Err(format!("member `{}` is listed twice", name.trim()));
+        }
+        if members.iter().any(|(_, u)| *u == url) {
+            return Err(format!("peer URL `{url}` is listed twice"));
+        }
+        members.push((name.trim().to_string(), url));
+    }
+    if members.is_empty() {
+        return Err("is empty; expected e.g. node1=http://127.0.0.1:8081".into());
+    }
+    members.sort();
+    Ok(members)
+}
+
+/// Creates `dir` if needed and proves a file can be written in it.
+fn check_writable(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("`{}` cannot be created: {e}", dir.display()))?;
+    let probe = dir.join(".dcache-write-probe");
+    std::fs::write(&probe, b"ok").map_err(|e| format!("`{}` is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_cluster_is_sorted_and_checked() {
+        let m = parse_initial_cluster("b=http://127.0.0.1:2, a=http://127.0.0.1:1").unwrap();
+        assert_eq!(m[0].0, "a");
+        assert!(parse_initial_cluster("a=http://127.0.0.1:1,a=http://127.0.0.1:2").is_err());
+        assert!(parse_initial_cluster("a").is_err());
+        assert!(parse_initial_cluster("").is_err());
+    }
+
+    #[test]
+    fn base_url_normalizes_and_rejects() {
+        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert!(base_url("not a url").unwrap_err().contains("not a valid URL"));
+        assert!(base_url("http://127.0.0.1").unwrap_err().contains("no port"));
+        assert!(base_url("ftp://h:1").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! dcache: a strongly consistent, Raft-replicated in-memory cache.
+//!
+//! Layout, from the outside in:
+//! - `cli`, `config`: parsed options, and the validated configuration of `dcache serve`.
+//! - `commands`: thin glue per subcommand (serve, kv, cluster, completions).
+//! - `client`, `types`: the typed HTTP client and the wire types of the client API.
+//! - `server`: the two listeners; `server::client_api` (the `/api/v1` routes) and
+//!   `server::peer_api` (Raft RPCs and node-to-node forwarding).
+//! - `node`: one running node; proposes writes, linearizes reads, reports status.
+//! - `raft`: openraft wiring; `raft::store` (the only sled user), `raft::state_machine`,
+//!   `raft::network`.
+//! - `cache`: the in-memory ordered map; no I/O, no Raft.
+
+pub mod cache;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod node;
+pub mod raft;
+pub mod server;
+pub mod types;

@@ -1,0 +1,82 @@
+//! The `dcache` binary: parse the command line, dispatch, and map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dcache::cli::{Cli, Command};
+use dcache::client::ClientError;
+use dcache::commands;
+
+/// Exit codes, documented in the README.
+#[derive(Debug, Clone, Copy)]
+enum Exit {
+    Ok = 0,
+    Failure = 1,
+    // 2 is clap's usage error.
+    KeyNotFound = 3,
+    Unreachable = 4,
+    Rejected = 5,
+    Unavailable = 6,
+}
+
+fn exit_for(e: &ClientError) -> Exit {
+    match e {
+        _ if e.is_not_found() => Exit::KeyNotFound,
+        ClientError::Unreachable { .. } | ClientError::Timeout { .. } => Exit::Unreachable,
+        ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
+        ClientError::Api { .. } | ClientError::BadUrl { .. } => Exit::Rejected,
+        ClientError::Protocol { .. } => Exit::Failure,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Failure as u8);
+        }
+    };
+    let exit = runtime.block_on(run(cli));
+    ExitCode::from(exit as u8)
+}
+
+async fn run(cli: Cli) -> Exit {
+    let opts = &cli.client;
+    let result = match &cli.command {
+        Command::Serve(args) => {
+            return match commands::serve::run(args).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Exit::Failure
+                }
+            }
+        }
+        Command::Completions { shell } => {
+            commands::completions::write(*shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Dash => {
+            eprintln!("dcache dash is not available yet; use `dcache cluster status` meanwhile");
+            return Exit::Failure;
+        }
+        Command::Set { key, value } => commands::kv::set(opts, key, value).await,
+        Command::Get { key, consistency } => commands::kv::get(opts, key, *consistency).await,
+        Command::Delete { key } => commands::kv::delete(opts, key).await,
+        Command::Scan {
+            prefix,
+            limit,
+            consistency,
+        } => commands::kv::scan(opts, prefix, *limit, *consistency).await,
+        Command::Cluster { command } => commands::cluster::run(opts, command).await,
+    };
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_for(&e)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! One running dcache node: its Raft instance, its cache, and the operations the APIs call.
+//!
+//! This is where openraft meets the outside: writes are proposed here (or forwarded to the
+//! leader over the peer port), reads are linearized here, and status is assembled here. The
+//! HTTP layers above only translate requests; the cache below never sees Raft.
+
+mod start;
+mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::raft::linearizable_read::Linearizer;
+use openraft::ReadPolicy;
+use serde::{Deserialize, Serialize};
+
+pub use start::StartError;
+
+use crate::cache::{Command, Outcome};
+use crate::config::Config;
+use crate::raft::network::{decode, encode, MSGPACK};
+use crate::raft::state_machine::SharedState;
+use crate::raft::store::Store;
+use crate::raft::{Member, NodeId, Raft};
+use crate::types::Consistency;
+
+/// Why a node could not serve a request. Each maps to one HTTP status in the client API.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("no leader: {0}; retry shortly")]
+    NoLeader(String),
+    #[error("the cluster did not answer within {0:?}; the write may or may not have been applied")]
+    Timeout(Duration),
+    #[error("this node is shutting down")]
+    Stopped,
+    #[error("this node is not the leader")]
+    NotLeader,
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// How a forwarded request failed on the node it was forwarded to.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum PeerFailure {
+    /// The target is not (or no longer) the leader: the sender should find the leader again.
+    NotLeader,
+    /// Any other failure, as a message.
+    Failed(String),
+}
+
+impl From<NodeError> for PeerFailure {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::NotLeader => PeerFailure::NotLeader,
+            other => PeerFailure::Failed(other.to_string()),
+        }
+    }
+}
+
+/// The answer body of forwarded requests on the peer port.
+pub type PeerReply<T> = Result<T, PeerFailure>;
+
+/// A handle on the running node; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: NodeId,
+    raft: Raft,
+    state: SharedState,
+    store: Store,
+    config: Config,
+    started: Instant,
+    peers: reqwest::Client,
+}
+
+/// The outcome of one attempt inside a retry loop.
+enum Attempt<T> {
+    Done(Result<T, NodeError>),
+    /// No usable leader right now; try again until the deadline.
+    Retry(String),
+}
+
+/// Pause between attempts while a leader is being elected.
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+impl Node {
+    /// This node's Raft id.
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    /// The validated configuration the node runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The applied state, for reads after [`Node::linearize`].
+    pub fn state(&self) -> &SharedState {
+        &self.inner.state
+    }
+
+    pub(crate) fn raft(&self) -> &Raft {
+        &self.inner.raft
+    }
+
+    /// Proposes `cmd` and returns its outcome once it is committed and applied. Forwards to
+    /// the leader when this node is not it, and retries through elections until the request
+    /// timeout.
+    pub async fn write(&self, cmd: Command) -> Result<Outcome, NodeError> {
+        let deadline = Instant::now() + self.inner.config.limits.request_timeout;
+        self.retry(deadline, || async {
+            match self.inner.raft.client_write(cmd.clone()).await {
+                Ok(resp) => Attempt::Done(Ok(resp.data)),
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => match fwd.leader_node {
+                    Some(leader) if fwd.leader_id != Some(self.inner.id) => {
+                        self.forward(&leader, "forward-write", &cmd, deadline).await
+                    }
+                    _ => Attempt::Retry("an election is in progress".into()),
+                },
+                Err(RaftError::APIError(e)) => Attempt::Done(Err(NodeError::NoLeader(format!(
+                    "leadership changed while the write was in flight ({e}); it may or may not have been applied"
+                )))),
+                Err(RaftError::Fatal(_)) => Attempt::Done(Err(NodeError::Stopped)),
+            }
+        })
+        .await
+    }
+
+    /// Proposes `cmd` only if this node leads; used for writes forwarded by other nodes.
+    pub async fn write_as_leader(&self, cmd: Command) -> Result<Outcome, NodeError> {
+        match self.inner.raft.client_write(cmd).await {
+            Ok(resp) => Ok(resp.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
+            Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
+            Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
+        }
+    }
+
+    /// Returns once reading this node's applied state satisfies `consistency`. For
+    /// linearizable and lease reads on a follower, asks the leader for its read index and
+    /// waits until this node has applied up to it.
+    pub async fn linearize(&self, consistency: Consistency) -> Result<(), NodeError> {
+        let policy = match consistency {
+            Consistency::Local => return Ok(()),
+            Consistency::Linearizable => ReadPolicy::ReadIndex,
+            Consistency::Lease => ReadPolicy::LeaseRead,
+        };
+        let deadline = Instant::now() + self.inner.config.limits.request_timeout;
+        self.retry(deadline, || async {
+            match self.inner.raft.ensure_linearizable(policy.clone()).await {
+                Ok(_) => Attempt::Done(Ok(())),
+                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => match fwd.leader_node {
+                    Some(leader) if fwd.leader_id != Some(self.inner.id) => {
+                        match self.forward::<_, crate::raft::LogId>(&leader, "read-index", &consistency, deadline).await {
+                            Attempt::Done(Ok(log_id)) => Attempt::Done(self.await_applied(log_id, deadline).await),
+                            Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
+                            Attempt::Retry(r) => Attempt::Retry(r),
+                        }
+                    }
+                    _ => Attempt::Retry("an election is in progress".into()),
+                },
+                Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(q))) => {
+                    Attempt::Retry(format!("the leader cannot reach a quorum ({q})"))
+                }
+                Err(RaftError::Fatal(_)) => Attempt::Done(Err(NodeError::Stopped)),
+            }
+        })
+        .await
+    }
+
+    /// On the leader: the log id a follower must apply before serving a read of
+    /// `consistency`. Fails with `NotLeader` elsewhere.
+    pub async fn read_index(&self, consistency: Consistency) -> Result<crate::raft::LogId, NodeError> {
+        let policy = match consistency {
+            Consistency::Lease => ReadPolicy::LeaseRead,
+            _ => ReadPolicy::ReadIndex,
+        };
+        match self.inner.raft.get_read_log_id(policy).await {
+            Ok((read_log_id, _)) => Ok(read_log_id.log_id().clone()),
+            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
+            Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
+            Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
+        }
+    }
+
+    async fn await_applied(&self, log_id: crate::raft::LogId, deadline: Instant) -> Result<(), NodeError> {
+        let read_log_id = openraft::raft::linearizable_read::ReadLogId::from_log_id(log_id);
+        let linearizer = Linearizer::new(self.inner.id, read_log_id, None);
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        match linearizer.try_await_ready(&self.inner.raft, Some(timeout)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(NodeError::Timeout(self.inner.config.limits.request_timeout)),
+            Err(_) => Err(NodeError::Stopped),
+        }
+    }
+
+    /// Runs `attempt` until it is done or `deadline` passes.
+    async fn retry<T, F, Fut>(&self, deadline: Instant, mut attempt: F) -> Result<T, NodeError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
+        loop {
+            match attempt().await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(reason) => {
+                    if Instant::now() + RETRY_PAUSE >= deadline {
+                        return Err(NodeError::NoLeader(reason));
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    /// Sends `req` to the leader's peer port as `POST /raft/{rpc}`.
+    async fn forward<Req: Serialize, Resp: serde::de::DeserializeOwned>(
+        &self,
+        leader: &Member,
+        rpc: &str,
+        req: &Req,
+        deadline: Instant,
+    ) -> Attempt<Resp> {
+        let url = format!("{}/raft/{rpc}", leader.peer_url);
+        let body = match encode(req) {
+            Ok(b) => b,
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(e.to_string()))),
+        };
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let sent = self
+            .inner
+            .peers
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, MSGPACK)
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            // Never reached the leader: safe to try again once a leader is known.
+            Err(e) if e.is_connect() => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
+            Err(e) if e.is_timeout() => return Attempt::Done(Err(NodeError::Timeout(timeout))),
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
+        };
+        let status = resp.status();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
+        };
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&bytes);
+            return Attempt::Done(Err(NodeError::Internal(format!("leader answered {status}: {text}"))));
+        }
+        match decode::<PeerReply<Resp>>(&bytes) {
+            Ok(Ok(v)) => Attempt::Done(Ok(v)),
+            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
+            Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
+            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {url}: {e}")))),
+        }
+    }
+
+    /// Stops Raft and flushes storage. Call after the listeners have drained.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+        if let Err(e) = self.inner.store.flush().await {
+            tracing::error!(error = %e, "final flush of the data dir failed");
+        }
+        tracing::info!("node stopped");
+    }
+}

@@ -1,0 +1,246 @@
+//! Bringing a node up: open storage, check identity, build Raft, bootstrap on first start,
+//! and the background tasks that log leadership changes and register this node's client URL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::{ChangeMembers, SnapshotPolicy};
+
+use super::{Inner, Node, NodeError};
+use crate::config::{ClusterState, Config};
+use crate::raft::network::Network;
+use crate::raft::state_machine::StateMachine;
+use crate::raft::store::{Identity, Store, StoreError};
+use crate::raft::{Member, NodeId, Raft};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "data dir {dir} belongs to cluster `{found}`, but this node is configured for cluster `{configured}`; \
+         use another data-dir or the matching cluster-id"
+    )]
+    ClusterMismatch {
+        dir: String,
+        found: String,
+        configured: String,
+    },
+    #[error("cannot load state from {dir}: {source}")]
+    Load { dir: String, source: std::io::Error },
+    #[error("invalid raft settings: {0}")]
+    RaftConfig(String),
+    #[error("raft failed to start: {0}")]
+    Raft(String),
+    #[error("cannot create the peer HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("joining a running cluster (`join` / initial-cluster-state: existing) is not supported yet")]
+    JoinUnsupported,
+}
+
+/// Ids of the founding members: position of the name in the sorted `initial-cluster`, from 1.
+fn founding_ids(config: &Config) -> BTreeMap<NodeId, Member> {
+    let solo = config.initial_cluster.len() == 1;
+    config
+        .initial_cluster
+        .iter()
+        .enumerate()
+        .map(|(i, (name, peer_url))| {
+            let client_url = if solo { config.advertise_client_url.clone() } else { String::new() };
+            let member = Member {
+                name: name.clone(),
+                peer_url: peer_url.clone(),
+                client_url,
+            };
+            (i as NodeId + 1, member)
+        })
+        .collect()
+}
+
+fn raft_config(config: &Config) -> Result<openraft::Config, StartError> {
+    let t = &config.raft;
+    openraft::Config {
+        cluster_name: config.cluster_id.clone(),
+        heartbeat_interval: t.heartbeat_interval_ms,
+        election_timeout_min: t.election_timeout_ms,
+        election_timeout_max: t.election_timeout_ms * 2,
+        install_snapshot_timeout: 30_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_logs),
+        max_in_snapshot_log_to_keep: (t.snapshot_logs / 10).clamp(10, 1000),
+        purge_batch_size: 256,
+        enable_pre_vote: Some(true),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| StartError::RaftConfig(e.to_string()))
+}
+
+impl Node {
+    /// Starts the node described by `config`: recovers from its data dir, or on first start
+    /// records its identity and bootstraps the founding cluster. Returns once Raft runs; the
+    /// caller serves the APIs.
+    pub async fn start(config: Config) -> Result<Node, StartError> {
+        let dir = config.data_dir.display().to_string();
+        let store = Store::open(&config.data_dir)?;
+        let fresh = !store.has_raft_state().map_err(|source| StartError::Load {
+            dir: dir.clone(),
+            source,
+        })?;
+
+        let members = founding_ids(&config);
+        let id = match store.identity()? {
+            Some(found) if found.cluster_id != config.cluster_id => {
+                return Err(StartError::ClusterMismatch {
+                    dir,
+                    found: found.cluster_id,
+                    configured: config.cluster_id.clone(),
+                })
+            }
+            Some(found) => found.node_id,
+            None => {
+                if config.join.is_some() || config.initial_cluster_state == ClusterState::Existing {
+                    return Err(StartError::JoinUnsupported);
+                }
+                let id = members
+                    .iter()
+                    .find(|(_, m)| m.name == config.name)
+                    .map(|(id, _)| *id)
+                    .ok_or_else(|| StartError::RaftConfig(format!("`{}` is not in initial-cluster", config.name)))?;
+                store
+                    .save_identity(&Identity {
+                        node_id: id,
+                        cluster_id: config.cluster_id.clone(),
+                    })
+                    .await?;
+                id
+            }
+        };
+
+        let state_machine = StateMachine::restore(store.clone()).map_err(|source| StartError::Load {
+            dir: dir.clone(),
+            source,
+        })?;
+        let state = state_machine.shared();
+        let raft = Raft::new(id, Arc::new(raft_config(&config)?), Network::new()?, store.clone(), state_machine)
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+
+        if fresh && config.initial_cluster_state == ClusterState::New {
+            tracing::info!(id, members = members.len(), "first start: bootstrapping the cluster from initial-cluster");
+            if let Err(e) = raft.initialize(members).await {
+                // Another founding node may have initialized us first; that is fine.
+                tracing::info!(error = %e, "cluster already initialized");
+            }
+        } else {
+            tracing::info!(id, "recovering from the data dir; initial-cluster is ignored");
+        }
+
+        let peers = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let node = Node {
+            inner: Arc::new(Inner {
+                id,
+                raft,
+                state,
+                store,
+                config,
+                started: Instant::now(),
+                peers,
+            }),
+        };
+        tokio::spawn(log_changes(node.clone()));
+        tokio::spawn(register_client_url(node.clone()));
+        Ok(node)
+    }
+
+    /// Updates the replicated record of member `id` (used to publish client URLs). Only
+    /// succeeds on the leader.
+    pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
+        let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
+        match self.inner.raft.change_membership(change, true).await {
+            Ok(_) => Ok(()),
+            Err(openraft::errors::RaftError::APIError(openraft::errors::ClientWriteError::ForwardToLeader(_))) => {
+                Err(NodeError::NotLeader)
+            }
+            Err(e) => Err(NodeError::Internal(e.to_string())),
+        }
+    }
+}
+
+/// Logs leader, term and role changes as they happen.
+async fn log_changes(node: Node) {
+    let mut rx = node.inner.raft.metrics();
+    let mut last = (None, 0, openraft::ServerState::Learner);
+    loop {
+        let now = {
+            let m = rx.borrow_watched();
+            (m.current_leader, m.current_term, m.state)
+        };
+        if now != last {
+            if now.1 != last.1 {
+                tracing::info!(term = now.1, "term changed");
+            }
+            if now.0 != last.0 {
+                match now.0 {
+                    Some(leader) => tracing::info!(leader, term = now.1, "leader elected"),
+                    None => tracing::warn!(term = now.1, "no leader"),
+                }
+            }
+            if now.2 != last.2 {
+                tracing::info!(role = ?now.2, "role changed");
+            }
+            last = now;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Makes sure the replicated membership carries this node's current client URL, so any
+/// node can tell clients where the leader is. Retries until it sticks or the node stops.
+async fn register_client_url(node: Node) {
+    let want = node.inner.config.advertise_client_url.clone();
+    let mut rx = node.inner.raft.metrics();
+    loop {
+        let (leader, current) = {
+            let m = rx.borrow_watched();
+            if m.state == openraft::ServerState::Shutdown {
+                return;
+            }
+            let leader = m.current_leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
+            let current = m.membership_config.membership().get_node(&node.inner.id).cloned();
+            (m.current_leader.zip(leader), current)
+        };
+        match (leader, current) {
+            (_, Some(me)) if me.client_url == want => return,
+            (Some((leader_id, leader)), Some(mut me)) => {
+                me.client_url = want.clone();
+                let result = if leader_id == node.inner.id {
+                    node.update_member(node.inner.id, me).await
+                } else {
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    match node.forward::<_, ()>(&leader, "register", &(node.inner.id, me), deadline).await {
+                        super::Attempt::Done(r) => r,
+                        super::Attempt::Retry(reason) => Err(NodeError::NoLeader(reason)),
+                    }
+                };
+                match result {
+                    Ok(()) => {
+                        tracing::info!(client_url = %want, "registered client URL in the cluster membership");
+                        return;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "client URL registration failed; will retry"),
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            _ => {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

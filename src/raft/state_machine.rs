@@ -1,0 +1,213 @@
+//! The replicated state machine: applies committed log entries to the in-memory cache and
+//! builds, saves and installs snapshots of it.
+//!
+//! The cache, the last applied log id and the membership live under one lock so a snapshot
+//! always captures the three together. Snapshots are persisted through `store`; this module
+//! never touches sled itself.
+
+use std::io;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, RaftSnapshotBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::store::Store;
+use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::cache::{Cache, Entry, Outcome};
+
+/// Everything the state machine has applied, guarded together.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub cache: Cache,
+    pub last_applied: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+/// A cheap, cloneable read handle on the applied state, for the API.
+///
+/// A std `RwLock` (not tokio's): every critical section is a short in-memory map operation
+/// and no lock is held across an `.await`.
+#[derive(Debug, Clone, Default)]
+pub struct SharedState(Arc<RwLock<Applied>>);
+
+impl SharedState {
+    /// Read access; a poisoned lock is still readable (the data is a plain map).
+    pub fn read(&self) -> RwLockReadGuard<'_, Applied> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Applied> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The on-disk snapshot body. The leading format number lets later versions change it.
+#[derive(Serialize, Deserialize)]
+struct SnapshotBody {
+    format: u32,
+    entries: Vec<(String, Entry)>,
+}
+
+const SNAPSHOT_FORMAT: u32 = 1;
+
+/// Serializes the cache into a snapshot body.
+fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Borrowed<'a> {
+        format: u32,
+        entries: Vec<(&'a String, &'a Entry)>,
+    }
+    let body = Borrowed {
+        format: SNAPSHOT_FORMAT,
+        entries: cache.iter().collect(),
+    };
+    rmp_serde::to_vec(&body).map_err(io::Error::other)
+}
+
+/// Decodes a snapshot body produced by [`encode_cache`].
+fn decode_cache(bytes: &[u8]) -> io::Result<Cache> {
+    if bytes.is_empty() {
+        return Ok(Cache::new());
+    }
+    let body: SnapshotBody =
+        rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if body.format != SNAPSHOT_FORMAT {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("snapshot format {} is not supported (expected {SNAPSHOT_FORMAT})", body.format),
+        ));
+    }
+    Ok(Cache::from_entries(body.entries))
+}
+
+/// The openraft state machine over the shared cache.
+pub struct StateMachine {
+    state: SharedState,
+    store: Store,
+}
+
+impl StateMachine {
+    /// Restores the state machine from the last saved snapshot in `store` (if any). openraft
+    /// then replays the log from the snapshot up to the committed index.
+    pub fn restore(store: Store) -> io::Result<Self> {
+        let state = SharedState::default();
+        if let Some((meta, data)) = store.load_snapshot()? {
+            let cache = decode_cache(&data)?;
+            tracing::info!(
+                last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
+                keys = cache.len(),
+                "loaded snapshot"
+            );
+            let mut applied = state.write();
+            applied.cache = cache;
+            applied.last_applied = meta.last_log_id.clone();
+            applied.membership = meta.last_membership.clone();
+        }
+        Ok(StateMachine { state, store })
+    }
+
+    /// A read handle sharing this state machine's data.
+    pub fn shared(&self) -> SharedState {
+        self.state.clone()
+    }
+}
+
+/// Builds a snapshot of the state as it is when `build_snapshot` runs.
+pub struct SnapshotBuilder {
+    state: SharedState,
+    store: Store,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = Vec<u8>;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let (meta, data) = {
+            let applied = self.state.read();
+            let data = encode_cache(&applied.cache)?;
+            let meta = SnapshotMeta {
+                last_log_id: applied.last_applied.clone(),
+                last_membership: applied.membership.clone(),
+            };
+            (meta, data)
+        };
+        self.store.save_snapshot(&meta, &data).await?;
+        tracing::info!(
+            last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
+            bytes = data.len(),
+            "snapshot built and saved"
+        );
+        Ok(Snapshot { meta, snapshot: data })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = Vec<u8>;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        let applied = self.state.read();
+        Ok((applied.last_applied.clone(), applied.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + openraft::OptionalSend,
+    {
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let index = entry.log_id.index();
+            let outcome = {
+                let mut applied = self.state.write();
+                applied.last_applied = Some(entry.log_id.clone());
+                match entry.payload {
+                    EntryPayload::Blank => Outcome::None,
+                    EntryPayload::Normal(cmd) => applied.cache.apply(index, cmd),
+                    EntryPayload::Membership(m) => {
+                        tracing::info!(index, membership = %m, "membership changed");
+                        applied.membership = StoredMembership::new(Some(entry.log_id.clone()), m);
+                        Outcome::None
+                    }
+                }
+            };
+            if let Some(responder) = responder {
+                responder.send(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            state: self.state.clone(),
+            store: self.store.clone(),
+        }
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> Result<(), io::Error> {
+        let cache = decode_cache(&snapshot)?;
+        // Persist first: if we crash after this, restart loads the new snapshot.
+        self.store.save_snapshot(meta, &snapshot).await?;
+        let keys = cache.len();
+        {
+            let mut applied = self.state.write();
+            applied.cache = cache;
+            applied.last_applied = meta.last_log_id.clone();
+            applied.membership = meta.last_membership.clone();
+        }
+        tracing::info!(
+            last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
+            keys,
+            "installed snapshot from leader"
+        );
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        Ok(self
+            .store
+            .load_snapshot()?
+            .map(|(meta, snapshot)| Snapshot { meta, snapshot }))
+    }
+}

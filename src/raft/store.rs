@@ -1,0 +1,304 @@
+//! Durable Raft storage on sled: the log, the vote, the committed index, the latest snapshot
+//! and the node's identity. This is the only module that imports sled.
+//!
+//! Contract: `append`, `save_vote`, `truncate_after` and `save_snapshot` return (or call back)
+//! only after sled has fsynced the change; everything else may be lost in a crash without
+//! harm (`committed` is a hint openraft can recompute, `purge` is redone after restart).
+//! Cost: one `flush_async` (an fsync of sled's log) per call of the durable operations, which
+//! openraft amortizes by handing `append` every entry that queued up during the previous one.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+
+use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
+use openraft::{OptionalSend, RaftLogReader};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
+
+const KEY_VOTE: &[u8] = b"vote";
+const KEY_COMMITTED: &[u8] = b"committed";
+const KEY_PURGED: &[u8] = b"purged";
+const KEY_NODE_ID: &[u8] = b"node_id";
+const KEY_CLUSTER_ID: &[u8] = b"cluster_id";
+const KEY_SNAPSHOT_META: &[u8] = b"meta";
+const KEY_SNAPSHOT_DATA: &[u8] = b"data";
+
+/// Errors opening or reading the node's data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("data dir {path} is damaged: {what}: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("cannot write to data dir {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// Identity a node records on first start and checks on every later start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub node_id: NodeId,
+    pub cluster_id: String,
+}
+
+/// The sled database of one node. Cheap to clone: all clones share the same trees.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    log: sled::Tree,
+    meta: sled::Tree,
+    snapshot: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database under `dir`. Fails when the directory is
+    /// unwritable or already opened by another process.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("raft.sled");
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(&path)
+            // Only the log lives here; the cache is in memory. A small page cache keeps RSS low.
+            .cache_capacity(32 * 1024 * 1024)
+            .open()
+            .map_err(open_err)?;
+        let log = db.open_tree("log").map_err(open_err)?;
+        let meta = db.open_tree("meta").map_err(open_err)?;
+        let snapshot = db.open_tree("snapshot").map_err(open_err)?;
+        Ok(Store {
+            path,
+            db,
+            log,
+            meta,
+            snapshot,
+        })
+    }
+
+    /// The identity recorded in this data dir, if the node ever started here.
+    pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        let node_id: Option<NodeId> = self.get(&self.meta, KEY_NODE_ID).map_err(|e| self.corrupt("node id", e))?;
+        let cluster_id: Option<String> =
+            self.get(&self.meta, KEY_CLUSTER_ID).map_err(|e| self.corrupt("cluster id", e))?;
+        Ok(match (node_id, cluster_id) {
+            (Some(node_id), Some(cluster_id)) => Some(Identity { node_id, cluster_id }),
+            _ => None,
+        })
+    }
+
+    /// Records the node's identity durably.
+    pub async fn save_identity(&self, id: &Identity) -> Result<(), StoreError> {
+        let io_err = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.put(&self.meta, KEY_NODE_ID, &id.node_id).map_err(io_err)?;
+        self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id).map_err(io_err)?;
+        self.flush().await.map_err(io_err)
+    }
+
+    /// Whether this data dir holds any Raft state (a vote or log entries or a snapshot).
+    pub fn has_raft_state(&self) -> io::Result<bool> {
+        Ok(self.meta.contains_key(KEY_VOTE).map_err(io::Error::other)?
+            || !self.log.is_empty()
+            || self.snapshot.contains_key(KEY_SNAPSHOT_META).map_err(io::Error::other)?)
+    }
+
+    /// Durably replaces the stored snapshot with `meta` and `data`.
+    pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        let meta = encode(meta)?;
+        let mut batch = sled::Batch::default();
+        batch.insert(KEY_SNAPSHOT_META, meta);
+        batch.insert(KEY_SNAPSHOT_DATA, data);
+        self.snapshot.apply_batch(batch).map_err(io::Error::other)?;
+        self.flush().await
+    }
+
+    /// The stored snapshot, if one was ever saved.
+    pub fn load_snapshot(&self) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+        let Some(meta) = self.get::<SnapshotMeta>(&self.snapshot, KEY_SNAPSHOT_META)? else {
+            return Ok(None);
+        };
+        let data = self
+            .snapshot
+            .get(KEY_SNAPSHOT_DATA)
+            .map_err(io::Error::other)?
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
+        Ok(Some((meta, data)))
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Flushes everything written so far to disk (fsync).
+    pub async fn flush(&self) -> io::Result<()> {
+        self.db.flush_async().await.map(|_| ()).map_err(io::Error::other)
+    }
+
+    fn corrupt(&self, what: &'static str, e: io::Error) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what,
+            reason: e.to_string(),
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> io::Result<Option<T>> {
+        match tree.get(key).map_err(io::Error::other)? {
+            Some(bytes) => decode(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> io::Result<()> {
+        tree.insert(key, encode(value)?).map_err(io::Error::other)?;
+        Ok(())
+    }
+
+    fn last_log_id(&self) -> io::Result<Option<LogId>> {
+        match self.log.last().map_err(io::Error::other)? {
+            Some((_, bytes)) => Ok(Some(decode::<LogEntry>(&bytes)?.log_id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes log entries whose index lies in `range`.
+    fn remove_range(&self, range: impl RangeBounds<[u8; 8]>) -> io::Result<()> {
+        let mut batch = sled::Batch::default();
+        for item in self.log.range(range) {
+            let (key, _) = item.map_err(io::Error::other)?;
+            batch.remove(key);
+        }
+        self.log.apply_batch(batch).map_err(io::Error::other)
+    }
+}
+
+/// Encodes a stored value. MessagePack with field names: compact, and tolerant of fields
+/// that later openraft versions add.
+fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
+    rmp_serde::to_vec_named(value).map_err(io::Error::other)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+    rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn bound_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
+    match bound {
+        Bound::Included(i) => Bound::Included(index_key(*i)),
+        Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl RaftLogReader<TypeConfig> for Store {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<LogEntry>, io::Error> {
+        let range = (bound_key(range.start_bound()), bound_key(range.end_bound()));
+        self.log
+            .range(range)
+            .map(|item| {
+                let (_, bytes) = item.map_err(io::Error::other)?;
+                decode(&bytes)
+            })
+            .collect()
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        self.get(&self.meta, KEY_VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for Store {
+    type LogReader = Store;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
+        let last_log_id = self.last_log_id()?.or_else(|| last_purged_log_id.clone());
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        self.put(&self.meta, KEY_VOTE, vote)?;
+        self.flush().await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        // Not flushed on purpose: after a crash openraft re-derives commitment from a quorum.
+        match committed {
+            Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
+            None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
+        }
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        self.get(&self.meta, KEY_COMMITTED)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = LogEntry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            batch.insert(&index_key(entry.log_id.index()), encode(&entry)?);
+        }
+        let result = match self.log.apply_batch(batch).map_err(io::Error::other) {
+            Ok(()) => self.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
+        }
+        // The callback tells openraft the entries are durable; it must see the real outcome.
+        callback.io_completed(result.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string())));
+        result
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let start = match &last_log_id {
+            Some(id) => Bound::Excluded(index_key(id.index())),
+            None => Bound::Unbounded,
+        };
+        self.remove_range((start, Bound::Unbounded))?;
+        self.flush().await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        // Record the purge point first: a crash in between leaves entries that are merely
+        // redundant, never a hole.
+        self.put(&self.meta, KEY_PURGED, &log_id)?;
+        self.flush().await?;
+        self.remove_range(..=index_key(log_id.index()))?;
+        tracing::debug!(upto = log_id.index(), "purged raft log");
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! The peer API: Raft RPCs from other nodes (append, vote, snapshot, transfer-leader) and the
+//! node-to-node requests that make any node serve any client (forwarded writes, read index,
+//! client URL registration). MessagePack in, MessagePack out; see `raft::network`.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cache::Command;
+use crate::node::{Node, PeerReply};
+use crate::raft::network::{decode, decode_snapshot, encode, WireError, MSGPACK};
+use crate::raft::{Member, NodeId};
+use crate::types::Consistency;
+
+/// The peer router over `node`. Bodies are unbounded: a snapshot is as large as the cache.
+pub fn router(node: Node) -> Router {
+    Router::new()
+        .route("/raft/append", post(append))
+        .route("/raft/vote", post(vote))
+        .route("/raft/pre-vote", post(pre_vote))
+        .route("/raft/snapshot", post(snapshot))
+        .route("/raft/transfer-leader", post(transfer_leader))
+        .route("/raft/forward-write", post(forward_write))
+        .route("/raft/read-index", post(read_index))
+        .route("/raft/register", post(register))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(node)
+}
+
+fn reply<T: Serialize>(value: &T) -> Response {
+    match encode(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, MSGPACK)], bytes).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn bad_request(e: WireError) -> Response {
+    tracing::warn!(error = %e, "rejected a malformed peer message");
+    (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+}
+
+fn fatal(e: impl std::fmt::Display) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, format!("raft is stopped: {e}")).into_response()
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    decode(body).map_err(bad_request)
+}
+
+async fn append(State(node): State<Node>, body: Bytes) -> Response {
+    let req = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    match node.raft().append_entries(req).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
+}
+
+async fn vote(State(node): State<Node>, body: Bytes) -> Response {
+    let req = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    match node.raft().vote(req).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
+}
+
+async fn pre_vote(State(node): State<Node>, body: Bytes) -> Response {
+    let req = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    match node.raft().pre_vote(req).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
+}
+
+async fn snapshot(State(node): State<Node>, body: Bytes) -> Response {
+    let (vote, snapshot) = match decode_snapshot(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(e),
+    };
+    match node.raft().install_full_snapshot(vote, snapshot).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
+}
+
+async fn transfer_leader(State(node): State<Node>, body: Bytes) -> Response {
+    let req = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    match node.raft().handle_transfer_leader(req).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
+}
+
+async fn forward_write(State(node): State<Node>, body: Bytes) -> Response {
+    let cmd: Command = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result: PeerReply<_> = node.write_as_leader(cmd).await.map_err(Into::into);
+    reply(&result)
+}
+
+async fn read_index(State(node): State<Node>, body: Bytes) -> Response {
+    let consistency: Consistency = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result: PeerReply<_> = node.read_index(consistency).await.map_err(Into::into);
+    reply(&result)
+}
+
+async fn register(State(node): State<Node>, body: Bytes) -> Response {
+    let (id, member): (NodeId, Member) = match parse(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    tracing::info!(id, name = %member.name, client_url = %member.client_url, "member registers its client URL");
+    let result: PeerReply<()> = node.update_member(id, member).await.map_err(Into::into);
+    reply(&result)
+}

@@ -1,0 +1,235 @@
+//! Wire types of the client API, shared by the server, the CLI client and the dashboard.
+//!
+//! Every response is wrapped in the original dcache envelope: `{"success":true,"data":{...}}`
+//! or `{"success":false,"error":{"code":"...","message":"..."}}`.
+
+use serde::{Deserialize, Serialize};
+
+/// The response envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl<T> Envelope<T> {
+    /// A success envelope around `data`.
+    pub fn ok(data: T) -> Self {
+        Envelope {
+            success: true,
+            data: Some(data),
+            error: None,
+        }
+    }
+}
+
+/// The error part of a failed response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable code, e.g. `KEY_NOT_FOUND`.
+    pub code: String,
+    /// One sentence for a person.
+    pub message: String,
+}
+
+/// Error codes the server answers with, and their HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the request is malformed.
+    InvalidRequest,
+    /// 404: the key does not exist.
+    KeyNotFound,
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists with another method.
+    MethodNotAllowed,
+    /// 413: the key, value or body exceeds a limit.
+    PayloadTooLarge,
+    /// 503: the cluster has no leader (election in progress, or no quorum).
+    NoLeader,
+    /// 503: this node is starting or stopping.
+    NotReady,
+    /// 504: the cluster did not answer within the request timeout.
+    Timeout,
+    /// 500: a bug or a storage failure on the node.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code string carried in [`ErrorBody::code`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::KeyNotFound => "KEY_NOT_FOUND",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::NoLeader => "NO_LEADER",
+            ErrorCode::NotReady => "NOT_READY",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::KeyNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::NoLeader | ErrorCode::NotReady => 503,
+            ErrorCode::Timeout => 504,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// Body of `POST /api/v1/set`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRequest {
+    pub key: String,
+    pub value: String,
+}
+
+/// A key with its value and version (the log index of its last write).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+    pub version: u64,
+}
+
+/// Answer to a set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetResult {
+    pub key: String,
+    pub version: u64,
+}
+
+/// Answer to a delete; `deleted` is false when the key did not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteResult {
+    pub key: String,
+    pub deleted: bool,
+}
+
+/// Answer to a prefix scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysResult {
+    pub prefix: String,
+    pub keys: Vec<KeyValue>,
+    pub count: usize,
+    /// True when more keys matched than `limit` allowed.
+    pub truncated: bool,
+}
+
+/// Who leads, as far as the answering node knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderInfo {
+    pub id: u64,
+    pub name: String,
+    /// Empty until the leader has registered its client URL.
+    pub client_url: String,
+}
+
+/// One member of the cluster as recorded in the replicated membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub id: u64,
+    pub name: String,
+    pub peer_url: String,
+    pub client_url: String,
+    /// False for learners (members that receive the log but do not vote).
+    pub voter: bool,
+}
+
+/// Replication progress of one member, as seen by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationInfo {
+    pub id: u64,
+    pub name: String,
+    /// Highest log index known to be stored on the member.
+    pub matched: Option<u64>,
+    /// Entries the member is behind the leader's last log index.
+    pub lag: u64,
+}
+
+/// `GET /api/v1/cluster/status`: one node's view of itself and the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub id: u64,
+    pub cluster_id: String,
+    /// `leader`, `follower`, `candidate`, `learner` or `shutdown`.
+    pub role: String,
+    pub term: u64,
+    pub leader: Option<LeaderInfo>,
+    pub last_log_index: u64,
+    pub committed: u64,
+    pub applied: u64,
+    pub snapshot_index: u64,
+    pub purged_index: u64,
+    pub members: Vec<MemberInfo>,
+    /// Present on the leader only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Vec<ReplicationInfo>>,
+    pub key_count: u64,
+    pub approx_bytes: u64,
+    pub disk_bytes: u64,
+    pub client_url: String,
+    pub peer_url: String,
+    pub uptime_secs: u64,
+    pub version: String,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok` when the node knows a leader and serves; otherwise why not.
+    pub status: String,
+    pub leader: Option<u64>,
+}
+
+/// Read consistency, the `consistency` query parameter of reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    /// Confirmed with a quorum through the leader (ReadIndex); never stale. The default.
+    #[default]
+    Linearizable,
+    /// Confirmed by the leader's lease, without a round trip; assumes bounded clock drift.
+    Lease,
+    /// This node's applied state; fastest, may be stale on a follower (etcd's serializable).
+    Local,
+}
+
+impl Consistency {
+    /// The query-string value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consistency::Linearizable => "linearizable",
+            Consistency::Lease => "lease",
+            Consistency::Local => "local",
+        }
+    }
+}
+
+impl std::str::FromStr for Consistency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "linearizable" => Ok(Consistency::Linearizable),
+            "lease" => Ok(Consistency::Lease),
+            "local" | "serializable" => Ok(Consistency::Local),
+            other => Err(format!(
+                "consistency `{other}` is not valid; use linearizable, lease or local"
+            )),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary: real `dcache` processes on free ports, driven over HTTP
+//! and through the CLI. Owns only `tests/integration/`; never reaches into `src/`.
+
+// The crate denies unwrap/expect for production code; in tests a panic with the failed
+// expectation is exactly the wanted outcome.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod config;
+mod durability;
+mod kv;
+mod support;

@@ -1,0 +1,445 @@
+//! Test support: spawns real `dcache serve` nodes on free ports, speaks the HTTP API to them,
+//! and waits on conditions with deadlines. Knows dcache only through its CLI and HTTP
+//! contract; must not depend on anything in `src/`.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// The binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dcache");
+
+/// How long a node may take from spawn to a healthy `GET /health`.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How often conditions are re-checked while waiting.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Re-checks `cond` until it holds or `timeout` passes; returns whether it held. The pause
+/// between checks is only a poll interval: the wait ends as soon as the condition holds.
+pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// `N` distinct ports that were free a moment ago. Racy by nature (another process may take
+/// one before we bind it), so node start-up retries with fresh ports when the child dies.
+pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
+    // Hold every listener until all ports are read so the kernel cannot hand one out twice.
+    let listeners: Vec<TcpListener> = (0..N).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let mut ports = [0u16; N];
+    for (port, l) in ports.iter_mut().zip(&listeners) {
+        *port = l.local_addr().unwrap().port();
+    }
+    ports
+}
+
+/// Percent-encodes `s` for use as one URL path segment or query value: everything but the
+/// RFC 3986 unreserved characters is escaped, so `/`, `:`, spaces and UTF-8 survive intact.
+pub(crate) fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Asserts the failure envelope `{"success":false,"error":{"code":C,"message":M}}` with a
+/// non-empty message, and the expected status and code. `what` names the request in failures.
+pub(crate) fn assert_error(what: &str, got: &(u16, Value), status: u16, code: &str) {
+    let (s, body) = got;
+    assert_eq!(*s, status, "{what}: expected HTTP {status} {code}, got {s} with body {body}");
+    assert_eq!(body["success"], json!(false), "{what}: `success` must be false in {body}");
+    assert_eq!(body["error"]["code"], json!(code), "{what}: wrong error code in {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.trim().is_empty(), "{what}: error message must be a non-empty string in {body}");
+}
+
+/// Asserts a 200 success envelope and returns its `data` object.
+pub(crate) fn data(what: &str, got: (u16, Value)) -> Value {
+    let (s, body) = got;
+    assert_eq!(s, 200, "{what}: expected HTTP 200, got {s} with body {body}");
+    assert_eq!(body["success"], json!(true), "{what}: `success` must be true in {body}");
+    assert!(body["data"].is_object(), "{what}: `data` must be an object in {body}");
+    body["data"].clone()
+}
+
+/// A blocking HTTP client bound to one node's client URL. Keeps connections alive, so one
+/// per thread is the cheap way to drive many requests.
+#[derive(Clone)]
+pub(crate) struct Http {
+    client: Client,
+    base: String,
+}
+
+impl Http {
+    /// A client for `base` (e.g. `http://127.0.0.1:1234`) with a 30 s request timeout.
+    pub(crate) fn new(base: &str) -> Http {
+        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Http {
+            client,
+            base: base.to_string(),
+        }
+    }
+
+    /// Sends one request and returns the status and the body as JSON; a body that is not
+    /// JSON comes back as a JSON string so assertions can show it. Panics only when no HTTP
+    /// answer arrives at all.
+    pub(crate) fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value) {
+        self.try_send(method.clone(), path, content_type, body)
+            .unwrap_or_else(|e| panic!("{method} {}{path}: no HTTP answer: {e}", self.base))
+    }
+
+    fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(ct) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send()?;
+        let status = resp.status().as_u16();
+        let text = resp.text()?;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, value))
+    }
+
+    /// `GET path`.
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
+        self.send(Method::GET, path, None, None)
+    }
+
+    /// `POST path` with `body` as `application/json`.
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(Method::POST, path, Some("application/json"), Some(body.to_string().into_bytes()))
+    }
+
+    /// `GET /health`'s status, or `None` when nothing answers (not listening yet).
+    pub(crate) fn health(&self) -> Option<u16> {
+        self.client
+            .get(format!("{}/health", self.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .ok()
+            .map(|r| r.status().as_u16())
+    }
+
+    /// Sets `key` to `value`, asserting success; returns the version.
+    pub(crate) fn set(&self, key: &str, value: &str) -> u64 {
+        let what = format!("set {key:?}");
+        let d = data(&what, self.post_json("/api/v1/set", &json!({"key": key, "value": value})));
+        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
+        let version = d["version"].as_u64().unwrap_or_else(|| panic!("{what}: no numeric version in {d}"));
+        assert!(version > 0, "{what}: version must be > 0, got {d}");
+        version
+    }
+
+    /// `GET /api/v1/get/{key}` with an optional `consistency`.
+    pub(crate) fn get_key(&self, key: &str, consistency: Option<&str>) -> (u16, Value) {
+        let q = consistency.map(|c| format!("?consistency={}", enc(c))).unwrap_or_default();
+        self.get(&format!("/api/v1/get/{}{q}", enc(key)))
+    }
+
+    /// The value and version stored under `key`, or `None` on 404 `KEY_NOT_FOUND`.
+    pub(crate) fn value_of(&self, key: &str) -> Option<(String, u64)> {
+        let got = self.get_key(key, None);
+        if got.0 == 404 {
+            assert_error(&format!("get missing {key:?}"), &got, 404, "KEY_NOT_FOUND");
+            return None;
+        }
+        let d = data(&format!("get {key:?}"), got);
+        assert_eq!(d["key"], json!(key), "get {key:?}: answer names another key: {d}");
+        let value = d["value"].as_str().unwrap_or_else(|| panic!("get {key:?}: no string value in {d}"));
+        let version = d["version"].as_u64().unwrap_or_else(|| panic!("get {key:?}: no version in {d}"));
+        Some((value.to_string(), version))
+    }
+
+    /// Deletes `key`, asserting success; returns whether it existed.
+    pub(crate) fn delete(&self, key: &str) -> bool {
+        let what = format!("delete {key:?}");
+        let d = data(&what, self.send(Method::DELETE, &format!("/api/v1/delete/{}", enc(key)), None, None));
+        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
+        d["deleted"].as_bool().unwrap_or_else(|| panic!("{what}: no boolean `deleted` in {d}"))
+    }
+
+    /// The raw answer to `GET /api/v1/keys` with the given prefix and limit.
+    pub(crate) fn scan_raw(&self, prefix: Option<&str>, limit: Option<&str>) -> (u16, Value) {
+        let mut q = Vec::new();
+        if let Some(p) = prefix {
+            q.push(format!("prefix={}", enc(p)));
+        }
+        if let Some(l) = limit {
+            q.push(format!("limit={}", enc(l)));
+        }
+        let q = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
+        self.get(&format!("/api/v1/keys{q}"))
+    }
+
+    /// A successful scan's data object, after checking its shape: `keys` sorted by key, all
+    /// starting with the prefix, and `count` equal to their number.
+    pub(crate) fn scan(&self, prefix: &str, limit: Option<u32>) -> Value {
+        let what = format!("scan prefix {prefix:?} limit {limit:?}");
+        let d = data(&what, self.scan_raw(Some(prefix), limit.map(|l| l.to_string()).as_deref()));
+        let keys = d["keys"].as_array().unwrap_or_else(|| panic!("{what}: `keys` is not an array in {d}"));
+        let names: Vec<&str> = keys.iter().map(|k| k["key"].as_str().unwrap_or_default()).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{what}: keys not sorted: {names:?}");
+        assert!(names.iter().all(|k| k.starts_with(prefix)), "{what}: a key lacks the prefix: {names:?}");
+        assert_eq!(d["count"], json!(keys.len()), "{what}: `count` disagrees with `keys`");
+        assert_eq!(d["prefix"], json!(prefix), "{what}: wrong `prefix` echoed");
+        assert!(d["truncated"].is_boolean(), "{what}: `truncated` must be a boolean in {d}");
+        d
+    }
+
+    /// `GET /api/v1/cluster/status`'s data object.
+    pub(crate) fn status(&self) -> Value {
+        data("cluster status", self.get("/api/v1/cluster/status"))
+    }
+}
+
+/// Why a spawned node did not become healthy.
+enum StartFailure {
+    /// The process exited first (often a port taken in the meantime): worth a retry.
+    Exited(String),
+    /// Still running but never healthy: a real failure.
+    TimedOut(String),
+}
+
+/// One `dcache serve` child process with its own temp dir, data dir and ports. Killed with
+/// SIGKILL when dropped. [`Node::restart`] reuses the ports and the data dir.
+pub(crate) struct Node {
+    dir: TempDir,
+    data_dir: PathBuf,
+    client_port: u16,
+    peer_port: u16,
+    extra: Vec<String>,
+    child: Option<Child>,
+    spawns: u32,
+    /// A client bound to this node's client URL.
+    pub(crate) http: Http,
+}
+
+impl Node {
+    /// A healthy single-node cluster with default settings.
+    pub(crate) fn start() -> Node {
+        Node::start_with(&[])
+    }
+
+    /// A healthy single-node cluster with `extra` appended to the `serve` flags. Retries
+    /// with fresh ports (and a fresh data dir) up to three times if the child exits early.
+    pub(crate) fn start_with(extra: &[&str]) -> Node {
+        let mut node = Node {
+            dir: tempfile::tempdir().unwrap(),
+            data_dir: PathBuf::new(),
+            client_port: 0,
+            peer_port: 0,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            spawns: 0,
+            http: Http::new("http://unset"),
+        };
+        let mut failures = Vec::new();
+        for attempt in 1..=3 {
+            let [client, peer] = free_ports();
+            node.client_port = client;
+            node.peer_port = peer;
+            node.data_dir = node.dir.path().join(format!("data-{attempt}"));
+            node.http = Http::new(&node.url());
+            node.spawn();
+            match node.await_healthy() {
+                Ok(()) => return node,
+                Err(StartFailure::Exited(log)) => failures.push(log),
+                Err(StartFailure::TimedOut(log)) => panic!("{log}"),
+            }
+        }
+        panic!("dcache serve exited before becoming healthy, 3 times:\n{}", failures.join("\n"))
+    }
+
+    /// The client URL, `http://127.0.0.1:PORT`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    /// The data dir the node runs on.
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The running child's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("node is not running").id()
+    }
+
+    /// The current run's stderr (and stdout), last 16 KiB.
+    pub(crate) fn log(&self) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let cut = text.len().saturating_sub(16 * 1024);
+        let start = (cut..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+        text[start..].to_string()
+    }
+
+    /// SIGKILLs the child (like `kill -9`) and reaps it. No-op when not running.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends `signal` (e.g. `TERM`, `INT`) with the `kill` command.
+    pub(crate) fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {} failed: {status}", self.pid());
+    }
+
+    /// Waits up to `timeout` for the child to exit and returns its status; `None` if it is
+    /// still running then.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut().expect("node is not running");
+        let mut status = None;
+        wait_until(timeout, || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
+        if status.is_some() {
+            self.child = None;
+        }
+        status
+    }
+
+    /// Starts the node again on the same ports and data dir (SIGKILLing it first if it still
+    /// runs) and waits until it is healthy. Retries if the child exits early, e.g. because
+    /// the old socket or another process briefly holds a port.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            self.spawn();
+            match self.await_healthy() {
+                Ok(()) => return,
+                Err(StartFailure::Exited(log)) => failures.push(log),
+                Err(StartFailure::TimedOut(log)) => panic!("after restart: {log}"),
+            }
+            // Give whatever held the port a moment to let go before the next try.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("restarted dcache serve exited before becoming healthy, 3 times:\n{}", failures.join("\n"))
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("stderr-{}.log", self.spawns))
+    }
+
+    fn spawn(&mut self) {
+        self.spawns += 1;
+        let log = File::create(self.log_path()).unwrap();
+        let client = self.url();
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let child = Command::new(BIN)
+            .arg("serve")
+            .args(["--name", "node1", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &format!("node1={peer}")])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn await_healthy(&mut self) -> Result<(), StartFailure> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let child = self.child.as_mut().expect("spawned above");
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Err(StartFailure::Exited(format!(
+                    "dcache serve on {} exited with {status} before becoming healthy; its log:\n{}",
+                    self.url(),
+                    self.log()
+                )));
+            }
+            if self.http.health() == Some(200) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StartFailure::TimedOut(format!(
+                    "dcache serve on {} not healthy within {START_TIMEOUT:?} (last /health: {:?}); its log:\n{}",
+                    self.url(),
+                    self.http.health(),
+                    self.log()
+                )));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Writes every `(key, value)` through `threads` concurrent keep-alive clients and returns
+/// `(key, value, version)` for each, in input order. Panics (with the failing request) if
+/// any write is not acknowledged with 200.
+pub(crate) fn parallel_set(base: &str, items: &[(String, String)], threads: usize) -> Vec<(String, String, u64)> {
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let http = Http::new(base);
+                    part.iter()
+                        .map(|(k, v)| (k.clone(), v.clone(), http.set(k, v)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
