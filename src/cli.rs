@@ -47,10 +47,7 @@ pub enum Command {
     /// Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags).
     Serve(Box<ServeArgs>),
     /// Store VALUE under KEY.
-    Set {
-        key: String,
-        value: String,
-    },
+    Set { key: String, value: String },
     /// Print the value stored under KEY (exit code 3 if it is missing).
     Get {
         key: String,
@@ -59,9 +56,7 @@ pub enum Command {
         consistency: Consistency,
     },
     /// Remove KEY.
-    Delete {
-        key: String,
-    },
+    Delete { key: String },
     /// List keys starting with PREFIX, in key order, with their values.
     Scan {
         /// Key prefix; empty lists every key.
@@ -161,5 +156,6 @@ pub struct ServeArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
 }

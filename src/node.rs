@@ -75,6 +75,9 @@ struct Inner {
     config: Config,
     started: Instant,
     peers: reqwest::Client,
+    /// Serializes membership changes made by this node: openraft refuses a change while
+    /// another is uncommitted.
+    membership_lock: tokio::sync::Mutex<()>,
 }
 
 /// The outcome of one attempt inside a retry loop.
@@ -134,7 +137,9 @@ impl Node {
     pub async fn write_as_leader(&self, cmd: Command) -> Result<Outcome, NodeError> {
         match self.inner.raft.client_write(cmd).await {
             Ok(resp) => Ok(resp.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                Err(NodeError::NotLeader)
+            }
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
         }
@@ -153,16 +158,28 @@ impl Node {
         self.retry(deadline, || async {
             match self.inner.raft.ensure_linearizable(policy.clone()).await {
                 Ok(_) => Attempt::Done(Ok(())),
-                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => match fwd.leader_node {
-                    Some(leader) if fwd.leader_id != Some(self.inner.id) => {
-                        match self.forward::<_, crate::raft::LogId>(&leader, "read-index", &consistency, deadline).await {
-                            Attempt::Done(Ok(log_id)) => Attempt::Done(self.await_applied(log_id, deadline).await),
-                            Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
-                            Attempt::Retry(r) => Attempt::Retry(r),
+                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => {
+                    match fwd.leader_node {
+                        Some(leader) if fwd.leader_id != Some(self.inner.id) => {
+                            match self
+                                .forward::<_, crate::raft::LogId>(
+                                    &leader,
+                                    "read-index",
+                                    &consistency,
+                                    deadline,
+                                )
+                                .await
+                            {
+                                Attempt::Done(Ok(log_id)) => {
+                                    Attempt::Done(self.await_applied(log_id, deadline).await)
+                                }
+                                Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
+                                Attempt::Retry(r) => Attempt::Retry(r),
+                            }
                         }
+                        _ => Attempt::Retry("an election is in progress".into()),
                     }
-                    _ => Attempt::Retry("an election is in progress".into()),
-                },
+                }
                 Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(q))) => {
                     Attempt::Retry(format!("the leader cannot reach a quorum ({q})"))
                 }
@@ -174,24 +191,36 @@ impl Node {
 
     /// On the leader: the log id a follower must apply before serving a read of
     /// `consistency`. Fails with `NotLeader` elsewhere.
-    pub async fn read_index(&self, consistency: Consistency) -> Result<crate::raft::LogId, NodeError> {
+    pub async fn read_index(
+        &self,
+        consistency: Consistency,
+    ) -> Result<crate::raft::LogId, NodeError> {
         let policy = match consistency {
             Consistency::Lease => ReadPolicy::LeaseRead,
             _ => ReadPolicy::ReadIndex,
         };
         match self.inner.raft.get_read_log_id(policy).await {
-            Ok((read_log_id, _)) => Ok(read_log_id.log_id().clone()),
-            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
+            Ok((read_log_id, _)) => Ok(*read_log_id.log_id()),
+            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => {
+                Err(NodeError::NotLeader)
+            }
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
         }
     }
 
-    async fn await_applied(&self, log_id: crate::raft::LogId, deadline: Instant) -> Result<(), NodeError> {
+    async fn await_applied(
+        &self,
+        log_id: crate::raft::LogId,
+        deadline: Instant,
+    ) -> Result<(), NodeError> {
         let read_log_id = openraft::raft::linearizable_read::ReadLogId::from_log_id(log_id);
         let linearizer = Linearizer::new(self.inner.id, read_log_id, None);
         let timeout = deadline.saturating_duration_since(Instant::now());
-        match linearizer.try_await_ready(&self.inner.raft, Some(timeout)).await {
+        match linearizer
+            .try_await_ready(&self.inner.raft, Some(timeout))
+            .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(NodeError::Timeout(self.inner.config.limits.request_timeout)),
             Err(_) => Err(NodeError::Stopped),
@@ -243,24 +272,40 @@ impl Node {
         let resp = match sent {
             Ok(r) => r,
             // Never reached the leader: safe to try again once a leader is known.
-            Err(e) if e.is_connect() => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
+            Err(e) if e.is_connect() => {
+                return Attempt::Retry(format!("leader {} unreachable", leader.name))
+            }
             Err(e) if e.is_timeout() => return Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
+            Err(e) => {
+                return Attempt::Done(Err(NodeError::Internal(format!(
+                    "forwarding to {url}: {e}"
+                ))))
+            }
         };
         let status = resp.status();
         let bytes = match resp.bytes().await {
             Ok(b) => b,
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
+            Err(e) => {
+                return Attempt::Done(Err(NodeError::Internal(format!(
+                    "forwarding to {url}: {e}"
+                ))))
+            }
         };
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes);
-            return Attempt::Done(Err(NodeError::Internal(format!("leader answered {status}: {text}"))));
+            return Attempt::Done(Err(NodeError::Internal(format!(
+                "leader answered {status}: {text}"
+            ))));
         }
         match decode::<PeerReply<Resp>>(&bytes) {
             Ok(Ok(v)) => Attempt::Done(Ok(v)),
-            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
+            Ok(Err(PeerFailure::NotLeader)) => {
+                Attempt::Retry(format!("{} is no longer the leader", leader.name))
+            }
             Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
-            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {url}: {e}")))),
+            Err(e) => Attempt::Done(Err(NodeError::Internal(format!(
+                "bad reply from {url}: {e}"
+            )))),
         }
     }
 

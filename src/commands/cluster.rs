@@ -27,7 +27,10 @@ pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), Clie
                         "log:        last {} committed {} applied {} snapshot {} purged {}",
                         s.last_log_index, s.committed, s.applied, s.snapshot_index, s.purged_index
                     );
-                    println!("keys:       {} (~{} bytes in memory, {} on disk)", s.key_count, s.approx_bytes, s.disk_bytes);
+                    println!(
+                        "keys:       {} (~{} bytes in memory, {} on disk)",
+                        s.key_count, s.approx_bytes, s.disk_bytes
+                    );
                     println!("uptime:     {}s, version {}", s.uptime_secs, s.version);
                     println!();
                     print_members(&s.members);
@@ -73,7 +76,11 @@ fn print_members(members: &[MemberInfo]) {
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", line.join("  ").trim_end());
     }
 }

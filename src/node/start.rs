@@ -37,7 +37,9 @@ pub enum StartError {
     Raft(String),
     #[error("cannot create the peer HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("joining a running cluster (`join` / initial-cluster-state: existing) is not supported yet")]
+    #[error(
+        "joining a running cluster (`join` / initial-cluster-state: existing) is not supported yet"
+    )]
     JoinUnsupported,
 }
 
@@ -49,7 +51,11 @@ fn founding_ids(config: &Config) -> BTreeMap<NodeId, Member> {
         .iter()
         .enumerate()
         .map(|(i, (name, peer_url))| {
-            let client_url = if solo { config.advertise_client_url.clone() } else { String::new() };
+            let client_url = if solo {
+                config.advertise_client_url.clone()
+            } else {
+                String::new()
+            };
             let member = Member {
                 name: name.clone(),
                 peer_url: peer_url.clone(),
@@ -108,7 +114,12 @@ impl Node {
                     .iter()
                     .find(|(_, m)| m.name == config.name)
                     .map(|(id, _)| *id)
-                    .ok_or_else(|| StartError::RaftConfig(format!("`{}` is not in initial-cluster", config.name)))?;
+                    .ok_or_else(|| {
+                        StartError::RaftConfig(format!(
+                            "`{}` is not in initial-cluster",
+                            config.name
+                        ))
+                    })?;
                 store
                     .save_identity(&Identity {
                         node_id: id,
@@ -119,23 +130,37 @@ impl Node {
             }
         };
 
-        let state_machine = StateMachine::restore(store.clone()).map_err(|source| StartError::Load {
-            dir: dir.clone(),
-            source,
-        })?;
+        let state_machine =
+            StateMachine::restore(store.clone()).map_err(|source| StartError::Load {
+                dir: dir.clone(),
+                source,
+            })?;
         let state = state_machine.shared();
-        let raft = Raft::new(id, Arc::new(raft_config(&config)?), Network::new()?, store.clone(), state_machine)
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            id,
+            Arc::new(raft_config(&config)?),
+            Network::new()?,
+            store.clone(),
+            state_machine,
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
 
         if fresh && config.initial_cluster_state == ClusterState::New {
-            tracing::info!(id, members = members.len(), "first start: bootstrapping the cluster from initial-cluster");
+            tracing::info!(
+                id,
+                members = members.len(),
+                "first start: bootstrapping the cluster from initial-cluster"
+            );
             if let Err(e) = raft.initialize(members).await {
                 // Another founding node may have initialized us first; that is fine.
                 tracing::info!(error = %e, "cluster already initialized");
             }
         } else {
-            tracing::info!(id, "recovering from the data dir; initial-cluster is ignored");
+            tracing::info!(
+                id,
+                "recovering from the data dir; initial-cluster is ignored"
+            );
         }
 
         let peers = reqwest::Client::builder().tcp_nodelay(true).build()?;
@@ -148,6 +173,7 @@ impl Node {
                 config,
                 started: Instant::now(),
                 peers,
+                membership_lock: tokio::sync::Mutex::new(()),
             }),
         };
         tokio::spawn(log_changes(node.clone()));
@@ -158,12 +184,13 @@ impl Node {
     /// Updates the replicated record of member `id` (used to publish client URLs). Only
     /// succeeds on the leader.
     pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
+        let _serial = self.inner.membership_lock.lock().await;
         let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
         match self.inner.raft.change_membership(change, true).await {
             Ok(_) => Ok(()),
-            Err(openraft::errors::RaftError::APIError(openraft::errors::ClientWriteError::ForwardToLeader(_))) => {
-                Err(NodeError::NotLeader)
-            }
+            Err(openraft::errors::RaftError::APIError(
+                openraft::errors::ClientWriteError::ForwardToLeader(_),
+            )) => Err(NodeError::NotLeader),
             Err(e) => Err(NodeError::Internal(e.to_string())),
         }
     }
@@ -210,8 +237,14 @@ async fn register_client_url(node: Node) {
             if m.state == openraft::ServerState::Shutdown {
                 return;
             }
-            let leader = m.current_leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
-            let current = m.membership_config.membership().get_node(&node.inner.id).cloned();
+            let leader = m
+                .current_leader
+                .and_then(|l| m.membership_config.membership().get_node(&l).cloned());
+            let current = m
+                .membership_config
+                .membership()
+                .get_node(&node.inner.id)
+                .cloned();
             (m.current_leader.zip(leader), current)
         };
         match (leader, current) {
@@ -222,7 +255,10 @@ async fn register_client_url(node: Node) {
                     node.update_member(node.inner.id, me).await
                 } else {
                     let deadline = Instant::now() + Duration::from_secs(5);
-                    match node.forward::<_, ()>(&leader, "register", &(node.inner.id, me), deadline).await {
+                    match node
+                        .forward::<_, ()>(&leader, "register", &(node.inner.id, me), deadline)
+                        .await
+                    {
                         super::Attempt::Done(r) => r,
                         super::Attempt::Retry(reason) => Err(NodeError::NoLeader(reason)),
                     }
@@ -232,7 +268,9 @@ async fn register_client_url(node: Node) {
                         tracing::info!(client_url = %want, "registered client URL in the cluster membership");
                         return;
                     }
-                    Err(e) => tracing::debug!(error = %e, "client URL registration failed; will retry"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "client URL registration failed; will retry")
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

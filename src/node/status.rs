@@ -23,7 +23,12 @@ impl Node {
         let rx = self.inner.raft.metrics();
         let m = rx.borrow_watched();
         let id = m.current_leader?;
-        let member = m.membership_config.membership().get_node(&id).cloned().unwrap_or_default();
+        let member = m
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .cloned()
+            .unwrap_or_default();
         Some(LeaderInfo {
             id,
             name: member.name,
@@ -77,7 +82,10 @@ impl Node {
         });
         let (key_count, approx_bytes) = {
             let applied = self.inner.state.read();
-            (applied.cache.len() as u64, applied.cache.approx_bytes() as u64)
+            (
+                applied.cache.len() as u64,
+                applied.cache.approx_bytes() as u64,
+            )
         };
         let index = |l: &Option<crate::raft::LogId>| l.as_ref().map(|l| l.index()).unwrap_or(0);
         let config = &self.inner.config;

@@ -11,8 +11,8 @@ use std::time::Duration;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use openraft::RaftNetworkV2;
 use serde::de::DeserializeOwned;
@@ -47,7 +47,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
 /// Frames a snapshot as `[u32 header length][msgpack (vote, meta)][raw data]`.
 pub fn encode_snapshot(vote: &Vote, snapshot: &Snapshot) -> Result<Vec<u8>, WireError> {
     let header = encode(&(vote, &snapshot.meta))?;
-    let len = u32::try_from(header.len()).map_err(|_| WireError::Frame("header longer than 4 GiB"))?;
+    let len =
+        u32::try_from(header.len()).map_err(|_| WireError::Frame("header longer than 4 GiB"))?;
     let mut out = Vec::with_capacity(4 + header.len() + snapshot.snapshot.len());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&header);
@@ -57,7 +58,9 @@ pub fn encode_snapshot(vote: &Vote, snapshot: &Snapshot) -> Result<Vec<u8>, Wire
 
 /// Splits a frame made by [`encode_snapshot`] back into the vote and the snapshot.
 pub fn decode_snapshot(frame: &[u8]) -> Result<(Vote, Snapshot), WireError> {
-    let (len, rest) = frame.split_first_chunk::<4>().ok_or(WireError::Frame("shorter than its length prefix"))?;
+    let (len, rest) = frame
+        .split_first_chunk::<4>()
+        .ok_or(WireError::Frame("shorter than its length prefix"))?;
     let len = u32::from_be_bytes(*len) as usize;
     if rest.len() < len {
         return Err(WireError::Frame("header length exceeds the body"));
@@ -118,7 +121,11 @@ enum CallError {
     #[error("peer {url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("peer {url} answered {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error(transparent)]
     Wire(#[from] WireError),
 }
@@ -151,7 +158,12 @@ impl PeerClient {
         Ok(decode(&bytes)?)
     }
 
-    async fn post(&self, rpc: &str, body: Vec<u8>, timeout: Duration) -> Result<bytes::Bytes, CallError> {
+    async fn post(
+        &self,
+        rpc: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<bytes::Bytes, CallError> {
         let url = format!("{}/raft/{rpc}", self.base);
         let resp = self
             .http
@@ -163,13 +175,22 @@ impl PeerClient {
             .await
             .map_err(|source| {
                 if source.is_connect() {
-                    CallError::Unreachable { url: url.clone(), source }
+                    CallError::Unreachable {
+                        url: url.clone(),
+                        source,
+                    }
                 } else {
-                    CallError::Http { url: url.clone(), source }
+                    CallError::Http {
+                        url: url.clone(),
+                        source,
+                    }
                 }
             })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|source| CallError::Http { url: url.clone(), source })?;
+        let bytes = resp.bytes().await.map_err(|source| CallError::Http {
+            url: url.clone(),
+            source,
+        })?;
         if !status.is_success() {
             return Err(CallError::Status {
                 url,
@@ -189,7 +210,9 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call("append", &rpc, option.hard_ttl()).await.map_err(CallError::into_rpc)
+        self.call("append", &rpc, option.hard_ttl())
+            .await
+            .map_err(CallError::into_rpc)
     }
 
     async fn vote(
@@ -197,7 +220,9 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call("vote", &rpc, option.hard_ttl()).await.map_err(CallError::into_rpc)
+        self.call("vote", &rpc, option.hard_ttl())
+            .await
+            .map_err(CallError::into_rpc)
     }
 
     async fn pre_vote(
@@ -205,7 +230,9 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call("pre-vote", &rpc, option.hard_ttl()).await.map_err(CallError::into_rpc)
+        self.call("pre-vote", &rpc, option.hard_ttl())
+            .await
+            .map_err(CallError::into_rpc)
     }
 
     async fn full_snapshot(
@@ -215,8 +242,13 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         cancel: impl Future<Output = ReplicationClosed> + openraft::OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let frame = encode_snapshot(&vote, &snapshot).map_err(|e| CallError::from(e).into_streaming())?;
-        tracing::info!(target_node = self.target, bytes = frame.len(), "sending snapshot");
+        let frame =
+            encode_snapshot(&vote, &snapshot).map_err(|e| CallError::from(e).into_streaming())?;
+        tracing::info!(
+            target_node = self.target,
+            bytes = frame.len(),
+            "sending snapshot"
+        );
         let send = async {
             let bytes = self.post("snapshot", frame, option.hard_ttl()).await?;
             Ok::<_, CallError>(decode(&bytes)?)
@@ -232,6 +264,8 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call("transfer-leader", &req, option.hard_ttl()).await.map_err(CallError::into_rpc)
+        self.call("transfer-leader", &req, option.hard_ttl())
+            .await
+            .map_err(CallError::into_rpc)
     }
 }

@@ -76,7 +76,10 @@ fn decode_cache(bytes: &[u8]) -> io::Result<Cache> {
     if body.format != SNAPSHOT_FORMAT {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("snapshot format {} is not supported (expected {SNAPSHOT_FORMAT})", body.format),
+            format!(
+                "snapshot format {} is not supported (expected {SNAPSHOT_FORMAT})",
+                body.format
+            ),
         ));
     }
     Ok(Cache::from_entries(body.entries))
@@ -102,7 +105,7 @@ impl StateMachine {
             );
             let mut applied = state.write();
             applied.cache = cache;
-            applied.last_applied = meta.last_log_id.clone();
+            applied.last_applied = meta.last_log_id;
             applied.membership = meta.last_membership.clone();
         }
         Ok(StateMachine { state, store })
@@ -128,7 +131,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             let applied = self.state.read();
             let data = encode_cache(&applied.cache)?;
             let meta = SnapshotMeta {
-                last_log_id: applied.last_applied.clone(),
+                last_log_id: applied.last_applied,
                 last_membership: applied.membership.clone(),
             };
             (meta, data)
@@ -139,7 +142,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             bytes = data.len(),
             "snapshot built and saved"
         );
-        Ok(Snapshot { meta, snapshot: data })
+        Ok(Snapshot {
+            meta,
+            snapshot: data,
+        })
     }
 }
 
@@ -149,24 +155,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
         let applied = self.state.read();
-        Ok((applied.last_applied.clone(), applied.membership.clone()))
+        Ok((applied.last_applied, applied.membership.clone()))
     }
 
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
     where
-        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + openraft::OptionalSend,
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>>
+            + Unpin
+            + openraft::OptionalSend,
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let index = entry.log_id.index();
             let outcome = {
                 let mut applied = self.state.write();
-                applied.last_applied = Some(entry.log_id.clone());
+                applied.last_applied = Some(entry.log_id);
                 match entry.payload {
                     EntryPayload::Blank => Outcome::None,
                     EntryPayload::Normal(cmd) => applied.cache.apply(index, cmd),
                     EntryPayload::Membership(m) => {
                         tracing::info!(index, membership = %m, "membership changed");
-                        applied.membership = StoredMembership::new(Some(entry.log_id.clone()), m);
+                        applied.membership = StoredMembership::new(Some(entry.log_id), m);
                         Outcome::None
                     }
                 }
@@ -185,7 +193,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Vec<u8>,
+    ) -> Result<(), io::Error> {
         let cache = decode_cache(&snapshot)?;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.save_snapshot(meta, &snapshot).await?;
@@ -193,7 +205,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         {
             let mut applied = self.state.write();
             applied.cache = cache;
-            applied.last_applied = meta.last_log_id.clone();
+            applied.last_applied = meta.last_log_id;
             applied.membership = meta.last_membership.clone();
         }
         tracing::info!(

@@ -30,7 +30,9 @@ const KEY_SNAPSHOT_DATA: &[u8] = b"data";
 /// Errors opening or reading the node's data directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)")]
+    #[error(
+        "cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)"
+    )]
     Open { path: PathBuf, source: sled::Error },
     #[error("data dir {path} is damaged: {what}: {reason}")]
     Corrupt {
@@ -88,11 +90,17 @@ impl Store {
 
     /// The identity recorded in this data dir, if the node ever started here.
     pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
-        let node_id: Option<NodeId> = self.get(&self.meta, KEY_NODE_ID).map_err(|e| self.corrupt("node id", e))?;
-        let cluster_id: Option<String> =
-            self.get(&self.meta, KEY_CLUSTER_ID).map_err(|e| self.corrupt("cluster id", e))?;
+        let node_id: Option<NodeId> = self
+            .get(&self.meta, KEY_NODE_ID)
+            .map_err(|e| self.corrupt("node id", e))?;
+        let cluster_id: Option<String> = self
+            .get(&self.meta, KEY_CLUSTER_ID)
+            .map_err(|e| self.corrupt("cluster id", e))?;
         Ok(match (node_id, cluster_id) {
-            (Some(node_id), Some(cluster_id)) => Some(Identity { node_id, cluster_id }),
+            (Some(node_id), Some(cluster_id)) => Some(Identity {
+                node_id,
+                cluster_id,
+            }),
             _ => None,
         })
     }
@@ -103,8 +111,10 @@ impl Store {
             path: self.path.clone(),
             source,
         };
-        self.put(&self.meta, KEY_NODE_ID, &id.node_id).map_err(io_err)?;
-        self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id).map_err(io_err)?;
+        self.put(&self.meta, KEY_NODE_ID, &id.node_id)
+            .map_err(io_err)?;
+        self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id)
+            .map_err(io_err)?;
         self.flush().await.map_err(io_err)
     }
 
@@ -112,7 +122,10 @@ impl Store {
     pub fn has_raft_state(&self) -> io::Result<bool> {
         Ok(self.meta.contains_key(KEY_VOTE).map_err(io::Error::other)?
             || !self.log.is_empty()
-            || self.snapshot.contains_key(KEY_SNAPSHOT_META).map_err(io::Error::other)?)
+            || self
+                .snapshot
+                .contains_key(KEY_SNAPSHOT_META)
+                .map_err(io::Error::other)?)
     }
 
     /// Durably replaces the stored snapshot with `meta` and `data`.
@@ -146,7 +159,11 @@ impl Store {
 
     /// Flushes everything written so far to disk (fsync).
     pub async fn flush(&self) -> io::Result<()> {
-        self.db.flush_async().await.map(|_| ()).map_err(io::Error::other)
+        self.db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(io::Error::other)
     }
 
     fn corrupt(&self, what: &'static str, e: io::Error) -> StoreError {
@@ -234,7 +251,7 @@ impl RaftLogStorage<TypeConfig> for Store {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
-        let last_log_id = self.last_log_id()?.or_else(|| last_purged_log_id.clone());
+        let last_log_id = self.last_log_id()?.or(last_purged_log_id);
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -254,7 +271,11 @@ impl RaftLogStorage<TypeConfig> for Store {
         // Not flushed on purpose: after a crash openraft re-derives commitment from a quorum.
         match committed {
             Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
-            None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
+            None => self
+                .meta
+                .remove(KEY_COMMITTED)
+                .map(|_| ())
+                .map_err(io::Error::other),
         }
     }
 
@@ -262,7 +283,11 @@ impl RaftLogStorage<TypeConfig> for Store {
         self.get(&self.meta, KEY_COMMITTED)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = LogEntry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -279,7 +304,12 @@ impl RaftLogStorage<TypeConfig> for Store {
             tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
         }
         // The callback tells openraft the entries are durable; it must see the real outcome.
-        callback.io_completed(result.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string())));
+        callback.io_completed(
+            result
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| io::Error::new(e.kind(), e.to_string())),
+        );
         result
     }
 
@@ -300,5 +330,59 @@ impl RaftLogStorage<TypeConfig> for Store {
         self.remove_range(..=index_key(log_id.index()))?;
         tracing::debug!(upto = log_id.index(), "purged raft log");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::errors::ErrorSource;
+    use openraft::impls::BoxedErrorSource;
+    use openraft::testing::log::{StoreBuilder, Suite};
+    use openraft::StorageError;
+
+    use super::*;
+    use crate::raft::state_machine::StateMachine;
+
+    struct SledBuilder;
+
+    impl StoreBuilder<TypeConfig, Store, StateMachine, tempfile::TempDir> for SledBuilder {
+        async fn build(
+            &self,
+        ) -> Result<(tempfile::TempDir, Store, StateMachine), StorageError<TypeConfig>> {
+            let err = |e: String| StorageError::read(BoxedErrorSource::from_string(e));
+            let dir = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
+            let store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;
+            let sm = StateMachine::restore(store.clone()).map_err(|e| err(e.to_string()))?;
+            Ok((dir, store, sm))
+        }
+    }
+
+    /// openraft's storage conformance suite against the sled log store and our state machine.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn openraft_storage_suite() -> Result<(), StorageError<TypeConfig>> {
+        Suite::test_all(SledBuilder).await
+    }
+
+    #[tokio::test]
+    async fn identity_and_snapshot_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.identity().unwrap(), None);
+            let id = Identity {
+                node_id: 3,
+                cluster_id: "c1".into(),
+            };
+            store.save_identity(&id).await.unwrap();
+            let meta = SnapshotMeta::default();
+            store.save_snapshot(&meta, b"payload").await.unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.identity().unwrap().map(|i| i.node_id), Some(3));
+        assert_eq!(
+            store.load_snapshot().unwrap().map(|(_, d)| d),
+            Some(b"payload".to_vec())
+        );
+        assert!(store.has_raft_state().unwrap());
     }
 }

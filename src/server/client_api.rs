@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{Command, Outcome};
 use crate::node::{Node, NodeError};
 use crate::types::{
-    Consistency, DeleteResult, Envelope, ErrorBody, ErrorCode, Health, KeyValue, KeysResult, SetRequest, SetResult,
+    Consistency, DeleteResult, Envelope, ErrorBody, ErrorCode, Health, KeyValue, KeysResult,
+    SetRequest, SetResult,
 };
 
 /// Largest `limit` a scan accepts.
@@ -44,7 +45,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body: Envelope<()> = Envelope {
             success: false,
             data: None,
@@ -84,7 +86,10 @@ impl From<QueryRejection> for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("request body too large: {}", e.body_text()))
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body too large: {}", e.body_text()),
+            )
         } else {
             ApiError::invalid(format!("cannot read request body: {}", e.body_text()))
         }
@@ -119,15 +124,25 @@ pub fn router(node: Node) -> Router {
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked; the node keeps serving");
-    ApiError::new(ErrorCode::Internal, "internal error while handling the request").into_response()
+    ApiError::new(
+        ErrorCode::Internal,
+        "internal error while handling the request",
+    )
+    .into_response()
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route; see the API section of the README")
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such route; see the API section of the README",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept that method",
+    )
 }
 
 async fn health(State(node): State<Node>) -> Response {
@@ -148,7 +163,10 @@ struct ReadParams {
 }
 
 fn parse_consistency(raw: Option<&str>) -> Result<Consistency, ApiError> {
-    raw.map(str::parse).transpose().map_err(ApiError::invalid).map(Option::unwrap_or_default)
+    raw.map(str::parse)
+        .transpose()
+        .map_err(ApiError::invalid)
+        .map(Option::unwrap_or_default)
 }
 
 fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
@@ -159,7 +177,10 @@ fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
     if key.len() > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("key is {} bytes; the limit is {max} (max-key-bytes)", key.len()),
+            format!(
+                "key is {} bytes; the limit is {max} (max-key-bytes)",
+                key.len()
+            ),
         ));
     }
     Ok(())
@@ -182,43 +203,73 @@ async fn get_key(
             value: entry.value.clone(),
             version: entry.version,
         }),
-        None => Err(ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found"))),
+        None => Err(ApiError::new(
+            ErrorCode::KeyNotFound,
+            format!("key {key:?} not found"),
+        )),
     }
 }
 
-async fn set_key(State(node): State<Node>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
+async fn set_key(
+    State(node): State<Node>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<SetResult> {
+    // The content type is not checked: the original accepted any, and `curl -d` sends
+    // form-urlencoded by default. The body must be JSON either way.
     let body = body?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("");
-        if !ct.starts_with("application/json") {
-            return Err(ApiError::invalid(format!(
-                "content type `{ct}` is not accepted; send application/json"
-            )));
-        }
+    // serde would also accept `["k","v"]` for a struct; only an object is a set request.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid(
+            "body must be a JSON object {\"key\":\"...\",\"value\":\"...\"}",
+        ));
     }
-    let req: SetRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid(format!("body must be JSON {{\"key\":\"...\",\"value\":\"...\"}}: {e}")))?;
+    let req: SetRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(format!(
+            "body must be JSON {{\"key\":\"...\",\"value\":\"...\"}}: {e}"
+        ))
+    })?;
     check_key(&node, &req.key)?;
     let max = node.config().limits.max_value_bytes;
     if req.value.len() > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("value is {} bytes; the limit is {max} (max-value-bytes)", req.value.len()),
+            format!(
+                "value is {} bytes; the limit is {max} (max-value-bytes)",
+                req.value.len()
+            ),
         ));
     }
     let key = req.key.clone();
-    match node.write(Command::Set { key: req.key, value: req.value }).await? {
+    match node
+        .write(Command::Set {
+            key: req.key,
+            value: req.value,
+        })
+        .await?
+    {
         Outcome::Set { version } => ok(SetResult { key, version }),
-        other => Err(ApiError::new(ErrorCode::Internal, format!("unexpected outcome {other:?}"))),
+        other => Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("unexpected outcome {other:?}"),
+        )),
     }
 }
 
-async fn delete_key(State(node): State<Node>, path: Result<Path<String>, PathRejection>) -> ApiResult<DeleteResult> {
+async fn delete_key(
+    State(node): State<Node>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<DeleteResult> {
     let Path(key) = path?;
     check_key(&node, &key)?;
     match node.write(Command::Delete { key: key.clone() }).await? {
-        Outcome::Deleted { existed } => ok(DeleteResult { key, deleted: existed }),
-        other => Err(ApiError::new(ErrorCode::Internal, format!("unexpected outcome {other:?}"))),
+        Outcome::Deleted { existed } => ok(DeleteResult {
+            key,
+            deleted: existed,
+        }),
+        other => Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("unexpected outcome {other:?}"),
+        )),
     }
 }
 
@@ -231,7 +282,10 @@ struct ScanParams {
     consistency: Option<String>,
 }
 
-async fn scan_keys(State(node): State<Node>, query: Result<Query<ScanParams>, QueryRejection>) -> ApiResult<KeysResult> {
+async fn scan_keys(
+    State(node): State<Node>,
+    query: Result<Query<ScanParams>, QueryRejection>,
+) -> ApiResult<KeysResult> {
     let Query(params) = query?;
     let limit = match params.limit.as_deref() {
         None | Some("") => DEFAULT_SCAN_LIMIT,
@@ -271,6 +325,9 @@ async fn cluster_status(State(node): State<Node>) -> ApiResult<crate::types::Nod
 async fn cluster_leader(State(node): State<Node>) -> ApiResult<crate::types::LeaderInfo> {
     match node.leader() {
         Some(l) => ok(l),
-        None => Err(ApiError::new(ErrorCode::NoLeader, "no leader known yet; an election may be in progress")),
+        None => Err(ApiError::new(
+            ErrorCode::NoLeader,
+            "no leader known yet; an election may be in progress",
+        )),
     }
 }

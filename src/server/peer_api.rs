@@ -2,6 +2,8 @@
 //! node-to-node requests that make any node serve any client (forwarded writes, read index,
 //! client URL registration). MessagePack in, MessagePack out; see `raft::network`.
 
+use std::convert::Infallible;
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
@@ -45,44 +47,47 @@ fn bad_request(e: WireError) -> Response {
 }
 
 fn fatal(e: impl std::fmt::Display) -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, format!("raft is stopped: {e}")).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("raft is stopped: {e}"),
+    )
+        .into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    decode(body).map_err(bad_request)
+/// Decodes the request, runs `f` on it, and encodes its answer; a malformed body gets 400
+/// and a stopped Raft 503.
+async fn handle<Req, Resp, E, F, Fut>(body: Bytes, f: F) -> Response
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    E: std::fmt::Display,
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Resp, E>>,
+{
+    let req = match decode(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    match f(req).await {
+        Ok(resp) => reply(&resp),
+        Err(e) => fatal(e),
+    }
 }
 
 async fn append(State(node): State<Node>, body: Bytes) -> Response {
-    let req = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match node.raft().append_entries(req).await {
-        Ok(resp) => reply(&resp),
-        Err(e) => fatal(e),
-    }
+    handle(
+        body,
+        |req| async move { node.raft().append_entries(req).await },
+    )
+    .await
 }
 
 async fn vote(State(node): State<Node>, body: Bytes) -> Response {
-    let req = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match node.raft().vote(req).await {
-        Ok(resp) => reply(&resp),
-        Err(e) => fatal(e),
-    }
+    handle(body, |req| async move { node.raft().vote(req).await }).await
 }
 
 async fn pre_vote(State(node): State<Node>, body: Bytes) -> Response {
-    let req = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match node.raft().pre_vote(req).await {
-        Ok(resp) => reply(&resp),
-        Err(e) => fatal(e),
-    }
+    handle(body, |req| async move { node.raft().pre_vote(req).await }).await
 }
 
 async fn snapshot(State(node): State<Node>, body: Bytes) -> Response {
@@ -97,40 +102,33 @@ async fn snapshot(State(node): State<Node>, body: Bytes) -> Response {
 }
 
 async fn transfer_leader(State(node): State<Node>, body: Bytes) -> Response {
-    let req = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    match node.raft().handle_transfer_leader(req).await {
-        Ok(resp) => reply(&resp),
-        Err(e) => fatal(e),
-    }
+    handle(body, |req| async move {
+        node.raft().handle_transfer_leader(req).await
+    })
+    .await
 }
 
 async fn forward_write(State(node): State<Node>, body: Bytes) -> Response {
-    let cmd: Command = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let result: PeerReply<_> = node.write_as_leader(cmd).await.map_err(Into::into);
-    reply(&result)
+    handle(body, |cmd: Command| async move {
+        let reply: PeerReply<_> = node.write_as_leader(cmd).await.map_err(Into::into);
+        Ok::<_, Infallible>(reply)
+    })
+    .await
 }
 
 async fn read_index(State(node): State<Node>, body: Bytes) -> Response {
-    let consistency: Consistency = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let result: PeerReply<_> = node.read_index(consistency).await.map_err(Into::into);
-    reply(&result)
+    handle(body, |consistency: Consistency| async move {
+        let reply: PeerReply<_> = node.read_index(consistency).await.map_err(Into::into);
+        Ok::<_, Infallible>(reply)
+    })
+    .await
 }
 
 async fn register(State(node): State<Node>, body: Bytes) -> Response {
-    let (id, member): (NodeId, Member) = match parse(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    tracing::info!(id, name = %member.name, client_url = %member.client_url, "member registers its client URL");
-    let result: PeerReply<()> = node.update_member(id, member).await.map_err(Into::into);
-    reply(&result)
+    handle(body, |(id, member): (NodeId, Member)| async move {
+        tracing::info!(id, name = %member.name, client_url = %member.client_url, "member registers its client URL");
+        let reply: PeerReply<()> = node.update_member(id, member).await.map_err(Into::into);
+        Ok::<_, Infallible>(reply)
+    })
+    .await
 }

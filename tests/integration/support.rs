@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,9 @@ pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> b
 /// one before we bind it), so node start-up retries with fresh ports when the child dies.
 pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
     // Hold every listener until all ports are read so the kernel cannot hand one out twice.
-    let listeners: Vec<TcpListener> = (0..N).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
     let mut ports = [0u16; N];
     for (port, l) in ports.iter_mut().zip(&listeners) {
         *port = l.local_addr().unwrap().port();
@@ -67,19 +69,43 @@ pub(crate) fn enc(s: &str) -> String {
 /// non-empty message, and the expected status and code. `what` names the request in failures.
 pub(crate) fn assert_error(what: &str, got: &(u16, Value), status: u16, code: &str) {
     let (s, body) = got;
-    assert_eq!(*s, status, "{what}: expected HTTP {status} {code}, got {s} with body {body}");
-    assert_eq!(body["success"], json!(false), "{what}: `success` must be false in {body}");
-    assert_eq!(body["error"]["code"], json!(code), "{what}: wrong error code in {body}");
+    assert_eq!(
+        *s, status,
+        "{what}: expected HTTP {status} {code}, got {s} with body {body}"
+    );
+    assert_eq!(
+        body["success"],
+        json!(false),
+        "{what}: `success` must be false in {body}"
+    );
+    assert_eq!(
+        body["error"]["code"],
+        json!(code),
+        "{what}: wrong error code in {body}"
+    );
     let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(!message.trim().is_empty(), "{what}: error message must be a non-empty string in {body}");
+    assert!(
+        !message.trim().is_empty(),
+        "{what}: error message must be a non-empty string in {body}"
+    );
 }
 
 /// Asserts a 200 success envelope and returns its `data` object.
 pub(crate) fn data(what: &str, got: (u16, Value)) -> Value {
     let (s, body) = got;
-    assert_eq!(s, 200, "{what}: expected HTTP 200, got {s} with body {body}");
-    assert_eq!(body["success"], json!(true), "{what}: `success` must be true in {body}");
-    assert!(body["data"].is_object(), "{what}: `data` must be an object in {body}");
+    assert_eq!(
+        s, 200,
+        "{what}: expected HTTP 200, got {s} with body {body}"
+    );
+    assert_eq!(
+        body["success"],
+        json!(true),
+        "{what}: `success` must be true in {body}"
+    );
+    assert!(
+        body["data"].is_object(),
+        "{what}: `data` must be an object in {body}"
+    );
     body["data"].clone()
 }
 
@@ -94,7 +120,10 @@ pub(crate) struct Http {
 impl Http {
     /// A client for `base` (e.g. `http://127.0.0.1:1234`) with a 30 s request timeout.
     pub(crate) fn new(base: &str) -> Http {
-        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         Http {
             client,
             base: base.to_string(),
@@ -143,7 +172,12 @@ impl Http {
 
     /// `POST path` with `body` as `application/json`.
     pub(crate) fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.send(Method::POST, path, Some("application/json"), Some(body.to_string().into_bytes()))
+        self.send(
+            Method::POST,
+            path,
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     /// `GET /health`'s status, or `None` when nothing answers (not listening yet).
@@ -159,16 +193,27 @@ impl Http {
     /// Sets `key` to `value`, asserting success; returns the version.
     pub(crate) fn set(&self, key: &str, value: &str) -> u64 {
         let what = format!("set {key:?}");
-        let d = data(&what, self.post_json("/api/v1/set", &json!({"key": key, "value": value})));
-        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
-        let version = d["version"].as_u64().unwrap_or_else(|| panic!("{what}: no numeric version in {d}"));
+        let d = data(
+            &what,
+            self.post_json("/api/v1/set", &json!({"key": key, "value": value})),
+        );
+        assert_eq!(
+            d["key"],
+            json!(key),
+            "{what}: answer names another key: {d}"
+        );
+        let version = d["version"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{what}: no numeric version in {d}"));
         assert!(version > 0, "{what}: version must be > 0, got {d}");
         version
     }
 
     /// `GET /api/v1/get/{key}` with an optional `consistency`.
     pub(crate) fn get_key(&self, key: &str, consistency: Option<&str>) -> (u16, Value) {
-        let q = consistency.map(|c| format!("?consistency={}", enc(c))).unwrap_or_default();
+        let q = consistency
+            .map(|c| format!("?consistency={}", enc(c)))
+            .unwrap_or_default();
         self.get(&format!("/api/v1/get/{}{q}", enc(key)))
     }
 
@@ -180,18 +225,40 @@ impl Http {
             return None;
         }
         let d = data(&format!("get {key:?}"), got);
-        assert_eq!(d["key"], json!(key), "get {key:?}: answer names another key: {d}");
-        let value = d["value"].as_str().unwrap_or_else(|| panic!("get {key:?}: no string value in {d}"));
-        let version = d["version"].as_u64().unwrap_or_else(|| panic!("get {key:?}: no version in {d}"));
+        assert_eq!(
+            d["key"],
+            json!(key),
+            "get {key:?}: answer names another key: {d}"
+        );
+        let value = d["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("get {key:?}: no string value in {d}"));
+        let version = d["version"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("get {key:?}: no version in {d}"));
         Some((value.to_string(), version))
     }
 
     /// Deletes `key`, asserting success; returns whether it existed.
     pub(crate) fn delete(&self, key: &str) -> bool {
         let what = format!("delete {key:?}");
-        let d = data(&what, self.send(Method::DELETE, &format!("/api/v1/delete/{}", enc(key)), None, None));
-        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
-        d["deleted"].as_bool().unwrap_or_else(|| panic!("{what}: no boolean `deleted` in {d}"))
+        let d = data(
+            &what,
+            self.send(
+                Method::DELETE,
+                &format!("/api/v1/delete/{}", enc(key)),
+                None,
+                None,
+            ),
+        );
+        assert_eq!(
+            d["key"],
+            json!(key),
+            "{what}: answer names another key: {d}"
+        );
+        d["deleted"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{what}: no boolean `deleted` in {d}"))
     }
 
     /// The raw answer to `GET /api/v1/keys` with the given prefix and limit.
@@ -203,7 +270,11 @@ impl Http {
         if let Some(l) = limit {
             q.push(format!("limit={}", enc(l)));
         }
-        let q = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
+        let q = if q.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", q.join("&"))
+        };
         self.get(&format!("/api/v1/keys{q}"))
     }
 
@@ -211,14 +282,35 @@ impl Http {
     /// starting with the prefix, and `count` equal to their number.
     pub(crate) fn scan(&self, prefix: &str, limit: Option<u32>) -> Value {
         let what = format!("scan prefix {prefix:?} limit {limit:?}");
-        let d = data(&what, self.scan_raw(Some(prefix), limit.map(|l| l.to_string()).as_deref()));
-        let keys = d["keys"].as_array().unwrap_or_else(|| panic!("{what}: `keys` is not an array in {d}"));
-        let names: Vec<&str> = keys.iter().map(|k| k["key"].as_str().unwrap_or_default()).collect();
-        assert!(names.windows(2).all(|w| w[0] < w[1]), "{what}: keys not sorted: {names:?}");
-        assert!(names.iter().all(|k| k.starts_with(prefix)), "{what}: a key lacks the prefix: {names:?}");
-        assert_eq!(d["count"], json!(keys.len()), "{what}: `count` disagrees with `keys`");
+        let d = data(
+            &what,
+            self.scan_raw(Some(prefix), limit.map(|l| l.to_string()).as_deref()),
+        );
+        let keys = d["keys"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: `keys` is not an array in {d}"));
+        let names: Vec<&str> = keys
+            .iter()
+            .map(|k| k["key"].as_str().unwrap_or_default())
+            .collect();
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "{what}: keys not sorted: {names:?}"
+        );
+        assert!(
+            names.iter().all(|k| k.starts_with(prefix)),
+            "{what}: a key lacks the prefix: {names:?}"
+        );
+        assert_eq!(
+            d["count"],
+            json!(keys.len()),
+            "{what}: `count` disagrees with `keys`"
+        );
         assert_eq!(d["prefix"], json!(prefix), "{what}: wrong `prefix` echoed");
-        assert!(d["truncated"].is_boolean(), "{what}: `truncated` must be a boolean in {d}");
+        assert!(
+            d["truncated"].is_boolean(),
+            "{what}: `truncated` must be a boolean in {d}"
+        );
         d
     }
 
@@ -283,17 +375,15 @@ impl Node {
                 Err(StartFailure::TimedOut(log)) => panic!("{log}"),
             }
         }
-        panic!("dcache serve exited before becoming healthy, 3 times:\n{}", failures.join("\n"))
+        panic!(
+            "dcache serve exited before becoming healthy, 3 times:\n{}",
+            failures.join("\n")
+        )
     }
 
     /// The client URL, `http://127.0.0.1:PORT`.
     pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.client_port)
-    }
-
-    /// The data dir the node runs on.
-    pub(crate) fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     /// The running child's process id.
@@ -305,7 +395,9 @@ impl Node {
     pub(crate) fn log(&self) -> String {
         let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
         let cut = text.len().saturating_sub(16 * 1024);
-        let start = (cut..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+        let start = (cut..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(text.len());
         text[start..].to_string()
     }
 
@@ -324,7 +416,11 @@ impl Node {
             .arg(self.pid().to_string())
             .status()
             .unwrap();
-        assert!(status.success(), "kill -{signal} {} failed: {status}", self.pid());
+        assert!(
+            status.success(),
+            "kill -{signal} {} failed: {status}",
+            self.pid()
+        );
     }
 
     /// Waits up to `timeout` for the child to exit and returns its status; `None` if it is
@@ -358,7 +454,10 @@ impl Node {
             // Give whatever held the port a moment to let go before the next try.
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("restarted dcache serve exited before becoming healthy, 3 times:\n{}", failures.join("\n"))
+        panic!(
+            "restarted dcache serve exited before becoming healthy, 3 times:\n{}",
+            failures.join("\n")
+        )
     }
 
     fn log_path(&self) -> PathBuf {
@@ -374,8 +473,18 @@ impl Node {
             .arg("serve")
             .args(["--name", "node1", "--data-dir"])
             .arg(&self.data_dir)
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
             .args(["--initial-cluster", &format!("node1={peer}")])
             .args(&self.extra)
             .stdin(Stdio::null())
@@ -423,7 +532,11 @@ impl Drop for Node {
 /// Writes every `(key, value)` through `threads` concurrent keep-alive clients and returns
 /// `(key, value, version)` for each, in input order. Panics (with the failing request) if
 /// any write is not acknowledged with 200.
-pub(crate) fn parallel_set(base: &str, items: &[(String, String)], threads: usize) -> Vec<(String, String, u64)> {
+pub(crate) fn parallel_set(
+    base: &str,
+    items: &[(String, String)],
+    threads: usize,
+) -> Vec<(String, String, u64)> {
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = items

@@ -1,0 +1,230 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[dcache] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'dcache'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'dcache'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+            cand set 'Store VALUE under KEY'
+            cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
+            cand delete 'Remove KEY'
+            cand scan 'List keys starting with PREFIX, in key order, with their values'
+            cand cluster 'Show and change the cluster'
+            cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;serve'= {
+            cand -c 'YAML config file (see config/dcache.yaml for every key)'
+            cand --config 'YAML config file (see config/dcache.yaml for every key)'
+            cand --log-level 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)'
+            cand --name 'This node''s name; must appear in initial-cluster'
+            cand --cluster-id 'Cluster identity; a data dir written for another cluster id is refused'
+            cand --data-dir 'Where the Raft log, vote and snapshots are kept'
+            cand --listen-client-urls 'URL the client API listens on'
+            cand --advertise-client-urls 'Client URL other nodes and tools should use for this node'
+            cand --listen-peer-urls 'URL the peer (Raft) listener binds'
+            cand --initial-advertise-peer-urls 'Peer URL other nodes should use for this node'
+            cand --initial-cluster 'Founding members: name=peer-url,... (identical on every founding node)'
+            cand --initial-cluster-state '`new` to found the cluster in initial-cluster, `existing` to join one'
+            cand --join 'Client URL of a running cluster to join on first start'
+            cand --max-key-bytes 'Longest accepted key in bytes'
+            cand --max-value-bytes 'Longest accepted value in bytes'
+            cand --request-timeout 'How long a request may wait for the cluster (e.g. 5s)'
+            cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
+            cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
+            cand --election-timeout-ms 'Minimum election timeout in milliseconds (the maximum is twice this)'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --check 'Validate the configuration, print it, and exit without starting'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;set'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;get'= {
+            cand --consistency 'Read consistency'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;delete'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;scan'= {
+            cand --limit 'Most keys to return (1-10000)'
+            cand --consistency 'Read consistency'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand leader 'The current leader'
+            cand members 'The members of the cluster'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;cluster;status'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster;leader'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster;members'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster;help'= {
+            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand leader 'The current leader'
+            cand members 'The members of the cluster'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;cluster;help;status'= {
+        }
+        &'dcache;cluster;help;leader'= {
+        }
+        &'dcache;cluster;help;members'= {
+        }
+        &'dcache;cluster;help;help'= {
+        }
+        &'dcache;dash'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;completions'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;help'= {
+            cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+            cand set 'Store VALUE under KEY'
+            cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
+            cand delete 'Remove KEY'
+            cand scan 'List keys starting with PREFIX, in key order, with their values'
+            cand cluster 'Show and change the cluster'
+            cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;help;serve'= {
+        }
+        &'dcache;help;set'= {
+        }
+        &'dcache;help;get'= {
+        }
+        &'dcache;help;delete'= {
+        }
+        &'dcache;help;scan'= {
+        }
+        &'dcache;help;cluster'= {
+            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand leader 'The current leader'
+            cand members 'The members of the cluster'
+        }
+        &'dcache;help;cluster;status'= {
+        }
+        &'dcache;help;cluster;leader'= {
+        }
+        &'dcache;help;cluster;members'= {
+        }
+        &'dcache;help;dash'= {
+        }
+        &'dcache;help;completions'= {
+        }
+        &'dcache;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

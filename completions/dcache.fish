@@ -1,0 +1,153 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_dcache_global_optspecs
+    string join \n server= timeout= o/output= h/help V/version
+end
+
+function __fish_dcache_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_dcache_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_dcache_using_subcommand
+    set -l cmd (__fish_dcache_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c dcache -n "__fish_dcache_needs_command" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_needs_command" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_needs_command" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l log-level -d 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l name -d 'This node\'s name; must appear in initial-cluster' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cluster-id -d 'Cluster identity; a data dir written for another cluster id is refused' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l data-dir -d 'Where the Raft log, vote and snapshots are kept' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l listen-client-urls -d 'URL the client API listens on' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l advertise-client-urls -d 'Client URL other nodes and tools should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l listen-peer-urls -d 'URL the peer (Raft) listener binds' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-advertise-peer-urls -d 'Peer URL other nodes should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster-state -d '`new` to found the cluster in initial-cluster, `existing` to join one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join -d 'Client URL of a running cluster to join on first start' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-key-bytes -d 'Longest accepted key in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-value-bytes -d 'Longest accepted value in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l request-timeout -d 'How long a request may wait for the cluster (e.g. 5s)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l snapshot-logs -d 'Snapshot the cache and purge the log every this many entries' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l heartbeat-interval-ms -d 'Leader heartbeat interval in milliseconds' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l election-timeout-ms -d 'Minimum election timeout in milliseconds (the maximum is twice this)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
+lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
+local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
+lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
+local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "leader" -d 'The current leader'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "leader" -d 'The current leader'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'

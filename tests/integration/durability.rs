@@ -1,0 +1,205 @@
+//! What survives a crash or a stop: acknowledged writes after `kill -9`, with and without
+//! snapshots and log purging, and a graceful SIGTERM/SIGINT exit. Uses only `support`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{parallel_set, wait_until, Node};
+
+/// Every `(key, value, version)` under `prefix` as the node lists them, gathered from one
+/// scan per sub-prefix so no single answer is truncated.
+fn listed(node: &Node, sub_prefixes: &[String]) -> BTreeMap<String, (String, u64)> {
+    let mut all = BTreeMap::new();
+    for prefix in sub_prefixes {
+        let d = node.http.scan(prefix, Some(10_000));
+        assert_eq!(
+            d["truncated"],
+            json!(false),
+            "scan {prefix:?} must not be truncated"
+        );
+        for kv in d["keys"].as_array().unwrap() {
+            let key = kv["key"].as_str().unwrap().to_string();
+            let value = kv["value"].as_str().unwrap().to_string();
+            let version = kv["version"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("numeric version in {kv}"));
+            all.insert(key, (value, version));
+        }
+    }
+    all
+}
+
+/// Asserts that the node lists exactly `written`, each with its acknowledged value and
+/// version; names the first few differences otherwise.
+fn assert_all_present(
+    node: &Node,
+    sub_prefixes: &[String],
+    written: &[(String, String, u64)],
+    when: &str,
+) {
+    let got = listed(node, sub_prefixes);
+    let mut problems = Vec::new();
+    for (key, value, version) in written {
+        match got.get(key) {
+            None => problems.push(format!("{key}: missing")),
+            Some((v, ver)) if v != value || ver != version => problems.push(format!(
+                "{key}: expected {value:?}@{version}, got {v:?}@{ver}"
+            )),
+            Some(_) => {}
+        }
+    }
+    let total = problems.len();
+    problems.truncate(10);
+    assert!(
+        total == 0 && got.len() == written.len(),
+        "{when}: {total} of {} acknowledged writes wrong, {} keys listed; first problems: {problems:#?}\nnode log:\n{}",
+        written.len(),
+        got.len(),
+        node.log()
+    );
+}
+
+/// `n` keys `{prefix}{i:05}` with values that differ per key and per test.
+fn items(prefix: &str, n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("{prefix}{i:05}"),
+                format!("{prefix}value-{i}-{}", i * 7919 % 1000),
+            )
+        })
+        .collect()
+}
+
+/// The status field `field` as a number.
+fn status_u64(status: &Value, field: &str) -> u64 {
+    status[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("numeric `{field}` in {status}"))
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let mut node = Node::start();
+    let written = parallel_set(&node.url(), &items("dur/", 500), 4);
+
+    let mut versions: Vec<u64> = written.iter().map(|w| w.2).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(
+        versions.len(),
+        500,
+        "every write must get its own version (log index)"
+    );
+    // One key overwritten and one deleted: both must be remembered too.
+    let (k0, _, _) = &written[0];
+    let overwritten_version = node.http.set(k0, "overwritten");
+    assert!(node.http.delete(&written[1].0));
+    let mut expected = written.clone();
+    expected[0] = (k0.clone(), "overwritten".to_string(), overwritten_version);
+    expected.remove(1);
+
+    node.kill();
+    node.restart();
+    assert_all_present(
+        &node,
+        &["dur/".to_string()],
+        &expected,
+        "after kill -9 and restart",
+    );
+    assert_eq!(
+        node.http.value_of(&written[1].0),
+        None,
+        "a deleted key must stay deleted"
+    );
+
+    // The restarted node keeps counting versions upwards and accepts writes.
+    let after = node.http.set("dur/after-restart", "x");
+    assert!(
+        after > overwritten_version,
+        "version {after} after restart must exceed {overwritten_version}"
+    );
+}
+
+#[test]
+fn writes_survive_kill_9_across_snapshots_and_log_purges() {
+    const N: usize = 21_000;
+    let mut node = Node::start_with(&["--snapshot-logs", "2000"]);
+    let written = parallel_set(&node.url(), &items("snap/", N), 8);
+
+    // Snapshots are built in the background: wait for the first one to be reported.
+    let mut status = node.http.status();
+    let snapshotted = wait_until(Duration::from_secs(20), || {
+        status = node.http.status();
+        status_u64(&status, "snapshot_index") > 0
+    });
+    assert!(
+        snapshotted,
+        "no snapshot after {N} writes with --snapshot-logs 2000; status: {status}"
+    );
+    assert_eq!(status_u64(&status, "key_count"), N as u64, "{status}");
+
+    // One scan per thousand keys (`snap/00` .. `snap/20`), each well under the limit.
+    let sub_prefixes: Vec<String> = (0..N.div_ceil(1000))
+        .map(|i| format!("snap/{i:02}"))
+        .collect();
+    assert_all_present(&node, &sub_prefixes, &written, "before the crash");
+
+    node.kill();
+    node.restart();
+    assert_all_present(&node, &sub_prefixes, &written, "after kill -9 and restart");
+    let status = node.http.status();
+    assert!(
+        status_u64(&status, "snapshot_index") > 0,
+        "the snapshot must be known after restart: {status}"
+    );
+    assert_eq!(status_u64(&status, "key_count"), N as u64, "{status}");
+    let last = written.iter().map(|w| w.2).max().unwrap_or(0);
+    assert!(
+        status_u64(&status, "applied") >= last,
+        "applied must reach the last acknowledged write {last}: {status}"
+    );
+    assert_eq!(status["role"], json!("leader"), "{status}");
+}
+
+/// Sends `signal`, expects exit status 0 within the drain deadline, then restarts and finds
+/// every acknowledged write.
+fn graceful_stop_keeps_data(signal: &str) {
+    let mut node = Node::start();
+    let written = parallel_set(&node.url(), &items("term/", 100), 2);
+
+    node.signal(signal);
+    let status = node.wait_exit(Duration::from_secs(15));
+    let log = node.log();
+    let status =
+        status.unwrap_or_else(|| panic!("still running 15 s after SIG{signal}; log:\n{log}"));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIG{signal} must exit with status 0, got {status}; log:\n{log}"
+    );
+    assert!(
+        !log.contains("panicked"),
+        "a panic during shutdown; log:\n{log}"
+    );
+
+    node.restart();
+    assert_all_present(
+        &node,
+        &["term/".to_string()],
+        &written,
+        &format!("after SIG{signal} and restart"),
+    );
+}
+
+#[test]
+fn sigterm_exits_0_and_keeps_data() {
+    graceful_stop_keeps_data("TERM");
+}
+
+#[test]
+fn sigint_exits_0_and_keeps_data() {
+    graceful_stop_keeps_data("INT");
+}
