@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard of the cluster (not yet available)')
+            [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -127,9 +128,11 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'This node''s view of the cluster: role, term, log indexes, members')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
+            [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a member (by name or id) from the cluster; the removed node stops itself')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -166,10 +169,34 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dcache;cluster;transfer-leadership' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;cluster;remove' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'dcache;cluster;help' {
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'This node''s view of the cluster: role, term, log indexes, members')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
+            [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a member (by name or id) from the cluster; the removed node stops itself')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -182,10 +209,30 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
         'dcache;cluster;help;members' {
             break
         }
+        'dcache;cluster;help;transfer-leadership' {
+            break
+        }
+        'dcache;cluster;help;remove' {
+            break
+        }
         'dcache;cluster;help;help' {
             break
         }
         'dcache;dash' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;local-cluster' {
+            [CompletionResult]::new('--nodes', '--nodes', [CompletionResultType]::ParameterName, 'How many nodes (1-9)')
+            [CompletionResult]::new('--base-port', '--base-port', [CompletionResultType]::ParameterName, 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Where the nodes keep their data and logs')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -215,6 +262,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard of the cluster (not yet available)')
+            [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -235,9 +283,11 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;cluster' {
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'This node''s view of the cluster: role, term, log indexes, members')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
+            [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a member (by name or id) from the cluster; the removed node stops itself')
             break
         }
         'dcache;help;cluster;status' {
@@ -249,7 +299,16 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
         'dcache;help;cluster;members' {
             break
         }
+        'dcache;help;cluster;transfer-leadership' {
+            break
+        }
+        'dcache;help;cluster;remove' {
+            break
+        }
         'dcache;help;dash' {
+            break
+        }
+        'dcache;help;local-cluster' {
             break
         }
         'dcache;help;completions' {

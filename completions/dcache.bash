@@ -34,6 +34,9 @@ _dcache() {
             dcache,help)
                 cmd="dcache__subcmd__help"
                 ;;
+            dcache,local-cluster)
+                cmd="dcache__subcmd__local__subcmd__cluster"
+                ;;
             dcache,scan)
                 cmd="dcache__subcmd__scan"
                 ;;
@@ -52,8 +55,14 @@ _dcache() {
             dcache__subcmd__cluster,members)
                 cmd="dcache__subcmd__cluster__subcmd__members"
                 ;;
+            dcache__subcmd__cluster,remove)
+                cmd="dcache__subcmd__cluster__subcmd__remove"
+                ;;
             dcache__subcmd__cluster,status)
                 cmd="dcache__subcmd__cluster__subcmd__status"
+                ;;
+            dcache__subcmd__cluster,transfer-leadership)
+                cmd="dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership"
                 ;;
             dcache__subcmd__cluster__subcmd__help,help)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__help"
@@ -64,8 +73,14 @@ _dcache() {
             dcache__subcmd__cluster__subcmd__help,members)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__members"
                 ;;
+            dcache__subcmd__cluster__subcmd__help,remove)
+                cmd="dcache__subcmd__cluster__subcmd__help__subcmd__remove"
+                ;;
             dcache__subcmd__cluster__subcmd__help,status)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__status"
+                ;;
+            dcache__subcmd__cluster__subcmd__help,transfer-leadership)
+                cmd="dcache__subcmd__cluster__subcmd__help__subcmd__transfer__subcmd__leadership"
                 ;;
             dcache__subcmd__help,cluster)
                 cmd="dcache__subcmd__help__subcmd__cluster"
@@ -85,6 +100,9 @@ _dcache() {
             dcache__subcmd__help,help)
                 cmd="dcache__subcmd__help__subcmd__help"
                 ;;
+            dcache__subcmd__help,local-cluster)
+                cmd="dcache__subcmd__help__subcmd__local__subcmd__cluster"
+                ;;
             dcache__subcmd__help,scan)
                 cmd="dcache__subcmd__help__subcmd__scan"
                 ;;
@@ -100,8 +118,14 @@ _dcache() {
             dcache__subcmd__help__subcmd__cluster,members)
                 cmd="dcache__subcmd__help__subcmd__cluster__subcmd__members"
                 ;;
+            dcache__subcmd__help__subcmd__cluster,remove)
+                cmd="dcache__subcmd__help__subcmd__cluster__subcmd__remove"
+                ;;
             dcache__subcmd__help__subcmd__cluster,status)
                 cmd="dcache__subcmd__help__subcmd__cluster__subcmd__status"
+                ;;
+            dcache__subcmd__help__subcmd__cluster,transfer-leadership)
+                cmd="dcache__subcmd__help__subcmd__cluster__subcmd__transfer__subcmd__leadership"
                 ;;
             *)
                 ;;
@@ -110,7 +134,7 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --help --version serve set get delete scan cluster dash completions help"
+            opts="-o -h -V --server --timeout --output --help --version serve set get delete scan cluster dash local-cluster completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -140,7 +164,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster)
-            opts="-o -h -V --server --timeout --output --help --version status leader members help"
+            opts="-o -h -V --server --timeout --output --help --version status leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,7 +194,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__help)
-            opts="status leader members help"
+            opts="status leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,7 +249,35 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__cluster__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__cluster__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__help__subcmd__transfer__subcmd__leadership)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -299,7 +351,67 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__cluster__subcmd__remove)
+            opts="-o -h -V --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__cluster__subcmd__status)
+            opts="-o -h -V --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership)
             opts="-o -h -V --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -454,7 +566,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help)
-            opts="serve set get delete scan cluster dash completions help"
+            opts="serve set get delete scan cluster dash local-cluster completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +580,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help__subcmd__cluster)
-            opts="status leader members"
+            opts="status leader members transfer-leadership remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,7 +621,35 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__help__subcmd__cluster__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__help__subcmd__cluster__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__cluster__subcmd__transfer__subcmd__leadership)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -593,6 +733,20 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__help__subcmd__local__subcmd__cluster)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -628,6 +782,48 @@ _dcache() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__local__subcmd__cluster)
+            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

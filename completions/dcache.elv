@@ -33,6 +33,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
             cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -118,9 +119,11 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
+            cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
+            cand remove 'Remove a member (by name or id) from the cluster; the removed node stops itself'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dcache;cluster;status'= {
@@ -153,10 +156,32 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dcache;cluster;transfer-leadership'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster;remove'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'dcache;cluster;help'= {
-            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
+            cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
+            cand remove 'Remove a member (by name or id) from the cluster; the removed node stops itself'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dcache;cluster;help;status'= {
@@ -165,9 +190,26 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;cluster;help;members'= {
         }
+        &'dcache;cluster;help;transfer-leadership'= {
+        }
+        &'dcache;cluster;help;remove'= {
+        }
         &'dcache;cluster;help;help'= {
         }
         &'dcache;dash'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;local-cluster'= {
+            cand --nodes 'How many nodes (1-9)'
+            cand --base-port 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers'
+            cand --data-dir 'Where the nodes keep their data and logs'
             cand --server 'Client URL of any dcache node'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -195,6 +237,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
             cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -209,9 +252,11 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;scan'= {
         }
         &'dcache;help;cluster'= {
-            cand status 'This node''s view of the cluster: role, term, log indexes, members'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
+            cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
+            cand remove 'Remove a member (by name or id) from the cluster; the removed node stops itself'
         }
         &'dcache;help;cluster;status'= {
         }
@@ -219,7 +264,13 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;help;cluster;members'= {
         }
+        &'dcache;help;cluster;transfer-leadership'= {
+        }
+        &'dcache;help;cluster;remove'= {
+        }
         &'dcache;help;dash'= {
+        }
+        &'dcache;help;local-cluster'= {
         }
         &'dcache;help;completions'= {
         }

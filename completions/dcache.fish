@@ -37,6 +37,7 @@ complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KE
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -95,16 +96,18 @@ complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -l server -d 'Client URL of any dcache node' -r
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "leader" -d 'The current leader'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "members" -d 'The members of the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "leader" -d 'The current leader'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
@@ -123,9 +126,23 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
@@ -133,21 +150,33 @@ complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l nodes -d 'How many nodes (1-9)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l base-port -d 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l data-dir -d 'Where the nodes keep their data and logs' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'This node\'s view of the cluster: role, term, log indexes, members'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'

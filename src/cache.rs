@@ -162,10 +162,7 @@ mod tests {
         let mut c = Cache::new();
         assert_eq!(c.apply(1, set("a", "1")), Outcome::Set { version: 1 });
         assert_eq!(c.apply(2, set("a", "22")), Outcome::Set { version: 2 });
-        assert_eq!(
-            c.get("a").map(|e| (e.value.as_str(), e.version)),
-            Some(("22", 2))
-        );
+        assert_eq!(c.get("a").map(|e| (e.value.as_str(), e.version)), Some(("22", 2)));
         assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
         let del = Command::Delete { key: "a".into() };
         assert_eq!(c.apply(3, del.clone()), Outcome::Deleted { existed: true });
@@ -177,10 +174,7 @@ mod tests {
     #[test]
     fn scan_respects_prefix_limit_and_reports_truncation() {
         let mut c = Cache::new();
-        for (i, k) in ["a", "user:1", "user:2", "user:3", "users", "v"]
-            .iter()
-            .enumerate()
-        {
+        for (i, k) in ["a", "user:1", "user:2", "user:3", "users", "v"].iter().enumerate() {
             c.apply(i as u64 + 1, set(k, "x"));
         }
         let (items, truncated) = c.scan("user:", 2);

@@ -76,6 +76,18 @@ pub enum Command {
     },
     /// Live terminal dashboard of the cluster (not yet available).
     Dash,
+    /// Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it).
+    LocalCluster {
+        /// How many nodes (1-9).
+        #[arg(long, default_value_t = 3)]
+        nodes: u16,
+        /// Client port of node1; node K uses base+2(K-1) for clients and the next port for peers.
+        #[arg(long, default_value_t = 8080)]
+        base_port: u16,
+        /// Where the nodes keep their data and logs.
+        #[arg(long, default_value = "./dcache-data/local")]
+        data_dir: PathBuf,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -85,12 +97,22 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// This node's view of the cluster: role, term, log indexes, members.
+    /// Every member's role, term, log indexes, lag and key count, asked of each member.
     Status,
     /// The current leader.
     Leader,
     /// The members of the cluster.
     Members,
+    /// Move leadership to a member (by name or id); waits until it leads.
+    TransferLeadership {
+        /// Member name or id.
+        target: String,
+    },
+    /// Remove a member (by name or id) from the cluster; the removed node stops itself.
+    Remove {
+        /// Member name or id.
+        target: String,
+    },
 }
 
 /// Options of `dcache serve`. Each flag overrides the same key of the config file.
@@ -156,6 +178,5 @@ pub struct ServeArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
 }

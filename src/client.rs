@@ -9,16 +9,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::types::{
-    Consistency, DeleteResult, Envelope, Health, KeyValue, KeysResult, LeaderInfo, NodeStatus,
-    SetRequest, SetResult,
+    Consistency, DeleteResult, Envelope, Health, JoinRequest, JoinResult, KeyValue, KeysResult, LeaderInfo, MemberInfo,
+    NodeStatus, SetRequest, SetResult,
 };
 
 /// Characters left as they are in a key path segment; everything else is percent-encoded.
-const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Why a request failed, as the CLI reports it.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +26,21 @@ pub enum ClientError {
     #[error("{url} did not answer within {timeout:?} (raise --timeout, or check the node's log)")]
     Timeout { url: String, timeout: Duration },
     #[error("{message}")]
-    Api {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Api { status: u16, code: String, message: String },
     #[error("unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
 }
 
 impl ClientError {
+    /// Whether retrying later may help: no connection, no answer in time, or a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Api { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// Whether the server said the key does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ClientError::Api { code, .. } if code == "KEY_NOT_FOUND")
@@ -89,11 +90,7 @@ impl Client {
 
     /// Reads `key` at `consistency`.
     pub async fn get(&self, key: &str, consistency: Consistency) -> Result<KeyValue, ClientError> {
-        let path = format!(
-            "/api/v1/get/{}?consistency={}",
-            encode_key(key),
-            consistency.as_str()
-        );
+        let path = format!("/api/v1/get/{}?consistency={}", encode_key(key), consistency.as_str());
         self.send(self.http.get(self.url(&path))).await
     }
 
@@ -103,8 +100,7 @@ impl Client {
             key: key.to_string(),
             value: value.to_string(),
         };
-        self.send(self.http.post(self.url("/api/v1/set")).json(&body))
-            .await
+        self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
     }
 
     /// Removes `key`.
@@ -114,31 +110,47 @@ impl Client {
     }
 
     /// Lists up to `limit` keys under `prefix`.
-    pub async fn scan(
-        &self,
-        prefix: &str,
-        limit: u32,
-        consistency: Consistency,
-    ) -> Result<KeysResult, ClientError> {
+    pub async fn scan(&self, prefix: &str, limit: u32, consistency: Consistency) -> Result<KeysResult, ClientError> {
         let query = [
             ("prefix", prefix.to_string()),
             ("limit", limit.to_string()),
             ("consistency", consistency.as_str().to_string()),
         ];
-        self.send(self.http.get(self.url("/api/v1/keys")).query(&query))
-            .await
+        self.send(self.http.get(self.url("/api/v1/keys")).query(&query)).await
     }
 
     /// The node's status report.
     pub async fn status(&self) -> Result<NodeStatus, ClientError> {
-        self.send(self.http.get(self.url("/api/v1/cluster/status")))
-            .await
+        self.send(self.http.get(self.url("/api/v1/cluster/status"))).await
     }
 
     /// The leader as the node knows it.
     pub async fn leader(&self) -> Result<LeaderInfo, ClientError> {
-        self.send(self.http.get(self.url("/api/v1/cluster/leader")))
+        self.send(self.http.get(self.url("/api/v1/cluster/leader"))).await
+    }
+
+    /// Asks the cluster to add the node described by `req` as a learner.
+    pub async fn join(&self, req: &JoinRequest) -> Result<JoinResult, ClientError> {
+        self.send(self.http.post(self.url("/api/v1/cluster/join")).json(req))
             .await
+    }
+
+    /// Moves leadership to the member named or numbered `target`; returns once it leads.
+    pub async fn transfer_leadership(&self, target: &str) -> Result<LeaderInfo, ClientError> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/cluster/transfer-leadership"))
+            .query(&[("target", target)]);
+        self.send(req).await
+    }
+
+    /// Removes the member named or numbered `target` from the cluster.
+    pub async fn remove_member(&self, target: &str) -> Result<MemberInfo, ClientError> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/cluster/remove"))
+            .query(&[("target", target)]);
+        self.send(req).await
     }
 
     /// The node's health.
@@ -150,19 +162,15 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Result<T, ClientError> {
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
         let url = self.base.clone();
         let resp = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-                url: url.clone(),
-                detail: format!("HTTP {status}, body is not a dcache envelope ({e})"),
-            })?;
+        let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            url: url.clone(),
+            detail: format!("HTTP {status}, body is not a dcache envelope ({e})"),
+        })?;
         match (envelope.success, envelope.data, envelope.error) {
             (true, Some(data), _) => Ok(data),
             (false, _, Some(err)) => Err(ClientError::Api {

@@ -3,4 +3,5 @@
 pub mod cluster;
 pub mod completions;
 pub mod kv;
+pub mod local_cluster;
 pub mod serve;

@@ -20,10 +20,7 @@ pub const DEFAULT_PEER_URL: &str = "http://127.0.0.1:8081";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{origin}: {message}")]
@@ -153,21 +150,17 @@ impl Config {
 
         let (listen, f) = pick(&args.listen_client_urls, &file.listen_client_urls);
         let listen_client_url = listen.unwrap_or_else(|| DEFAULT_CLIENT_URL.to_string());
-        let listen_client =
-            listen_addr(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?;
+        let listen_client = listen_addr(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?;
 
         let (adv, f) = pick(&args.advertise_client_urls, &file.advertise_client_urls);
         let advertise_client_url = match adv {
             Some(u) => base_url(&u).map_err(|m| invalid("advertise-client-urls", f, m))?,
-            None => {
-                base_url(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?
-            }
+            None => base_url(&listen_client_url).map_err(|m| invalid("listen-client-urls", f, m))?,
         };
 
         let (listen, f) = pick(&args.listen_peer_urls, &file.listen_peer_urls);
         let listen_peer_url = listen.unwrap_or_else(|| DEFAULT_PEER_URL.to_string());
-        let listen_peer =
-            listen_addr(&listen_peer_url).map_err(|m| invalid("listen-peer-urls", f, m))?;
+        let listen_peer = listen_addr(&listen_peer_url).map_err(|m| invalid("listen-peer-urls", f, m))?;
         if listen_peer == listen_client {
             return Err(invalid(
                 "listen-peer-urls",
@@ -176,10 +169,7 @@ impl Config {
             ));
         }
 
-        let (adv, f) = pick(
-            &args.initial_advertise_peer_urls,
-            &file.initial_advertise_peer_urls,
-        );
+        let (adv, f) = pick(&args.initial_advertise_peer_urls, &file.initial_advertise_peer_urls);
         let advertise_peer_url = match adv {
             Some(u) => base_url(&u).map_err(|m| invalid("initial-advertise-peer-urls", f, m))?,
             None => base_url(&listen_peer_url).map_err(|m| invalid("listen-peer-urls", f, m))?,
@@ -197,7 +187,11 @@ impl Config {
                     f,
                     format!(
                         "this node's name `{name}` is not listed (members: {}); add `{name}={advertise_peer_url}`",
-                        initial_cluster.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                        initial_cluster
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ))
             }
@@ -205,7 +199,9 @@ impl Config {
                 return Err(invalid(
                     "initial-cluster",
                     f,
-                    format!("lists `{name}={url}` but this node advertises peer URL `{advertise_peer_url}`; make them match"),
+                    format!(
+                    "lists `{name}={url}` but this node advertises peer URL `{advertise_peer_url}`; make them match"
+                ),
                 ))
             }
             Some(_) => {}
@@ -236,18 +232,14 @@ impl Config {
             invalid(
                 "log-level",
                 f,
-                format!(
-                    "`{log_level}` is not a log level ({e}); use error, warn, info, debug or trace"
-                ),
+                format!("`{log_level}` is not a log level ({e}); use error, warn, info, debug or trace"),
             )
         })?;
 
         let (v, f) = pick(&args.max_key_bytes, &file.max_key_bytes);
-        let max_key_bytes =
-            positive(v.unwrap_or(4096)).map_err(|m| invalid("max-key-bytes", f, m))?;
+        let max_key_bytes = positive(v.unwrap_or(4096)).map_err(|m| invalid("max-key-bytes", f, m))?;
         let (v, f) = pick(&args.max_value_bytes, &file.max_value_bytes);
-        let max_value_bytes =
-            positive(v.unwrap_or(1024 * 1024)).map_err(|m| invalid("max-value-bytes", f, m))?;
+        let max_value_bytes = positive(v.unwrap_or(1024 * 1024)).map_err(|m| invalid("max-value-bytes", f, m))?;
         let (v, f) = pick(&args.request_timeout, &file.request_timeout);
         let request_timeout = match v {
             None => Duration::from_secs(5),
@@ -317,11 +309,7 @@ impl Config {
 impl fmt::Display for Config {
     /// A one-paragraph summary for the startup log and `serve --check`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let members: Vec<String> = self
-            .initial_cluster
-            .iter()
-            .map(|(n, u)| format!("{n}={u}"))
-            .collect();
+        let members: Vec<String> = self.initial_cluster.iter().map(|(n, u)| format!("{n}={u}")).collect();
         writeln!(f, "name:            {}", self.name)?;
         writeln!(f, "cluster-id:      {}", self.cluster_id)?;
         writeln!(f, "data-dir:        {}", self.data_dir.display())?;
@@ -382,7 +370,7 @@ fn describe_yaml_error(e: &serde_yaml::Error) -> String {
     }
 }
 
-fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".into());
     }
@@ -390,9 +378,7 @@ fn check_name(name: &str) -> Result<(), String> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
-        return Err(format!(
-            "`{name}` may only hold letters, digits, `-`, `_` and `.`"
-        ));
+        return Err(format!("`{name}` may only hold letters, digits, `-`, `_` and `.`"));
     }
     Ok(())
 }
@@ -406,21 +392,16 @@ fn positive(v: usize) -> Result<usize, String> {
 }
 
 /// Parses and normalizes an `http://host:port` base URL (no path, no trailing slash).
-fn base_url(s: &str) -> Result<String, String> {
+pub(crate) fn base_url(s: &str) -> Result<String, String> {
     let s = s.trim();
     if s.contains(',') {
         return Err(format!("`{s}` lists several URLs; give exactly one"));
     }
-    let url = url::Url::parse(s).map_err(|e| {
-        format!("`{s}` is not a valid URL ({e}); expected e.g. http://127.0.0.1:8080")
-    })?;
+    let url = url::Url::parse(s)
+        .map_err(|e| format!("`{s}` is not a valid URL ({e}); expected e.g. http://127.0.0.1:8080"))?;
     match url.scheme() {
         "http" => {}
-        "https" => {
-            return Err(format!(
-                "`{s}`: TLS (https) is not supported yet; use http://"
-            ))
-        }
+        "https" => return Err(format!("`{s}`: TLS (https) is not supported yet; use http://")),
         other => return Err(format!("`{s}` has scheme `{other}`; expected http://")),
     }
     let host = url.host_str().ok_or_else(|| format!("`{s}` has no host"))?;
@@ -446,9 +427,9 @@ fn listen_addr(s: &str) -> Result<SocketAddr, String> {
 fn parse_initial_cluster(s: &str) -> Result<Vec<(String, String)>, String> {
     let mut members = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, url) = part.split_once('=').ok_or_else(|| {
-            format!("`{part}` is not `name=url`; expected e.g. node1=http://127.0.0.1:8081")
-        })?;
+        let (name, url) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not `name=url`; expected e.g. node1=http://127.0.0.1:8081"))?;
         check_name(name.trim()).map_err(|m| format!("member name {m}"))?;
         let url = base_url(url)?;
         if members.iter().any(|(n, _)| n == name.trim()) {
@@ -468,11 +449,9 @@ fn parse_initial_cluster(s: &str) -> Result<Vec<(String, String)>, String> {
 
 /// Creates `dir` if needed and proves a file can be written in it.
 fn check_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("`{}` cannot be created: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("`{}` cannot be created: {e}", dir.display()))?;
     let probe = dir.join(".dcache-write-probe");
-    std::fs::write(&probe, b"ok")
-        .map_err(|e| format!("`{}` is not writable: {e}", dir.display()))?;
+    std::fs::write(&probe, b"ok").map_err(|e| format!("`{}` is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -492,16 +471,9 @@ mod tests {
 
     #[test]
     fn base_url_normalizes_and_rejects() {
-        assert_eq!(
-            base_url("http://127.0.0.1:8080/").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert!(base_url("not a url")
-            .unwrap_err()
-            .contains("not a valid URL"));
-        assert!(base_url("http://127.0.0.1")
-            .unwrap_err()
-            .contains("no port"));
+        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert!(base_url("not a url").unwrap_err().contains("not a valid URL"));
+        assert!(base_url("http://127.0.0.1").unwrap_err().contains("no port"));
         assert!(base_url("ftp://h:1").is_err());
     }
 }

@@ -31,10 +31,7 @@ fn exit_for(e: &ClientError) -> Exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -60,6 +57,24 @@ async fn run(cli: Cli) -> Exit {
         Command::Completions { shell } => {
             commands::completions::write(*shell, &mut std::io::stdout());
             Ok(())
+        }
+        Command::LocalCluster {
+            nodes,
+            base_port,
+            data_dir,
+        } => {
+            let opts = commands::local_cluster::LocalCluster {
+                nodes: *nodes,
+                base_port: *base_port,
+                data_dir: data_dir.clone(),
+            };
+            return match commands::local_cluster::run(&opts).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Exit::Failure
+                }
+            };
         }
         Command::Dash => {
             eprintln!("dcache dash is not available yet; use `dcache cluster status` meanwhile");

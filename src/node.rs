@@ -4,6 +4,7 @@
 //! leader over the peer port), reads are linearized here, and status is assembled here. The
 //! HTTP layers above only translate requests; the cache below never sees Raft.
 
+mod membership;
 mod start;
 mod status;
 
@@ -15,6 +16,7 @@ use openraft::raft::linearizable_read::Linearizer;
 use openraft::ReadPolicy;
 use serde::{Deserialize, Serialize};
 
+pub use membership::{AdminReply, AdminRequest};
 pub use start::StartError;
 
 use crate::cache::{Command, Outcome};
@@ -37,6 +39,10 @@ pub enum NodeError {
     #[error("this node is not the leader")]
     NotLeader,
     #[error("{0}")]
+    MemberNotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -45,6 +51,10 @@ pub enum NodeError {
 pub enum PeerFailure {
     /// The target is not (or no longer) the leader: the sender should find the leader again.
     NotLeader,
+    /// No such member.
+    NotFound(String),
+    /// The leader refused the change, with the reason.
+    Refused(String),
     /// Any other failure, as a message.
     Failed(String),
 }
@@ -53,6 +63,8 @@ impl From<NodeError> for PeerFailure {
     fn from(e: NodeError) -> Self {
         match e {
             NodeError::NotLeader => PeerFailure::NotLeader,
+            NodeError::MemberNotFound(m) => PeerFailure::NotFound(m),
+            NodeError::Refused(m) => PeerFailure::Refused(m),
             other => PeerFailure::Failed(other.to_string()),
         }
     }
@@ -78,6 +90,8 @@ struct Inner {
     /// Serializes membership changes made by this node: openraft refuses a change while
     /// another is uncommitted.
     membership_lock: tokio::sync::Mutex<()>,
+    /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The outcome of one attempt inside a retry loop.
@@ -137,9 +151,7 @@ impl Node {
     pub async fn write_as_leader(&self, cmd: Command) -> Result<Outcome, NodeError> {
         match self.inner.raft.client_write(cmd).await {
             Ok(resp) => Ok(resp.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
-                Err(NodeError::NotLeader)
-            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
         }
@@ -158,28 +170,19 @@ impl Node {
         self.retry(deadline, || async {
             match self.inner.raft.ensure_linearizable(policy.clone()).await {
                 Ok(_) => Attempt::Done(Ok(())),
-                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => {
-                    match fwd.leader_node {
-                        Some(leader) if fwd.leader_id != Some(self.inner.id) => {
-                            match self
-                                .forward::<_, crate::raft::LogId>(
-                                    &leader,
-                                    "read-index",
-                                    &consistency,
-                                    deadline,
-                                )
-                                .await
-                            {
-                                Attempt::Done(Ok(log_id)) => {
-                                    Attempt::Done(self.await_applied(log_id, deadline).await)
-                                }
-                                Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
-                                Attempt::Retry(r) => Attempt::Retry(r),
-                            }
+                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => match fwd.leader_node {
+                    Some(leader) if fwd.leader_id != Some(self.inner.id) => {
+                        match self
+                            .forward::<_, crate::raft::LogId>(&leader, "read-index", &consistency, deadline)
+                            .await
+                        {
+                            Attempt::Done(Ok(log_id)) => Attempt::Done(self.await_applied(log_id, deadline).await),
+                            Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
+                            Attempt::Retry(r) => Attempt::Retry(r),
                         }
-                        _ => Attempt::Retry("an election is in progress".into()),
                     }
-                }
+                    _ => Attempt::Retry("an election is in progress".into()),
+                },
                 Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(q))) => {
                     Attempt::Retry(format!("the leader cannot reach a quorum ({q})"))
                 }
@@ -191,36 +194,24 @@ impl Node {
 
     /// On the leader: the log id a follower must apply before serving a read of
     /// `consistency`. Fails with `NotLeader` elsewhere.
-    pub async fn read_index(
-        &self,
-        consistency: Consistency,
-    ) -> Result<crate::raft::LogId, NodeError> {
+    pub async fn read_index(&self, consistency: Consistency) -> Result<crate::raft::LogId, NodeError> {
         let policy = match consistency {
             Consistency::Lease => ReadPolicy::LeaseRead,
             _ => ReadPolicy::ReadIndex,
         };
         match self.inner.raft.get_read_log_id(policy).await {
             Ok((read_log_id, _)) => Ok(*read_log_id.log_id()),
-            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => {
-                Err(NodeError::NotLeader)
-            }
+            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
         }
     }
 
-    async fn await_applied(
-        &self,
-        log_id: crate::raft::LogId,
-        deadline: Instant,
-    ) -> Result<(), NodeError> {
+    async fn await_applied(&self, log_id: crate::raft::LogId, deadline: Instant) -> Result<(), NodeError> {
         let read_log_id = openraft::raft::linearizable_read::ReadLogId::from_log_id(log_id);
         let linearizer = Linearizer::new(self.inner.id, read_log_id, None);
         let timeout = deadline.saturating_duration_since(Instant::now());
-        match linearizer
-            .try_await_ready(&self.inner.raft, Some(timeout))
-            .await
-        {
+        match linearizer.try_await_ready(&self.inner.raft, Some(timeout)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(NodeError::Timeout(self.inner.config.limits.request_timeout)),
             Err(_) => Err(NodeError::Stopped),
@@ -272,40 +263,26 @@ impl Node {
         let resp = match sent {
             Ok(r) => r,
             // Never reached the leader: safe to try again once a leader is known.
-            Err(e) if e.is_connect() => {
-                return Attempt::Retry(format!("leader {} unreachable", leader.name))
-            }
+            Err(e) if e.is_connect() => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
             Err(e) if e.is_timeout() => return Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) => {
-                return Attempt::Done(Err(NodeError::Internal(format!(
-                    "forwarding to {url}: {e}"
-                ))))
-            }
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
         };
         let status = resp.status();
         let bytes = match resp.bytes().await {
             Ok(b) => b,
-            Err(e) => {
-                return Attempt::Done(Err(NodeError::Internal(format!(
-                    "forwarding to {url}: {e}"
-                ))))
-            }
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
         };
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes);
-            return Attempt::Done(Err(NodeError::Internal(format!(
-                "leader answered {status}: {text}"
-            ))));
+            return Attempt::Done(Err(NodeError::Internal(format!("leader answered {status}: {text}"))));
         }
         match decode::<PeerReply<Resp>>(&bytes) {
             Ok(Ok(v)) => Attempt::Done(Ok(v)),
-            Ok(Err(PeerFailure::NotLeader)) => {
-                Attempt::Retry(format!("{} is no longer the leader", leader.name))
-            }
+            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
+            Ok(Err(PeerFailure::NotFound(m))) => Attempt::Done(Err(NodeError::MemberNotFound(m))),
+            Ok(Err(PeerFailure::Refused(m))) => Attempt::Done(Err(NodeError::Refused(m))),
             Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
-            Err(e) => Attempt::Done(Err(NodeError::Internal(format!(
-                "bad reply from {url}: {e}"
-            )))),
+            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {url}: {e}")))),
         }
     }
 

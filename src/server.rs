@@ -24,10 +24,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error("{what} listener failed: {source}")]
-    Run {
-        what: &'static str,
-        source: std::io::Error,
-    },
+    Run { what: &'static str, source: std::io::Error },
 }
 
 /// Both listeners, bound but not yet serving. Binding first lets start-up fail early and
@@ -53,28 +50,16 @@ impl Listeners {
 }
 
 /// Serves both APIs until `shutdown` is cancelled, then drains and stops the node.
-pub async fn serve(
-    node: Node,
-    listeners: Listeners,
-    shutdown: CancellationToken,
-) -> Result<(), ServeError> {
+pub async fn serve(node: Node, listeners: Listeners, shutdown: CancellationToken) -> Result<(), ServeError> {
     let drain = node.config().limits.request_timeout + Duration::from_secs(1);
     let client_app = client_api::router(node.clone());
     let peer_app = peer_api::router(node.clone());
-    let client = axum::serve(listeners.client, client_app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let peer = axum::serve(listeners.peer, peer_app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let client = axum::serve(listeners.client, client_app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let peer = axum::serve(listeners.peer, peer_app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let both = async {
         let (c, p) = tokio::join!(client, peer);
-        c.map_err(|source| ServeError::Run {
-            what: "client",
-            source,
-        })?;
-        p.map_err(|source| ServeError::Run {
-            what: "peer",
-            source,
-        })
+        c.map_err(|source| ServeError::Run { what: "client", source })?;
+        p.map_err(|source| ServeError::Run { what: "peer", source })
     };
     tokio::pin!(both);
     let result = tokio::select! {

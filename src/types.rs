@@ -48,6 +48,12 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 413: the key, value or body exceeds a limit.
     PayloadTooLarge,
+    /// 404: no member has that name or id.
+    MemberNotFound,
+    /// 409: the leader refused a leadership transfer (target down, learner or behind).
+    TransferRefused,
+    /// 409: the leader refused a membership change.
+    Conflict,
     /// 503: the cluster has no leader (election in progress, or no quorum).
     NoLeader,
     /// 503: this node is starting or stopping.
@@ -65,6 +71,9 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::KeyNotFound => "KEY_NOT_FOUND",
             ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MemberNotFound => "MEMBER_NOT_FOUND",
+            ErrorCode::TransferRefused => "TRANSFER_REFUSED",
+            ErrorCode::Conflict => "CONFLICT",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::NoLeader => "NO_LEADER",
@@ -78,7 +87,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InvalidRequest => 400,
-            ErrorCode::KeyNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::KeyNotFound | ErrorCode::NotFound | ErrorCode::MemberNotFound => 404,
+            ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::NoLeader | ErrorCode::NotReady => 503,
@@ -232,4 +242,20 @@ impl std::str::FromStr for Consistency {
             )),
         }
     }
+}
+
+/// Body of `POST /api/v1/cluster/join`: the node that asks to be added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub name: String,
+    pub peer_url: String,
+    pub client_url: String,
+}
+
+/// Answer to a join: the id given to the new member and the cluster it joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinResult {
+    pub member: MemberInfo,
+    pub cluster_id: String,
 }

@@ -1,42 +1,18 @@
-//! `dcache cluster ...`: show the cluster as one node sees it.
+//! `dcache cluster ...`: show and change the cluster from any one of its nodes.
+
+use std::time::Duration;
+
+use serde::Serialize;
 
 use crate::cli::{ClientOpts, ClusterCommand, Output};
 use crate::client::{to_json, Client, ClientError};
-use crate::types::MemberInfo;
+use crate::types::{MemberInfo, NodeStatus};
 
 /// Runs one `cluster` subcommand.
 pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
     let client = Client::new(&opts.server, opts.timeout)?;
     match command {
-        ClusterCommand::Status => {
-            let s = client.status().await?;
-            match opts.output {
-                Output::Json => println!("{}", to_json(&s)),
-                Output::Text => {
-                    let leader = s
-                        .leader
-                        .as_ref()
-                        .map(|l| format!("{} (id {})", l.name, l.id))
-                        .unwrap_or_else(|| "none".into());
-                    println!("node:       {} (id {}) at {}", s.name, s.id, s.client_url);
-                    println!("cluster:    {}", s.cluster_id);
-                    println!("role:       {}", s.role);
-                    println!("term:       {}", s.term);
-                    println!("leader:     {leader}");
-                    println!(
-                        "log:        last {} committed {} applied {} snapshot {} purged {}",
-                        s.last_log_index, s.committed, s.applied, s.snapshot_index, s.purged_index
-                    );
-                    println!(
-                        "keys:       {} (~{} bytes in memory, {} on disk)",
-                        s.key_count, s.approx_bytes, s.disk_bytes
-                    );
-                    println!("uptime:     {}s, version {}", s.uptime_secs, s.version);
-                    println!();
-                    print_members(&s.members);
-                }
-            }
-        }
+        ClusterCommand::Status => status(opts, &client).await?,
         ClusterCommand::Leader => {
             let l = client.leader().await?;
             match opts.output {
@@ -48,39 +24,171 @@ pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), Clie
             let s = client.status().await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&s.members)),
-                Output::Text => print_members(&s.members),
+                Output::Text => print_table(
+                    &["NAME", "ID", "KIND", "PEER URL", "CLIENT URL"],
+                    s.members.iter().map(member_row).collect(),
+                ),
+            }
+        }
+        ClusterCommand::TransferLeadership { target } => {
+            let l = client.transfer_leadership(target).await?;
+            match opts.output {
+                Output::Json => println!("{}", to_json(&l)),
+                Output::Text => println!("leader is now {} (id {}) {}", l.name, l.id, l.client_url),
+            }
+        }
+        ClusterCommand::Remove { target } => {
+            let m = client.remove_member(target).await?;
+            match opts.output {
+                Output::Json => println!("{}", to_json(&m)),
+                Output::Text => println!("removed {} (id {}) {}", m.name, m.id, m.peer_url),
             }
         }
     }
     Ok(())
 }
 
-fn print_members(members: &[MemberInfo]) {
-    let rows: Vec<[String; 5]> = members
+fn member_row(m: &MemberInfo) -> Vec<String> {
+    vec![
+        m.name.clone(),
+        m.id.to_string(),
+        if m.voter { "voter" } else { "learner" }.to_string(),
+        m.peer_url.clone(),
+        m.client_url.clone(),
+    ]
+}
+
+/// One member's line in `cluster status`; `error` is set when the member did not answer.
+#[derive(Debug, Serialize)]
+struct StatusRow {
+    name: String,
+    id: u64,
+    client_url: String,
+    role: Option<String>,
+    term: Option<u64>,
+    committed: Option<u64>,
+    applied: Option<u64>,
+    lag: Option<u64>,
+    keys: Option<u64>,
+    error: Option<String>,
+}
+
+/// Asks the given node for the member list, then every member for its own status.
+async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
+    let first = client.status().await?;
+    let per_node = opts.timeout.min(Duration::from_secs(3));
+    let fetches = first.members.iter().map(|m| {
+        let m = m.clone();
+        let first = &first;
+        async move {
+            let result = if m.id == first.id {
+                Ok(first.clone())
+            } else if m.client_url.is_empty() {
+                Err("client URL not registered yet".to_string())
+            } else {
+                match Client::new(&m.client_url, per_node) {
+                    Ok(c) => c.status().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            (m, result)
+        }
+    });
+    let results: Vec<(MemberInfo, Result<NodeStatus, String>)> = futures::future::join_all(fetches).await;
+    let leader = results
         .iter()
-        .map(|m| {
-            [
-                m.name.clone(),
-                m.id.to_string(),
-                if m.voter { "voter" } else { "learner" }.to_string(),
-                m.peer_url.clone(),
-                m.client_url.clone(),
-            ]
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .filter(|s| s.role == "leader")
+        .max_by_key(|s| s.term);
+    let rows: Vec<StatusRow> = results
+        .iter()
+        .map(|(m, r)| match r {
+            Ok(s) => StatusRow {
+                name: m.name.clone(),
+                id: m.id,
+                client_url: m.client_url.clone(),
+                role: Some(s.role.clone()),
+                term: Some(s.term),
+                committed: Some(s.committed),
+                applied: Some(s.applied),
+                lag: leader.map(|l| lag_of(l, m.id, s)),
+                keys: Some(s.key_count),
+                error: None,
+            },
+            Err(e) => StatusRow {
+                name: m.name.clone(),
+                id: m.id,
+                client_url: m.client_url.clone(),
+                role: None,
+                term: None,
+                committed: None,
+                applied: None,
+                lag: leader.and_then(|l| l.replication.as_ref()?.iter().find(|r| r.id == m.id).map(|r| r.lag)),
+                keys: None,
+                error: Some(e.clone()),
+            },
         })
         .collect();
-    let header = ["NAME", "ID", "KIND", "PEER URL", "CLIENT URL"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
+    match opts.output {
+        Output::Json => println!("{}", to_json(&rows)),
+        Output::Text => {
+            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+            print_table(
+                &[
+                    "NAME",
+                    "ID",
+                    "CLIENT URL",
+                    "ROLE",
+                    "TERM",
+                    "COMMITTED",
+                    "APPLIED",
+                    "LAG",
+                    "KEYS",
+                    "ERROR",
+                ],
+                rows.iter()
+                    .map(|r| {
+                        vec![
+                            r.name.clone(),
+                            r.id.to_string(),
+                            r.client_url.clone(),
+                            r.role.clone().unwrap_or_default(),
+                            opt(r.term),
+                            opt(r.committed),
+                            opt(r.applied),
+                            opt(r.lag),
+                            opt(r.keys),
+                            r.error.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Entries `member` is behind the leader: from the leader's replication report when it has
+/// one, else from the member's own last log index.
+fn lag_of(leader: &NodeStatus, member: u64, status: &NodeStatus) -> u64 {
+    leader
+        .replication
+        .as_ref()
+        .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
+        .unwrap_or_else(|| leader.last_log_index.saturating_sub(status.last_log_index))
+}
+
+/// Prints left-aligned columns separated by two spaces.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", line.join("  ").trim_end());
     }
 }

@@ -19,11 +19,7 @@ pub async fn set(opts: &ClientOpts, key: &str, value: &str) -> Result<(), Client
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).
-pub async fn get(
-    opts: &ClientOpts,
-    key: &str,
-    consistency: Consistency,
-) -> Result<(), ClientError> {
+pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
     let res = client(opts)?.get(key, consistency).await?;
     match opts.output {
         Output::Text => println!("{}", res.value),
@@ -43,12 +39,7 @@ pub async fn delete(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
 }
 
 /// `dcache scan PREFIX`: `KEY<TAB>VALUE` per line in key order.
-pub async fn scan(
-    opts: &ClientOpts,
-    prefix: &str,
-    limit: u32,
-    consistency: Consistency,
-) -> Result<(), ClientError> {
+pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Consistency) -> Result<(), ClientError> {
     let res = client(opts)?.scan(prefix, limit, consistency).await?;
     match opts.output {
         Output::Text => {

@@ -17,16 +17,13 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     init_tracing(&config.log_level);
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        "starting dcache\n{config}"
-    );
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
     let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
-    let node = Node::start(config)
+    let shutdown = CancellationToken::new();
+    let node = Node::start(config, shutdown.clone())
         .await
         .context("the node could not start")?;
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(client = %client_addr, peer = %peer_addr, "serving");
     server::serve(node, listeners, shutdown).await?;
@@ -41,8 +38,7 @@ fn init_tracing(level: &str) {
         "error" | "warn" | "info" => format!("{level},openraft=warn"),
         other => other.to_string(),
     };
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

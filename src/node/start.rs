@@ -6,14 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openraft::async_runtime::WatchReceiver;
-use openraft::{ChangeMembers, SnapshotPolicy};
+use openraft::SnapshotPolicy;
 
-use super::{Inner, Node, NodeError};
+use tokio_util::sync::CancellationToken;
+
+use super::{AdminRequest, Inner, Node, NodeError};
+use crate::client::Client;
 use crate::config::{ClusterState, Config};
 use crate::raft::network::Network;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::store::{Identity, Store, StoreError};
 use crate::raft::{Member, NodeId, Raft};
+use crate::types::{JoinRequest, JoinResult};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +41,10 @@ pub enum StartError {
     Raft(String),
     #[error("cannot create the peer HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    #[error(
-        "joining a running cluster (`join` / initial-cluster-state: existing) is not supported yet"
-    )]
-    JoinUnsupported,
+    #[error("initial-cluster-state is `existing` but no `join` URL is set; give the client URL of any member")]
+    JoinNeedsUrl,
+    #[error("cannot join the cluster at {url}: {reason}")]
+    Join { url: String, reason: String },
 }
 
 /// Ids of the founding members: position of the name in the sorted `initial-cluster`, from 1.
@@ -88,7 +92,7 @@ impl Node {
     /// Starts the node described by `config`: recovers from its data dir, or on first start
     /// records its identity and bootstraps the founding cluster. Returns once Raft runs; the
     /// caller serves the APIs.
-    pub async fn start(config: Config) -> Result<Node, StartError> {
+    pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Node, StartError> {
         let dir = config.data_dir.display().to_string();
         let store = Store::open(&config.data_dir)?;
         let fresh = !store.has_raft_state().map_err(|source| StartError::Load {
@@ -97,6 +101,7 @@ impl Node {
         })?;
 
         let members = founding_ids(&config);
+        let founding = config.join.is_none() && config.initial_cluster_state == ClusterState::New;
         let id = match store.identity()? {
             Some(found) if found.cluster_id != config.cluster_id => {
                 return Err(StartError::ClusterMismatch {
@@ -106,35 +111,38 @@ impl Node {
                 })
             }
             Some(found) => found.node_id,
+            None if founding => members
+                .iter()
+                .find(|(_, m)| m.name == config.name)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| StartError::RaftConfig(format!("`{}` is not in initial-cluster", config.name)))?,
             None => {
-                if config.join.is_some() || config.initial_cluster_state == ClusterState::Existing {
-                    return Err(StartError::JoinUnsupported);
+                let url = config.join.clone().ok_or(StartError::JoinNeedsUrl)?;
+                let joined = join_cluster(&config, &url).await?;
+                if joined.cluster_id != config.cluster_id {
+                    return Err(StartError::ClusterMismatch {
+                        dir: format!("the cluster at {url}"),
+                        found: joined.cluster_id,
+                        configured: config.cluster_id.clone(),
+                    });
                 }
-                let id = members
-                    .iter()
-                    .find(|(_, m)| m.name == config.name)
-                    .map(|(id, _)| *id)
-                    .ok_or_else(|| {
-                        StartError::RaftConfig(format!(
-                            "`{}` is not in initial-cluster",
-                            config.name
-                        ))
-                    })?;
-                store
-                    .save_identity(&Identity {
-                        node_id: id,
-                        cluster_id: config.cluster_id.clone(),
-                    })
-                    .await?;
-                id
+                tracing::info!(id = joined.member.id, cluster = %url, "joined the cluster as a learner");
+                joined.member.id
             }
         };
+        if store.identity()?.is_none() {
+            store
+                .save_identity(&Identity {
+                    node_id: id,
+                    cluster_id: config.cluster_id.clone(),
+                })
+                .await?;
+        }
 
-        let state_machine =
-            StateMachine::restore(store.clone()).map_err(|source| StartError::Load {
-                dir: dir.clone(),
-                source,
-            })?;
+        let state_machine = StateMachine::restore(store.clone()).map_err(|source| StartError::Load {
+            dir: dir.clone(),
+            source,
+        })?;
         let state = state_machine.shared();
         let raft = Raft::new(
             id,
@@ -146,7 +154,7 @@ impl Node {
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
 
-        if fresh && config.initial_cluster_state == ClusterState::New {
+        if fresh && founding {
             tracing::info!(
                 id,
                 members = members.len(),
@@ -157,10 +165,7 @@ impl Node {
                 tracing::info!(error = %e, "cluster already initialized");
             }
         } else {
-            tracing::info!(
-                id,
-                "recovering from the data dir; initial-cluster is ignored"
-            );
+            tracing::info!(id, "recovering from the data dir; initial-cluster is ignored");
         }
 
         let peers = reqwest::Client::builder().tcp_nodelay(true).build()?;
@@ -174,33 +179,97 @@ impl Node {
                 started: Instant::now(),
                 peers,
                 membership_lock: tokio::sync::Mutex::new(()),
+                shutdown,
             }),
         };
         tokio::spawn(log_changes(node.clone()));
         tokio::spawn(register_client_url(node.clone()));
+        if node.inner.config.join.is_some() {
+            tokio::spawn(become_voter(node.clone()));
+        }
         Ok(node)
     }
+}
 
-    /// Updates the replicated record of member `id` (used to publish client URLs). Only
-    /// succeeds on the leader.
-    pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
-        let _serial = self.inner.membership_lock.lock().await;
-        let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
-        match self.inner.raft.change_membership(change, true).await {
-            Ok(_) => Ok(()),
-            Err(openraft::errors::RaftError::APIError(
-                openraft::errors::ClientWriteError::ForwardToLeader(_),
-            )) => Err(NodeError::NotLeader),
-            Err(e) => Err(NodeError::Internal(e.to_string())),
+/// Asks the cluster at `url` to add this node; retries while the cluster is unreachable or
+/// between leaders, for up to 30 s.
+async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartError> {
+    let fail = |reason: String| StartError::Join {
+        url: url.to_string(),
+        reason,
+    };
+    let client = Client::new(url, Duration::from_secs(10)).map_err(|e| fail(e.to_string()))?;
+    let req = JoinRequest {
+        name: config.name.clone(),
+        peer_url: config.advertise_peer_url.clone(),
+        client_url: config.advertise_client_url.clone(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.join(&req).await {
+            Ok(joined) => return Ok(joined),
+            Err(e) if e.is_transient() && Instant::now() < deadline => {
+                tracing::warn!(error = %e, "join failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(fail(e.to_string())),
         }
     }
 }
 
-/// Logs leader, term and role changes as they happen.
+/// On a joined node: once caught up, asks the leader to make this learner a voter; retries
+/// until it is one or the node stops.
+async fn become_voter(node: Node) {
+    let id = node.inner.id;
+    loop {
+        let role = {
+            let rx = node.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            if m.state == openraft::ServerState::Shutdown {
+                return;
+            }
+            let membership = m.membership_config.membership();
+            let voter = membership.voter_ids().any(|v| v == id);
+            let known = membership.get_node(&id).is_some();
+            (voter, known && m.current_leader.is_some())
+        };
+        match role {
+            (true, _) => {
+                tracing::info!("this node is a voter");
+                return;
+            }
+            (false, true) => {
+                if let Err(e) = node.admin(AdminRequest::Promote { id }).await {
+                    tracing::info!(reason = %e, "not promoted yet");
+                }
+            }
+            (false, false) => {}
+        }
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+}
+
+/// Logs leader, term and role changes as they happen, and stops the node once it has been
+/// removed from the membership (a removed node must not linger or campaign).
 async fn log_changes(node: Node) {
     let mut rx = node.inner.raft.metrics();
     let mut last = (None, 0, openraft::ServerState::Learner);
+    let mut was_member = false;
     loop {
+        {
+            let m = rx.borrow_watched();
+            let membership = m.membership_config.membership();
+            let is_member = membership.get_node(&node.inner.id).is_some();
+            if was_member && !is_member && membership.nodes().next().is_some() {
+                tracing::warn!(id = node.inner.id, "this node was removed from the cluster; stopping");
+                node.inner.shutdown.cancel();
+                return;
+            }
+            was_member |= is_member;
+        }
         let now = {
             let m = rx.borrow_watched();
             (m.current_leader, m.current_term, m.state)
@@ -240,11 +309,7 @@ async fn register_client_url(node: Node) {
             let leader = m
                 .current_leader
                 .and_then(|l| m.membership_config.membership().get_node(&l).cloned());
-            let current = m
-                .membership_config
-                .membership()
-                .get_node(&node.inner.id)
-                .cloned();
+            let current = m.membership_config.membership().get_node(&node.inner.id).cloned();
             (m.current_leader.zip(leader), current)
         };
         match (leader, current) {

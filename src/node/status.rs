@@ -82,10 +82,7 @@ impl Node {
         });
         let (key_count, approx_bytes) = {
             let applied = self.inner.state.read();
-            (
-                applied.cache.len() as u64,
-                applied.cache.approx_bytes() as u64,
-            )
+            (applied.cache.len() as u64, applied.cache.approx_bytes() as u64)
         };
         let index = |l: &Option<crate::raft::LogId>| l.as_ref().map(|l| l.index()).unwrap_or(0);
         let config = &self.inner.config;

@@ -11,8 +11,8 @@ use std::time::Duration;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
+    VoteRequest, VoteResponse,
 };
 use openraft::RaftNetworkV2;
 use serde::de::DeserializeOwned;
@@ -47,8 +47,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
 /// Frames a snapshot as `[u32 header length][msgpack (vote, meta)][raw data]`.
 pub fn encode_snapshot(vote: &Vote, snapshot: &Snapshot) -> Result<Vec<u8>, WireError> {
     let header = encode(&(vote, &snapshot.meta))?;
-    let len =
-        u32::try_from(header.len()).map_err(|_| WireError::Frame("header longer than 4 GiB"))?;
+    let len = u32::try_from(header.len()).map_err(|_| WireError::Frame("header longer than 4 GiB"))?;
     let mut out = Vec::with_capacity(4 + header.len() + snapshot.snapshot.len());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&header);
@@ -121,11 +120,7 @@ enum CallError {
     #[error("peer {url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("peer {url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
+    Status { url: String, status: u16, body: String },
     #[error(transparent)]
     Wire(#[from] WireError),
 }
@@ -158,12 +153,7 @@ impl PeerClient {
         Ok(decode(&bytes)?)
     }
 
-    async fn post(
-        &self,
-        rpc: &str,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<bytes::Bytes, CallError> {
+    async fn post(&self, rpc: &str, body: Vec<u8>, timeout: Duration) -> Result<bytes::Bytes, CallError> {
         let url = format!("{}/raft/{rpc}", self.base);
         let resp = self
             .http
@@ -242,13 +232,8 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         cancel: impl Future<Output = ReplicationClosed> + openraft::OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let frame =
-            encode_snapshot(&vote, &snapshot).map_err(|e| CallError::from(e).into_streaming())?;
-        tracing::info!(
-            target_node = self.target,
-            bytes = frame.len(),
-            "sending snapshot"
-        );
+        let frame = encode_snapshot(&vote, &snapshot).map_err(|e| CallError::from(e).into_streaming())?;
+        tracing::info!(target_node = self.target, bytes = frame.len(), "sending snapshot");
         let send = async {
             let bytes = self.post("snapshot", frame, option.hard_ttl()).await?;
             Ok::<_, CallError>(decode(&bytes)?)

@@ -71,8 +71,7 @@ fn decode_cache(bytes: &[u8]) -> io::Result<Cache> {
     if bytes.is_empty() {
         return Ok(Cache::new());
     }
-    let body: SnapshotBody =
-        rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     if body.format != SNAPSHOT_FORMAT {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -142,10 +141,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             bytes = data.len(),
             "snapshot built and saved"
         );
-        Ok(Snapshot {
-            meta,
-            snapshot: data,
-        })
+        Ok(Snapshot { meta, snapshot: data })
     }
 }
 
@@ -160,9 +156,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
     where
-        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>>
-            + Unpin
-            + openraft::OptionalSend,
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + openraft::OptionalSend,
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let index = entry.log_id.index();
@@ -193,11 +187,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta,
-        snapshot: Vec<u8>,
-    ) -> Result<(), io::Error> {
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> Result<(), io::Error> {
         let cache = decode_cache(&snapshot)?;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.save_snapshot(meta, &snapshot).await?;

@@ -30,9 +30,7 @@ const KEY_SNAPSHOT_DATA: &[u8] = b"data";
 /// Errors opening or reading the node's data directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)"
-    )]
+    #[error("cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)")]
     Open { path: PathBuf, source: sled::Error },
     #[error("data dir {path} is damaged: {what}: {reason}")]
     Corrupt {
@@ -97,10 +95,7 @@ impl Store {
             .get(&self.meta, KEY_CLUSTER_ID)
             .map_err(|e| self.corrupt("cluster id", e))?;
         Ok(match (node_id, cluster_id) {
-            (Some(node_id), Some(cluster_id)) => Some(Identity {
-                node_id,
-                cluster_id,
-            }),
+            (Some(node_id), Some(cluster_id)) => Some(Identity { node_id, cluster_id }),
             _ => None,
         })
     }
@@ -111,10 +106,8 @@ impl Store {
             path: self.path.clone(),
             source,
         };
-        self.put(&self.meta, KEY_NODE_ID, &id.node_id)
-            .map_err(io_err)?;
-        self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id)
-            .map_err(io_err)?;
+        self.put(&self.meta, KEY_NODE_ID, &id.node_id).map_err(io_err)?;
+        self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id).map_err(io_err)?;
         self.flush().await.map_err(io_err)
     }
 
@@ -159,11 +152,7 @@ impl Store {
 
     /// Flushes everything written so far to disk (fsync).
     pub async fn flush(&self) -> io::Result<()> {
-        self.db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(io::Error::other)
+        self.db.flush_async().await.map(|_| ()).map_err(io::Error::other)
     }
 
     fn corrupt(&self, what: &'static str, e: io::Error) -> StoreError {
@@ -271,11 +260,7 @@ impl RaftLogStorage<TypeConfig> for Store {
         // Not flushed on purpose: after a crash openraft re-derives commitment from a quorum.
         match committed {
             Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
-            None => self
-                .meta
-                .remove(KEY_COMMITTED)
-                .map(|_| ())
-                .map_err(io::Error::other),
+            None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
         }
     }
 
@@ -283,11 +268,7 @@ impl RaftLogStorage<TypeConfig> for Store {
         self.get(&self.meta, KEY_COMMITTED)
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: IOFlushed<TypeConfig>,
-    ) -> Result<(), io::Error>
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = LogEntry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -346,9 +327,7 @@ mod tests {
     struct SledBuilder;
 
     impl StoreBuilder<TypeConfig, Store, StateMachine, tempfile::TempDir> for SledBuilder {
-        async fn build(
-            &self,
-        ) -> Result<(tempfile::TempDir, Store, StateMachine), StorageError<TypeConfig>> {
+        async fn build(&self) -> Result<(tempfile::TempDir, Store, StateMachine), StorageError<TypeConfig>> {
             let err = |e: String| StorageError::read(BoxedErrorSource::from_string(e));
             let dir = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
             let store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;

@@ -12,10 +12,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Command, Outcome};
-use crate::node::{Node, NodeError};
+use crate::node::{AdminReply, AdminRequest, Node, NodeError};
 use crate::types::{
-    Consistency, DeleteResult, Envelope, ErrorBody, ErrorCode, Health, KeyValue, KeysResult,
-    SetRequest, SetResult,
+    Consistency, DeleteResult, Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, KeyValue, KeysResult,
+    LeaderInfo, MemberInfo, SetRequest, SetResult,
 };
 
 /// Largest `limit` a scan accepts.
@@ -45,8 +45,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body: Envelope<()> = Envelope {
             success: false,
             data: None,
@@ -65,6 +64,8 @@ impl From<NodeError> for ApiError {
             NodeError::NoLeader(_) | NodeError::NotLeader => ErrorCode::NoLeader,
             NodeError::Timeout(_) => ErrorCode::Timeout,
             NodeError::Stopped => ErrorCode::NotReady,
+            NodeError::MemberNotFound(_) => ErrorCode::MemberNotFound,
+            NodeError::Refused(_) => ErrorCode::Conflict,
             NodeError::Internal(_) => ErrorCode::Internal,
         };
         ApiError::new(code, e.to_string())
@@ -115,6 +116,9 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/keys", get(scan_keys))
         .route("/api/v1/cluster/status", get(cluster_status))
         .route("/api/v1/cluster/leader", get(cluster_leader))
+        .route("/api/v1/cluster/transfer-leadership", post(transfer_leadership))
+        .route("/api/v1/cluster/join", post(join))
+        .route("/api/v1/cluster/remove", post(remove))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -124,25 +128,15 @@ pub fn router(node: Node) -> Router {
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked; the node keeps serving");
-    ApiError::new(
-        ErrorCode::Internal,
-        "internal error while handling the request",
-    )
-    .into_response()
+    ApiError::new(ErrorCode::Internal, "internal error while handling the request").into_response()
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        "no such route; see the API section of the README",
-    )
+    ApiError::new(ErrorCode::NotFound, "no such route; see the API section of the README")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this route does not accept that method",
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
 }
 
 async fn health(State(node): State<Node>) -> Response {
@@ -177,10 +171,7 @@ fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
     if key.len() > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "key is {} bytes; the limit is {max} (max-key-bytes)",
-                key.len()
-            ),
+            format!("key is {} bytes; the limit is {max} (max-key-bytes)", key.len()),
         ));
     }
     Ok(())
@@ -203,17 +194,11 @@ async fn get_key(
             value: entry.value.clone(),
             version: entry.version,
         }),
-        None => Err(ApiError::new(
-            ErrorCode::KeyNotFound,
-            format!("key {key:?} not found"),
-        )),
+        None => Err(ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found"))),
     }
 }
 
-async fn set_key(
-    State(node): State<Node>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<SetResult> {
+async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
     // The content type is not checked: the original accepted any, and `curl -d` sends
     // form-urlencoded by default. The body must be JSON either way.
     let body = body?;
@@ -223,11 +208,8 @@ async fn set_key(
             "body must be a JSON object {\"key\":\"...\",\"value\":\"...\"}",
         ));
     }
-    let req: SetRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid(format!(
-            "body must be JSON {{\"key\":\"...\",\"value\":\"...\"}}: {e}"
-        ))
-    })?;
+    let req: SetRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("body must be JSON {{\"key\":\"...\",\"value\":\"...\"}}: {e}")))?;
     check_key(&node, &req.key)?;
     let max = node.config().limits.max_value_bytes;
     if req.value.len() > max {
@@ -255,17 +237,11 @@ async fn set_key(
     }
 }
 
-async fn delete_key(
-    State(node): State<Node>,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult<DeleteResult> {
+async fn delete_key(State(node): State<Node>, path: Result<Path<String>, PathRejection>) -> ApiResult<DeleteResult> {
     let Path(key) = path?;
     check_key(&node, &key)?;
     match node.write(Command::Delete { key: key.clone() }).await? {
-        Outcome::Deleted { existed } => ok(DeleteResult {
-            key,
-            deleted: existed,
-        }),
+        Outcome::Deleted { existed } => ok(DeleteResult { key, deleted: existed }),
         other => Err(ApiError::new(
             ErrorCode::Internal,
             format!("unexpected outcome {other:?}"),
@@ -328,6 +304,88 @@ async fn cluster_leader(State(node): State<Node>) -> ApiResult<crate::types::Lea
         None => Err(ApiError::new(
             ErrorCode::NoLeader,
             "no leader known yet; an election may be in progress",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetParams {
+    target: Option<String>,
+}
+
+fn target(query: Result<Query<TargetParams>, QueryRejection>) -> Result<String, ApiError> {
+    let Query(params) = query?;
+    match params.target {
+        Some(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => Err(ApiError::invalid("`target` (a member name or id) is required")),
+    }
+}
+
+async fn transfer_leadership(
+    State(node): State<Node>,
+    query: Result<Query<TargetParams>, QueryRejection>,
+) -> ApiResult<LeaderInfo> {
+    let target = target(query)?;
+    match node.admin(AdminRequest::TransferLeader { target }).await {
+        Ok(AdminReply::Leader(l)) => ok(l),
+        Ok(other) => Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("unexpected reply {other:?}"),
+        )),
+        Err(NodeError::Refused(m)) => Err(ApiError::new(ErrorCode::TransferRefused, m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinParams {
+    /// Accepted for compatibility with the original API; the request is always routed to the
+    /// current leader.
+    #[allow(dead_code)]
+    leader: Option<String>,
+}
+
+async fn join(
+    State(node): State<Node>,
+    query: Result<Query<JoinParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<JoinResult> {
+    let _ = query?;
+    let body = body?;
+    let req: JoinRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(format!(
+            "body must be JSON {{\"name\":\"...\",\"peer_url\":\"http://...\",\"client_url\":\"http://...\"}}: {e}"
+        ))
+    })?;
+    let req = JoinRequest {
+        name: crate::config::check_name(&req.name)
+            .map(|_| req.name)
+            .map_err(|m| ApiError::invalid(format!("name {m}")))?,
+        peer_url: crate::config::base_url(&req.peer_url).map_err(|m| ApiError::invalid(format!("peer_url {m}")))?,
+        client_url: crate::config::base_url(&req.client_url)
+            .map_err(|m| ApiError::invalid(format!("client_url {m}")))?,
+    };
+    match node.admin(AdminRequest::Join(req)).await? {
+        AdminReply::Member(member) => ok(JoinResult {
+            member,
+            cluster_id: node.config().cluster_id.clone(),
+        }),
+        other => Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("unexpected reply {other:?}"),
+        )),
+    }
+}
+
+async fn remove(State(node): State<Node>, query: Result<Query<TargetParams>, QueryRejection>) -> ApiResult<MemberInfo> {
+    let target = target(query)?;
+    match node.admin(AdminRequest::Remove { target }).await? {
+        AdminReply::Member(m) => ok(m),
+        other => Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("unexpected reply {other:?}"),
         )),
     }
 }

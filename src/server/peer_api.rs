@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::cache::Command;
-use crate::node::{Node, PeerReply};
+use crate::node::{AdminRequest, Node, PeerReply};
 use crate::raft::network::{decode, decode_snapshot, encode, WireError, MSGPACK};
 use crate::raft::{Member, NodeId};
 use crate::types::Consistency;
@@ -30,6 +30,8 @@ pub fn router(node: Node) -> Router {
         .route("/raft/forward-write", post(forward_write))
         .route("/raft/read-index", post(read_index))
         .route("/raft/register", post(register))
+        .route("/raft/admin", post(admin))
+        .route("/raft/removed", post(removed))
         .layer(DefaultBodyLimit::disable())
         .with_state(node)
 }
@@ -47,11 +49,7 @@ fn bad_request(e: WireError) -> Response {
 }
 
 fn fatal(e: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("raft is stopped: {e}"),
-    )
-        .into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, format!("raft is stopped: {e}")).into_response()
 }
 
 /// Decodes the request, runs `f` on it, and encodes its answer; a malformed body gets 400
@@ -75,11 +73,7 @@ where
 }
 
 async fn append(State(node): State<Node>, body: Bytes) -> Response {
-    handle(
-        body,
-        |req| async move { node.raft().append_entries(req).await },
-    )
-    .await
+    handle(body, |req| async move { node.raft().append_entries(req).await }).await
 }
 
 async fn vote(State(node): State<Node>, body: Bytes) -> Response {
@@ -102,10 +96,7 @@ async fn snapshot(State(node): State<Node>, body: Bytes) -> Response {
 }
 
 async fn transfer_leader(State(node): State<Node>, body: Bytes) -> Response {
-    handle(body, |req| async move {
-        node.raft().handle_transfer_leader(req).await
-    })
-    .await
+    handle(body, |req| async move { node.raft().handle_transfer_leader(req).await }).await
 }
 
 async fn forward_write(State(node): State<Node>, body: Bytes) -> Response {
@@ -128,6 +119,23 @@ async fn register(State(node): State<Node>, body: Bytes) -> Response {
     handle(body, |(id, member): (NodeId, Member)| async move {
         tracing::info!(id, name = %member.name, client_url = %member.client_url, "member registers its client URL");
         let reply: PeerReply<()> = node.update_member(id, member).await.map_err(Into::into);
+        Ok::<_, Infallible>(reply)
+    })
+    .await
+}
+
+async fn admin(State(node): State<Node>, body: Bytes) -> Response {
+    handle(body, |req: AdminRequest| async move {
+        let deadline = std::time::Instant::now() + node.config().limits.request_timeout;
+        let reply: PeerReply<_> = node.admin_as_leader(req, deadline).await.map_err(Into::into);
+        Ok::<_, Infallible>(reply)
+    })
+    .await
+}
+
+async fn removed(State(node): State<Node>, body: Bytes) -> Response {
+    handle(body, |id: NodeId| async move {
+        let reply: PeerReply<()> = node.removed(id).map_err(Into::into);
         Ok::<_, Infallible>(reply)
     })
     .await

@@ -1,41 +1,14 @@
 //! The client CLI (`dcache set/get/delete/scan`) against a live node: text and JSON output,
 //! exit codes, `--server` and `DCACHE_SERVER`. Uses only `support`; starts its own nodes.
 
-use std::process::Output;
-use std::time::Duration;
-
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use crate::support::{free_ports, Node, BIN};
-
-/// A `dcache` command with a clean environment, a generous safety timeout, and `--server`
-/// pointing at `server` when given.
-fn dcache(server: Option<&str>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("DCACHE_SERVER")
-        .timeout(Duration::from_secs(30));
-    if let Some(url) = server {
-        cmd.args(["--server", url]);
-    }
-    cmd
-}
-
-/// Runs `cmd` with `args` and returns its output; describes the run for assertion messages.
-fn run(mut cmd: Command, args: &[&str]) -> (Output, String) {
-    let out = cmd.args(args).output().unwrap();
-    let what = format!(
-        "dcache {args:?} -> {}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, what)
-}
+use crate::support::{dcache, free_ports, run_dcache, Node};
 
 /// Runs `args` against `node`, asserts exit code 0, and returns stdout.
 fn ok(node: &Node, args: &[&str]) -> String {
-    let (out, what) = run(dcache(Some(&node.url())), args);
+    let (out, what) = run_dcache(dcache(Some(&node.url())), args);
     assert_eq!(out.status.code(), Some(0), "{what}");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -49,7 +22,7 @@ fn ok_json(node: &Node, args: &[&str]) -> Value {
 
 /// Runs `args` with `cmd`, asserts exit code `code`, and returns stderr.
 fn fails(cmd: Command, args: &[&str], code: i32) -> String {
-    let (out, what) = run(cmd, args);
+    let (out, what) = run_dcache(cmd, args);
     assert_eq!(out.status.code(), Some(code), "{what}");
     String::from_utf8(out.stderr).unwrap()
 }
@@ -85,10 +58,7 @@ fn set_get_delete_in_text_output() {
     );
 
     for consistency in ["linearizable", "lease", "local"] {
-        assert_eq!(
-            ok(&node, &["get", "user:1", "--consistency", consistency]),
-            "ада\n"
-        );
+        assert_eq!(ok(&node, &["get", "user:1", "--consistency", consistency]), "ада\n");
     }
 }
 
@@ -112,19 +82,10 @@ fn json_output_prints_the_data_object() {
     assert_eq!(scan["prefix"], json!("k"));
     assert_eq!(scan["count"], json!(1));
     assert_eq!(scan["truncated"], json!(false));
-    assert_eq!(
-        scan["keys"],
-        json!([{"key": "k", "value": "v", "version": version}])
-    );
+    assert_eq!(scan["keys"], json!([{"key": "k", "value": "v", "version": version}]));
 
-    assert_eq!(
-        ok_json(&node, &["delete", "k"]),
-        json!({"key": "k", "deleted": true})
-    );
-    assert_eq!(
-        ok_json(&node, &["delete", "k"]),
-        json!({"key": "k", "deleted": false})
-    );
+    assert_eq!(ok_json(&node, &["delete", "k"]), json!({"key": "k", "deleted": true}));
+    assert_eq!(ok_json(&node, &["delete", "k"]), json!({"key": "k", "deleted": false}));
     let stderr = fails(dcache(Some(&node.url())), &["-o", "json", "get", "k"], 3);
     assert!(stderr.contains('k'), "{stderr}");
 }
@@ -132,30 +93,15 @@ fn json_output_prints_the_data_object() {
 #[test]
 fn scan_prints_key_tab_value_lines_in_key_order() {
     let node = Node::start();
-    for (k, v) in [
-        ("c/2", "two"),
-        ("c/1", "one"),
-        ("c/3", "three"),
-        ("d/1", "other"),
-    ] {
+    for (k, v) in [("c/2", "two"), ("c/1", "one"), ("c/3", "three"), ("d/1", "other")] {
         assert_eq!(ok(&node, &["set", k, v]).trim(), "OK");
     }
 
-    assert_eq!(
-        ok(&node, &["scan", "c/"]),
-        "c/1\tone\nc/2\ttwo\nc/3\tthree\n"
-    );
-    assert_eq!(
-        ok(&node, &["scan", "c/", "--limit", "2"]),
-        "c/1\tone\nc/2\ttwo\n"
-    );
+    assert_eq!(ok(&node, &["scan", "c/"]), "c/1\tone\nc/2\ttwo\nc/3\tthree\n");
+    assert_eq!(ok(&node, &["scan", "c/", "--limit", "2"]), "c/1\tone\nc/2\ttwo\n");
     assert_eq!(ok(&node, &["scan", "nothing-here"]), "");
     let all = ok(&node, &["scan"]);
-    assert_eq!(
-        all.lines().count(),
-        4,
-        "scan without a prefix lists every key: {all}"
-    );
+    assert_eq!(all.lines().count(), 4, "scan without a prefix lists every key: {all}");
 
     let json = ok_json(&node, &["scan", "c/", "--limit", "2"]);
     assert_eq!(json["count"], json!(2));
@@ -170,16 +116,13 @@ fn dcache_server_env_var_selects_the_node_and_the_flag_overrides_it() {
 
     let mut cmd = dcache(None);
     cmd.env("DCACHE_SERVER", node.url());
-    let (out, what) = run(cmd, &["set", "env", "from-env"]);
+    let (out, what) = run_dcache(cmd, &["set", "env", "from-env"]);
     assert_eq!(out.status.code(), Some(0), "{what}");
-    assert_eq!(
-        node.http.value_of("env").map(|(v, _)| v).as_deref(),
-        Some("from-env")
-    );
+    assert_eq!(node.http.value_of("env").map(|(v, _)| v).as_deref(), Some("from-env"));
 
     let mut cmd = dcache(Some(&node.url()));
     cmd.env("DCACHE_SERVER", &dead_url);
-    let (out, what) = run(cmd, &["get", "env"]);
+    let (out, what) = run_dcache(cmd, &["get", "env"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -201,18 +144,9 @@ fn unreachable_server_exits_4_naming_the_url() {
     // A port that was just free, with nothing listening on it.
     let [port] = free_ports();
     let url = format!("http://127.0.0.1:{port}");
-    let cases: [&[&str]; 4] = [
-        &["get", "k"],
-        &["set", "k", "v"],
-        &["delete", "k"],
-        &["scan", "p"],
-    ];
+    let cases: [&[&str]; 4] = [&["get", "k"], &["set", "k", "v"], &["delete", "k"], &["scan", "p"]];
     for args in cases {
-        let stderr = fails(
-            dcache(Some(&url)),
-            &[&["--timeout", "2s"][..], args].concat(),
-            4,
-        );
+        let stderr = fails(dcache(Some(&url)), &[&["--timeout", "2s"][..], args].concat(), 4);
         assert!(
             stderr.contains("cannot reach"),
             "dcache {args:?}: stderr must say `cannot reach`: {stderr}"
@@ -258,10 +192,7 @@ fn bad_usage_exits_2() {
 fn rejected_requests_exit_5() {
     let node = Node::start_with(&["--max-key-bytes", "8"]);
     let stderr = fails(dcache(Some(&node.url())), &["set", "123456789", "v"], 5);
-    assert!(
-        !stderr.trim().is_empty(),
-        "a rejected request must explain itself"
-    );
+    assert!(!stderr.trim().is_empty(), "a rejected request must explain itself");
     // The node is unharmed and the CLI still works.
     assert_eq!(ok(&node, &["set", "k", "v"]).trim(), "OK");
 }

@@ -23,10 +23,7 @@ fn checked_in_completions_match_the_cli() {
             .output()
             .unwrap();
         assert!(out.status.success(), "dcache completions {shell} failed");
-        assert!(
-            !out.stdout.is_empty(),
-            "dcache completions {shell} printed nothing"
-        );
+        assert!(!out.stdout.is_empty(), "dcache completions {shell} printed nothing");
         let path = dir.join(file);
         if update {
             std::fs::create_dir_all(&dir).unwrap();

@@ -79,13 +79,8 @@ fn assert_refused(what: &str, text: impl FnOnce(&Path) -> String, must_name: &[&
     let path = file.display().to_string();
     let mut wanted = vec![path.as_str()];
     wanted.extend_from_slice(must_name);
-    let one_line = stderr
-        .lines()
-        .any(|line| wanted.iter().all(|w| line.contains(w)));
-    assert!(
-        one_line,
-        "{context}\n=> one stderr line must name all of {wanted:?}"
-    );
+    let one_line = stderr.lines().any(|line| wanted.iter().all(|w| line.contains(w)));
+    assert!(one_line, "{context}\n=> one stderr line must name all of {wanted:?}");
 }
 
 #[test]
@@ -102,10 +97,7 @@ fn the_valid_fixture_passes_check() {
         "stdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        stdout.contains("node1"),
-        "the summary must show the config: {stdout}"
-    );
+    assert!(stdout.contains("node1"), "the summary must show the config: {stdout}");
 }
 
 #[test]
@@ -170,12 +162,7 @@ fn bad_flag_value_is_refused_naming_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("good.yaml");
     std::fs::write(&file, valid_config(dir.path())).unwrap();
-    let (out, took) = serve_config(
-        dir.path(),
-        &file,
-        &["--listen-client-urls", "not a url"],
-        REFUSE_WITHIN,
-    );
+    let (out, took) = serve_config(dir.path(), &file, &["--listen-client-urls", "not a url"], REFUSE_WITHIN);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.code().is_some_and(|c| c != 0),
@@ -185,10 +172,7 @@ fn bad_flag_value_is_refused_naming_the_flag() {
     let named = stderr
         .lines()
         .any(|l| l.contains("--listen-client-urls") && l.contains("not a url"));
-    assert!(
-        named,
-        "a bad flag must be named as the flag, with its value:\n{stderr}"
-    );
+    assert!(named, "a bad flag must be named as the flag, with its value:\n{stderr}");
 }
 
 /// The repo's `config/` directory.
@@ -212,11 +196,7 @@ fn every_shipped_config_file_passes_check() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
         .collect();
     files.sort();
-    assert!(
-        !files.is_empty(),
-        "no config files in {}",
-        repo_config_dir().display()
-    );
+    assert!(!files.is_empty(), "no config files in {}", repo_config_dir().display());
     for file in files {
         // Relative data dirs in the files resolve inside this temp dir, not the repo.
         let cwd = tempfile::tempdir().unwrap();

@@ -14,11 +14,7 @@ fn listed(node: &Node, sub_prefixes: &[String]) -> BTreeMap<String, (String, u64
     let mut all = BTreeMap::new();
     for prefix in sub_prefixes {
         let d = node.http.scan(prefix, Some(10_000));
-        assert_eq!(
-            d["truncated"],
-            json!(false),
-            "scan {prefix:?} must not be truncated"
-        );
+        assert_eq!(d["truncated"], json!(false), "scan {prefix:?} must not be truncated");
         for kv in d["keys"].as_array().unwrap() {
             let key = kv["key"].as_str().unwrap().to_string();
             let value = kv["value"].as_str().unwrap().to_string();
@@ -33,20 +29,15 @@ fn listed(node: &Node, sub_prefixes: &[String]) -> BTreeMap<String, (String, u64
 
 /// Asserts that the node lists exactly `written`, each with its acknowledged value and
 /// version; names the first few differences otherwise.
-fn assert_all_present(
-    node: &Node,
-    sub_prefixes: &[String],
-    written: &[(String, String, u64)],
-    when: &str,
-) {
+fn assert_all_present(node: &Node, sub_prefixes: &[String], written: &[(String, String, u64)], when: &str) {
     let got = listed(node, sub_prefixes);
     let mut problems = Vec::new();
     for (key, value, version) in written {
         match got.get(key) {
             None => problems.push(format!("{key}: missing")),
-            Some((v, ver)) if v != value || ver != version => problems.push(format!(
-                "{key}: expected {value:?}@{version}, got {v:?}@{ver}"
-            )),
+            Some((v, ver)) if v != value || ver != version => {
+                problems.push(format!("{key}: expected {value:?}@{version}, got {v:?}@{ver}"))
+            }
             Some(_) => {}
         }
     }
@@ -88,11 +79,7 @@ fn acknowledged_writes_survive_kill_9() {
     let mut versions: Vec<u64> = written.iter().map(|w| w.2).collect();
     versions.sort_unstable();
     versions.dedup();
-    assert_eq!(
-        versions.len(),
-        500,
-        "every write must get its own version (log index)"
-    );
+    assert_eq!(versions.len(), 500, "every write must get its own version (log index)");
     // One key overwritten and one deleted: both must be remembered too.
     let (k0, _, _) = &written[0];
     let overwritten_version = node.http.set(k0, "overwritten");
@@ -103,12 +90,7 @@ fn acknowledged_writes_survive_kill_9() {
 
     node.kill();
     node.restart();
-    assert_all_present(
-        &node,
-        &["dur/".to_string()],
-        &expected,
-        "after kill -9 and restart",
-    );
+    assert_all_present(&node, &["dur/".to_string()], &expected, "after kill -9 and restart");
     assert_eq!(
         node.http.value_of(&written[1].0),
         None,
@@ -142,9 +124,7 @@ fn writes_survive_kill_9_across_snapshots_and_log_purges() {
     assert_eq!(status_u64(&status, "key_count"), N as u64, "{status}");
 
     // One scan per thousand keys (`snap/00` .. `snap/20`), each well under the limit.
-    let sub_prefixes: Vec<String> = (0..N.div_ceil(1000))
-        .map(|i| format!("snap/{i:02}"))
-        .collect();
+    let sub_prefixes: Vec<String> = (0..N.div_ceil(1000)).map(|i| format!("snap/{i:02}")).collect();
     assert_all_present(&node, &sub_prefixes, &written, "before the crash");
 
     node.kill();
@@ -173,17 +153,13 @@ fn graceful_stop_keeps_data(signal: &str) {
     node.signal(signal);
     let status = node.wait_exit(Duration::from_secs(15));
     let log = node.log();
-    let status =
-        status.unwrap_or_else(|| panic!("still running 15 s after SIG{signal}; log:\n{log}"));
+    let status = status.unwrap_or_else(|| panic!("still running 15 s after SIG{signal}; log:\n{log}"));
     assert_eq!(
         status.code(),
         Some(0),
         "SIG{signal} must exit with status 0, got {status}; log:\n{log}"
     );
-    assert!(
-        !log.contains("panicked"),
-        "a panic during shutdown; log:\n{log}"
-    );
+    assert!(!log.contains("panicked"), "a panic during shutdown; log:\n{log}");
 
     node.restart();
     assert_all_present(

@@ -10,15 +10,7 @@ use serde_json::{json, Value};
 use crate::support::{assert_error, data, enc, wait_until, Http, Node};
 
 /// Keys that must survive URL encoding and storage unchanged.
-const ODD_KEYS: &[&str] = &[
-    "a/b/c",
-    "user:1",
-    "with space",
-    "ключ",
-    "emoji😀",
-    "q?x=1&y#z",
-    "100%",
-];
+const ODD_KEYS: &[&str] = &["a/b/c", "user:1", "with space", "ключ", "emoji😀", "q?x=1&y#z", "100%"];
 
 #[test]
 fn set_get_delete_round_trip() {
@@ -27,10 +19,7 @@ fn set_get_delete_round_trip() {
 
     let v1 = http.set("greeting", "hello");
     let got = data("get greeting", http.get_key("greeting", None));
-    assert_eq!(
-        got,
-        json!({"key": "greeting", "value": "hello", "version": v1})
-    );
+    assert_eq!(got, json!({"key": "greeting", "value": "hello", "version": v1}));
 
     assert!(
         http.delete("greeting"),
@@ -64,10 +53,7 @@ fn versions_increase_with_every_write() {
     let a1 = http.set("v/a", "1");
     let b1 = http.set("v/b", "1");
     let a2 = http.set("v/a", "2");
-    assert!(
-        a1 < b1 && b1 < a2,
-        "versions must increase: {a1}, {b1}, {a2}"
-    );
+    assert!(a1 < b1 && b1 < a2, "versions must increase: {a1}, {b1}, {a2}");
     assert_eq!(
         http.value_of("v/a"),
         Some(("2".to_string(), a2)),
@@ -78,10 +64,7 @@ fn versions_increase_with_every_write() {
     // A delete is a write too: a key set again afterwards gets a newer version.
     assert!(http.delete("v/a"));
     let a3 = http.set("v/a", "3");
-    assert!(
-        a3 > a2 + 1,
-        "delete must take a log index between {a2} and {a3}"
-    );
+    assert!(a3 > a2 + 1, "delete must take a log index between {a2} and {a3}");
 }
 
 #[test]
@@ -92,18 +75,10 @@ fn odd_keys_round_trip_through_get_delete_and_scan() {
     for (i, key) in ODD_KEYS.iter().enumerate() {
         let value = format!("value of {key} / №{i} ✓");
         let version = http.set(key, &value);
-        assert_eq!(
-            http.value_of(key),
-            Some((value.clone(), version)),
-            "key {key:?}"
-        );
+        assert_eq!(http.value_of(key), Some((value.clone(), version)), "key {key:?}");
     }
     // Percent-encoding must not collapse keys into each other.
-    assert_eq!(
-        http.value_of("a"),
-        None,
-        "`a/b/c` must not be stored as `a`"
-    );
+    assert_eq!(http.value_of("a"), None, "`a/b/c` must not be stored as `a`");
     assert_eq!(http.value_of("with"), None);
 
     let all = http.scan("", None);
@@ -116,20 +91,13 @@ fn odd_keys_round_trip_through_get_delete_and_scan() {
     names.sort_unstable();
     let mut expected = ODD_KEYS.to_vec();
     expected.sort_unstable();
-    assert_eq!(
-        names, expected,
-        "scan of everything must list exactly the odd keys"
-    );
+    assert_eq!(names, expected, "scan of everything must list exactly the odd keys");
 
     let slash = http.scan("a/", None);
     assert_eq!(slash["keys"][0]["key"], json!("a/b/c"));
     assert_eq!(slash["count"], json!(1));
     let cyrillic = http.scan("клю", None);
-    assert_eq!(
-        cyrillic["keys"][0]["key"],
-        json!("ключ"),
-        "UTF-8 prefixes must match"
-    );
+    assert_eq!(cyrillic["keys"][0]["key"], json!("ключ"), "UTF-8 prefixes must match");
 
     for key in ODD_KEYS {
         assert!(http.delete(key), "delete {key:?}");
@@ -144,10 +112,7 @@ fn every_consistency_level_reads_the_latest_write() {
     let http = &node.http;
     let version = http.set("c", "latest");
     for level in ["linearizable", "lease", "local"] {
-        let got = data(
-            &format!("get ?consistency={level}"),
-            http.get_key("c", Some(level)),
-        );
+        let got = data(&format!("get ?consistency={level}"), http.get_key("c", Some(level)));
         assert_eq!(
             got,
             json!({"key": "c", "value": "latest", "version": version}),
@@ -202,16 +167,8 @@ fn scan_honours_prefix_limit_and_truncated() {
         .iter()
         .map(|k| k["key"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["p/01", "p/02"],
-        "a limit keeps the first keys in order"
-    );
-    assert_eq!(
-        two["truncated"],
-        json!(true),
-        "more keys matched than the limit: {two}"
-    );
+    assert_eq!(names, ["p/01", "p/02"], "a limit keeps the first keys in order");
+    assert_eq!(two["truncated"], json!(true), "more keys matched than the limit: {two}");
 
     let exact = http.scan("p/", Some(3));
     assert_eq!(exact["count"], json!(3));
@@ -236,9 +193,7 @@ fn scan_honours_prefix_limit_and_truncated() {
 fn scan_defaults_to_100_keys_and_accepts_the_limit_bounds() {
     let node = Node::start();
     let http = &node.http;
-    let items: Vec<(String, String)> = (0..105)
-        .map(|i| (format!("d/{i:03}"), i.to_string()))
-        .collect();
+    let items: Vec<(String, String)> = (0..105).map(|i| (format!("d/{i:03}"), i.to_string())).collect();
     crate::support::parallel_set(&node.url(), &items, 4);
 
     let default = http.scan("d/", None);
@@ -267,37 +222,25 @@ fn cluster_status_and_leader_describe_the_single_node() {
     let s = http.status();
     assert_eq!(s["name"], json!("node1"), "{s}");
     assert_eq!(s["role"], json!("leader"), "{s}");
-    let id = s["id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("numeric id in {s}"));
+    let id = s["id"].as_u64().unwrap_or_else(|| panic!("numeric id in {s}"));
     assert!(s["term"].as_u64().unwrap_or(0) >= 1, "term in {s}");
     assert_eq!(s["leader"]["id"], json!(id), "{s}");
     assert_eq!(s["leader"]["name"], json!("node1"), "{s}");
     assert_eq!(s["leader"]["client_url"], json!(node.url()), "{s}");
     // Raft's metrics may trail the acknowledged write by a moment; they must catch up.
     let mut s = s;
-    let index = |s: &Value, field: &str| {
-        s[field]
-            .as_u64()
-            .unwrap_or_else(|| panic!("numeric {field} in {s}"))
-    };
+    let index = |s: &Value, field: &str| s[field].as_u64().unwrap_or_else(|| panic!("numeric {field} in {s}"));
     let caught_up = wait_until(Duration::from_secs(5), || {
         s = http.status();
         index(&s, "applied") >= v2
     });
-    assert!(
-        caught_up,
-        "applied must reach the last write's version {v2}: {s}"
-    );
+    assert!(caught_up, "applied must reach the last write's version {v2}: {s}");
     let (last, committed, applied) = (
         index(&s, "last_log_index"),
         index(&s, "committed"),
         index(&s, "applied"),
     );
-    assert!(
-        applied <= committed && committed <= last,
-        "log indexes in {s}"
-    );
+    assert!(applied <= committed && committed <= last, "log indexes in {s}");
     assert!(s["snapshot_index"].is_u64(), "{s}");
     assert_eq!(s["key_count"], json!(2), "{s}");
     assert!(s["approx_bytes"].as_u64().unwrap_or(0) > 0, "{s}");
@@ -319,10 +262,7 @@ fn cluster_status_and_leader_describe_the_single_node() {
     assert_eq!(members[0]["voter"], json!(true));
 
     let leader = data("cluster leader", http.get("/api/v1/cluster/leader"));
-    assert_eq!(
-        leader,
-        json!({"id": id, "name": "node1", "client_url": node.url()})
-    );
+    assert_eq!(leader, json!({"id": id, "name": "node1", "client_url": node.url()}));
 }
 
 /// Asserts the node still answers /health with 200 and serves a normal write and read.
@@ -353,31 +293,11 @@ fn bad_requests_get_an_error_envelope_and_the_node_keeps_serving() {
             400,
             bad,
         ),
-        (
-            "form-encoded body",
-            raw_set(http, json, "key=k&value=v"),
-            400,
-            bad,
-        ),
+        ("form-encoded body", raw_set(http, json, "key=k&value=v"), 400, bad),
         ("empty body", raw_set(http, json, ""), 400, bad),
-        (
-            "missing value",
-            raw_set(http, json, r#"{"key":"k"}"#),
-            400,
-            bad,
-        ),
-        (
-            "missing key",
-            raw_set(http, json, r#"{"value":"v"}"#),
-            400,
-            bad,
-        ),
-        (
-            "numeric key",
-            raw_set(http, json, r#"{"key":1,"value":"v"}"#),
-            400,
-            bad,
-        ),
+        ("missing value", raw_set(http, json, r#"{"key":"k"}"#), 400, bad),
+        ("missing key", raw_set(http, json, r#"{"value":"v"}"#), 400, bad),
+        ("numeric key", raw_set(http, json, r#"{"key":1,"value":"v"}"#), 400, bad),
         (
             "numeric value",
             raw_set(http, json, r#"{"key":"k","value":5}"#),
@@ -390,12 +310,7 @@ fn bad_requests_get_an_error_envelope_and_the_node_keeps_serving() {
             400,
             bad,
         ),
-        (
-            "empty key",
-            raw_set(http, json, r#"{"key":"","value":"v"}"#),
-            400,
-            bad,
-        ),
+        ("empty key", raw_set(http, json, r#"{"key":"","value":"v"}"#), 400, bad),
         (
             "key of 4097 bytes",
             json_set(http, json!({"key": "k".repeat(4097), "value": "v"})),
@@ -404,19 +319,13 @@ fn bad_requests_get_an_error_envelope_and_the_node_keeps_serving() {
         ),
         (
             "value of 1 MiB + 1 byte",
-            json_set(
-                http,
-                json!({"key": "big", "value": "v".repeat(1024 * 1024 + 1)}),
-            ),
+            json_set(http, json!({"key": "big", "value": "v".repeat(1024 * 1024 + 1)})),
             413,
             "PAYLOAD_TOO_LARGE",
         ),
         (
             "value of 3 MiB",
-            json_set(
-                http,
-                json!({"key": "huge", "value": "v".repeat(3 * 1024 * 1024)}),
-            ),
+            json_set(http, json!({"key": "huge", "value": "v".repeat(3 * 1024 * 1024)})),
             413,
             "PAYLOAD_TOO_LARGE",
         ),
@@ -456,48 +365,18 @@ fn bad_requests_get_an_error_envelope_and_the_node_keeps_serving() {
             404,
             "NOT_FOUND",
         ),
-        (
-            "unknown root path",
-            call(http, Method::GET, "/nope"),
-            404,
-            "NOT_FOUND",
-        ),
+        ("unknown root path", call(http, Method::GET, "/nope"), 404, "NOT_FOUND"),
         (
             "POST to unknown path",
             json_set_at(http, "/api/v2/set"),
             404,
             "NOT_FOUND",
         ),
-        (
-            "GET on set",
-            call(http, Method::GET, "/api/v1/set"),
-            405,
-            wrong,
-        ),
-        (
-            "POST on get",
-            call(http, Method::POST, "/api/v1/get/k"),
-            405,
-            wrong,
-        ),
-        (
-            "PUT on delete",
-            call(http, Method::PUT, "/api/v1/delete/k"),
-            405,
-            wrong,
-        ),
-        (
-            "DELETE on keys",
-            call(http, Method::DELETE, "/api/v1/keys"),
-            405,
-            wrong,
-        ),
-        (
-            "DELETE on get",
-            call(http, Method::DELETE, "/api/v1/get/k"),
-            405,
-            wrong,
-        ),
+        ("GET on set", call(http, Method::GET, "/api/v1/set"), 405, wrong),
+        ("POST on get", call(http, Method::POST, "/api/v1/get/k"), 405, wrong),
+        ("PUT on delete", call(http, Method::PUT, "/api/v1/delete/k"), 405, wrong),
+        ("DELETE on keys", call(http, Method::DELETE, "/api/v1/keys"), 405, wrong),
+        ("DELETE on get", call(http, Method::DELETE, "/api/v1/get/k"), 405, wrong),
     ];
     for (what, send, status, code) in &cases {
         assert_error(what, &send(), *status, code);
@@ -521,11 +400,7 @@ fn a_json_array_body_is_not_a_set_request() {
         Some(br#"["k","v"]"#.to_vec()),
     );
     assert_error("set with body [\"k\",\"v\"]", &got, 400, "INVALID_REQUEST");
-    assert_eq!(
-        http.value_of("k"),
-        None,
-        "the array body must not have stored `k`"
-    );
+    assert_eq!(http.value_of("k"), None, "the array body must not have stored `k`");
     assert_still_serving(http, "array body");
 }
 
@@ -536,11 +411,7 @@ fn a_json_set_is_accepted_whatever_the_content_type() {
     let node = Node::start();
     let http = &node.http;
     let body = br#"{"key":"k","value":"v"}"#;
-    for ct in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        None,
-    ] {
+    for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
         let (status, _) = http.send(Method::POST, "/api/v1/set", ct, Some(body.to_vec()));
         assert_eq!(status, 200, "set with content type {ct:?}");
     }
@@ -548,19 +419,8 @@ fn a_json_set_is_accepted_whatever_the_content_type() {
 }
 
 /// A set with a raw body and content type.
-fn raw_set<'a>(
-    http: &'a Http,
-    ct: Option<&'static str>,
-    body: &'static str,
-) -> Box<dyn Fn() -> (u16, Value) + 'a> {
-    Box::new(move || {
-        http.send(
-            Method::POST,
-            "/api/v1/set",
-            ct,
-            Some(body.as_bytes().to_vec()),
-        )
-    })
+fn raw_set<'a>(http: &'a Http, ct: Option<&'static str>, body: &'static str) -> Box<dyn Fn() -> (u16, Value) + 'a> {
+    Box::new(move || http.send(Method::POST, "/api/v1/set", ct, Some(body.as_bytes().to_vec())))
 }
 
 /// A set with a JSON body.
@@ -569,11 +429,7 @@ fn json_set(http: &Http, body: Value) -> Box<dyn Fn() -> (u16, Value) + '_> {
 }
 
 /// A bodiless request.
-fn call<'a>(
-    http: &'a Http,
-    method: Method,
-    path: &'static str,
-) -> Box<dyn Fn() -> (u16, Value) + 'a> {
+fn call<'a>(http: &'a Http, method: Method, path: &'static str) -> Box<dyn Fn() -> (u16, Value) + 'a> {
     Box::new(move || http.send(method.clone(), path, None, None))
 }
 
@@ -609,10 +465,7 @@ fn limits_are_inclusive_and_follow_the_serve_flags() {
         413,
         "PAYLOAD_TOO_LARGE",
     );
-    let over_value = http.post_json(
-        "/api/v1/set",
-        &json!({"key": "k", "value": "0123456789abcdefg"}),
-    );
+    let over_value = http.post_json("/api/v1/set", &json!({"key": "k", "value": "0123456789abcdefg"}));
     assert_error(
         "value of 17 bytes with --max-value-bytes 16",
         &over_value,
@@ -626,11 +479,7 @@ fn limits_are_inclusive_and_follow_the_serve_flags() {
         413,
         "PAYLOAD_TOO_LARGE",
     );
-    assert_eq!(
-        http.value_of("k"),
-        None,
-        "a rejected write must not be stored"
-    );
+    assert_eq!(http.value_of("k"), None, "a rejected write must not be stored");
     assert_still_serving(http, "oversize");
 }
 

@@ -2,16 +2,21 @@
 //! and waits on conditions with deadlines. Knows dcache only through its CLI and HTTP
 //! contract; must not depend on anything in `src/`.
 
+use std::borrow::{Borrow, BorrowMut};
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+mod cluster;
+
+pub(crate) use cluster::Cluster;
 
 /// The binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dcache");
@@ -40,15 +45,39 @@ pub(crate) fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> b
 /// `N` distinct ports that were free a moment ago. Racy by nature (another process may take
 /// one before we bind it), so node start-up retries with fresh ports when the child dies.
 pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
-    // Hold every listener until all ports are read so the kernel cannot hand one out twice.
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
     let mut ports = [0u16; N];
-    for (port, l) in ports.iter_mut().zip(&listeners) {
-        *port = l.local_addr().unwrap().port();
-    }
+    ports.copy_from_slice(&free_port_list(N));
     ports
+}
+
+/// `n` distinct ports that were free a moment ago; see [`free_ports`].
+pub(crate) fn free_port_list(n: usize) -> Vec<u16> {
+    // Hold every listener until all ports are read so the kernel cannot hand one out twice.
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+/// A `dcache` client command with a clean environment, a generous safety timeout, and
+/// `--server` pointing at `server` when given.
+pub(crate) fn dcache(server: Option<&str>) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(BIN);
+    cmd.env_remove("DCACHE_SERVER").timeout(Duration::from_secs(30));
+    if let Some(url) = server {
+        cmd.args(["--server", url]);
+    }
+    cmd
+}
+
+/// Runs `cmd` with `args` and returns its output; describes the run for assertion messages.
+pub(crate) fn run_dcache(mut cmd: assert_cmd::Command, args: &[&str]) -> (Output, String) {
+    let out = cmd.args(args).output().unwrap();
+    let what = format!(
+        "dcache {args:?} -> {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, what)
 }
 
 /// Percent-encodes `s` for use as one URL path segment or query value: everything but the
@@ -78,11 +107,7 @@ pub(crate) fn assert_error(what: &str, got: &(u16, Value), status: u16, code: &s
         json!(false),
         "{what}: `success` must be false in {body}"
     );
-    assert_eq!(
-        body["error"]["code"],
-        json!(code),
-        "{what}: wrong error code in {body}"
-    );
+    assert_eq!(body["error"]["code"], json!(code), "{what}: wrong error code in {body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         !message.trim().is_empty(),
@@ -93,19 +118,9 @@ pub(crate) fn assert_error(what: &str, got: &(u16, Value), status: u16, code: &s
 /// Asserts a 200 success envelope and returns its `data` object.
 pub(crate) fn data(what: &str, got: (u16, Value)) -> Value {
     let (s, body) = got;
-    assert_eq!(
-        s, 200,
-        "{what}: expected HTTP 200, got {s} with body {body}"
-    );
-    assert_eq!(
-        body["success"],
-        json!(true),
-        "{what}: `success` must be true in {body}"
-    );
-    assert!(
-        body["data"].is_object(),
-        "{what}: `data` must be an object in {body}"
-    );
+    assert_eq!(s, 200, "{what}: expected HTTP 200, got {s} with body {body}");
+    assert_eq!(body["success"], json!(true), "{what}: `success` must be true in {body}");
+    assert!(body["data"].is_object(), "{what}: `data` must be an object in {body}");
     body["data"].clone()
 }
 
@@ -120,14 +135,21 @@ pub(crate) struct Http {
 impl Http {
     /// A client for `base` (e.g. `http://127.0.0.1:1234`) with a 30 s request timeout.
     pub(crate) fn new(base: &str) -> Http {
-        let client = Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
+        Http::with_timeout(base, Duration::from_secs(30))
+    }
+
+    /// A client for `base` whose every request gives up after `timeout`.
+    pub(crate) fn with_timeout(base: &str, timeout: Duration) -> Http {
+        let client = Client::builder().timeout(timeout).build().unwrap();
         Http {
             client,
             base: base.to_string(),
         }
+    }
+
+    /// The base URL this client talks to.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
     }
 
     /// Sends one request and returns the status and the body as JSON; a body that is not
@@ -144,7 +166,9 @@ impl Http {
             .unwrap_or_else(|e| panic!("{method} {}{path}: no HTTP answer: {e}", self.base))
     }
 
-    fn try_send(
+    /// Like [`Http::send`], but a missing answer (refused, reset, timed out) is an `Err`
+    /// instead of a panic: for requests to nodes that may be down.
+    pub(crate) fn try_send(
         &self,
         method: Method,
         path: &str,
@@ -197,11 +221,7 @@ impl Http {
             &what,
             self.post_json("/api/v1/set", &json!({"key": key, "value": value})),
         );
-        assert_eq!(
-            d["key"],
-            json!(key),
-            "{what}: answer names another key: {d}"
-        );
+        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
         let version = d["version"]
             .as_u64()
             .unwrap_or_else(|| panic!("{what}: no numeric version in {d}"));
@@ -225,11 +245,7 @@ impl Http {
             return None;
         }
         let d = data(&format!("get {key:?}"), got);
-        assert_eq!(
-            d["key"],
-            json!(key),
-            "get {key:?}: answer names another key: {d}"
-        );
+        assert_eq!(d["key"], json!(key), "get {key:?}: answer names another key: {d}");
         let value = d["value"]
             .as_str()
             .unwrap_or_else(|| panic!("get {key:?}: no string value in {d}"));
@@ -244,18 +260,9 @@ impl Http {
         let what = format!("delete {key:?}");
         let d = data(
             &what,
-            self.send(
-                Method::DELETE,
-                &format!("/api/v1/delete/{}", enc(key)),
-                None,
-                None,
-            ),
+            self.send(Method::DELETE, &format!("/api/v1/delete/{}", enc(key)), None, None),
         );
-        assert_eq!(
-            d["key"],
-            json!(key),
-            "{what}: answer names another key: {d}"
-        );
+        assert_eq!(d["key"], json!(key), "{what}: answer names another key: {d}");
         d["deleted"]
             .as_bool()
             .unwrap_or_else(|| panic!("{what}: no boolean `deleted` in {d}"))
@@ -289,10 +296,7 @@ impl Http {
         let keys = d["keys"]
             .as_array()
             .unwrap_or_else(|| panic!("{what}: `keys` is not an array in {d}"));
-        let names: Vec<&str> = keys
-            .iter()
-            .map(|k| k["key"].as_str().unwrap_or_default())
-            .collect();
+        let names: Vec<&str> = keys.iter().map(|k| k["key"].as_str().unwrap_or_default()).collect();
         assert!(
             names.windows(2).all(|w| w[0] < w[1]),
             "{what}: keys not sorted: {names:?}"
@@ -301,11 +305,7 @@ impl Http {
             names.iter().all(|k| k.starts_with(prefix)),
             "{what}: a key lacks the prefix: {names:?}"
         );
-        assert_eq!(
-            d["count"],
-            json!(keys.len()),
-            "{what}: `count` disagrees with `keys`"
-        );
+        assert_eq!(d["count"], json!(keys.len()), "{what}: `count` disagrees with `keys`");
         assert_eq!(d["prefix"], json!(prefix), "{what}: wrong `prefix` echoed");
         assert!(
             d["truncated"].is_boolean(),
@@ -317,6 +317,22 @@ impl Http {
     /// `GET /api/v1/cluster/status`'s data object.
     pub(crate) fn status(&self) -> Value {
         data("cluster status", self.get("/api/v1/cluster/status"))
+    }
+
+    /// `GET /api/v1/cluster/status`'s data object if the node answers 200 within `timeout`;
+    /// `None` when it is down, stopped, or answers with an error.
+    pub(crate) fn status_within(&self, timeout: Duration) -> Option<Value> {
+        let resp = self
+            .client
+            .get(format!("{}/api/v1/cluster/status", self.base))
+            .timeout(timeout)
+            .send()
+            .ok()?;
+        if resp.status().as_u16() != 200 {
+            return None;
+        }
+        let body: Value = resp.json().ok()?;
+        Some(body["data"].clone()).filter(Value::is_object)
     }
 }
 
@@ -333,8 +349,12 @@ enum StartFailure {
 pub(crate) struct Node {
     dir: TempDir,
     data_dir: PathBuf,
+    name: String,
     client_port: u16,
     peer_port: u16,
+    /// The flags that place the node in a cluster (`--initial-cluster ...` or `--join URL`);
+    /// empty for a one-node cluster of its own.
+    placement: Vec<String>,
     extra: Vec<String>,
     child: Option<Child>,
     spawns: u32,
@@ -351,23 +371,12 @@ impl Node {
     /// A healthy single-node cluster with `extra` appended to the `serve` flags. Retries
     /// with fresh ports (and a fresh data dir) up to three times if the child exits early.
     pub(crate) fn start_with(extra: &[&str]) -> Node {
-        let mut node = Node {
-            dir: tempfile::tempdir().unwrap(),
-            data_dir: PathBuf::new(),
-            client_port: 0,
-            peer_port: 0,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            child: None,
-            spawns: 0,
-            http: Http::new("http://unset"),
-        };
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut node = Node::unstarted("node1", Vec::new(), &extra);
         let mut failures = Vec::new();
         for attempt in 1..=3 {
             let [client, peer] = free_ports();
-            node.client_port = client;
-            node.peer_port = peer;
-            node.data_dir = node.dir.path().join(format!("data-{attempt}"));
-            node.http = Http::new(&node.url());
+            node.place(client, peer, attempt);
             node.spawn();
             match node.await_healthy() {
                 Ok(()) => return node,
@@ -381,9 +390,44 @@ impl Node {
         )
     }
 
+    /// A node named `name` that is set up (temp dir, flags) but has no ports and is not
+    /// running; [`Node::place`] gives it ports.
+    fn unstarted(name: &str, placement: Vec<String>, extra: &[String]) -> Node {
+        Node {
+            dir: tempfile::tempdir().unwrap(),
+            data_dir: PathBuf::new(),
+            name: name.to_string(),
+            client_port: 0,
+            peer_port: 0,
+            placement,
+            extra: extra.to_vec(),
+            child: None,
+            spawns: 0,
+            http: Http::new("http://unset"),
+        }
+    }
+
+    /// Gives the node its ports and a data dir of its own for start attempt `attempt`.
+    fn place(&mut self, client_port: u16, peer_port: u16, attempt: u32) {
+        self.client_port = client_port;
+        self.peer_port = peer_port;
+        self.data_dir = self.dir.path().join(format!("data-{attempt}"));
+        self.http = Http::new(&self.url());
+    }
+
+    /// The node's `--name`.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The client URL, `http://127.0.0.1:PORT`.
     pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    /// The peer URL, `http://127.0.0.1:PORT`.
+    pub(crate) fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
     }
 
     /// The running child's process id.
@@ -391,14 +435,30 @@ impl Node {
         self.child.as_ref().expect("node is not running").id()
     }
 
-    /// The current run's stderr (and stdout), last 16 KiB.
+    /// Whether a child process was spawned and has not been seen to exit or been killed.
+    pub(crate) fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Replaces the extra `serve` flags used from the next start on.
+    pub(crate) fn set_extra(&mut self, extra: &[&str]) {
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// The current run's stderr (where the node logs), last 16 KiB, followed by its stdout
+    /// when that is not empty.
     pub(crate) fn log(&self) -> String {
-        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        let cut = text.len().saturating_sub(16 * 1024);
-        let start = (cut..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(text.len());
-        text[start..].to_string()
+        let mut text = tail(&self.stderr());
+        let stdout = std::fs::read_to_string(self.log_path("stdout")).unwrap_or_default();
+        if !stdout.is_empty() {
+            text += &format!("\n--- stdout ---\n{}", tail(&stdout));
+        }
+        text
+    }
+
+    /// Everything the current run wrote to stderr.
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(self.log_path("stderr")).unwrap_or_default()
     }
 
     /// SIGKILLs the child (like `kill -9`) and reaps it. No-op when not running.
@@ -416,11 +476,7 @@ impl Node {
             .arg(self.pid().to_string())
             .status()
             .unwrap();
-        assert!(
-            status.success(),
-            "kill -{signal} {} failed: {status}",
-            self.pid()
-        );
+        assert!(status.success(), "kill -{signal} {} failed: {status}", self.pid());
     }
 
     /// Waits up to `timeout` for the child to exit and returns its status; `None` if it is
@@ -460,66 +516,107 @@ impl Node {
         )
     }
 
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join(format!("stderr-{}.log", self.spawns))
+    /// Starts the node again on the same ports and data dir (SIGKILLing it first if it still
+    /// runs) without waiting for anything: for starts that are expected to fail.
+    pub(crate) fn launch(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Where the current run's `stream` (`stdout` or `stderr`) goes.
+    fn log_path(&self, stream: &str) -> PathBuf {
+        self.dir.path().join(format!("{stream}-{}.log", self.spawns))
     }
 
     fn spawn(&mut self) {
         self.spawns += 1;
-        let log = File::create(self.log_path()).unwrap();
+        let stdout = File::create(self.log_path("stdout")).unwrap();
+        let stderr = File::create(self.log_path("stderr")).unwrap();
         let client = self.url();
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let peer = self.peer_url();
+        let placement = if self.placement.is_empty() {
+            vec!["--initial-cluster".to_string(), format!("{}={peer}", self.name)]
+        } else {
+            self.placement.clone()
+        };
         let child = Command::new(BIN)
             .arg("serve")
-            .args(["--name", "node1", "--data-dir"])
+            .args(["--name", &self.name, "--data-dir"])
             .arg(&self.data_dir)
-            .args([
-                "--listen-client-urls",
-                &client,
-                "--advertise-client-urls",
-                &client,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-            ])
-            .args(["--initial-cluster", &format!("node1={peer}")])
+            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(&placement)
             .args(&self.extra)
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         self.child = Some(child);
     }
 
-    fn await_healthy(&mut self) -> Result<(), StartFailure> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let child = self.child.as_mut().expect("spawned above");
-            if let Some(status) = child.try_wait().unwrap() {
+    /// `Exited` (and forgets the child) if the spawned process has exited.
+    fn check_exited(&mut self) -> Result<(), StartFailure> {
+        let child = self.child.as_mut().expect("spawned before");
+        match child.try_wait().unwrap() {
+            None => Ok(()),
+            Some(status) => {
                 self.child = None;
-                return Err(StartFailure::Exited(format!(
-                    "dcache serve on {} exited with {status} before becoming healthy; its log:\n{}",
+                Err(StartFailure::Exited(format!(
+                    "dcache serve {} on {} exited with {status} before becoming healthy; its log:\n{}",
+                    self.name,
                     self.url(),
                     self.log()
-                )));
+                )))
             }
-            if self.http.health() == Some(200) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(StartFailure::TimedOut(format!(
-                    "dcache serve on {} not healthy within {START_TIMEOUT:?} (last /health: {:?}); its log:\n{}",
-                    self.url(),
-                    self.http.health(),
-                    self.log()
-                )));
-            }
-            std::thread::sleep(POLL);
         }
+    }
+
+    fn await_healthy(&mut self) -> Result<(), StartFailure> {
+        await_all_healthy(std::slice::from_mut(self))
+    }
+}
+
+/// The last 16 KiB of `text`, cut at a character boundary.
+fn tail(text: &str) -> String {
+    let cut = text.len().saturating_sub(16 * 1024);
+    let start = (cut..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    text[start..].to_string()
+}
+
+/// Waits until every node in `nodes` answers `GET /health` with 200. Fails as soon as one
+/// process exits, or with every node's log when they are not all healthy in time.
+fn await_all_healthy<N: BorrowMut<Node>>(nodes: &mut [N]) -> Result<(), StartFailure> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        for node in nodes.iter_mut() {
+            node.borrow_mut().check_exited()?;
+        }
+        if nodes.iter().all(|n| n.borrow().http.health() == Some(200)) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let report: Vec<String> = nodes
+                .iter()
+                .map(|n| {
+                    let n = n.borrow();
+                    format!(
+                        "dcache serve {} on {}: last /health {:?}; its log:\n{}",
+                        n.name,
+                        n.url(),
+                        n.http.health(),
+                        n.log()
+                    )
+                })
+                .collect();
+            return Err(StartFailure::TimedOut(format!(
+                "not healthy within {START_TIMEOUT:?}:\n{}",
+                report.join("\n")
+            )));
+        }
+        std::thread::sleep(POLL);
     }
 }
 
@@ -532,11 +629,7 @@ impl Drop for Node {
 /// Writes every `(key, value)` through `threads` concurrent keep-alive clients and returns
 /// `(key, value, version)` for each, in input order. Panics (with the failing request) if
 /// any write is not acknowledged with 200.
-pub(crate) fn parallel_set(
-    base: &str,
-    items: &[(String, String)],
-    threads: usize,
-) -> Vec<(String, String, u64)> {
+pub(crate) fn parallel_set(base: &str, items: &[(String, String)], threads: usize) -> Vec<(String, String, u64)> {
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = items

@@ -1,0 +1,303 @@
+//! Changing the cluster: leadership transfer, joins (learner, then voter) and removals.
+//!
+//! Every change runs on the leader. A node that receives one while following forwards it to
+//! the leader over the peer port (`/raft/admin`), so callers can use any member.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, Instant as _};
+use serde::{Deserialize, Serialize};
+
+use super::{Attempt, Node, NodeError};
+use crate::raft::{Member, NodeId};
+use crate::types::{JoinRequest, LeaderInfo, MemberInfo};
+
+/// A learner may be promoted once it is at most this many entries behind the leader.
+const PROMOTE_MAX_LAG: u64 = 100;
+/// Leadership goes only to a voter at most this many entries behind.
+const TRANSFER_MAX_LAG: u64 = 1000;
+
+/// A membership or leadership change, as forwarded to the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminRequest {
+    TransferLeader { target: String },
+    Join(JoinRequest),
+    Promote { id: NodeId },
+    Remove { target: String },
+}
+
+/// The leader's answer to an [`AdminRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminReply {
+    Leader(LeaderInfo),
+    Member(MemberInfo),
+    Done,
+}
+
+impl Node {
+    /// Runs `req` on the leader (here, or forwarded), retrying through elections.
+    pub async fn admin(&self, req: AdminRequest) -> Result<AdminReply, NodeError> {
+        let deadline = Instant::now() + self.inner.config.limits.request_timeout.max(Duration::from_secs(5));
+        self.retry(deadline, || async {
+            let leader = self.leader_member();
+            match leader {
+                Some((id, _)) if id == self.inner.id => match self.admin_as_leader(req.clone(), deadline).await {
+                    Err(NodeError::NotLeader) => Attempt::Retry("leadership moved".into()),
+                    other => Attempt::Done(other),
+                },
+                Some((_, member)) => self.forward(&member, "admin", &req, deadline).await,
+                None => Attempt::Retry("an election is in progress".into()),
+            }
+        })
+        .await
+    }
+
+    /// Runs `req` if this node leads; `NotLeader` otherwise.
+    pub async fn admin_as_leader(&self, req: AdminRequest, deadline: Instant) -> Result<AdminReply, NodeError> {
+        if !self.inner.raft.is_leader() {
+            return Err(NodeError::NotLeader);
+        }
+        match req {
+            AdminRequest::TransferLeader { target } => self.transfer(&target, deadline).await.map(AdminReply::Leader),
+            AdminRequest::Join(join) => self.add_learner(join).await.map(AdminReply::Member),
+            AdminRequest::Promote { id } => self.promote(id).await.map(|_| AdminReply::Done),
+            AdminRequest::Remove { target } => self.remove(&target).await.map(AdminReply::Member),
+        }
+    }
+
+    fn leader_member(&self) -> Option<(NodeId, Member)> {
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let id = m.current_leader?;
+        let member = m.membership_config.membership().get_node(&id)?.clone();
+        Some((id, member))
+    }
+
+    /// Finds a member by name or numeric id.
+    fn find_member(&self, target: &str) -> Result<MemberInfo, NodeError> {
+        self.status()
+            .members
+            .into_iter()
+            .find(|m| m.name == target || m.id.to_string() == target)
+            .ok_or_else(|| NodeError::MemberNotFound(format!("no member is named or numbered `{target}`")))
+    }
+
+    async fn transfer(&self, target: &str, deadline: Instant) -> Result<LeaderInfo, NodeError> {
+        let member = self.find_member(target)?;
+        let info = LeaderInfo {
+            id: member.id,
+            name: member.name.clone(),
+            client_url: member.client_url.clone(),
+        };
+        if member.id == self.inner.id {
+            return Ok(info);
+        }
+        if !member.voter {
+            return Err(NodeError::Refused(format!(
+                "{} is a learner; only voters can lead",
+                member.name
+            )));
+        }
+        let (lag, silent_for) = {
+            let rx = self.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            let last = m.last_log_index.unwrap_or(0);
+            let matched = m
+                .replication
+                .as_ref()
+                .and_then(|r| r.get(&member.id).cloned().flatten())
+                .map(|l| l.index());
+            let acked = m.heartbeat.as_ref().and_then(|h| h.get(&member.id).cloned().flatten());
+            (last.saturating_sub(matched.unwrap_or(0)), acked.map(|t| t.elapsed()))
+        };
+        let down_after = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
+        match silent_for {
+            Some(d) if d <= down_after => {}
+            Some(d) => {
+                return Err(NodeError::Refused(format!(
+                    "{} looks down: it has not answered for {} ms",
+                    member.name,
+                    d.as_millis()
+                )))
+            }
+            None => {
+                return Err(NodeError::Refused(format!(
+                    "{} looks down: it never answered",
+                    member.name
+                )))
+            }
+        }
+        if lag > TRANSFER_MAX_LAG {
+            return Err(NodeError::Refused(format!(
+                "{} is {lag} entries behind; wait until it catches up",
+                member.name
+            )));
+        }
+        tracing::info!(to = member.id, name = %member.name, "transferring leadership");
+        self.inner
+            .raft
+            .trigger()
+            .transfer_leader(member.id)
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        self.inner
+            .raft
+            .wait(Some(timeout))
+            .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
+            .await
+            .map_err(|e| NodeError::Internal(format!("{} did not take over: {e}", member.name)))?;
+        Ok(info)
+    }
+
+    async fn add_learner(&self, join: JoinRequest) -> Result<MemberInfo, NodeError> {
+        let _serial = self.inner.membership_lock.lock().await;
+        let members = self.status().members;
+        if let Some(existing) = members.iter().find(|m| m.name == join.name) {
+            if existing.peer_url == join.peer_url {
+                return Ok(existing.clone()); // a retried join
+            }
+            return Err(NodeError::Refused(format!(
+                "the name `{}` is taken by member {} at {}",
+                join.name, existing.id, existing.peer_url
+            )));
+        }
+        if let Some(existing) = members.iter().find(|m| m.peer_url == join.peer_url) {
+            return Err(NodeError::Refused(format!(
+                "peer URL {} is already used by member `{}`",
+                join.peer_url, existing.name
+            )));
+        }
+        let id = members.iter().map(|m| m.id).max().unwrap_or(0) + 1;
+        let member = Member {
+            name: join.name.clone(),
+            peer_url: join.peer_url.clone(),
+            client_url: join.client_url.clone(),
+        };
+        tracing::info!(id, name = %join.name, peer_url = %join.peer_url, "adding learner");
+        self.inner
+            .raft
+            .add_learner(id, member, false)
+            .await
+            .map_err(membership_error)?;
+        Ok(MemberInfo {
+            id,
+            name: join.name,
+            peer_url: join.peer_url,
+            client_url: join.client_url,
+            voter: false,
+        })
+    }
+
+    async fn promote(&self, id: NodeId) -> Result<(), NodeError> {
+        let _serial = self.inner.membership_lock.lock().await;
+        let status = self.status();
+        let member = status
+            .members
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| NodeError::MemberNotFound(format!("no member has id {id}")))?;
+        if member.voter {
+            return Ok(());
+        }
+        let lag = status
+            .replication
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.id == id).map(|r| r.lag))
+            .unwrap_or(u64::MAX);
+        if lag > PROMOTE_MAX_LAG {
+            return Err(NodeError::Refused(format!(
+                "{} is still catching up ({lag} entries behind)",
+                member.name
+            )));
+        }
+        tracing::info!(id, name = %member.name, "promoting learner to voter");
+        self.inner
+            .raft
+            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
+            .await
+            .map_err(membership_error)?;
+        Ok(())
+    }
+
+    async fn remove(&self, target: &str) -> Result<MemberInfo, NodeError> {
+        let _serial = self.inner.membership_lock.lock().await;
+        let member = self.find_member(target)?;
+        let voters = self.status().members.iter().filter(|m| m.voter).count();
+        if member.voter && voters == 1 {
+            return Err(NodeError::Refused(format!(
+                "{} is the last voter; the cluster would stop",
+                member.name
+            )));
+        }
+        tracing::info!(id = member.id, name = %member.name, "removing member");
+        let ids = BTreeSet::from([member.id]);
+        let change = if member.voter {
+            ChangeMembers::RemoveVoters(ids)
+        } else {
+            ChangeMembers::RemoveNodes(ids)
+        };
+        self.inner
+            .raft
+            .change_membership(change, false)
+            .await
+            .map_err(membership_error)?;
+        // The removed node may never see the final configuration (it is no longer
+        // replicated to), so tell it directly that it is out.
+        let node = self.clone();
+        let (id, peer_url) = (member.id, member.peer_url.clone());
+        tokio::spawn(async move { node.notify_removed(id, &peer_url).await });
+        Ok(member)
+    }
+
+    /// Tells a removed member to stop; best effort, a few tries.
+    async fn notify_removed(&self, id: NodeId, peer_url: &str) {
+        let member = Member {
+            name: String::new(),
+            peer_url: peer_url.to_string(),
+            client_url: String::new(),
+        };
+        for _ in 0..3 {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            if let Attempt::Done(Ok(())) = self.forward::<_, ()>(&member, "removed", &id, deadline).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tracing::warn!(id, %peer_url, "could not tell the removed member to stop; stop it by hand");
+    }
+
+    /// Called when the leader says this node was removed: stops the process.
+    pub fn removed(&self, id: NodeId) -> Result<(), NodeError> {
+        if id != self.inner.id {
+            return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
+        }
+        tracing::warn!(id, "this node was removed from the cluster; stopping");
+        self.inner.shutdown.cancel();
+        Ok(())
+    }
+
+    /// Updates the replicated record of member `id` (used to publish client URLs). Only
+    /// succeeds on the leader.
+    pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
+        let _serial = self.inner.membership_lock.lock().await;
+        let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
+        self.inner
+            .raft
+            .change_membership(change, true)
+            .await
+            .map(|_| ())
+            .map_err(membership_error)
+    }
+}
+
+fn membership_error(e: RaftError<crate::raft::TypeConfig, ClientWriteError<crate::raft::TypeConfig>>) -> NodeError {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => NodeError::NotLeader,
+        RaftError::APIError(e) => NodeError::Refused(e.to_string()),
+        RaftError::Fatal(_) => NodeError::Stopped,
+    }
+}

@@ -1,0 +1,243 @@
+//! A cluster of real `dcache serve` nodes on free ports: start, find the leader by polling
+//! statuses, crash, freeze, restart and join nodes. Builds on `Node`; knows dcache only
+//! through its CLI flags and HTTP contract.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{await_all_healthy, free_port_list, wait_until, Node, StartFailure};
+
+/// How long one status request may take while polling; a stopped node never answers.
+const STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How long the live nodes may take to agree on a leader.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Nodes `node1..nodeN` founded together with one `--initial-cluster`, plus any that joined
+/// later. Indexes are 0-based (`node(0)` is `node1`). Every process is SIGKILLed on drop.
+pub(crate) struct Cluster {
+    nodes: Vec<Node>,
+    /// Whether each node is frozen with SIGSTOP (it runs but cannot answer).
+    stopped: Vec<bool>,
+    extra: Vec<String>,
+}
+
+impl Cluster {
+    /// A healthy cluster of `n` founding nodes, each started with `extra` appended to its
+    /// `serve` flags. Every node must know the others' peer URLs before it starts, so if a
+    /// child exits early (a port taken meanwhile) the whole cluster is started again on
+    /// fresh ports, up to three times.
+    pub(crate) fn start(n: usize, extra: &[&str]) -> Cluster {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut failures = Vec::new();
+        for attempt in 1..=3 {
+            let ports = free_port_list(2 * n);
+            let mut nodes: Vec<Node> = (0..n)
+                .map(|i| {
+                    let mut node = Node::unstarted(&format!("node{}", i + 1), Vec::new(), &extra);
+                    node.place(ports[2 * i], ports[2 * i + 1], attempt);
+                    node
+                })
+                .collect();
+            let initial: Vec<String> = nodes.iter().map(|n| format!("{}={}", n.name, n.peer_url())).collect();
+            let initial = initial.join(",");
+            for node in &mut nodes {
+                node.placement = vec!["--initial-cluster".to_string(), initial.clone()];
+                node.spawn();
+            }
+            match await_all_healthy(&mut nodes) {
+                Ok(()) => {
+                    return Cluster {
+                        stopped: vec![false; n],
+                        nodes,
+                        extra,
+                    }
+                }
+                // Dropping `nodes` kills the survivors before the next attempt.
+                Err(StartFailure::Exited(log)) => failures.push(log),
+                Err(StartFailure::TimedOut(log)) => panic!("a {n}-node cluster did not start: {log}"),
+            }
+        }
+        panic!("a {n}-node cluster failed to start 3 times:\n{}", failures.join("\n"))
+    }
+
+    /// Starts one more node, `node{len+1}`, with `--join` pointing at node `via`'s client
+    /// URL and the cluster's extra flags, and waits until it is healthy (knows a leader).
+    /// Returns its index.
+    pub(crate) fn join(&mut self, via: usize) -> usize {
+        let name = format!("node{}", self.nodes.len() + 1);
+        let placement = vec!["--join".to_string(), self.nodes[via].url()];
+        let mut node = Node::unstarted(&name, placement, &self.extra);
+        let mut failures = Vec::new();
+        for attempt in 1..=3 {
+            let [client, peer] = super::free_ports();
+            node.place(client, peer, attempt);
+            node.spawn();
+            match node.await_healthy() {
+                Ok(()) => {
+                    self.nodes.push(node);
+                    self.stopped.push(false);
+                    return self.nodes.len() - 1;
+                }
+                Err(StartFailure::Exited(log)) => failures.push(log),
+                Err(StartFailure::TimedOut(log)) => {
+                    panic!(
+                        "{name} joining via {} never became healthy: {log}\n{}",
+                        self.nodes[via].url(),
+                        self.logs()
+                    )
+                }
+            }
+        }
+        panic!(
+            "{name} exited before becoming healthy, 3 times:\n{}",
+            failures.join("\n")
+        )
+    }
+
+    /// Number of nodes ever started (founders and joiners), running or not.
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`.
+    pub(crate) fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+
+    /// Node `i`, mutably (to kill, restart or wait for its exit).
+    pub(crate) fn node_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
+    }
+
+    /// `GET /api/v1/cluster/status` of node `i`, asserting success.
+    pub(crate) fn status(&self, i: usize) -> Value {
+        self.nodes[i].http.status()
+    }
+
+    /// Indexes of the nodes that run and are not frozen, so can answer.
+    pub(crate) fn live(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].is_running() && !self.stopped[i])
+            .collect()
+    }
+
+    /// Index of the node that every live node names as leader, polling their statuses
+    /// until they agree (and the leader says so itself). Panics after 20 s with the last
+    /// statuses and every log.
+    pub(crate) fn leader(&self) -> usize {
+        self.leader_among(&self.live())
+    }
+
+    /// Like [`Cluster::leader`], but only asks the nodes in `among` (and the leader must be
+    /// one of them): for when other nodes are known to be stale.
+    pub(crate) fn leader_among(&self, among: &[usize]) -> usize {
+        let mut statuses: Vec<Option<Value>> = Vec::new();
+        let mut found = None;
+        let agreed = wait_until(LEADER_TIMEOUT, || {
+            statuses = among
+                .iter()
+                .map(|&i| self.nodes[i].http.status_within(STATUS_TIMEOUT))
+                .collect();
+            found = agreed_leader(&statuses).and_then(|pos| among.get(pos).copied());
+            found.is_some()
+        });
+        match found {
+            Some(i) if agreed => i,
+            _ => panic!(
+                "nodes {among:?} did not agree on a leader within {LEADER_TIMEOUT:?}; last statuses:\n{}\n{}",
+                statuses
+                    .iter()
+                    .map(|s| s.as_ref().map(Value::to_string).unwrap_or_else(|| "(no answer)".into()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                self.logs()
+            ),
+        }
+    }
+
+    /// The live nodes other than `leader`.
+    pub(crate) fn followers_of(&self, leader: usize) -> Vec<usize> {
+        self.live().into_iter().filter(|&i| i != leader).collect()
+    }
+
+    /// SIGKILLs node `i` (like `kill -9`) and reaps it.
+    pub(crate) fn kill9(&mut self, i: usize) {
+        self.nodes[i].kill();
+        self.stopped[i] = false;
+    }
+
+    /// Restarts node `i` on its ports and data dir and waits until it is healthy.
+    pub(crate) fn restart(&mut self, i: usize) {
+        self.restart_many(&[i]);
+    }
+
+    /// SIGKILLs the nodes in `which` that still run, starts them all again on their ports and
+    /// data dirs, and waits until all are healthy: the way to bring back a lost quorum.
+    pub(crate) fn restart_many(&mut self, which: &[usize]) {
+        for &i in which {
+            self.kill9(i);
+        }
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let mut group: Vec<&mut Node> = Vec::new();
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if which.contains(&i) {
+                    if !node.is_running() {
+                        node.spawn();
+                    }
+                    group.push(node);
+                }
+            }
+            match await_all_healthy(&mut group) {
+                Ok(()) => return,
+                Err(StartFailure::Exited(log)) => failures.push(log),
+                Err(StartFailure::TimedOut(log)) => panic!("after restarting {which:?}: {log}\n{}", self.logs()),
+            }
+            // Give whatever held the port a moment to let go before the next try.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "restarted nodes {which:?} exited before becoming healthy, 3 times:\n{}",
+            failures.join("\n")
+        )
+    }
+
+    /// Sends `signal` to node `i` with `kill`; `STOP` freezes it (it keeps its sockets but
+    /// answers nothing) until `CONT`.
+    pub(crate) fn stop_signal(&mut self, i: usize, signal: &str) {
+        self.nodes[i].signal(signal);
+        match signal {
+            "STOP" => self.stopped[i] = true,
+            "CONT" => self.stopped[i] = false,
+            _ => {}
+        }
+    }
+
+    /// The current log of every node, each under its name, for failure messages.
+    pub(crate) fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("--- log of {} ({}) ---\n{}", n.name, n.url(), n.log()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Position in `statuses` of the leader all of them agree on: every node answered, exactly
+/// one says it is the leader, and every node names that one as `leader`.
+fn agreed_leader(statuses: &[Option<Value>]) -> Option<usize> {
+    let statuses: Vec<&Value> = statuses.iter().map(Option::as_ref).collect::<Option<_>>()?;
+    let leaders: Vec<usize> = (0..statuses.len())
+        .filter(|&p| statuses[p]["role"] == "leader")
+        .collect();
+    let [pos] = leaders[..] else {
+        return None;
+    };
+    let id = statuses[pos]["id"].as_u64()?;
+    statuses
+        .iter()
+        .all(|s| s["leader"]["id"].as_u64() == Some(id))
+        .then_some(pos)
+}
