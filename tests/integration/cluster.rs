@@ -30,14 +30,20 @@ fn u64_of(status: &Value, field: &str) -> u64 {
 fn try_listing(http: &Http, prefixes: &[String], consistency: &str) -> Option<BTreeMap<String, (String, u64)>> {
     let mut all = BTreeMap::new();
     for prefix in prefixes {
-        let path = format!("/api/v1/keys?prefix={}&limit=10000&consistency={consistency}", enc(prefix));
+        let path = format!(
+            "/api/v1/keys?prefix={}&limit=10000&consistency={consistency}",
+            enc(prefix)
+        );
         let (status, body) = http.try_send(Method::GET, &path, None, None).ok()?;
         if status != 200 || body["data"]["truncated"] != json!(false) {
             return None;
         }
         for kv in body["data"]["keys"].as_array()? {
             let version = kv["version"].as_u64()?;
-            all.insert(kv["key"].as_str()?.to_string(), (kv["value"].as_str()?.to_string(), version));
+            all.insert(
+                kv["key"].as_str()?.to_string(),
+                (kv["value"].as_str()?.to_string(), version),
+            );
         }
     }
     Some(all)
@@ -45,8 +51,12 @@ fn try_listing(http: &Http, prefixes: &[String], consistency: &str) -> Option<BT
 
 /// Like [`try_listing`], but panics naming the node when the listing fails.
 fn listing(http: &Http, prefixes: &[String], consistency: &str) -> BTreeMap<String, (String, u64)> {
-    try_listing(http, prefixes, consistency)
-        .unwrap_or_else(|| panic!("{consistency} scan of {prefixes:?} on {} failed or was truncated", http.base()))
+    try_listing(http, prefixes, consistency).unwrap_or_else(|| {
+        panic!(
+            "{consistency} scan of {prefixes:?} on {} failed or was truncated",
+            http.base()
+        )
+    })
 }
 
 /// The first few acknowledged writes in `acked` that `listed` lacks or holds with another
@@ -301,7 +311,10 @@ fn a_stale_leader_never_serves_an_old_value_to_a_linearizable_read() {
     let others = c.followers_of(l);
     let new = c.leader_among(&others);
     let new_term = u64_of(&c.status(new), "term");
-    assert!(new_term > old_term, "the new leader's term {new_term} must exceed {old_term}");
+    assert!(
+        new_term > old_term,
+        "the new leader's term {new_term} must exceed {old_term}"
+    );
     let v2 = c.node(new).http.set("stale/k", "v2");
     c.stop_signal(l, "CONT");
 
@@ -328,9 +341,16 @@ fn a_stale_leader_never_serves_an_old_value_to_a_linearizable_read() {
     eprintln!("stale leader answers in the first second: {answers:?}");
     // It rejoins as a follower and then serves the new value.
     let served = wait_until(Duration::from_secs(10), || {
-        matches!(guarded_read(&http.try_send(Method::GET, path, None, None), "v2", v2), Ok("current"))
+        matches!(
+            guarded_read(&http.try_send(Method::GET, path, None, None), "v2", v2),
+            Ok("current")
+        )
     });
-    assert!(served, "the old leader never served v2 after rejoining; its status: {}", c.status(l));
+    assert!(
+        served,
+        "the old leader never served v2 after rejoining; its status: {}",
+        c.status(l)
+    );
 }
 
 /// The rows of `dcache -o json cluster status` asked of `url`.
@@ -372,7 +392,10 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
         assert_eq!(row["client_url"], json!(node.url()), "{what}");
         if i == dead {
             let error = row["error"].as_str().unwrap_or_default();
-            assert!(!error.trim().is_empty(), "the dead member's row must carry an error: {what}");
+            assert!(
+                !error.trim().is_empty(),
+                "the dead member's row must carry an error: {what}"
+            );
             assert!(
                 row["role"].is_null() || row["role"] == "",
                 "the dead member has no role: {what}"
@@ -421,7 +444,10 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
             .unwrap_or_else(|| panic!("no row for {name}: {what}"));
         if i == dead {
             let error = row.get(error_column..).unwrap_or_default();
-            assert!(!error.trim().is_empty(), "{name} is down: its ERROR cell must say why: {what}");
+            assert!(
+                !error.trim().is_empty(),
+                "{name} is down: its ERROR cell must say why: {what}"
+            );
         } else {
             let role = if i == l { "leader" } else { "follower" };
             assert!(

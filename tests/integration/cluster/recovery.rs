@@ -1,0 +1,166 @@
+//! Coming back from crashes: a follower that missed more than the kept log catches up by
+//! snapshot, a whole cluster killed with `kill -9` keeps every acknowledged write, and a
+//! data dir is refused to a node configured with another cluster id.
+
+use std::time::{Duration, Instant};
+
+use super::{listing, missing, u64_of};
+use crate::support::{parallel_set, wait_until, Cluster, Http};
+
+#[test]
+fn a_follower_that_missed_purged_log_catches_up_by_snapshot() {
+    const N: usize = 20_000;
+    let mut c = Cluster::start(3, &["--snapshot-logs", "1000"]);
+    let l = c.leader();
+    let f = c.followers_of(l)[0];
+    c.node(l).http.set("cu/first", "before the crash");
+    let seen = wait_until(Duration::from_secs(5), || {
+        u64_of(&c.status(f), "applied") >= u64_of(&c.status(l), "committed")
+    });
+    assert!(
+        seen,
+        "the follower must be up to date before the crash: {}",
+        c.status(f)
+    );
+    let follower_last = u64_of(&c.status(f), "last_log_index");
+    c.kill9(f);
+
+    let items: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("cu/{i:05}"), format!("catch-up-{i}")))
+        .collect();
+    parallel_set(&c.node(l).url(), &items, 8);
+    let mut status = c.status(l);
+    let purged = wait_until(Duration::from_secs(30), || {
+        status = c.status(l);
+        u64_of(&status, "purged_index") > follower_last
+    });
+    assert!(
+        purged,
+        "the leader never purged its log past {follower_last}, the killed follower's last entry: {status}"
+    );
+
+    let target = u64_of(&status, "committed");
+    let keys = u64_of(&status, "key_count");
+    assert_eq!(keys, N as u64 + 1, "{status}");
+    let started = Instant::now();
+    c.restart(f);
+    let mut got = None;
+    let caught_up = wait_until(Duration::from_secs(60), || {
+        got = c.node(f).http.status_within(Duration::from_secs(2));
+        got.as_ref()
+            .is_some_and(|s| u64_of(s, "applied") >= target && u64_of(s, "key_count") == keys)
+    });
+    let took = started.elapsed();
+    assert!(
+        caught_up,
+        "{} did not catch up to applied >= {target} with {keys} keys within 60 s; last status: {got:?}\n{}",
+        c.node(f).name(),
+        c.logs()
+    );
+    eprintln!("FIGURE catchup_ms={}", took.as_millis());
+    let status = c.status(f);
+    assert!(
+        u64_of(&status, "snapshot_index") > 0,
+        "a follower that catches up past a purged log must install a snapshot: {status}"
+    );
+    // Spot-check values served locally by the caught-up follower.
+    for i in (0..N).step_by(997) {
+        let (key, value) = &items[i];
+        let got = c.node(f).http.get_key(key, Some("local"));
+        assert_eq!(
+            got.1["data"]["value"],
+            value.as_str(),
+            "local read of {key} on the follower: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_whole_cluster_killed_with_kill_9_keeps_every_acknowledged_write() {
+    const N: usize = 1000;
+    const THREADS: usize = 6;
+    let mut c = Cluster::start(3, &[]);
+    let urls: Vec<String> = (0..c.len()).map(|i| c.node(i).url()).collect();
+    let items: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("crash/{i:04}"), format!("crash-value-{i}")))
+        .collect();
+    // Two writer threads per node, so writes arrive through the leader and both followers.
+    let written: Vec<(String, String, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(N.div_ceil(THREADS))
+            .enumerate()
+            .map(|(t, part)| {
+                let url = &urls[t % urls.len()];
+                s.spawn(move || {
+                    let http = Http::new(url);
+                    part.iter()
+                        .map(|(k, v)| (k.clone(), v.clone(), http.set(k, v)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    assert_eq!(written.len(), N);
+
+    c.restart_many(&[0, 1, 2]);
+    let prefixes = ["crash/".to_string()];
+    for i in 0..c.len() {
+        let listed = listing(&c.node(i).http, &prefixes, "linearizable");
+        let (total, first) = missing(written.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)), &listed);
+        assert_eq!(
+            (total, listed.len()),
+            (0, N),
+            "after killing and restarting all three, {} lists {} keys; {total} acknowledged writes wrong, first: {first:#?}",
+            c.node(i).name(),
+            listed.len()
+        );
+    }
+}
+
+#[test]
+fn a_data_dir_is_refused_to_a_node_with_another_cluster_id() {
+    let (ours, theirs) = ("alpha-7e1", "beta-2c9");
+    let mut c = Cluster::start(3, &["--cluster-id", ours]);
+    let l = c.leader();
+    c.node(l).http.set("cid/k", "v");
+    let f = c.followers_of(l)[0];
+    c.kill9(f);
+
+    let node = c.node_mut(f);
+    node.set_extra(&["--cluster-id", theirs]);
+    let started = Instant::now();
+    node.launch();
+    let exit = node.wait_exit(Duration::from_secs(10));
+    let stderr = node.stderr();
+    let exit =
+        exit.unwrap_or_else(|| panic!("still running 10 s after a start with the wrong cluster id; stderr:\n{stderr}"));
+    assert!(
+        !exit.success(),
+        "a cluster-id mismatch must exit non-zero, got {exit}; stderr:\n{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the mismatch must be caught at start-up, took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains(ours) && stderr.contains(theirs),
+        "stderr must name both cluster ids ({ours} on disk, {theirs} configured):\n{stderr}"
+    );
+
+    // The data dir is untouched: with the right id the node comes back with its data.
+    c.node_mut(f).set_extra(&["--cluster-id", ours]);
+    c.restart(f);
+    let back = wait_until(Duration::from_secs(10), || {
+        c.node(f).http.get_key("cid/k", Some("local")).1["data"]["value"] == "v"
+    });
+    assert!(
+        back,
+        "the node restarted with its own cluster id must still hold cid/k: {}",
+        c.status(f)
+    );
+}
