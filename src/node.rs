@@ -101,6 +101,11 @@ enum Attempt<T> {
     Retry(String),
 }
 
+/// Runs `fut` until `deadline`; `None` if the deadline passed first.
+async fn until<F: std::future::Future>(deadline: Instant, fut: F) -> Option<F::Output> {
+    tokio::time::timeout_at(deadline.into(), fut).await.ok()
+}
+
 /// Pause between attempts while a leader is being elected.
 const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
@@ -130,7 +135,10 @@ impl Node {
     pub async fn write(&self, cmd: Command) -> Result<Outcome, NodeError> {
         let deadline = Instant::now() + self.inner.config.limits.request_timeout;
         self.retry(deadline, || async {
-            match self.inner.raft.client_write(cmd.clone()).await {
+            let Some(result) = until(deadline, self.inner.raft.client_write(cmd.clone())).await else {
+                return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
+            };
+            match result {
                 Ok(resp) => Attempt::Done(Ok(resp.data)),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => match fwd.leader_node {
                     Some(leader) if fwd.leader_id != Some(self.inner.id) => {
@@ -168,7 +176,10 @@ impl Node {
         };
         let deadline = Instant::now() + self.inner.config.limits.request_timeout;
         self.retry(deadline, || async {
-            match self.inner.raft.ensure_linearizable(policy.clone()).await {
+            let Some(result) = until(deadline, self.inner.raft.ensure_linearizable(policy.clone())).await else {
+                return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
+            };
+            match result {
                 Ok(_) => Attempt::Done(Ok(())),
                 Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => match fwd.leader_node {
                     Some(leader) if fwd.leader_id != Some(self.inner.id) => {

@@ -2,7 +2,7 @@
 //! and waits on conditions with deadlines. Knows dcache only through its CLI and HTTP
 //! contract; must not depend on anything in `src/`.
 
-use std::borrow::{Borrow, BorrowMut};
+use std::borrow::BorrowMut;
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::PathBuf;
