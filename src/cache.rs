@@ -1,59 +1,71 @@
-//! The in-memory cache state: an ordered map of keys to versioned values.
+//! The in-memory cache state: an ordered map of keys to versioned values with expiry, a
+//! deterministic memory bound, and the recent history of changes for watchers.
 //!
-//! Owns the data and the rules for changing it. It knows nothing of Raft, sled, HTTP or
-//! clocks: every change arrives as a [`Command`] stamped with its log index, so every replica
-//! applying the same commands in the same order holds exactly the same state.
+//! Owns the data and the rules for changing it. It knows nothing of Raft, sled, HTTP or the
+//! local clock: every change arrives as a [`Request`] stamped by the leader and carrying its
+//! log index, so every replica applying the same requests in the same order holds exactly the
+//! same state, evicts the same keys and expires the same keys.
 
-use std::collections::BTreeMap;
+mod command;
+mod history;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// A change to the cache, as carried in one replicated log entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Command {
-    /// Store `value` under `key`, replacing any previous value.
-    Set { key: String, value: String },
-    /// Remove `key` if present.
-    Delete { key: String },
-}
+pub use command::{Command, EventKind, Outcome, Request, WatchEvent};
+pub use history::History;
 
-impl std::fmt::Display for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Command::Set { key, value } => write!(f, "set {key:?} ({} bytes)", value.len()),
-            Command::Delete { key } => write!(f, "delete {key:?}"),
-        }
-    }
-}
-
-/// What applying a [`Command`] did; returned to the client that proposed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    /// The key now holds the new value at this version.
-    Set { version: u64 },
-    /// Whether the key existed before the delete.
-    Deleted { existed: bool },
-    /// The entry carried no command (blank or membership entries).
-    None,
-}
-
-/// One stored value and the log index of its last write (like etcd's `mod_revision`).
+/// One stored value: its version (the log index of its last write, like etcd's
+/// `mod_revision`) and its absolute expiry on the leader's clock, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub value: String,
     pub version: u64,
+    pub expires_at_ms: Option<u64>,
 }
 
-/// Per-entry bookkeeping overhead counted in [`Cache::approx_bytes`]: the map node, the two
-/// `String` headers and the version, rounded up.
-const ENTRY_OVERHEAD: usize = 64;
+impl Entry {
+    /// Whether the entry is still visible at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.expires_at_ms.is_none_or(|t| t > now_ms)
+    }
+}
 
-/// The cache: an ordered map so prefix scans are range walks, plus a running byte count.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Bytes counted per entry beyond its key and value: map and index nodes, string headers,
+/// version and expiry. An estimate; `max-memory` is enforced on this count.
+pub const ENTRY_OVERHEAD: u64 = 96;
+
+/// Counters that are part of the replicated state (identical on every replica).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Latest leader timestamp applied; the cache's notion of "now" for expiry decisions.
+    pub clock_ms: u64,
+    /// Keys removed to stay under the memory bound.
+    pub evictions: u64,
+    /// Keys removed because they expired.
+    pub expirations: u64,
+}
+
+/// The cache. Keys are shared (`Arc<str>`) between the map and its two eviction indexes.
+#[derive(Debug, Default)]
 pub struct Cache {
-    map: BTreeMap<String, Entry>,
-    bytes: usize,
+    map: BTreeMap<Arc<str>, Entry>,
+    by_expiry: BTreeSet<(u64, Arc<str>)>,
+    by_version: BTreeSet<(u64, Arc<str>)>,
+    bytes: u64,
+    counters: Counters,
+    history: History,
+    pending: Vec<WatchEvent>,
+}
+
+impl PartialEq for Cache {
+    /// Replicated state only: entries and counters (not watch history).
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map && self.counters == other.counters && self.bytes == other.bytes
+    }
 }
 
 impl Cache {
@@ -62,53 +74,227 @@ impl Cache {
         Self::default()
     }
 
-    /// Applies `cmd` as the write at log index `version`. Cost: O(log n).
-    pub fn apply(&mut self, version: u64, cmd: Command) -> Outcome {
-        match cmd {
-            Command::Set { key, value } => {
-                let add = entry_size(&key, &value);
-                let entry = Entry { value, version };
-                match self.map.get_mut(&key) {
-                    Some(old) => {
-                        self.bytes = self.bytes - entry_size(&key, &old.value) + add;
-                        *old = entry;
-                    }
-                    None => {
-                        self.bytes += add;
-                        self.map.insert(key, entry);
-                    }
-                }
-                Outcome::Set { version }
-            }
-            Command::Delete { key } => match self.map.remove(&key) {
-                Some(old) => {
-                    self.bytes -= entry_size(&key, &old.value);
-                    Outcome::Deleted { existed: true }
-                }
-                None => Outcome::Deleted { existed: false },
+    /// Applies `req` as the log entry at `index`. Cost: O(log n) per key touched, plus the
+    /// evictions it triggers.
+    pub fn apply(&mut self, index: u64, req: Request) -> Outcome {
+        self.counters.clock_ms = self.counters.clock_ms.max(req.at_ms);
+        match req.cmd {
+            Command::Purge => Outcome::Purged {
+                count: self.purge_expired(index),
             },
+            Command::Batch(ops) => self.apply_batch(index, ops, req.max_bytes),
+            cmd => self.apply_one(index, cmd, req.max_bytes),
         }
     }
 
-    /// The entry stored under `key`, if any.
-    pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.map.get(key)
+    fn apply_one(&mut self, index: u64, cmd: Command, max_bytes: Option<u64>) -> Outcome {
+        if let Some(failed) = self.check(&cmd, max_bytes) {
+            return failed;
+        }
+        match cmd {
+            Command::Set { key, value, ttl_ms, .. } => {
+                let key: Arc<str> = Arc::from(key);
+                let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
+                self.insert(key.clone(), value, index, expires_at_ms);
+                if let Some(max) = max_bytes {
+                    self.evict_to(max, index, &key);
+                }
+                Outcome::Set { version: index }
+            }
+            Command::Delete { key, .. } => {
+                let existed = self.live(&key).is_some();
+                if let Some(entry) = self.remove(&key) {
+                    if existed {
+                        self.emit(EventKind::Delete, &key, None, index);
+                    } else {
+                        // It had expired but was not purged yet: that is an expiry.
+                        self.counters.expirations += 1;
+                        drop(entry);
+                        self.emit(EventKind::Expire, &key, None, index);
+                    }
+                }
+                Outcome::Deleted { existed }
+            }
+            // Nested batches and purges are not produced by the API.
+            Command::Batch(_) | Command::Purge => Outcome::None,
+        }
     }
 
-    /// Up to `limit` entries whose key starts with `prefix`, in key order, and whether more
-    /// matched. Cost: O(log n + limit).
-    pub fn scan(&self, prefix: &str, limit: usize) -> (Vec<(&str, &Entry)>, bool) {
+    fn apply_batch(&mut self, index: u64, ops: Vec<Command>, max_bytes: Option<u64>) -> Outcome {
+        // All conditions are judged against the state before the batch.
+        if let Some(failed) = ops.iter().find_map(|op| self.check(op, max_bytes)) {
+            return failed;
+        }
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for op in ops {
+            let op = match op {
+                Command::Set { key, value, ttl_ms, .. } => Command::Set {
+                    key,
+                    value,
+                    ttl_ms,
+                    if_version: None,
+                },
+                Command::Delete { key, .. } => Command::Delete { key, if_version: None },
+                other => other,
+            };
+            outcomes.push(self.apply_one(index, op, max_bytes));
+        }
+        Outcome::Batch(outcomes)
+    }
+
+    /// `Some(failure)` if `cmd`'s condition or size check fails against the current state.
+    fn check(&self, cmd: &Command, max_bytes: Option<u64>) -> Option<Outcome> {
+        let (key, if_version) = match cmd {
+            Command::Set {
+                key, value, if_version, ..
+            } => {
+                let bytes = entry_size(key, value);
+                if let Some(max) = max_bytes.filter(|max| bytes > *max) {
+                    return Some(Outcome::TooLarge {
+                        key: key.clone(),
+                        bytes,
+                        max_bytes: max,
+                    });
+                }
+                (key, if_version)
+            }
+            Command::Delete { key, if_version } => (key, if_version),
+            Command::Batch(_) | Command::Purge => return None,
+        };
+        let want = (*if_version)?;
+        let current = self.live(key).map(|e| e.version);
+        let holds = match want {
+            0 => current.is_none(),
+            v => current == Some(v),
+        };
+        (!holds).then(|| Outcome::ConditionFailed {
+            key: key.clone(),
+            current,
+        })
+    }
+
+    /// The entry under `key` if it exists and has not expired by the cache's own clock.
+    fn live(&self, key: &str) -> Option<&Entry> {
+        self.map.get(key).filter(|e| e.is_live(self.counters.clock_ms))
+    }
+
+    fn insert(&mut self, key: Arc<str>, value: String, version: u64, expires_at_ms: Option<u64>) {
+        self.remove(&key);
+        self.bytes += entry_size(&key, &value);
+        if let Some(t) = expires_at_ms {
+            self.by_expiry.insert((t, key.clone()));
+        }
+        self.by_version.insert((version, key.clone()));
+        let event_value = value.clone();
+        self.map.insert(
+            key.clone(),
+            Entry {
+                value,
+                version,
+                expires_at_ms,
+            },
+        );
+        self.emit(EventKind::Set, &key, Some(event_value), version);
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let (k, entry) = self.map.remove_entry(key)?;
+        self.bytes -= entry_size(&k, &entry.value);
+        if let Some(t) = entry.expires_at_ms {
+            self.by_expiry.remove(&(t, k.clone()));
+        }
+        self.by_version.remove(&(entry.version, k));
+        Some(entry)
+    }
+
+    /// Removes every key expired at the cache clock; returns how many.
+    fn purge_expired(&mut self, index: u64) -> u64 {
+        let now = self.counters.clock_ms;
+        let expired: Vec<Arc<str>> = self
+            .by_expiry
+            .range(..(now.saturating_add(1), Arc::from("")))
+            .map(|(_, k)| k.clone())
+            .collect();
+        for key in &expired {
+            self.remove(key);
+            self.counters.expirations += 1;
+            self.emit(EventKind::Expire, key, None, index);
+        }
+        expired.len() as u64
+    }
+
+    /// Evicts until the cache fits in `max` bytes: expired keys first, then those soonest to
+    /// expire, then the least recently written. Never evicts `keep` (the key just written).
+    fn evict_to(&mut self, max: u64, index: u64, keep: &str) {
+        let now = self.counters.clock_ms;
+        while self.bytes > max {
+            let soonest = self.by_expiry.iter().find(|(_, k)| &**k != keep).cloned();
+            let victim = match soonest {
+                Some((t, k)) if t <= now => (k, EventKind::Expire),
+                Some((_, k)) => (k, EventKind::Evict),
+                None => match self.by_version.iter().find(|(_, k)| &**k != keep) {
+                    Some((_, k)) => (k.clone(), EventKind::Evict),
+                    None => return,
+                },
+            };
+            let (key, kind) = victim;
+            self.remove(&key);
+            match kind {
+                EventKind::Expire => self.counters.expirations += 1,
+                _ => self.counters.evictions += 1,
+            }
+            self.emit(kind, &key, None, index);
+        }
+    }
+
+    fn emit(&mut self, kind: EventKind, key: &str, value: Option<String>, version: u64) {
+        self.pending.push(WatchEvent {
+            kind,
+            key: key.to_string(),
+            value,
+            version,
+        });
+    }
+
+    /// Moves the events produced since the last call into the history and returns them.
+    pub fn take_events(&mut self) -> Vec<WatchEvent> {
+        let events = std::mem::take(&mut self.pending);
+        for e in &events {
+            self.history.push(e.clone());
+        }
+        events
+    }
+
+    /// Recent changes, for watchers resuming from a version.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The entry under `key` if it is visible at `now_ms`.
+    pub fn get(&self, key: &str, now_ms: u64) -> Option<&Entry> {
+        self.map.get(key).filter(|e| e.is_live(now_ms))
+    }
+
+    /// Up to `limit` entries visible at `now_ms` whose key starts with `prefix`, in key
+    /// order, and whether more matched. Cost: O(log n + limit + expired keys skipped).
+    pub fn scan(&self, prefix: &str, limit: usize, now_ms: u64) -> (Vec<(&str, &Entry)>, bool) {
         let mut iter = self
             .map
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v));
+            .filter(|(_, e)| e.is_live(now_ms))
+            .map(|(k, v)| (&**k, v));
         let items: Vec<_> = iter.by_ref().take(limit).collect();
         let truncated = iter.next().is_some();
         (items, truncated)
     }
 
-    /// Number of keys held.
+    /// The earliest expiry of any key, on the leader's clock; the leader purges after it.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.by_expiry.first().map(|(t, _)| *t)
+    }
+
+    /// Keys held, including expired keys not yet purged.
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -118,82 +304,44 @@ impl Cache {
         self.map.is_empty()
     }
 
-    /// Approximate memory held by keys and values, including a fixed per-entry overhead.
-    pub fn approx_bytes(&self) -> usize {
+    /// Bytes counted against `max-memory`: keys, values and [`ENTRY_OVERHEAD`] per entry.
+    pub fn approx_bytes(&self) -> u64 {
         self.bytes
     }
 
-    /// Every entry in key order; used to serialize snapshots.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Entry)> {
-        self.map.iter()
+    /// The replicated counters (clock, evictions, expirations).
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
-    /// Builds a cache from entries (e.g. a decoded snapshot). Later duplicates win.
-    pub fn from_entries(entries: impl IntoIterator<Item = (String, Entry)>) -> Self {
+    /// Every entry in key order; used to serialize snapshots.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.map.iter().map(|(k, e)| (&**k, e))
+    }
+
+    /// Rebuilds a cache from a snapshot's entries and counters. Watch history starts empty
+    /// and reports everything up to `compacted_through` as compacted.
+    pub fn restore(entries: impl IntoIterator<Item = (String, Entry)>, counters: Counters, compacted_through: u64) -> Self {
         let mut cache = Cache::new();
         for (key, entry) in entries {
-            let add = entry_size(&key, &entry.value);
-            if let Some(old) = cache.map.insert(key.clone(), entry) {
-                cache.bytes -= entry_size(&key, &old.value);
+            let key: Arc<str> = Arc::from(key);
+            cache.remove(&key);
+            cache.bytes += entry_size(&key, &entry.value);
+            if let Some(t) = entry.expires_at_ms {
+                cache.by_expiry.insert((t, key.clone()));
             }
-            cache.bytes += add;
+            cache.by_version.insert((entry.version, key.clone()));
+            cache.map.insert(key, entry);
         }
+        cache.counters = counters;
+        cache.history = History::starting_after(compacted_through);
         cache
     }
 }
 
-fn entry_size(key: &str, value: &str) -> usize {
-    key.len() + value.len() + ENTRY_OVERHEAD
+fn entry_size(key: &str, value: &str) -> u64 {
+    (key.len() + value.len()) as u64 + ENTRY_OVERHEAD
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(k: &str, v: &str) -> Command {
-        Command::Set {
-            key: k.into(),
-            value: v.into(),
-        }
-    }
-
-    #[test]
-    fn set_get_delete_track_versions_and_bytes() {
-        let mut c = Cache::new();
-        assert_eq!(c.apply(1, set("a", "1")), Outcome::Set { version: 1 });
-        assert_eq!(c.apply(2, set("a", "22")), Outcome::Set { version: 2 });
-        assert_eq!(c.get("a").map(|e| (e.value.as_str(), e.version)), Some(("22", 2)));
-        assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
-        let del = Command::Delete { key: "a".into() };
-        assert_eq!(c.apply(3, del.clone()), Outcome::Deleted { existed: true });
-        assert_eq!(c.apply(4, del), Outcome::Deleted { existed: false });
-        assert_eq!(c.approx_bytes(), 0);
-        assert!(c.is_empty());
-    }
-
-    #[test]
-    fn scan_respects_prefix_limit_and_reports_truncation() {
-        let mut c = Cache::new();
-        for (i, k) in ["a", "user:1", "user:2", "user:3", "users", "v"].iter().enumerate() {
-            c.apply(i as u64 + 1, set(k, "x"));
-        }
-        let (items, truncated) = c.scan("user:", 2);
-        let keys: Vec<_> = items.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, ["user:1", "user:2"]);
-        assert!(truncated);
-        let (items, truncated) = c.scan("user:", 3);
-        assert_eq!(items.len(), 3);
-        assert!(!truncated);
-        let (items, _) = c.scan("", 100);
-        assert_eq!(items.len(), 6);
-    }
-
-    #[test]
-    fn from_entries_round_trips() {
-        let mut c = Cache::new();
-        c.apply(1, set("k1", "v1"));
-        c.apply(2, set("k2", "v2"));
-        let copy = Cache::from_entries(c.iter().map(|(k, e)| (k.clone(), e.clone())));
-        assert_eq!(copy, c);
-    }
-}
+mod tests;

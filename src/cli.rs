@@ -47,7 +47,35 @@ pub enum Command {
     /// Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags).
     Serve(Box<ServeArgs>),
     /// Store VALUE under KEY.
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        value: String,
+        /// Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline.
+        #[arg(long, value_parser = parse_duration)]
+        ttl: Option<Duration>,
+        /// Only write if the key is at this version (compare-and-set).
+        #[arg(long, conflicts_with = "if_absent")]
+        if_version: Option<u64>,
+        /// Only write if the key does not exist.
+        #[arg(long)]
+        if_absent: bool,
+    },
+    /// Print the time left before KEY expires (`none` without a TTL).
+    Ttl {
+        key: String,
+        /// Read consistency.
+        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+        consistency: Consistency,
+    },
+    /// Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C.
+    Watch {
+        /// Key prefix; empty watches every key.
+        #[arg(default_value = "")]
+        prefix: String,
+        /// Resume after this version (replays kept history first).
+        #[arg(long)]
+        from_version: Option<u64>,
+    },
     /// Print the value stored under KEY (exit code 3 if it is missing).
     Get {
         key: String,
@@ -56,7 +84,12 @@ pub enum Command {
         consistency: Consistency,
     },
     /// Remove KEY.
-    Delete { key: String },
+    Delete {
+        key: String,
+        /// Only delete if the key is at this version.
+        #[arg(long)]
+        if_version: Option<u64>,
+    },
     /// List keys starting with PREFIX, in key order, with their values.
     Scan {
         /// Key prefix; empty lists every key.
@@ -74,8 +107,15 @@ pub enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
-    /// Live terminal dashboard of the cluster (not yet available).
-    Dash,
+    /// Live terminal dashboard: every member's role, term, log positions, lag and keys.
+    Dash {
+        /// Client URLs to discover the cluster from (comma-separated); default: --server.
+        #[arg(long, value_name = "URL,URL")]
+        endpoints: Option<String>,
+        /// How often every node is polled (e.g. 250ms, 1s, 5s).
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        interval: Duration,
+    },
     /// Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it).
     LocalCluster {
         /// How many nodes (1-9).
@@ -163,6 +203,9 @@ pub struct ServeArgs {
     /// Longest accepted value in bytes.
     #[arg(long)]
     pub max_value_bytes: Option<usize>,
+    /// Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it.
+    #[arg(long)]
+    pub max_memory: Option<String>,
     /// How long a request may wait for the cluster (e.g. 5s).
     #[arg(long)]
     pub request_timeout: Option<String>,

@@ -96,17 +96,70 @@ impl Client {
 
     /// Stores `value` under `key`.
     pub async fn set(&self, key: &str, value: &str) -> Result<SetResult, ClientError> {
+        self.set_with(key, value, None, None).await
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl`, and only if the key's version is
+    /// `if_version` (0 = only if absent) when given.
+    pub async fn set_with(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<Duration>,
+        if_version: Option<u64>,
+    ) -> Result<SetResult, ClientError> {
         let body = SetRequest {
             key: key.to_string(),
             value: value.to_string(),
+            ttl_ms: ttl.map(|t| t.as_millis().max(1) as u64),
+            if_version,
         };
         self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
     }
 
-    /// Removes `key`.
-    pub async fn delete(&self, key: &str) -> Result<DeleteResult, ClientError> {
-        let path = format!("/api/v1/delete/{}", encode_key(key));
+    /// Removes `key` (only at version `if_version` when given).
+    pub async fn delete(&self, key: &str, if_version: Option<u64>) -> Result<DeleteResult, ClientError> {
+        let mut path = format!("/api/v1/delete/{}", encode_key(key));
+        if let Some(v) = if_version {
+            path.push_str(&format!("?if_version={v}"));
+        }
         self.send(self.http.delete(self.url(&path))).await
+    }
+
+    /// Opens a watch stream of changes under `prefix` (after `from_version` when given).
+    /// The response has no overall timeout; read it with [`read_sse`].
+    pub async fn watch(&self, prefix: &str, from_version: Option<u64>) -> Result<reqwest::Response, ClientError> {
+        let mut query = vec![("prefix", prefix.to_string())];
+        if let Some(v) = from_version {
+            query.push(("from_version", v.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(self.timeout)
+            .build()
+            .map_err(|e| self.transport_error(e))?;
+        let resp = http
+            .get(self.url("/api/v1/watch"))
+            .query(&query)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            return Err(match serde_json::from_slice::<Envelope<()>>(&bytes).ok().and_then(|e| e.error) {
+                Some(err) => ClientError::Api {
+                    status,
+                    code: err.code,
+                    message: err.message,
+                },
+                None => ClientError::Protocol {
+                    url: self.base.clone(),
+                    detail: format!("HTTP {status} to a watch"),
+                },
+            });
+        }
+        Ok(resp)
     }
 
     /// Lists up to `limit` keys under `prefix`.
@@ -200,6 +253,59 @@ impl Client {
             ClientError::Unreachable {
                 url: self.base.clone(),
                 reason,
+            }
+        }
+    }
+}
+
+/// One server-sent event: its `event:` name and `data:` payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    pub name: String,
+    pub data: String,
+}
+
+/// Reads server-sent events from `resp`, calling `on_event` for each until the stream ends
+/// or `on_event` returns false.
+pub async fn read_sse(
+    mut resp: reqwest::Response,
+    mut on_event: impl FnMut(SseEvent) -> bool,
+) -> Result<(), ClientError> {
+    let url = resp.url().to_string();
+    let mut buf = String::new();
+    let (mut name, mut data) = (String::new(), String::new());
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                return Err(ClientError::Unreachable {
+                    url,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(pos) = buf.find('\n') {
+            let line: String = buf.drain(..=pos).collect();
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if !data.is_empty() || !name.is_empty() {
+                    let ev = SseEvent {
+                        name: std::mem::take(&mut name),
+                        data: std::mem::take(&mut data),
+                    };
+                    if !on_event(ev) {
+                        return Ok(());
+                    }
+                }
+            } else if let Some(v) = line.strip_prefix("event:") {
+                name = v.trim().to_string();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(v.strip_prefix(' ').unwrap_or(v));
             }
         }
     }

@@ -44,6 +44,7 @@ struct FileConfig {
     log_level: Option<String>,
     max_key_bytes: Option<usize>,
     max_value_bytes: Option<usize>,
+    max_memory: Option<String>,
     request_timeout: Option<String>,
     snapshot_logs: Option<u64>,
     heartbeat_interval_ms: Option<u64>,
@@ -64,6 +65,8 @@ pub struct Limits {
     pub max_key_bytes: usize,
     /// Longest value in bytes (default 1 MiB).
     pub max_value_bytes: usize,
+    /// Memory bound of the cache in bytes (`max-memory`); `None` = unbounded.
+    pub max_memory: Option<u64>,
     /// How long a request may wait for Raft (commit, leader election, forwarding).
     pub request_timeout: Duration,
 }
@@ -240,6 +243,22 @@ impl Config {
         let max_key_bytes = positive(v.unwrap_or(4096)).map_err(|m| invalid("max-key-bytes", f, m))?;
         let (v, f) = pick(&args.max_value_bytes, &file.max_value_bytes);
         let max_value_bytes = positive(v.unwrap_or(1024 * 1024)).map_err(|m| invalid("max-value-bytes", f, m))?;
+        let (v, f) = pick(&args.max_memory, &file.max_memory);
+        let max_memory = match v.as_deref().map(str::trim) {
+            None | Some("") | Some("off") | Some("0") => None,
+            Some(s) => Some(
+                s.parse::<bytesize::ByteSize>()
+                    .map_err(|e| invalid("max-memory", f, format!("`{s}` is not a size ({e}); e.g. 64MiB, 2GiB, off")))?
+                    .as_u64(),
+            ),
+        };
+        if let Some(m) = max_memory.filter(|m| *m < (max_value_bytes + max_key_bytes) as u64 + crate::cache::ENTRY_OVERHEAD) {
+            return Err(invalid(
+                "max-memory",
+                f,
+                format!("{m} bytes cannot hold even one maximal entry (max-key-bytes + max-value-bytes); raise it or lower those"),
+            ));
+        }
         let (v, f) = pick(&args.request_timeout, &file.request_timeout);
         let request_timeout = match v {
             None => Duration::from_secs(5),
@@ -294,6 +313,7 @@ impl Config {
             limits: Limits {
                 max_key_bytes,
                 max_value_bytes,
+                max_memory,
                 request_timeout,
             },
             raft: RaftTuning {
@@ -326,8 +346,11 @@ impl fmt::Display for Config {
         writeln!(f, "initial-cluster: {}", members.join(","))?;
         writeln!(
             f,
-            "limits:          key {} B, value {} B, request timeout {:?}",
-            self.limits.max_key_bytes, self.limits.max_value_bytes, self.limits.request_timeout
+            "limits:          key {} B, value {} B, memory {}, request timeout {:?}",
+            self.limits.max_key_bytes,
+            self.limits.max_value_bytes,
+            self.limits.max_memory.map_or("unbounded".to_string(), |m| format!("{m} B")),
+            self.limits.request_timeout
         )?;
         write!(
             f,

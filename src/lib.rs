@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod dash;
 pub mod node;
 pub mod raft;
 pub mod server;

@@ -76,13 +76,33 @@ async fn run(cli: Cli) -> Exit {
                 }
             };
         }
-        Command::Dash => {
-            eprintln!("dcache dash is not available yet; use `dcache cluster status` meanwhile");
-            return Exit::Failure;
+        Command::Dash { endpoints, interval } => {
+            let result = match dcache::dash::DashOptions::new(&opts.server, endpoints.as_deref(), *interval, opts.timeout) {
+                Ok(dash_opts) => dcache::dash::run(dash_opts).await,
+                Err(e) => Err(e),
+            };
+            return match result {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Failure
+                }
+            };
         }
-        Command::Set { key, value } => commands::kv::set(opts, key, value).await,
+        Command::Set {
+            key,
+            value,
+            ttl,
+            if_version,
+            if_absent,
+        } => {
+            let if_version = if *if_absent { Some(0) } else { *if_version };
+            commands::kv::set(opts, key, value, *ttl, if_version).await
+        }
+        Command::Ttl { key, consistency } => commands::kv::ttl(opts, key, *consistency).await,
+        Command::Watch { prefix, from_version } => commands::kv::watch(opts, prefix, *from_version).await,
         Command::Get { key, consistency } => commands::kv::get(opts, key, *consistency).await,
-        Command::Delete { key } => commands::kv::delete(opts, key).await,
+        Command::Delete { key, if_version } => commands::kv::delete(opts, key, *if_version).await,
         Command::Scan {
             prefix,
             limit,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use membership::{AdminReply, AdminRequest};
 pub use start::StartError;
 
-use crate::cache::{Command, Outcome};
+use crate::cache::{Command, Outcome, Request};
 use crate::config::Config;
 use crate::raft::network::{decode, encode, MSGPACK};
 use crate::raft::state_machine::SharedState;
@@ -101,6 +101,13 @@ enum Attempt<T> {
     Retry(String),
 }
 
+/// Milliseconds since the Unix epoch by this node's wall clock.
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Runs `fut` until `deadline`; `None` if the deadline passed first.
 async fn until<F: std::future::Future>(deadline: Instant, fut: F) -> Option<F::Output> {
     tokio::time::timeout_at(deadline.into(), fut).await.ok()
@@ -135,7 +142,13 @@ impl Node {
     pub async fn write(&self, cmd: Command) -> Result<Outcome, NodeError> {
         let deadline = Instant::now() + self.inner.config.limits.request_timeout;
         self.retry(deadline, || async {
-            let Some(result) = until(deadline, self.inner.raft.client_write(cmd.clone())).await else {
+            // Known follower: skip the round trip through the local Raft core.
+            if let Some((id, leader)) = self.leader_member() {
+                if id != self.inner.id {
+                    return self.forward(&leader, "forward-write", &cmd, deadline).await;
+                }
+            }
+            let Some(result) = until(deadline, self.inner.raft.client_write(self.stamp(cmd.clone()))).await else {
                 return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
             };
             match result {
@@ -155,9 +168,24 @@ impl Node {
         .await
     }
 
+    /// Wraps `cmd` in a log entry stamped with this (leader) node's clock and memory bound.
+    fn stamp(&self, cmd: Command) -> Request {
+        Request {
+            at_ms: wall_clock_ms(),
+            max_bytes: self.inner.config.limits.max_memory,
+            cmd,
+        }
+    }
+
+    /// The time against which reads judge expiry: this node's clock, or the newest leader
+    /// timestamp it has applied if that is later (a lagging local clock never revives a key).
+    pub fn read_clock_ms(&self, applied: &crate::raft::state_machine::Applied) -> u64 {
+        wall_clock_ms().max(applied.cache.counters().clock_ms)
+    }
+
     /// Proposes `cmd` only if this node leads; used for writes forwarded by other nodes.
     pub async fn write_as_leader(&self, cmd: Command) -> Result<Outcome, NodeError> {
-        match self.inner.raft.client_write(cmd).await {
+        match self.inner.raft.client_write(self.stamp(cmd)).await {
             Ok(resp) => Ok(resp.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Command, Outcome};
+use crate::cache::{Outcome, Request};
 
 /// A node's numeric Raft id. Ids are assigned by position of the name in the sorted
 /// `initial-cluster`, or by the leader when a node joins, and persisted in the data dir.
@@ -21,7 +21,7 @@ pub type NodeId = u64;
 openraft::declare_raft_types!(
     /// openraft's type configuration for dcache.
     pub TypeConfig:
-        D = Command,
+        D = Request,
         R = Outcome,
         NodeId = NodeId,
         Node = Member,

@@ -33,6 +33,9 @@ pub struct ErrorBody {
     pub code: String,
     /// One sentence for a person.
     pub message: String,
+    /// With `CONDITION_FAILED`: the key's current version (0 = absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
 }
 
 /// Error codes the server answers with, and their HTTP statuses.
@@ -46,6 +49,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the route exists with another method.
     MethodNotAllowed,
+    /// 412: an `if_version` condition did not hold.
+    ConditionFailed,
     /// 413: the key, value or body exceeds a limit.
     PayloadTooLarge,
     /// 404: no member has that name or id.
@@ -75,6 +80,7 @@ impl ErrorCode {
             ErrorCode::TransferRefused => "TRANSFER_REFUSED",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::ConditionFailed => "CONDITION_FAILED",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::NoLeader => "NO_LEADER",
             ErrorCode::NotReady => "NOT_READY",
@@ -90,6 +96,7 @@ impl ErrorCode {
             ErrorCode::KeyNotFound | ErrorCode::NotFound | ErrorCode::MemberNotFound => 404,
             ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ConditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::NoLeader | ErrorCode::NotReady => 503,
             ErrorCode::Timeout => 504,
@@ -104,6 +111,55 @@ impl ErrorCode {
 pub struct SetRequest {
     pub key: String,
     pub value: String,
+    /// Expire the key this many milliseconds after the leader accepts the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// Only write if the key's version is this (0 = only if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<u64>,
+}
+
+/// One operation of `POST /api/v1/batch`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BatchOp {
+    Set {
+        key: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        if_version: Option<u64>,
+    },
+    Delete {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        if_version: Option<u64>,
+    },
+}
+
+/// Body of `POST /api/v1/batch`: applied atomically, in order, as one log entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub ops: Vec<BatchOp>,
+}
+
+/// Answer to a batch: the log index it was applied at and one result per operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub version: u64,
+    pub results: Vec<BatchOpResult>,
+}
+
+/// The result of one batch operation: `version` for sets, `deleted` for deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOpResult {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
 }
 
 /// A key with its value and version (the log index of its last write).
@@ -112,6 +168,9 @@ pub struct KeyValue {
     pub key: String,
     pub value: String,
     pub version: u64,
+    /// Milliseconds until the key expires, if it has a TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
 }
 
 /// Answer to a set.
@@ -190,6 +249,15 @@ pub struct NodeStatus {
     pub replication: Option<Vec<ReplicationInfo>>,
     pub key_count: u64,
     pub approx_bytes: u64,
+    /// The memory bound (`max-memory`) this node would stamp as leader; null = unbounded.
+    #[serde(default)]
+    pub max_memory: Option<u64>,
+    /// Keys evicted to stay under the memory bound (replicated, identical on every node).
+    #[serde(default)]
+    pub evictions: u64,
+    /// Keys removed because they expired (replicated).
+    #[serde(default)]
+    pub expirations: u64,
     pub disk_bytes: u64,
     pub client_url: String,
     pub peer_url: String,

@@ -1,16 +1,24 @@
 //! `dcache get/set/delete/scan`: one request each, printed as text or JSON.
 
+use std::time::Duration;
+
 use crate::cli::{ClientOpts, Output};
-use crate::client::{to_json, Client, ClientError};
+use crate::client::{read_sse, to_json, Client, ClientError};
 use crate::types::Consistency;
 
 fn client(opts: &ClientOpts) -> Result<Client, ClientError> {
     Client::new(&opts.server, opts.timeout)
 }
 
-/// `dcache set KEY VALUE`.
-pub async fn set(opts: &ClientOpts, key: &str, value: &str) -> Result<(), ClientError> {
-    let res = client(opts)?.set(key, value).await?;
+/// `dcache set KEY VALUE [--ttl D] [--if-version N | --if-absent]`.
+pub async fn set(
+    opts: &ClientOpts,
+    key: &str,
+    value: &str,
+    ttl: Option<Duration>,
+    if_version: Option<u64>,
+) -> Result<(), ClientError> {
+    let res = client(opts)?.set_with(key, value, ttl, if_version).await?;
     match opts.output {
         Output::Text => println!("OK"),
         Output::Json => println!("{}", to_json(&res)),
@@ -29,8 +37,8 @@ pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Resu
 }
 
 /// `dcache delete KEY`; deleting a missing key succeeds and says so.
-pub async fn delete(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
-    let res = client(opts)?.delete(key).await?;
+pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Result<(), ClientError> {
+    let res = client(opts)?.delete(key, if_version).await?;
     match opts.output {
         Output::Text => println!("{}", if res.deleted { "deleted" } else { "not found" }),
         Output::Json => println!("{}", to_json(&res)),
@@ -53,4 +61,53 @@ pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Cons
         Output::Json => println!("{}", to_json(&res)),
     }
     Ok(())
+}
+
+/// `dcache ttl KEY`: the time left, or `none`.
+pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
+    let res = client(opts)?.get(key, consistency).await?;
+    match opts.output {
+        Output::Json => println!("{}", to_json(&serde_json::json!({ "key": res.key, "ttl_ms": res.ttl_ms }))),
+        Output::Text => match res.ttl_ms {
+            Some(ms) => println!("{}", humantime::format_duration(Duration::from_millis(ms))),
+            None => println!("none"),
+        },
+    }
+    Ok(())
+}
+
+/// `dcache watch PREFIX`: prints `VERSION KIND KEY [VALUE]` per change (or one JSON object
+/// per line) until the stream ends.
+pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -> Result<(), ClientError> {
+    let resp = client(opts)?.watch(prefix, from_version).await?;
+    let output = opts.output;
+    let mut failure = None;
+    read_sse(resp, |ev| {
+        if ev.name == "error" {
+            failure = Some(ev.data);
+            return false;
+        }
+        match output {
+            Output::Json => println!("{}", ev.data),
+            Output::Text => {
+                let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap_or_default();
+                let field = |k: &str| v.get(k).map(|x| x.as_str().map_or(x.to_string(), String::from)).unwrap_or_default();
+                let value = v.get("value").and_then(|x| x.as_str()).map(|s| format!(" {s}")).unwrap_or_default();
+                println!("{} {} {}{value}", field("version"), field("kind"), field("key"));
+            }
+        }
+        true
+    })
+    .await?;
+    match failure {
+        Some(data) => {
+            let v: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+            Err(ClientError::Api {
+                status: 410,
+                code: v.get("code").and_then(|c| c.as_str()).unwrap_or("WATCH_ENDED").to_string(),
+                message: v.get("message").and_then(|c| c.as_str()).unwrap_or(&data).to_string(),
+            })
+        }
+        None => Ok(()),
+    }
 }

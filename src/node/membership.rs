@@ -68,7 +68,7 @@ impl Node {
         }
     }
 
-    fn leader_member(&self) -> Option<(NodeId, Member)> {
+    pub(super) fn leader_member(&self) -> Option<(NodeId, Member)> {
         let rx = self.inner.raft.metrics();
         let m = rx.borrow_watched();
         let id = m.current_leader?;

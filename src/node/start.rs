@@ -11,6 +11,7 @@ use openraft::SnapshotPolicy;
 use tokio_util::sync::CancellationToken;
 
 use super::{AdminRequest, Inner, Node, NodeError};
+use crate::cache::Command;
 use crate::client::Client;
 use crate::config::{ClusterState, Config};
 use crate::raft::network::Network;
@@ -187,6 +188,7 @@ impl Node {
         if node.inner.config.join.is_some() {
             tokio::spawn(become_voter(node.clone()));
         }
+        tokio::spawn(purge_expired(node.clone()));
         Ok(node)
     }
 }
@@ -213,6 +215,31 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(fail(e.to_string())),
+        }
+    }
+}
+
+/// How often the leader looks for expired keys to purge.
+const PURGE_EVERY: Duration = Duration::from_millis(250);
+
+/// On the leader: proposes a purge whenever some key's expiry (leader clock) has passed, so
+/// every replica drops expired keys at the same log position.
+async fn purge_expired(node: Node) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !node.inner.raft.is_leader() {
+            continue;
+        }
+        let due = node.inner.state.read().cache.next_expiry().is_some_and(|t| t <= super::wall_clock_ms());
+        if due {
+            if let Err(e) = node.write_as_leader(Command::Purge).await {
+                tracing::debug!(error = %e, "expiry purge not applied; will retry");
+            }
         }
     }
 }

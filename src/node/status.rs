@@ -80,9 +80,9 @@ impl Node {
                 client_url: member.client_url,
             }
         });
-        let (key_count, approx_bytes) = {
+        let (key_count, approx_bytes, counters) = {
             let applied = self.inner.state.read();
-            (applied.cache.len() as u64, applied.cache.approx_bytes() as u64)
+            (applied.cache.len() as u64, applied.cache.approx_bytes(), applied.cache.counters())
         };
         let index = |l: &Option<crate::raft::LogId>| l.as_ref().map(|l| l.index()).unwrap_or(0);
         let config = &self.inner.config;
@@ -102,6 +102,9 @@ impl Node {
             replication,
             key_count,
             approx_bytes,
+            max_memory: config.limits.max_memory,
+            evictions: counters.evictions,
+            expirations: counters.expirations,
             disk_bytes: self.inner.store.size_on_disk(),
             client_url: config.advertise_client_url.clone(),
             peer_url: config.advertise_peer_url.clone(),

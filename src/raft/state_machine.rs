@@ -12,10 +12,11 @@ use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, RaftSnapshotBuilder};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Entry, Outcome};
+use crate::cache::{Cache, Counters, Entry, Outcome, WatchEvent};
 
 /// Everything the state machine has applied, guarded together.
 #[derive(Debug, Default)]
@@ -25,21 +26,51 @@ pub struct Applied {
     pub membership: StoredMembership,
 }
 
+/// Events buffered per watcher before it is told it fell behind.
+const WATCH_BUFFER: usize = 4096;
+
 /// A cheap, cloneable read handle on the applied state, for the API.
 ///
 /// A std `RwLock` (not tokio's): every critical section is a short in-memory map operation
-/// and no lock is held across an `.await`.
-#[derive(Debug, Clone, Default)]
-pub struct SharedState(Arc<RwLock<Applied>>);
+/// and no lock is held across an `.await`. Watch events are broadcast while the write lock is
+/// held, so a subscriber that reads history under the read lock misses nothing.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    applied: Arc<RwLock<Applied>>,
+    events: broadcast::Sender<WatchEvent>,
+}
+
+impl Default for SharedState {
+    fn default() -> Self {
+        SharedState {
+            applied: Arc::default(),
+            events: broadcast::channel(WATCH_BUFFER).0,
+        }
+    }
+}
 
 impl SharedState {
     /// Read access; a poisoned lock is still readable (the data is a plain map).
     pub fn read(&self) -> RwLockReadGuard<'_, Applied> {
-        self.0.read().unwrap_or_else(|p| p.into_inner())
+        self.applied.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Applied> {
-        self.0.write().unwrap_or_else(|p| p.into_inner())
+        self.applied.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes to changes. With `after = Some(v)`, first returns the kept events with a
+    /// version above `v`, or `Err(compacted_through)` if some are no longer kept.
+    pub fn subscribe(
+        &self,
+        after: Option<u64>,
+    ) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), u64> {
+        let applied = self.read();
+        let backlog = match after {
+            Some(v) => applied.cache.history().since(v)?,
+            None => Vec::new(),
+        };
+        Ok((backlog, self.events.subscribe()))
     }
 }
 
@@ -47,29 +78,33 @@ impl SharedState {
 #[derive(Serialize, Deserialize)]
 struct SnapshotBody {
     format: u32,
+    counters: Counters,
     entries: Vec<(String, Entry)>,
 }
 
-const SNAPSHOT_FORMAT: u32 = 1;
+const SNAPSHOT_FORMAT: u32 = 2;
 
 /// Serializes the cache into a snapshot body.
 fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
     #[derive(Serialize)]
     struct Borrowed<'a> {
         format: u32,
-        entries: Vec<(&'a String, &'a Entry)>,
+        counters: Counters,
+        entries: Vec<(&'a str, &'a Entry)>,
     }
     let body = Borrowed {
         format: SNAPSHOT_FORMAT,
+        counters: cache.counters(),
         entries: cache.iter().collect(),
     };
     rmp_serde::to_vec(&body).map_err(io::Error::other)
 }
 
-/// Decodes a snapshot body produced by [`encode_cache`].
-fn decode_cache(bytes: &[u8]) -> io::Result<Cache> {
+/// Decodes a snapshot body produced by [`encode_cache`]; the snapshot ends at log index
+/// `through`, so watch history starts after it.
+fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
     if bytes.is_empty() {
-        return Ok(Cache::new());
+        return Ok(Cache::restore(Vec::new(), Counters::default(), through));
     }
     let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     if body.format != SNAPSHOT_FORMAT {
@@ -81,7 +116,7 @@ fn decode_cache(bytes: &[u8]) -> io::Result<Cache> {
             ),
         ));
     }
-    Ok(Cache::from_entries(body.entries))
+    Ok(Cache::restore(body.entries, body.counters, through))
 }
 
 /// The openraft state machine over the shared cache.
@@ -96,7 +131,7 @@ impl StateMachine {
     pub fn restore(store: Store) -> io::Result<Self> {
         let state = SharedState::default();
         if let Some((meta, data)) = store.load_snapshot()? {
-            let cache = decode_cache(&data)?;
+            let cache = decode_cache(&data, meta.last_log_id.map_or(0, |l| l.index()))?;
             tracing::info!(
                 last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
                 keys = cache.len(),
@@ -165,7 +200,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 applied.last_applied = Some(entry.log_id);
                 match entry.payload {
                     EntryPayload::Blank => Outcome::None,
-                    EntryPayload::Normal(cmd) => applied.cache.apply(index, cmd),
+                    EntryPayload::Normal(req) => {
+                        let outcome = applied.cache.apply(index, req);
+                        for event in applied.cache.take_events() {
+                            // No receivers is fine: nobody watches.
+                            let _ = self.state.events.send(event);
+                        }
+                        outcome
+                    }
                     EntryPayload::Membership(m) => {
                         tracing::info!(index, membership = %m, "membership changed");
                         applied.membership = StoredMembership::new(Some(entry.log_id), m);
@@ -188,7 +230,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> Result<(), io::Error> {
-        let cache = decode_cache(&snapshot)?;
+        let cache = decode_cache(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.save_snapshot(meta, &snapshot).await?;
         let keys = cache.len();

@@ -4,41 +4,39 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Command, Outcome};
 use crate::node::{AdminReply, AdminRequest, Node, NodeError};
 use crate::types::{
-    Consistency, DeleteResult, Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, KeyValue, KeysResult,
-    LeaderInfo, MemberInfo, SetRequest, SetResult,
+    Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo,
 };
 
-/// Largest `limit` a scan accepts.
-pub const MAX_SCAN_LIMIT: usize = 10_000;
-/// Scan limit when none is given.
-pub const DEFAULT_SCAN_LIMIT: usize = 100;
+mod kv;
+mod watch;
 
 /// An error answer: a code (which fixes the status) and a message.
 #[derive(Debug)]
 pub struct ApiError {
     code: ErrorCode,
     message: String,
+    current_version: Option<u64>,
 }
 
 impl ApiError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             code,
             message: message.into(),
+            current_version: None,
         }
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, message)
     }
 }
@@ -52,6 +50,7 @@ impl IntoResponse for ApiError {
             error: Some(ErrorBody {
                 code: self.code.as_str().to_string(),
                 message: self.message,
+                current_version: self.current_version,
             }),
         };
         (status, Json(body)).into_response()
@@ -97,9 +96,9 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+pub(crate) type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
-fn ok<T: Serialize>(data: T) -> ApiResult<T> {
+pub(crate) fn ok<T: Serialize>(data: T) -> ApiResult<T> {
     Ok(Json(Envelope::ok(data)))
 }
 
@@ -110,10 +109,12 @@ pub fn router(node: Node) -> Router {
     let body_limit = (limits.max_key_bytes + limits.max_value_bytes).saturating_mul(6) + 64 * 1024;
     Router::new()
         .route("/health", get(health))
-        .route("/api/v1/get/{*key}", get(get_key))
-        .route("/api/v1/set", post(set_key))
-        .route("/api/v1/delete/{*key}", delete(delete_key))
-        .route("/api/v1/keys", get(scan_keys))
+        .route("/api/v1/get/{*key}", get(kv::get_key))
+        .route("/api/v1/set", post(kv::set_key))
+        .route("/api/v1/delete/{*key}", delete(kv::delete_key))
+        .route("/api/v1/keys", get(kv::scan_keys))
+        .route("/api/v1/batch", post(kv::batch))
+        .route("/api/v1/watch", get(watch::watch))
         .route("/api/v1/cluster/status", get(cluster_status))
         .route("/api/v1/cluster/leader", get(cluster_leader))
         .route("/api/v1/cluster/transfer-leadership", post(transfer_leadership))
@@ -148,150 +149,6 @@ async fn health(State(node): State<Node>) -> Response {
         .into_response(),
         None => ApiError::new(ErrorCode::NoLeader, "no leader known yet").into_response(),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReadParams {
-    consistency: Option<String>,
-}
-
-fn parse_consistency(raw: Option<&str>) -> Result<Consistency, ApiError> {
-    raw.map(str::parse)
-        .transpose()
-        .map_err(ApiError::invalid)
-        .map(Option::unwrap_or_default)
-}
-
-fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
-    let max = node.config().limits.max_key_bytes;
-    if key.is_empty() {
-        return Err(ApiError::invalid("key must not be empty"));
-    }
-    if key.len() > max {
-        return Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("key is {} bytes; the limit is {max} (max-key-bytes)", key.len()),
-        ));
-    }
-    Ok(())
-}
-
-async fn get_key(
-    State(node): State<Node>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReadParams>, QueryRejection>,
-) -> ApiResult<KeyValue> {
-    let Path(key) = path?;
-    let Query(params) = query?;
-    check_key(&node, &key)?;
-    let consistency = parse_consistency(params.consistency.as_deref())?;
-    node.linearize(consistency).await?;
-    let applied = node.state().read();
-    match applied.cache.get(&key) {
-        Some(entry) => ok(KeyValue {
-            key,
-            value: entry.value.clone(),
-            version: entry.version,
-        }),
-        None => Err(ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found"))),
-    }
-}
-
-async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
-    // The content type is not checked: the original accepted any, and `curl -d` sends
-    // form-urlencoded by default. The body must be JSON either way.
-    let body = body?;
-    // serde would also accept `["k","v"]` for a struct; only an object is a set request.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::invalid(
-            "body must be a JSON object {\"key\":\"...\",\"value\":\"...\"}",
-        ));
-    }
-    let req: SetRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid(format!("body must be JSON {{\"key\":\"...\",\"value\":\"...\"}}: {e}")))?;
-    check_key(&node, &req.key)?;
-    let max = node.config().limits.max_value_bytes;
-    if req.value.len() > max {
-        return Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "value is {} bytes; the limit is {max} (max-value-bytes)",
-                req.value.len()
-            ),
-        ));
-    }
-    let key = req.key.clone();
-    match node
-        .write(Command::Set {
-            key: req.key,
-            value: req.value,
-        })
-        .await?
-    {
-        Outcome::Set { version } => ok(SetResult { key, version }),
-        other => Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("unexpected outcome {other:?}"),
-        )),
-    }
-}
-
-async fn delete_key(State(node): State<Node>, path: Result<Path<String>, PathRejection>) -> ApiResult<DeleteResult> {
-    let Path(key) = path?;
-    check_key(&node, &key)?;
-    match node.write(Command::Delete { key: key.clone() }).await? {
-        Outcome::Deleted { existed } => ok(DeleteResult { key, deleted: existed }),
-        other => Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("unexpected outcome {other:?}"),
-        )),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScanParams {
-    #[serde(default)]
-    prefix: String,
-    limit: Option<String>,
-    consistency: Option<String>,
-}
-
-async fn scan_keys(
-    State(node): State<Node>,
-    query: Result<Query<ScanParams>, QueryRejection>,
-) -> ApiResult<KeysResult> {
-    let Query(params) = query?;
-    let limit = match params.limit.as_deref() {
-        None | Some("") => DEFAULT_SCAN_LIMIT,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=MAX_SCAN_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "limit `{raw}` is not valid; use a number from 1 to {MAX_SCAN_LIMIT}"
-                )))
-            }
-        },
-    };
-    let consistency = parse_consistency(params.consistency.as_deref())?;
-    node.linearize(consistency).await?;
-    let applied = node.state().read();
-    let (items, truncated) = applied.cache.scan(&params.prefix, limit);
-    let keys: Vec<KeyValue> = items
-        .into_iter()
-        .map(|(k, e)| KeyValue {
-            key: k.to_string(),
-            value: e.value.clone(),
-            version: e.version,
-        })
-        .collect();
-    ok(KeysResult {
-        prefix: params.prefix.clone(),
-        count: keys.len(),
-        keys,
-        truncated,
-    })
 }
 
 async fn cluster_status(State(node): State<Node>) -> ApiResult<crate::types::NodeStatus> {

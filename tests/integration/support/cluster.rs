@@ -48,11 +48,13 @@ impl Cluster {
             }
             match await_all_healthy(&mut nodes) {
                 Ok(()) => {
-                    return Cluster {
+                    let cluster = Cluster {
                         stopped: vec![false; n],
                         nodes,
                         extra,
-                    }
+                    };
+                    cluster.await_client_urls();
+                    return cluster;
                 }
                 // Dropping `nodes` kills the survivors before the next attempt.
                 Err(StartFailure::Exited(log)) => failures.push(log),
@@ -94,6 +96,34 @@ impl Cluster {
             "{name} exited before becoming healthy, 3 times:\n{}",
             failures.join("\n")
         )
+    }
+
+    /// Waits until every live node lists every live member with its client URL. Founders
+    /// register their client URLs in the replicated membership only after a leader exists,
+    /// so `/health` turns 200 before other nodes can point clients at them.
+    fn await_client_urls(&self) {
+        let live = self.live();
+        let mut last = Vec::new();
+        let registered = wait_until(Duration::from_secs(10), || {
+            last = live
+                .iter()
+                .map(|&i| self.nodes[i].http.status_within(STATUS_TIMEOUT))
+                .collect();
+            last.iter().all(|s| {
+                s.as_ref().is_some_and(|s| {
+                    live.iter().all(|&i| {
+                        let n = &self.nodes[i];
+                        s["members"]
+                            .as_array()
+                            .is_some_and(|ms| ms.iter().any(|m| m["name"] == n.name() && m["client_url"] == n.url()))
+                    })
+                })
+            })
+        });
+        assert!(
+            registered,
+            "the members' client URLs were not all registered within 10 s; last statuses: {last:#?}"
+        );
     }
 
     /// Number of nodes ever started (founders and joiners), running or not.

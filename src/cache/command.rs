@@ -1,0 +1,90 @@
+//! The replicated commands and what applying them yields. A `Request` is one Raft log entry.
+
+use serde::{Deserialize, Serialize};
+
+/// One log entry's payload: a command stamped by the leader that proposed it.
+///
+/// The stamps make every decision deterministic on every replica: expiry is judged against
+/// `at_ms` (the leader's wall clock at proposal), never the replica's own clock, and the
+/// memory bound is the leader's `max_bytes`, not each node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Leader wall-clock time of the proposal, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Memory bound in force for this entry (`max-memory`), if any.
+    pub max_bytes: Option<u64>,
+    pub cmd: Command,
+}
+
+/// A change to the cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Store `value` under `key`. With `ttl_ms` the key expires `ttl_ms` after the leader's
+    /// timestamp of the entry, so the absolute expiry is fixed by the log, not by a replica's
+    /// clock. `if_version` makes it conditional: `Some(0)` = only if absent, `Some(v)` = only
+    /// if the current version is `v`.
+    Set {
+        key: String,
+        value: String,
+        ttl_ms: Option<u64>,
+        if_version: Option<u64>,
+    },
+    /// Remove `key`; conditional like `Set`.
+    Delete { key: String, if_version: Option<u64> },
+    /// Several sets/deletes applied atomically: all conditions are checked first, and either
+    /// every operation applies or none does.
+    Batch(Vec<Command>),
+    /// Remove every key expired at `at_ms` (proposed periodically by the leader).
+    Purge,
+}
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cmd {
+            Command::Set { key, value, .. } => write!(f, "set {key:?} ({} bytes)", value.len()),
+            Command::Delete { key, .. } => write!(f, "delete {key:?}"),
+            Command::Batch(ops) => write!(f, "batch of {}", ops.len()),
+            Command::Purge => write!(f, "purge expired at {}", self.at_ms),
+        }
+    }
+}
+
+/// What applying one [`Command`] did; returned to the client that proposed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The key now holds the new value at this version.
+    Set { version: u64 },
+    /// Whether the key existed before the delete.
+    Deleted { existed: bool },
+    /// A condition did not hold; nothing changed. `current` is the key's version (None if absent).
+    ConditionFailed { key: String, current: Option<u64> },
+    /// The value alone exceeds the memory bound; nothing changed.
+    TooLarge { key: String, bytes: u64, max_bytes: u64 },
+    /// Every operation of a batch applied, in order.
+    Batch(Vec<Outcome>),
+    /// A purge removed this many expired keys.
+    Purged { count: u64 },
+    /// The entry carried no command (blank or membership entries).
+    None,
+}
+
+/// What happened to a key, as streamed by watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Set,
+    Delete,
+    Expire,
+    Evict,
+}
+
+/// One change to one key, in log order. `version` is the log index of the entry that
+/// caused it (several events share it for batches, purges and evictions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchEvent {
+    pub kind: EventKind,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub version: u64,
+}

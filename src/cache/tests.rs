@@ -1,0 +1,227 @@
+//! Unit and property tests of the cache rules.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn req(at_ms: u64, max_bytes: Option<u64>, cmd: Command) -> Request {
+    Request { at_ms, max_bytes, cmd }
+}
+
+fn set(k: &str, v: &str) -> Command {
+    Command::Set {
+        key: k.into(),
+        value: v.into(),
+        ttl_ms: None,
+        if_version: None,
+    }
+}
+
+fn set_ttl(k: &str, v: &str, ttl_ms: u64) -> Command {
+    Command::Set {
+        key: k.into(),
+        value: v.into(),
+        ttl_ms: Some(ttl_ms),
+        if_version: None,
+    }
+}
+
+fn cas(k: &str, v: &str, if_version: u64) -> Command {
+    Command::Set {
+        key: k.into(),
+        value: v.into(),
+        ttl_ms: None,
+        if_version: Some(if_version),
+    }
+}
+
+#[test]
+fn set_get_delete_track_versions_and_bytes() {
+    let mut c = Cache::new();
+    assert_eq!(c.apply(1, req(0, None, set("a", "1"))), Outcome::Set { version: 1 });
+    assert_eq!(c.apply(2, req(0, None, set("a", "22"))), Outcome::Set { version: 2 });
+    assert_eq!(c.get("a", 0).map(|e| (e.value.as_str(), e.version)), Some(("22", 2)));
+    assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
+    let del = Command::Delete {
+        key: "a".into(),
+        if_version: None,
+    };
+    assert_eq!(c.apply(3, req(0, None, del.clone())), Outcome::Deleted { existed: true });
+    assert_eq!(c.apply(4, req(0, None, del)), Outcome::Deleted { existed: false });
+    assert_eq!(c.approx_bytes(), 0);
+    assert!(c.is_empty());
+}
+
+#[test]
+fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
+    let mut c = Cache::new();
+    for (i, k) in ["a", "user:1", "user:2", "user:3", "users", "v"].iter().enumerate() {
+        c.apply(i as u64 + 1, req(0, None, set(k, "x")));
+    }
+    c.apply(7, req(0, None, set_ttl("user:0", "x", 100)));
+    let (items, truncated) = c.scan("user:", 2, 50);
+    let keys: Vec<_> = items.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["user:0", "user:1"]);
+    assert!(truncated);
+    let (items, truncated) = c.scan("user:", 3, 100);
+    assert_eq!(items.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["user:1", "user:2", "user:3"]);
+    assert!(!truncated);
+}
+
+#[test]
+fn expiry_is_judged_by_leader_time_and_purged_deterministically() {
+    let mut c = Cache::new();
+    c.apply(1, req(1_000, None, set_ttl("k", "v", 1_000)));
+    assert!(c.get("k", 1_999).is_some());
+    assert!(c.get("k", 2_000).is_none(), "invisible from its expiry time");
+    assert_eq!(c.apply(2, req(1_500, None, Command::Purge)), Outcome::Purged { count: 0 });
+    assert_eq!(c.apply(3, req(2_000, None, Command::Purge)), Outcome::Purged { count: 1 });
+    assert_eq!(c.counters().expirations, 1);
+    let events = c.take_events();
+    assert_eq!(events.last().map(|e| (e.kind, e.version)), Some((EventKind::Expire, 3)));
+}
+
+#[test]
+fn conditional_writes_compare_versions() {
+    let mut c = Cache::new();
+    assert_eq!(c.apply(1, req(0, None, cas("k", "a", 0))), Outcome::Set { version: 1 });
+    assert_eq!(
+        c.apply(2, req(0, None, cas("k", "b", 0))),
+        Outcome::ConditionFailed {
+            key: "k".into(),
+            current: Some(1)
+        }
+    );
+    assert_eq!(c.apply(3, req(0, None, cas("k", "b", 1))), Outcome::Set { version: 3 });
+    let del = Command::Delete {
+        key: "k".into(),
+        if_version: Some(1),
+    };
+    assert!(matches!(c.apply(4, req(0, None, del)), Outcome::ConditionFailed { current: Some(3), .. }));
+    // An expired key counts as absent.
+    c.apply(5, req(10, None, set_ttl("t", "x", 20)));
+    assert_eq!(c.apply(6, req(30, None, cas("t", "y", 0))), Outcome::Set { version: 6 });
+}
+
+#[test]
+fn batch_is_all_or_nothing() {
+    let mut c = Cache::new();
+    c.apply(1, req(0, None, set("a", "1")));
+    let bad = Command::Batch(vec![set("b", "2"), cas("a", "x", 99)]);
+    assert!(matches!(c.apply(2, req(0, None, bad)), Outcome::ConditionFailed { .. }));
+    assert!(c.get("b", 0).is_none());
+    let good = Command::Batch(vec![
+        set("b", "2"),
+        Command::Delete {
+            key: "a".into(),
+            if_version: Some(1),
+        },
+    ]);
+    assert_eq!(
+        c.apply(3, req(0, None, good)),
+        Outcome::Batch(vec![Outcome::Set { version: 3 }, Outcome::Deleted { existed: true }])
+    );
+}
+
+#[test]
+fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
+    let entry = |k: &str, v: &str| entry_size(k, v);
+    let max = 3 * entry("k1", "vv");
+    let mut c = Cache::new();
+    c.apply(1, req(0, Some(max), set("k1", "vv")));
+    c.apply(2, req(0, Some(max), set_ttl("k2", "vv", 500)));
+    c.apply(3, req(0, Some(max), set("k3", "vv")));
+    // Full. The next write evicts the key soonest to expire (k2), not the oldest (k1).
+    c.apply(4, req(0, Some(max), set("k4", "vv")));
+    assert!(c.get("k2", 0).is_none());
+    assert!(c.get("k1", 0).is_some());
+    // Now no key has a TTL: the least recently written goes (k1).
+    c.apply(5, req(0, Some(max), set("k5", "vv")));
+    assert!(c.get("k1", 0).is_none());
+    assert_eq!(c.counters().evictions, 2);
+    assert!(c.approx_bytes() <= max);
+    // A value larger than the bound is refused and changes nothing.
+    let big = "x".repeat(max as usize);
+    assert!(matches!(c.apply(6, req(0, Some(max), set("big", &big))), Outcome::TooLarge { .. }));
+    assert_eq!(c.len(), 3);
+}
+
+#[test]
+fn history_resumes_and_reports_compaction() {
+    let mut h = History::starting_after(5);
+    assert_eq!(h.since(4), Err(5));
+    assert_eq!(h.since(5), Ok(vec![]));
+    let mut c = Cache::new();
+    c.apply(6, req(0, None, set("a", "1")));
+    c.apply(7, req(0, None, set("b", "2")));
+    for e in c.take_events() {
+        h.push(e);
+    }
+    assert_eq!(h.since(6).map(|v| v.len()), Ok(1));
+}
+
+fn arb_command() -> impl Strategy<Value = Command> {
+    let key = prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "h"]);
+    let value = "[a-z]{0,40}";
+    prop_oneof![
+        (key.clone(), value, prop::option::of(0u64..2_000), prop::option::of(0u64..40)).prop_map(
+            |(k, v, ttl, ifv)| Command::Set {
+                key: k.into(),
+                value: v,
+                ttl_ms: ttl,
+                if_version: ifv,
+            }
+        ),
+        (key.clone(), prop::option::of(0u64..40)).prop_map(|(k, ifv)| Command::Delete {
+            key: k.into(),
+            if_version: ifv
+        }),
+        Just(Command::Purge),
+        prop::collection::vec((key, "[a-z]{0,10}"), 1..4).prop_map(|ops| Command::Batch(
+            ops.into_iter()
+                .map(|(k, v)| Command::Set {
+                    key: k.into(),
+                    value: v,
+                    ttl_ms: None,
+                    if_version: None
+                })
+                .collect()
+        )),
+    ]
+}
+
+fn check_invariants(c: &Cache, max: Option<u64>) {
+    let bytes: u64 = c.iter().map(|(k, e)| entry_size(k, &e.value)).sum();
+    assert_eq!(bytes, c.approx_bytes(), "byte count drifted");
+    assert_eq!(c.by_version.len(), c.map.len(), "version index out of sync");
+    let with_ttl = c.iter().filter(|(_, e)| e.expires_at_ms.is_some()).count();
+    assert_eq!(c.by_expiry.len(), with_ttl, "expiry index out of sync");
+    if let Some(max) = max {
+        assert!(c.approx_bytes() <= max, "over the memory bound");
+    }
+}
+
+proptest! {
+    /// The same commands on two replicas give the same state, and the indexes, byte count
+    /// and memory bound hold after every step.
+    #[test]
+    fn replicas_applying_the_same_log_agree(
+        cmds in prop::collection::vec((0u64..50, arb_command()), 1..200),
+        bounded in any::<bool>(),
+    ) {
+        let max = bounded.then_some(5 * (ENTRY_OVERHEAD + 41));
+        let (mut a, mut b) = (Cache::new(), Cache::new());
+        let mut clock = 0;
+        for (i, (tick, cmd)) in cmds.into_iter().enumerate() {
+            clock += tick;
+            let r = req(clock, max, cmd);
+            let (oa, ob) = (a.apply(i as u64 + 1, r.clone()), b.apply(i as u64 + 1, r));
+            prop_assert_eq!(oa, ob);
+            prop_assert_eq!(a.take_events(), b.take_events());
+            check_invariants(&a, max);
+        }
+        prop_assert!(a == b);
+        let restored = Cache::restore(a.iter().map(|(k, e)| (k.to_string(), e.clone())), a.counters(), 0);
+        prop_assert!(restored == a);
+    }
+}
