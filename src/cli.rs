@@ -116,6 +116,39 @@ pub enum Command {
         #[arg(long, default_value = "1s", value_parser = parse_duration)]
         interval: Duration,
     },
+    /// Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end.
+    Bench {
+        /// Concurrent clients, each with one request in flight.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// How long to run (e.g. 10s); ignored with --requests.
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        duration: Duration,
+        /// Stop after this many requests instead of after --duration.
+        #[arg(long)]
+        requests: Option<u64>,
+        /// What to send.
+        #[arg(long, value_enum, default_value_t = crate::bench::Workload::Set)]
+        workload: crate::bench::Workload,
+        /// Fraction of gets in the mixed workload.
+        #[arg(long, default_value_t = 0.9)]
+        read_ratio: f64,
+        /// Number of distinct keys.
+        #[arg(long, default_value_t = 10_000)]
+        key_space: u64,
+        /// Value size in bytes.
+        #[arg(long, default_value_t = 256)]
+        value_size: usize,
+        /// Consistency of the gets.
+        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+        consistency: Consistency,
+        /// Client URLs to spread the clients over (default: --server).
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Vec<String>,
+        /// Skip writing the key space before a get or mixed run.
+        #[arg(long)]
+        no_prefill: bool,
+    },
     /// Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it).
     LocalCluster {
         /// How many nodes (1-9).

@@ -11,6 +11,7 @@
 //!   `raft::network`.
 //! - `cache`: the in-memory ordered map; no I/O, no Raft.
 
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod client;

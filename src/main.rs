@@ -58,6 +58,45 @@ async fn run(cli: Cli) -> Exit {
             commands::completions::write(*shell, &mut std::io::stdout());
             Ok(())
         }
+        Command::Bench {
+            clients,
+            duration,
+            requests,
+            workload,
+            read_ratio,
+            key_space,
+            value_size,
+            consistency,
+            endpoints,
+            no_prefill,
+        } => {
+            let opts = dcache::bench::BenchOptions {
+                endpoints: if endpoints.is_empty() {
+                    vec![opts.server.clone()]
+                } else {
+                    endpoints.clone()
+                },
+                clients: *clients,
+                stop: match requests {
+                    Some(n) => dcache::bench::Stop::Requests(*n),
+                    None => dcache::bench::Stop::After(*duration),
+                },
+                workload: *workload,
+                read_ratio: *read_ratio,
+                key_space: *key_space,
+                value_size: *value_size,
+                consistency: *consistency,
+                timeout: opts.timeout,
+                prefill: !*no_prefill,
+            };
+            return match commands::bench::run(opts, cli.client.output).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Exit::Failure
+                }
+            };
+        }
         Command::LocalCluster {
             nodes,
             base_port,

@@ -90,6 +90,8 @@ struct Inner {
     /// Serializes membership changes made by this node: openraft refuses a change while
     /// another is uncommitted.
     membership_lock: tokio::sync::Mutex<()>,
+    /// Prometheus registry of this node.
+    metrics: crate::server::metrics::Metrics,
     /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -130,6 +132,11 @@ impl Node {
     /// The applied state, for reads after [`Node::linearize`].
     pub fn state(&self) -> &SharedState {
         &self.inner.state
+    }
+
+    /// The node's metrics registry.
+    pub fn metrics(&self) -> &crate::server::metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn raft(&self) -> &Raft {

@@ -4,6 +4,7 @@
 //! the request timeout), then stop Raft and flush storage.
 
 pub mod client_api;
+pub mod metrics;
 pub mod peer_api;
 
 use std::net::SocketAddr;

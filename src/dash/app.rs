@@ -144,6 +144,8 @@ pub struct App {
     pub(crate) cluster_id: Option<String>,
     pub(crate) nodes: Vec<NodeRow>,
     pub(crate) leader: Option<LeaderView>,
+    /// The last leader seen, kept while there is none, to name both ends of a change.
+    last_leader: Option<String>,
     /// The highest term any node reported so far.
     pub(crate) term: Option<u64>,
     pub(crate) discovery_error: Option<String>,
@@ -175,6 +177,7 @@ impl App {
             cluster_id: None,
             nodes: Vec::new(),
             leader: None,
+            last_leader: None,
             term: None,
             discovery_error: None,
             rates: VecDeque::new(),
@@ -371,7 +374,13 @@ impl App {
                 self.log(wall, Level::Info, text);
             }
             (None, Some(new)) => {
-                let text = format!("{} (id {}) leads, term {}", new.name, new.id, new.term);
+                let text = match &self.last_leader {
+                    Some(was) if *was != new.name => format!(
+                        "leader changed: {was} -> {} (id {}), term {}",
+                        new.name, new.id, new.term
+                    ),
+                    _ => format!("{} (id {}) leads, term {}", new.name, new.id, new.term),
+                };
                 self.log(wall, Level::Good, text);
             }
             (Some((old_id, old_name)), Some(new)) if *old_id != new.id => {
@@ -385,6 +394,9 @@ impl App {
                 self.log(wall, Level::Bad, format!("no leader (was {old_name}); election under way?"));
             }
             _ => {}
+        }
+        if let Some(new) = &leader {
+            self.last_leader = Some(new.name.clone());
         }
         self.leader = leader;
         self.term = match (self.term, term) {

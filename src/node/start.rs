@@ -181,6 +181,7 @@ impl Node {
                 peers,
                 membership_lock: tokio::sync::Mutex::new(()),
                 shutdown,
+                metrics: crate::server::metrics::Metrics::new(),
             }),
         };
         tokio::spawn(log_changes(node.clone()));

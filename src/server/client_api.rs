@@ -115,6 +115,7 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/keys", get(kv::scan_keys))
         .route("/api/v1/batch", post(kv::batch))
         .route("/api/v1/watch", get(watch::watch))
+        .route("/metrics", get(super::metrics::scrape))
         .route("/api/v1/cluster/status", get(cluster_status))
         .route("/api/v1/cluster/leader", get(cluster_leader))
         .route("/api/v1/cluster/transfer-leadership", post(transfer_leadership))
@@ -123,6 +124,7 @@ pub fn router(node: Node) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .route_layer(axum::middleware::from_fn_with_state(node.clone(), super::metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(node)
 }

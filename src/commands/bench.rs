@@ -1,0 +1,88 @@
+//! `dcache bench`: run the load generator with a live progress line, then print the report.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::bench::{self, BenchOptions, BenchReport, Progress};
+use crate::cli::Output;
+
+/// Runs the benchmark and prints its report as text or JSON.
+pub async fn run(opts: BenchOptions, output: Output) -> anyhow::Result<()> {
+    let progress = Arc::new(Progress::default());
+    let bar = match opts.stop {
+        bench::Stop::Requests(n) => ProgressBar::new(n),
+        bench::Stop::After(d) => ProgressBar::new(d.as_secs().max(1)),
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if output == Output::Json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let ticker = {
+        let (bar, progress, stop) = (bar.clone(), progress.clone(), opts.stop);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut last = (0u64, Instant::now());
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let done = progress.done.load(Ordering::Relaxed);
+                let errors = progress.errors.load(Ordering::Relaxed);
+                let rate = (done - last.0) as f64 / last.1.elapsed().as_secs_f64().max(1e-3);
+                last = (done, Instant::now());
+                match stop {
+                    bench::Stop::Requests(_) => bar.set_position(done),
+                    bench::Stop::After(_) => bar.set_position(started.elapsed().as_secs()),
+                }
+                bar.set_message(format!("{done} ops, {errors} errors, {rate:.0} ops/s"));
+            }
+        })
+    };
+    let result = bench::run(&opts, progress).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = result?;
+    match output {
+        Output::Json => println!("{}", crate::client::to_json(&report)),
+        Output::Text => print_report(&opts, &report),
+    }
+    if report.ops == 0 {
+        anyhow::bail!(
+            "no request succeeded: {}",
+            report.first_error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    Ok(())
+}
+
+fn print_report(opts: &BenchOptions, r: &BenchReport) {
+    let l = &r.latency_us;
+    let ms = |us: u64| us as f64 / 1000.0;
+    println!(
+        "workload {:?}, {} clients, {} endpoint(s), {}-byte values, {} keys, {} reads",
+        r.workload,
+        r.clients,
+        opts.endpoints.len(),
+        opts.value_size,
+        opts.key_space,
+        opts.consistency.as_str()
+    );
+    println!("ops        {} ok, {} errors in {:.2} s", r.ops, r.errors, r.elapsed_secs);
+    println!("throughput {:.0} ops/s", r.ops_per_sec);
+    println!(
+        "latency    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  mean {:.2} ms",
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p99),
+        ms(l.p999),
+        ms(l.max),
+        l.mean / 1000.0
+    );
+    if let Some(e) = &r.first_error {
+        println!("first error: {e}");
+    }
+}

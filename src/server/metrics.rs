@@ -1,0 +1,176 @@
+//! `GET /metrics`: Prometheus text format. Request counters and latency histograms per route
+//! are recorded by a middleware; Raft and cache gauges are refreshed from the node's status
+//! at scrape time, so they cost nothing between scrapes.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::node::Node;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteOnly {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+/// The node's metric registry and the handles the server updates.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteLabels, Counter>,
+    latency: Family<RouteOnly, Histogram>,
+    gauges: Vec<(&'static str, Gauge<i64, AtomicI64>)>,
+    lag: Family<PeerLabels, Gauge>,
+}
+
+type AtomicI64 = std::sync::atomic::AtomicI64;
+
+/// Gauges refreshed from the status at scrape time: name and help.
+const GAUGES: [(&str, &str); 13] = [
+    ("dcache_raft_term", "Current Raft term"),
+    ("dcache_raft_is_leader", "1 on the leader, 0 elsewhere"),
+    ("dcache_raft_last_log_index", "Last log index on this node"),
+    ("dcache_raft_committed_index", "Committed log index known to this node"),
+    ("dcache_raft_applied_index", "Log index applied to the cache"),
+    ("dcache_raft_snapshot_index", "Log index of the latest snapshot"),
+    ("dcache_raft_purged_index", "Log purged up to this index"),
+    ("dcache_cache_keys", "Keys held (expired keys count until purged)"),
+    ("dcache_cache_bytes", "Bytes counted against max-memory"),
+    ("dcache_cache_evictions", "Keys evicted for the memory bound (replicated count)"),
+    ("dcache_cache_expirations", "Keys removed on expiry (replicated count)"),
+    ("dcache_disk_bytes", "Size of the sled database"),
+    ("dcache_members", "Members in the cluster configuration"),
+];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RouteLabels, Counter>::default();
+        registry.register("dcache_http_requests", "Client API requests by route, method and status", requests.clone());
+        let latency = Family::<RouteOnly, Histogram>::new_with_constructor(|| {
+            // 50 us .. ~13 s
+            Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
+        });
+        registry.register("dcache_http_request_seconds", "Client API latency by route", latency.clone());
+        let lag = Family::<PeerLabels, Gauge>::default();
+        registry.register(
+            "dcache_raft_replication_lag",
+            "Entries each member is behind the leader (leader only)",
+            lag.clone(),
+        );
+        let gauges = GAUGES
+            .iter()
+            .map(|(name, help)| {
+                let g = Gauge::<i64, AtomicI64>::default();
+                registry.register(*name, *help, g.clone());
+                (*name, g)
+            })
+            .collect();
+        Metrics {
+            registry,
+            requests,
+            latency,
+            gauges,
+            lag,
+        }
+    }
+
+    fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteOnly {
+                route: route.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    fn refresh(&self, node: &Node) {
+        let s = node.status();
+        let values = [
+            s.term,
+            u64::from(s.role == "leader"),
+            s.last_log_index,
+            s.committed,
+            s.applied,
+            s.snapshot_index,
+            s.purged_index,
+            s.key_count,
+            s.approx_bytes,
+            s.evictions,
+            s.expirations,
+            s.disk_bytes,
+            s.members.len() as u64,
+        ];
+        for ((_, gauge), v) in self.gauges.iter().zip(values) {
+            gauge.set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+        self.lag.clear();
+        for r in s.replication.iter().flatten() {
+            self.lag
+                .get_or_create(&PeerLabels { peer: r.name.clone() })
+                .set(i64::try_from(r.lag).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Middleware: counts each request and observes its latency under its route pattern.
+pub async fn track(State(node): State<Node>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    node.metrics()
+        .record(&route, &method, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    resp
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(node): State<Node>) -> Response {
+    let metrics = node.metrics();
+    metrics.refresh(&node);
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode metrics: {e}")).into_response(),
+    }
+}
