@@ -174,7 +174,7 @@ pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchRe
     let elapsed = started.elapsed().as_secs_f64();
     let ops = progress.done.load(Ordering::Relaxed);
     let latency = match &total {
-        Some(h) if h.len() > 0 => Latency {
+        Some(h) if !h.is_empty() => Latency {
             p50: h.value_at_quantile(0.50),
             p90: h.value_at_quantile(0.90),
             p99: h.value_at_quantile(0.99),

@@ -121,9 +121,12 @@ pub async fn run(opts: DashOptions) -> Result<(), DashError> {
     let (_input, mut input_failed) = Input::spawn(tx.clone()).map_err(DashError::Input)?;
     let poller = Poller::new(opts.seeds.clone(), opts.interval, opts.poll_timeout);
     let mut poller_task = tokio::spawn(poller.run(tx.clone(), pause_rx));
-    // SIGTERM and SIGHUP (a closed terminal) end the dashboard like `q`, restoring the screen.
+    // SIGTERM, SIGINT (raw mode turns Ctrl-C into a key, but `kill -INT` still arrives) and
+    // SIGHUP (a closed terminal) end the dashboard like `q`, restoring the screen.
     let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
+    let mut input_open = true;
 
     let mut app = App::new(opts.interval, opts.poll_timeout);
     let mut last_draw: Option<Instant> = None;
@@ -165,9 +168,14 @@ pub async fn run(opts: DashOptions) -> Result<(), DashError> {
                 };
                 break Err(DashError::Poller(why));
             }
-            Ok(e) = &mut input_failed => break Err(DashError::Input(e)),
-            Some(()) = recv_signal(&mut term) => break Ok(()),
-            Some(()) = recv_signal(&mut hup) => break Ok(()),
+            failed = &mut input_failed, if input_open => match failed {
+                Ok(e) => break Err(DashError::Input(e)),
+                // The thread ended without an error: only on the way out.
+                Err(_) => input_open = false,
+            },
+            () = recv_signal(&mut term) => break Ok(()),
+            () = recv_signal(&mut int) => break Ok(()),
+            () = recv_signal(&mut hup) => break Ok(()),
         }
     };
     poller_task.abort();
@@ -175,11 +183,15 @@ pub async fn run(opts: DashOptions) -> Result<(), DashError> {
     result
 }
 
-async fn recv_signal(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match sig {
-        Some(s) => s.recv().await,
-        None => std::future::pending().await,
+/// Resolves when `sig` arrives; never, if it could not be installed or its stream ended.
+async fn recv_signal(sig: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(s) = sig.as_mut() {
+        if s.recv().await.is_some() {
+            return;
+        }
+        *sig = None;
     }
+    std::future::pending().await
 }
 
 /// Carries out `action`; returns whether the dashboard should quit.

@@ -5,15 +5,14 @@
 //! HTTP layers above only translate requests; the cache below never sees Raft.
 
 mod membership;
+mod reads;
 mod start;
 mod status;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
-use openraft::raft::linearizable_read::Linearizer;
-use openraft::ReadPolicy;
+use openraft::errors::{ClientWriteError, RaftError};
 use serde::{Deserialize, Serialize};
 
 pub use membership::{AdminReply, AdminRequest};
@@ -25,10 +24,9 @@ use crate::raft::network::{decode, encode, MSGPACK};
 use crate::raft::state_machine::SharedState;
 use crate::raft::store::Store;
 use crate::raft::{Member, NodeId, Raft};
-use crate::types::Consistency;
 
 /// Why a node could not serve a request. Each maps to one HTTP status in the client API.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum NodeError {
     #[error("no leader: {0}; retry shortly")]
     NoLeader(String),
@@ -90,6 +88,8 @@ struct Inner {
     /// Serializes membership changes made by this node: openraft refuses a change while
     /// another is uncommitted.
     membership_lock: tokio::sync::Mutex<()>,
+    /// Pending linearizable reads: `[ReadIndex, LeaseRead]`.
+    reads: [reads::ReadBatcher; 2],
     /// Prometheus registry of this node.
     metrics: crate::server::metrics::Metrics,
     /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
@@ -197,70 +197,6 @@ impl Node {
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
-        }
-    }
-
-    /// Returns once reading this node's applied state satisfies `consistency`. For
-    /// linearizable and lease reads on a follower, asks the leader for its read index and
-    /// waits until this node has applied up to it.
-    pub async fn linearize(&self, consistency: Consistency) -> Result<(), NodeError> {
-        let policy = match consistency {
-            Consistency::Local => return Ok(()),
-            Consistency::Linearizable => ReadPolicy::ReadIndex,
-            Consistency::Lease => ReadPolicy::LeaseRead,
-        };
-        let deadline = Instant::now() + self.inner.config.limits.request_timeout;
-        self.retry(deadline, || async {
-            let Some(result) = until(deadline, self.inner.raft.ensure_linearizable(policy.clone())).await else {
-                return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
-            };
-            match result {
-                Ok(_) => Attempt::Done(Ok(())),
-                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(fwd))) => match fwd.leader_node {
-                    Some(leader) if fwd.leader_id != Some(self.inner.id) => {
-                        match self
-                            .forward::<_, crate::raft::LogId>(&leader, "read-index", &consistency, deadline)
-                            .await
-                        {
-                            Attempt::Done(Ok(log_id)) => Attempt::Done(self.await_applied(log_id, deadline).await),
-                            Attempt::Done(Err(e)) => Attempt::Done(Err(e)),
-                            Attempt::Retry(r) => Attempt::Retry(r),
-                        }
-                    }
-                    _ => Attempt::Retry("an election is in progress".into()),
-                },
-                Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(q))) => {
-                    Attempt::Retry(format!("the leader cannot reach a quorum ({q})"))
-                }
-                Err(RaftError::Fatal(_)) => Attempt::Done(Err(NodeError::Stopped)),
-            }
-        })
-        .await
-    }
-
-    /// On the leader: the log id a follower must apply before serving a read of
-    /// `consistency`. Fails with `NotLeader` elsewhere.
-    pub async fn read_index(&self, consistency: Consistency) -> Result<crate::raft::LogId, NodeError> {
-        let policy = match consistency {
-            Consistency::Lease => ReadPolicy::LeaseRead,
-            _ => ReadPolicy::ReadIndex,
-        };
-        match self.inner.raft.get_read_log_id(policy).await {
-            Ok((read_log_id, _)) => Ok(*read_log_id.log_id()),
-            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
-            Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
-            Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
-        }
-    }
-
-    async fn await_applied(&self, log_id: crate::raft::LogId, deadline: Instant) -> Result<(), NodeError> {
-        let read_log_id = openraft::raft::linearizable_read::ReadLogId::from_log_id(log_id);
-        let linearizer = Linearizer::new(self.inner.id, read_log_id, None);
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        match linearizer.try_await_ready(&self.inner.raft, Some(timeout)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(NodeError::Timeout(self.inner.config.limits.request_timeout)),
-            Err(_) => Err(NodeError::Stopped),
         }
     }
 

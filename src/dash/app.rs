@@ -243,7 +243,8 @@ impl App {
     }
 
     fn apply_round(&mut self, round: Round) {
-        let first = self.rounds == 0;
+        // The first round that names members sets the scene: its members did not "join".
+        let first = self.nodes.is_empty();
         self.rounds += 1;
         self.last_round = Some(round.wall);
         let wall = round.wall;
@@ -564,4 +565,74 @@ fn lag_of(leader: &NodeStatus, member: u64, status: Option<&NodeStatus>) -> Opti
         .as_ref()
         .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
         .or_else(|| status.map(|s| leader.last_log_index.saturating_sub(s.last_log_index)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ReplicationInfo;
+
+    fn status(id: u64, role: &str, last_log_index: u64) -> NodeStatus {
+        NodeStatus {
+            name: format!("node{id}"),
+            id,
+            cluster_id: "c".into(),
+            role: role.into(),
+            term: 1,
+            leader: None,
+            last_log_index,
+            committed: last_log_index,
+            applied: last_log_index,
+            snapshot_index: 0,
+            purged_index: 0,
+            members: Vec::new(),
+            replication: None,
+            key_count: 0,
+            approx_bytes: 0,
+            max_memory: None,
+            evictions: 0,
+            expirations: 0,
+            disk_bytes: 0,
+            client_url: String::new(),
+            peer_url: String::new(),
+            uptime_secs: 0,
+            version: String::new(),
+        }
+    }
+
+    #[test]
+    fn lag_prefers_the_leaders_report_and_falls_back_to_log_indexes() {
+        let mut leader = status(1, "leader", 100);
+        let follower = status(2, "follower", 90);
+        assert_eq!(lag_of(&leader, 1, Some(&leader)), Some(0));
+        assert_eq!(lag_of(&leader, 2, Some(&follower)), Some(10), "from the log indexes");
+        assert_eq!(lag_of(&leader, 3, None), None, "down and not in any report");
+        leader.replication = Some(vec![ReplicationInfo {
+            id: 3,
+            name: "node3".into(),
+            matched: Some(40),
+            lag: 60,
+        }]);
+        assert_eq!(lag_of(&leader, 3, None), Some(60), "the report covers a down node");
+    }
+
+    #[test]
+    fn rates_ignore_a_pause_and_a_shrinking_index() {
+        let mut app = App::new(Duration::from_secs(1), Duration::from_millis(800));
+        let t0 = Instant::now();
+        app.sample_rate(t0, 100);
+        app.sample_rate(t0 + Duration::from_secs(1), 150);
+        assert_eq!(app.rates.back(), Some(&50));
+        // A new leader that has applied less than the old one reported: no negative rate.
+        app.sample_rate(t0 + Duration::from_secs(2), 140);
+        assert_eq!(app.rates.back(), Some(&0));
+        app.update(Event::Key(KeyEvent::from(KeyCode::Char('p'))));
+        app.update(Event::Key(KeyEvent::from(KeyCode::Char('p'))));
+        // After resuming, the first sample only seeds the window.
+        app.sample_rate(t0 + Duration::from_secs(60), 1000);
+        assert_eq!(app.rates.len(), 2);
+        app.sample_rate(t0 + Duration::from_secs(61), 1010);
+        assert_eq!(app.rates.back(), Some(&10));
+        assert_eq!(app.writes_per_sec, Some(10.0));
+    }
 }

@@ -182,6 +182,7 @@ impl Node {
                 membership_lock: tokio::sync::Mutex::new(()),
                 shutdown,
                 metrics: crate::server::metrics::Metrics::new(),
+                reads: Default::default(),
             }),
         };
         tokio::spawn(log_changes(node.clone()));
