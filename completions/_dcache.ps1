@@ -31,11 +31,14 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store VALUE under KEY')
+            [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print the time left before KEY expires (`none` without a TTL)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
-            [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard of the cluster (not yet available)')
+            [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end')
             [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -57,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--join', '--join', [CompletionResultType]::ParameterName, 'Client URL of a running cluster to join on first start')
             [CompletionResult]::new('--max-key-bytes', '--max-key-bytes', [CompletionResultType]::ParameterName, 'Longest accepted key in bytes')
             [CompletionResult]::new('--max-value-bytes', '--max-value-bytes', [CompletionResultType]::ParameterName, 'Longest accepted value in bytes')
+            [CompletionResult]::new('--max-memory', '--max-memory', [CompletionResultType]::ParameterName, 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long a request may wait for the cluster (e.g. 5s)')
             [CompletionResult]::new('--snapshot-logs', '--snapshot-logs', [CompletionResultType]::ParameterName, 'Snapshot the cache and purge the log every this many entries')
             [CompletionResult]::new('--heartbeat-interval-ms', '--heartbeat-interval-ms', [CompletionResultType]::ParameterName, 'Leader heartbeat interval in milliseconds')
@@ -73,6 +77,33 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;set' {
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline')
+            [CompletionResult]::new('--if-version', '--if-version', [CompletionResultType]::ParameterName, 'Only write if the key is at this version (compare-and-set)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--if-absent', '--if-absent', [CompletionResultType]::ParameterName, 'Only write if the key does not exist')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;ttl' {
+            [CompletionResult]::new('--consistency', '--consistency', [CompletionResultType]::ParameterName, 'Read consistency')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;watch' {
+            [CompletionResult]::new('--from-version', '--from-version', [CompletionResultType]::ParameterName, 'Resume after this version (replays kept history first)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -96,6 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;delete' {
+            [CompletionResult]::new('--if-version', '--if-version', [CompletionResultType]::ParameterName, 'Only delete if the key is at this version')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -219,10 +251,33 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;dash' {
+            [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs to discover the cluster from (comma-separated); default: --server')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'How often every node is polled (e.g. 250ms, 1s, 5s)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;bench' {
+            [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Concurrent clients, each with one request in flight')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to run (e.g. 10s); ignored with --requests')
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'Stop after this many requests instead of after --duration')
+            [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'What to send')
+            [CompletionResult]::new('--read-ratio', '--read-ratio', [CompletionResultType]::ParameterName, 'Fraction of gets in the mixed workload')
+            [CompletionResult]::new('--key-space', '--key-space', [CompletionResultType]::ParameterName, 'Number of distinct keys')
+            [CompletionResult]::new('--value-size', '--value-size', [CompletionResultType]::ParameterName, 'Value size in bytes')
+            [CompletionResult]::new('--consistency', '--consistency', [CompletionResultType]::ParameterName, 'Consistency of the gets')
+            [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs to spread the clients over (default: --server)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-prefill', '--no-prefill', [CompletionResultType]::ParameterName, 'Skip writing the key space before a get or mixed run')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -257,11 +312,14 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
         'dcache;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store VALUE under KEY')
+            [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print the time left before KEY expires (`none` without a TTL)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
-            [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard of the cluster (not yet available)')
+            [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end')
             [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -271,6 +329,12 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;set' {
+            break
+        }
+        'dcache;help;ttl' {
+            break
+        }
+        'dcache;help;watch' {
             break
         }
         'dcache;help;get' {
@@ -306,6 +370,9 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;dash' {
+            break
+        }
+        'dcache;help;bench' {
             break
         }
         'dcache;help;local-cluster' {

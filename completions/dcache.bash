@@ -16,6 +16,9 @@ _dcache() {
             ",$1")
                 cmd="dcache"
                 ;;
+            dcache,bench)
+                cmd="dcache__subcmd__bench"
+                ;;
             dcache,cluster)
                 cmd="dcache__subcmd__cluster"
                 ;;
@@ -45,6 +48,12 @@ _dcache() {
                 ;;
             dcache,set)
                 cmd="dcache__subcmd__set"
+                ;;
+            dcache,ttl)
+                cmd="dcache__subcmd__ttl"
+                ;;
+            dcache,watch)
+                cmd="dcache__subcmd__watch"
                 ;;
             dcache__subcmd__cluster,help)
                 cmd="dcache__subcmd__cluster__subcmd__help"
@@ -82,6 +91,9 @@ _dcache() {
             dcache__subcmd__cluster__subcmd__help,transfer-leadership)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__transfer__subcmd__leadership"
                 ;;
+            dcache__subcmd__help,bench)
+                cmd="dcache__subcmd__help__subcmd__bench"
+                ;;
             dcache__subcmd__help,cluster)
                 cmd="dcache__subcmd__help__subcmd__cluster"
                 ;;
@@ -112,6 +124,12 @@ _dcache() {
             dcache__subcmd__help,set)
                 cmd="dcache__subcmd__help__subcmd__set"
                 ;;
+            dcache__subcmd__help,ttl)
+                cmd="dcache__subcmd__help__subcmd__ttl"
+                ;;
+            dcache__subcmd__help,watch)
+                cmd="dcache__subcmd__help__subcmd__watch"
+                ;;
             dcache__subcmd__help__subcmd__cluster,leader)
                 cmd="dcache__subcmd__help__subcmd__cluster__subcmd__leader"
                 ;;
@@ -134,12 +152,78 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --help --version serve set get delete scan cluster dash local-cluster completions help"
+            opts="-o -h -V --server --timeout --output --help --version serve set ttl watch get delete scan cluster dash bench local-cluster completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__bench)
+            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --endpoints --no-prefill --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workload)
+                    COMPREPLY=($(compgen -W "set get mixed" -- "${cur}"))
+                    return 0
+                    ;;
+                --read-ratio)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-space)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consistency)
+                    COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -472,12 +556,20 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__dash)
-            opts="-o -h -V --server --timeout --output --help --version"
+            opts="-o -h -V --endpoints --interval --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -502,12 +594,16 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__delete)
-            opts="-o -h -V --server --timeout --output --help --version"
+            opts="-o -h -V --if-version --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -566,8 +662,22 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help)
-            opts="serve set get delete scan cluster dash local-cluster completions help"
+            opts="serve set ttl watch get delete scan cluster dash bench local-cluster completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -789,6 +899,34 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__help__subcmd__ttl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__local__subcmd__cluster)
             opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -870,7 +1008,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__serve)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --max-key-bytes --max-value-bytes --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -936,6 +1074,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -976,12 +1118,88 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__set)
-            opts="-o -h -V --server --timeout --output --help --version"
+            opts="-o -h -V --ttl --if-version --if-absent --server --timeout --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --if-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__ttl)
+            opts="-o -h -V --consistency --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --consistency)
+                    COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__watch)
+            opts="-o -h -V --from-version --server --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

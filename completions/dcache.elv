@@ -28,11 +28,14 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
             cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
             cand set 'Store VALUE under KEY'
+            cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
+            cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
             cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
             cand delete 'Remove KEY'
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
-            cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
+            cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -53,6 +56,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --join 'Client URL of a running cluster to join on first start'
             cand --max-key-bytes 'Longest accepted key in bytes'
             cand --max-value-bytes 'Longest accepted value in bytes'
+            cand --max-memory 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it'
             cand --request-timeout 'How long a request may wait for the cluster (e.g. 5s)'
             cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
             cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
@@ -68,6 +72,31 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;set'= {
+            cand --ttl 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline'
+            cand --if-version 'Only write if the key is at this version (compare-and-set)'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --if-absent 'Only write if the key does not exist'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;ttl'= {
+            cand --consistency 'Read consistency'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;watch'= {
+            cand --from-version 'Resume after this version (replays kept history first)'
             cand --server 'Client URL of any dcache node'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -89,6 +118,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;delete'= {
+            cand --if-version 'Only delete if the key is at this version'
             cand --server 'Client URL of any dcache node'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -197,10 +227,32 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;cluster;help;help'= {
         }
         &'dcache;dash'= {
+            cand --endpoints 'Client URLs to discover the cluster from (comma-separated); default: --server'
+            cand --interval 'How often every node is polled (e.g. 250ms, 1s, 5s)'
             cand --server 'Client URL of any dcache node'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;bench'= {
+            cand --clients 'Concurrent clients, each with one request in flight'
+            cand --duration 'How long to run (e.g. 10s); ignored with --requests'
+            cand --requests 'Stop after this many requests instead of after --duration'
+            cand --workload 'What to send'
+            cand --read-ratio 'Fraction of gets in the mixed workload'
+            cand --key-space 'Number of distinct keys'
+            cand --value-size 'Value size in bytes'
+            cand --consistency 'Consistency of the gets'
+            cand --endpoints 'Client URLs to spread the clients over (default: --server)'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-prefill 'Skip writing the key space before a get or mixed run'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -232,11 +284,14 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help'= {
             cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
             cand set 'Store VALUE under KEY'
+            cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
+            cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
             cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
             cand delete 'Remove KEY'
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
-            cand dash 'Live terminal dashboard of the cluster (not yet available)'
+            cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
+            cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -244,6 +299,10 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;serve'= {
         }
         &'dcache;help;set'= {
+        }
+        &'dcache;help;ttl'= {
+        }
+        &'dcache;help;watch'= {
         }
         &'dcache;help;get'= {
         }
@@ -269,6 +328,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;cluster;remove'= {
         }
         &'dcache;help;dash'= {
+        }
+        &'dcache;help;bench'= {
         }
         &'dcache;help;local-cluster'= {
         }

@@ -32,11 +32,14 @@ complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help 
 complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -54,6 +57,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster-
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join -d 'Client URL of a running cluster to join on first start' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-key-bytes -d 'Longest accepted key in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-value-bytes -d 'Longest accepted value in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-memory -d 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l request-timeout -d 'How long a request may wait for the cluster (e.g. 5s)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l snapshot-logs -d 'Snapshot the cache and purge the log every this many entries' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l heartbeat-interval-ms -d 'Leader heartbeat interval in milliseconds' -r
@@ -65,12 +69,31 @@ json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l ttl -d 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-version -d 'Only write if the key is at this version (compare-and-set)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-absent -d 'Only write if the key does not exist'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
+lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
+local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l from-version -d 'Resume after this version (replays kept history first)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
@@ -80,6 +103,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
@@ -144,12 +168,34 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs to discover the cluster from (comma-separated); default: --server' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l duration -d 'How long to run (e.g. 10s); ignored with --requests' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l requests -d 'Stop after this many requests instead of after --duration' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l workload -d 'What to send' -r -f -a "set\t'Only sets'
+get\t'Only gets (the key space is written once first)'
+mixed\t'Gets with probability `read_ratio`, sets otherwise'"
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l read-ratio -d 'Fraction of gets in the mixed workload' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l key-space -d 'Number of distinct keys' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l value-size -d 'Value size in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l consistency -d 'Consistency of the gets' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
+lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
+local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs to spread the clients over (default: --server)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l no-prefill -d 'Skip writing the key space before a get or mixed run'
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l nodes -d 'How many nodes (1-9)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l base-port -d 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l data-dir -d 'Where the nodes keep their data and logs' -r -F
@@ -165,16 +211,19 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l outpu
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "dash" -d 'Live terminal dashboard of the cluster (not yet available)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set get delete scan cluster dash local-cluster completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'

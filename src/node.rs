@@ -44,6 +44,13 @@ pub enum NodeError {
     Internal(String),
 }
 
+/// A committed and applied write: its log index and what applying it did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Written {
+    pub index: u64,
+    pub outcome: Outcome,
+}
+
 /// How a forwarded request failed on the node it was forwarded to.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum PeerFailure {
@@ -146,7 +153,7 @@ impl Node {
     /// Proposes `cmd` and returns its outcome once it is committed and applied. Forwards to
     /// the leader when this node is not it, and retries through elections until the request
     /// timeout.
-    pub async fn write(&self, cmd: Command) -> Result<Outcome, NodeError> {
+    pub async fn write(&self, cmd: Command) -> Result<Written, NodeError> {
         let deadline = Instant::now() + self.inner.config.limits.request_timeout;
         self.retry(deadline, || async {
             // Known follower: skip the round trip through the local Raft core.
@@ -159,7 +166,10 @@ impl Node {
                 return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
             };
             match result {
-                Ok(resp) => Attempt::Done(Ok(resp.data)),
+                Ok(resp) => Attempt::Done(Ok(Written {
+                    index: resp.log_id.index(),
+                    outcome: resp.data,
+                })),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => match fwd.leader_node {
                     Some(leader) if fwd.leader_id != Some(self.inner.id) => {
                         self.forward(&leader, "forward-write", &cmd, deadline).await
@@ -191,9 +201,12 @@ impl Node {
     }
 
     /// Proposes `cmd` only if this node leads; used for writes forwarded by other nodes.
-    pub async fn write_as_leader(&self, cmd: Command) -> Result<Outcome, NodeError> {
+    pub async fn write_as_leader(&self, cmd: Command) -> Result<Written, NodeError> {
         match self.inner.raft.client_write(self.stamp(cmd)).await {
-            Ok(resp) => Ok(resp.data),
+            Ok(resp) => Ok(Written {
+                index: resp.log_id.index(),
+                outcome: resp.data,
+            }),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),

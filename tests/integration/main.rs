@@ -5,10 +5,12 @@
 // expectation is exactly the wanted outcome.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cache;
 mod cli;
 mod cluster;
 mod completions;
 mod config;
+mod dash;
 mod durability;
 mod kv;
 mod support;

@@ -144,7 +144,7 @@ pub(super) async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesR
         ttl_ms: req.ttl_ms,
         if_version: req.if_version,
     };
-    match refused(node.write(cmd).await?)? {
+    match refused(node.write(cmd).await?.outcome)? {
         Outcome::Set { version } => ok(SetResult { key, version }),
         other => Err(unexpected(other)),
     }
@@ -168,7 +168,7 @@ pub(super) async fn delete_key(
         key: key.clone(),
         if_version: params.if_version,
     };
-    match refused(node.write(cmd).await?)? {
+    match refused(node.write(cmd).await?.outcome)? {
         Outcome::Deleted { existed } => ok(DeleteResult { key, deleted: existed }),
         other => Err(unexpected(other)),
     }
@@ -250,22 +250,20 @@ pub(super) async fn batch(State(node): State<Node>, body: Result<Bytes, BytesRej
             }
         }
     }
-    let outcomes = match refused(node.write(Command::Batch(cmds)).await?)? {
+    let written = node.write(Command::Batch(cmds)).await?;
+    let version = written.index;
+    let outcomes = match refused(written.outcome)? {
         Outcome::Batch(outcomes) => outcomes,
         other => return Err(unexpected(other)),
     };
-    let mut version = 0;
     let mut results = Vec::with_capacity(outcomes.len());
     for (key, outcome) in keys.into_iter().zip(outcomes) {
         results.push(match outcome {
-            Outcome::Set { version: v } => {
-                version = v;
-                BatchOpResult {
-                    key,
-                    version: Some(v),
-                    deleted: None,
-                }
-            }
+            Outcome::Set { version: v } => BatchOpResult {
+                key,
+                version: Some(v),
+                deleted: None,
+            },
             Outcome::Deleted { existed } => BatchOpResult {
                 key,
                 version: None,
