@@ -35,7 +35,9 @@ const CHANNEL_CAPACITY: usize = 256;
 /// Why the dashboard could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum DashError {
-    #[error("--endpoints lists no URL; give client URLs such as --endpoints http://127.0.0.1:8080,http://127.0.0.1:8082")]
+    #[error(
+        "--endpoints lists no URL; give client URLs such as --endpoints http://127.0.0.1:8080,http://127.0.0.1:8082"
+    )]
     NoEndpoints,
     #[error("endpoint `{url}` is not usable: {reason}")]
     BadEndpoint { url: String, reason: String },
@@ -93,7 +95,10 @@ impl DashOptions {
                     ClientError::BadUrl { reason, .. } => reason,
                     other => other.to_string(),
                 };
-                return Err(DashError::BadEndpoint { url: url.clone(), reason });
+                return Err(DashError::BadEndpoint {
+                    url: url.clone(),
+                    reason,
+                });
             }
         }
         if interval < MIN_INTERVAL {

@@ -116,10 +116,11 @@ async fn run(cli: Cli) -> Exit {
             };
         }
         Command::Dash { endpoints, interval } => {
-            let result = match dcache::dash::DashOptions::new(&opts.server, endpoints.as_deref(), *interval, opts.timeout) {
-                Ok(dash_opts) => dcache::dash::run(dash_opts).await,
-                Err(e) => Err(e),
-            };
+            let result =
+                match dcache::dash::DashOptions::new(&opts.server, endpoints.as_deref(), *interval, opts.timeout) {
+                    Ok(dash_opts) => dcache::dash::run(dash_opts).await,
+                    Err(e) => Err(e),
+                };
             return match result {
                 Ok(()) => Exit::Ok,
                 Err(e) => {

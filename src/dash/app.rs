@@ -276,9 +276,16 @@ impl App {
             name: s.name.clone(),
             term: s.term,
         });
-        let term = polls.iter().filter_map(|p| p.outcome.as_ref().ok()).map(|s| s.term).max();
+        let term = polls
+            .iter()
+            .filter_map(|p| p.outcome.as_ref().ok())
+            .map(|s| s.term)
+            .max();
         self.note_leadership(leader, term, wall, first);
-        if let Some(id) = polls.iter().find_map(|p| p.outcome.as_ref().ok().map(|s| s.cluster_id.clone())) {
+        if let Some(id) = polls
+            .iter()
+            .find_map(|p| p.outcome.as_ref().ok().map(|s| s.cluster_id.clone()))
+        {
             self.cluster_id = Some(id);
         }
 
@@ -307,10 +314,13 @@ impl App {
             self.selected = self.nodes.get(keep).map(|n| n.member.id);
         }
 
-        let applied = leader_status
-            .as_ref()
-            .map(|l| l.applied)
-            .or_else(|| self.nodes.iter().filter_map(|n| n.status.as_ref()).map(|s| s.applied).max());
+        let applied = leader_status.as_ref().map(|l| l.applied).or_else(|| {
+            self.nodes
+                .iter()
+                .filter_map(|n| n.status.as_ref())
+                .map(|s| s.applied)
+                .max()
+        });
         if let Some(applied) = applied {
             self.sample_rate(round.at, applied);
         }
@@ -392,7 +402,11 @@ impl App {
                 self.log(wall, Level::Good, text);
             }
             (Some((_, old_name)), None) => {
-                self.log(wall, Level::Bad, format!("no leader (was {old_name}); election under way?"));
+                self.log(
+                    wall,
+                    Level::Bad,
+                    format!("no leader (was {old_name}); election under way?"),
+                );
             }
             _ => {}
         }

@@ -79,7 +79,12 @@ impl Poller {
         let mut answers = self.poll_all(known).await;
         if authority(&answers).is_none() && !self.members.is_empty() {
             // Every known member is silent: maybe the cluster moved; ask the seeds too.
-            let fresh: Vec<String> = self.seeds.iter().filter(|u| !answers.contains_key(*u)).cloned().collect();
+            let fresh: Vec<String> = self
+                .seeds
+                .iter()
+                .filter(|u| !answers.contains_key(*u))
+                .cloned()
+                .collect();
             answers.extend(self.poll_all(fresh).await);
         }
         match authority(&answers) {
@@ -105,9 +110,8 @@ impl Poller {
             .filter(|u| !answers.contains_key(u))
             .collect();
         answers.extend(self.poll_all(missing).await);
-        self.clients.retain(|url, _| {
-            self.members.iter().any(|m| &m.client_url == url) || self.seeds.contains(url)
-        });
+        self.clients
+            .retain(|url, _| self.members.iter().any(|m| &m.client_url == url) || self.seeds.contains(url));
 
         let polls = self
             .members

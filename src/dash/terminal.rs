@@ -96,13 +96,11 @@ impl Input {
         let stop = Arc::new(AtomicBool::new(false));
         let (fail_tx, fail_rx) = oneshot::channel();
         let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("dash-input".into())
-            .spawn(move || {
-                if let Err(e) = read_loop(&events, &flag) {
-                    let _ = fail_tx.send(e);
-                }
-            })?;
+        std::thread::Builder::new().name("dash-input".into()).spawn(move || {
+            if let Err(e) = read_loop(&events, &flag) {
+                let _ = fail_tx.send(e);
+            }
+        })?;
         Ok((Input { stop }, fail_rx))
     }
 }

@@ -71,7 +71,10 @@ impl Widget for &App {
 fn render_too_small(area: Rect, buf: &mut Buffer) {
     let text = vec![
         Line::from(format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})")),
-        Line::from(format!("now {}x{}; enlarge it, or press q to quit", area.width, area.height)),
+        Line::from(format!(
+            "now {}x{}; enlarge it, or press q to quit",
+            area.width, area.height
+        )),
     ];
     let top = area.height.saturating_sub(2) / 2;
     let inner = Rect::new(area.x, area.y + top, area.width, area.height - top);
@@ -94,7 +97,11 @@ impl App {
             Some(l) => Span::styled(format!("{} (id {})", l.name, l.id), bold.fg(Color::Green)),
             None => Span::styled("none", bold.fg(Color::Red)),
         };
-        let health = if up == total && total > 0 { Color::Green } else { Color::Red };
+        let health = if up == total && total > 0 {
+            Color::Green
+        } else {
+            Color::Red
+        };
         let rate = self.writes_per_sec.map_or("-".to_string(), |r| format!("{r:.1}"));
         let fields = vec![
             vec![Span::raw("leader: "), leader],
@@ -119,7 +126,10 @@ impl App {
             ));
         }
         if let Some(e) = &self.discovery_error {
-            spans.push(Span::styled(format!("no endpoint answers: {e}"), Style::new().fg(Color::Red)));
+            spans.push(Span::styled(
+                format!("no endpoint answers: {e}"),
+                Style::new().fg(Color::Red),
+            ));
         } else {
             let mut fields = vec![
                 vec![Span::styled("dcache dash", bold.fg(Color::Cyan))],
@@ -142,7 +152,14 @@ impl App {
             let room = area.width.saturating_sub(u16::try_from(used).unwrap_or(u16::MAX));
             spans.extend(fit_fields(fields, Span::styled(" · ", dim), room).spans);
         }
-        Line::from(spans).render(Rect { y: area.y + 1, height: 1, ..area }, buf);
+        Line::from(spans).render(
+            Rect {
+                y: area.y + 1,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
     }
 
     fn render_table(&self, area: Rect, buf: &mut Buffer) {
@@ -164,7 +181,14 @@ impl App {
         if self.nodes.is_empty() {
             let msg = Line::styled("  no members known yet", Style::new().fg(Color::DarkGray));
             if inner.height > 1 {
-                msg.render(Rect { y: inner.y + 1, height: 1, ..inner }, buf);
+                msg.render(
+                    Rect {
+                        y: inner.y + 1,
+                        height: 1,
+                        ..inner
+                    },
+                    buf,
+                );
             }
             return;
         }
@@ -368,8 +392,16 @@ fn fit_columns(rows: &[NodeRow], width: u16) -> Vec<Col> {
         .iter()
         .map(|&kind| {
             let widest = rows.iter().map(|r| kind.text(r).chars().count()).max().unwrap_or(0);
-            let widest = if kind == Kind::Lag { widest.max(3) + 1 + BAR_WIDTH } else { widest };
-            let widest = if kind == Kind::Role { widest.max("candidate".len()) } else { widest };
+            let widest = if kind == Kind::Lag {
+                widest.max(3) + 1 + BAR_WIDTH
+            } else {
+                widest
+            };
+            let widest = if kind == Kind::Role {
+                widest.max("candidate".len())
+            } else {
+                widest
+            };
             Col {
                 kind,
                 width: widest.max(kind.title().len()),
@@ -497,7 +529,11 @@ fn render_confirm(area: Rect, buf: &mut Buffer, name: &str, id: u64) {
         ]),
     ])
     .alignment(Alignment::Center)
-    .block(Block::bordered().title(" confirm ").border_style(Style::new().fg(Color::Yellow)))
+    .block(
+        Block::bordered()
+            .title(" confirm ")
+            .border_style(Style::new().fg(Color::Yellow)),
+    )
     .render(popup, buf);
 }
 
@@ -520,7 +556,11 @@ fn render_help(area: Rect, buf: &mut Buffer) {
     lines.push(Line::from(" LAG: entries behind the leader; the bar is logarithmic"));
     lines.push(Line::from(" (one cell per ~0.4 decade, full at 10000)."));
     Paragraph::new(lines)
-        .block(Block::bordered().title(" help ").border_style(Style::new().fg(Color::Cyan)))
+        .block(
+            Block::bordered()
+                .title(" help ")
+                .border_style(Style::new().fg(Color::Cyan)),
+        )
         .render(popup, buf);
 }
 

@@ -1,0 +1,733 @@
+//! `dcache dash`: its rendering from fixed statuses on ratatui's `TestBackend` (strings and
+//! insta snapshots under `snapshots/`), its pure key and event handling, and once end to end
+//! in a real terminal (tmux) against a real 3-node cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use dcache::dash::app::{Action, App, Event, NodePoll, Round};
+use dcache::dash::poller::Poller;
+use dcache::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::support::{wait_until, Cluster, BIN};
+
+/// 12:00:00 UTC on some day: log timestamps in snapshots stay fixed.
+const T0: u64 = 1_700_000_000 - 1_700_000_000 % 86_400 + 12 * 3600;
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------
+
+fn member(id: u64) -> MemberInfo {
+    MemberInfo {
+        id,
+        name: format!("node{id}"),
+        peer_url: format!("http://127.0.0.1:{}", 7001 + 2 * id),
+        client_url: format!("http://127.0.0.1:{}", 7000 + 2 * id),
+        voter: true,
+    }
+}
+
+/// Node `id`'s status in a 3-member cluster led by `leader` (if any) at `term`, with `log`
+/// entries written, applied and committed.
+fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
+    NodeStatus {
+        name: format!("node{id}"),
+        id,
+        cluster_id: "dcache-test".into(),
+        role: if leader == Some(id) { "leader" } else { "follower" }.into(),
+        term,
+        leader: leader.map(|l| LeaderInfo {
+            id: l,
+            name: format!("node{l}"),
+            client_url: member(l).client_url,
+        }),
+        last_log_index: log,
+        committed: log,
+        applied: log,
+        snapshot_index: 0,
+        purged_index: 0,
+        members: (1..=3).map(member).collect(),
+        replication: None,
+        key_count: log / 2,
+        approx_bytes: 0,
+        max_memory: None,
+        evictions: 0,
+        expirations: 0,
+        disk_bytes: 0,
+        client_url: member(id).client_url,
+        peer_url: member(id).peer_url,
+        uptime_secs: 60,
+        version: "0.1.0".into(),
+    }
+}
+
+fn up(s: NodeStatus) -> NodePoll {
+    NodePoll {
+        member: member(s.id),
+        outcome: Ok(s),
+        latency: Duration::from_micros(1500),
+    }
+}
+
+fn down(id: u64, error: &str) -> NodePoll {
+    NodePoll {
+        member: member(id),
+        outcome: Err(error.into()),
+        latency: Duration::from_millis(200),
+    }
+}
+
+/// A round taken `secs` after `base` (and after 12:00:00 UTC on the wall clock).
+fn round(base: Instant, secs: u64, polls: Vec<NodePoll>) -> Event {
+    Event::Round(Round {
+        polls,
+        discovery_error: None,
+        at: base + Duration::from_secs(secs),
+        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + secs),
+    })
+}
+
+/// Three healthy nodes led by `leader` at `term`, all at log index `log`.
+fn healthy(base: Instant, secs: u64, leader: u64, term: u64, log: u64) -> Event {
+    round(
+        base,
+        secs,
+        (1..=3).map(|id| up(status(id, Some(leader), term, log))).collect(),
+    )
+}
+
+fn new_app() -> App {
+    App::new(Duration::from_millis(250), Duration::from_millis(200))
+}
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// The screen as text, one line per row, trailing blanks trimmed.
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
+    let buf = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            let line: String = (0..width).map(|x| buf[(x, y)].symbol()).collect();
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The screen line that shows node `name`'s row.
+fn row<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(&format!(" {name} ")) && l.starts_with('│'))
+        .unwrap_or_else(|| panic!("no row for {name} in:\n{text}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn dash_renders_the_leader_row_and_the_header() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 2, 3, 40));
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("leader: node2 (id 2)"), "{text}");
+    assert!(text.contains("term 3"), "{text}");
+    assert!(text.contains("healthy 3/3"), "{text}");
+    assert!(text.contains("members 3"), "{text}");
+    assert!(text.contains("cluster dcache-test"), "{text}");
+    let leader = row(&text, "node2");
+    assert!(leader.contains("leader"), "{leader}");
+    assert!(leader.contains("http://127.0.0.1:7004"), "{leader}");
+    assert!(row(&text, "node1").contains("follower"), "{text}");
+    assert!(
+        row(&text, "node1").starts_with("│> node1"),
+        "first row selected: {text}"
+    );
+    insta::assert_snapshot!("three_healthy_nodes", text);
+}
+
+#[test]
+fn dash_shows_a_down_node_with_its_error() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 2, 10));
+    app.update(round(
+        base,
+        1,
+        vec![
+            up(status(1, Some(1), 2, 12)),
+            up(status(2, Some(1), 2, 12)),
+            down(3, "Connection refused (os error 111)"),
+        ],
+    ));
+    let text = screen(&app, 120, 30);
+    let r = row(&text, "node3");
+    assert!(r.contains("DOWN"), "{r}");
+    assert!(r.contains("Connection refused (os error 111)"), "{r}");
+    assert!(text.contains("healthy 2/3"), "{text}");
+    assert!(text.contains("node3 is DOWN: Connection refused"), "event log: {text}");
+    insta::assert_snapshot!("one_node_down", text);
+}
+
+#[test]
+fn dash_draws_lag_bars_from_the_leaders_replication_report() {
+    let base = Instant::now();
+    let mut app = new_app();
+    let mut leader = status(1, Some(1), 2, 5000);
+    leader.replication = Some(
+        [(2, 5), (3, 2000)]
+            .iter()
+            .map(|&(id, lag)| ReplicationInfo {
+                id,
+                name: format!("node{id}"),
+                matched: Some(5000 - lag),
+                lag,
+            })
+            .collect(),
+    );
+    app.update(round(
+        base,
+        0,
+        vec![
+            up(leader),
+            up(status(2, Some(1), 2, 4995)),
+            up(status(3, Some(1), 2, 3000)),
+        ],
+    ));
+    let text = screen(&app, 140, 30);
+    let bar = |name: &str| row(&text, name).matches('█').count();
+    assert_eq!(bar("node1"), 0, "the leader has no lag:\n{text}");
+    assert_eq!(bar("node2"), 2, "5 entries behind: 2 cells of 10 (log scale):\n{text}");
+    assert_eq!(bar("node3"), 9, "2000 entries behind: 9 cells of 10:\n{text}");
+    assert!(row(&text, "node3").contains("2000 █████████░"), "{text}");
+    insta::assert_snapshot!("lag_bars", text);
+}
+
+#[test]
+fn dash_logs_a_leader_change_with_term_and_downtime() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 2, 10));
+    // The leader dies: the others still name it until they elect another one.
+    let orphaned = |secs| {
+        round(
+            base,
+            secs,
+            vec![
+                down(1, "Connection refused (os error 111)"),
+                up(status(2, Some(1), 2, 10)),
+                up(status(3, Some(1), 2, 10)),
+            ],
+        )
+    };
+    app.update(orphaned(1));
+    app.update(round(
+        base,
+        2,
+        vec![
+            down(1, "Connection refused (os error 111)"),
+            up(status(2, Some(2), 3, 11)),
+            up(status(3, Some(2), 3, 11)),
+        ],
+    ));
+    app.update(healthy(base, 5, 2, 3, 12));
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("leader: node2 (id 2)"), "{text}");
+    let log: Vec<&str> = app.events().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        log,
+        [
+            "leader is node1 (id 1), term 2",
+            "node1 is DOWN: Connection refused (os error 111)",
+            "no leader (was node1); election under way?",
+            "term 2 -> 3",
+            "leader changed: node1 -> node2 (id 2), term 3",
+            "node1 is back (follower)",
+        ]
+    );
+    assert!(
+        text.contains("12:00:02  leader changed: node1 -> node2 (id 2), term 3"),
+        "{text}"
+    );
+    insta::assert_snapshot!("leader_change_log", text);
+}
+
+#[test]
+fn dash_says_when_the_terminal_is_too_small_and_fits_the_minimum() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 1, 3));
+    for (w, h) in [(59, 30), (120, 11), (30, 6)] {
+        let text = screen(&app, w, h);
+        assert!(text.contains("terminal too small"), "{w}x{h}:\n{text}");
+        assert!(
+            !text.contains("node1"),
+            "{w}x{h} must not draw a broken layout:\n{text}"
+        );
+    }
+    let narrow = screen(&app, 59, 30);
+    assert!(narrow.contains("terminal too small (need 60x12)"), "{narrow}");
+    assert!(narrow.contains("now 59x30"), "{narrow}");
+    let smallest = screen(&app, 60, 12);
+    assert!(row(&smallest, "node1").contains("leader"), "{smallest}");
+    assert!(smallest.contains("leader: node1"), "{smallest}");
+    insta::assert_snapshot!("too_small", screen(&app, 50, 10));
+    insta::assert_snapshot!("smallest_layout", smallest);
+}
+
+#[test]
+fn dash_reports_when_no_endpoint_answers() {
+    let mut app = new_app();
+    app.update(Event::Round(Round {
+        polls: Vec::new(),
+        discovery_error: Some("http://127.0.0.1:1: Connection refused (os error 111)".into()),
+        at: Instant::now(),
+        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(T0),
+    }));
+    let text = screen(&app, 100, 20);
+    assert!(
+        text.contains("no endpoint answers: http://127.0.0.1:1: Connection refused"),
+        "{text}"
+    );
+    assert!(text.contains("no members known yet"), "{text}");
+    assert!(text.contains("leader: none"), "{text}");
+}
+
+#[test]
+fn dash_measures_writes_per_second_from_the_applied_index() {
+    let base = Instant::now();
+    let mut app = new_app();
+    for s in 0..5 {
+        app.update(healthy(base, s, 1, 1, 1000 + 250 * s));
+    }
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("writes/s 250.0"), "{text}");
+    assert!(text.contains("now 250 · max 250"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys and actions
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn dash_quits_on_q_esc_and_ctrl_c() {
+    let mut app = new_app();
+    assert_eq!(app.update(key(KeyCode::Char('q'))), Some(Action::Quit));
+    assert_eq!(app.update(key(KeyCode::Esc)), Some(Action::Quit));
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(app.update(ctrl_c), Some(Action::Quit));
+}
+
+#[test]
+fn dash_transfers_leadership_to_the_selected_node_after_confirmation() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 2, 4, 20));
+    // The leader is refused, with a reason in the log.
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.update(key(KeyCode::Char('t'))), None);
+    assert!(!screen(&app, 100, 30).contains("Transfer leadership to"));
+    assert_eq!(
+        app.events().last().unwrap().text,
+        "cannot transfer leadership: node2 already leads"
+    );
+    // Down past the end stays on the last row.
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.selected_index(), Some(2));
+    assert_eq!(app.update(key(KeyCode::Char('t'))), None);
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("Transfer leadership to node3 (id 3)?"), "{text}");
+    insta::assert_snapshot!("confirm_transfer", text);
+    // `n` cancels; `t` then `y` asks the run loop to transfer, through the leader first.
+    app.update(key(KeyCode::Char('n')));
+    assert!(!screen(&app, 100, 30).contains("Transfer leadership to"));
+    app.update(key(KeyCode::Char('t')));
+    let action = app.update(key(KeyCode::Char('y')));
+    assert_eq!(
+        action,
+        Some(Action::TransferLeadership {
+            target_id: 3,
+            target_name: "node3".into(),
+            via: vec![member(2).client_url, member(1).client_url, member(3).client_url],
+        })
+    );
+    assert!(screen(&app, 120, 30).contains("transferring leadership to node3"));
+    app.update(Event::TransferDone {
+        target: "node3".into(),
+        outcome: Ok(LeaderInfo {
+            id: 3,
+            name: "node3".into(),
+            client_url: member(3).client_url,
+        }),
+        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 3),
+    });
+    let text = screen(&app, 120, 30);
+    assert!(
+        text.contains("12:00:03  leadership transferred to node3 as asked"),
+        "{text}"
+    );
+    assert!(!text.contains("transferring leadership"), "{text}");
+}
+
+#[test]
+fn dash_refuses_to_transfer_to_a_down_node_and_shows_failures() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(round(
+        base,
+        0,
+        vec![
+            down(1, "no answer within 200ms"),
+            up(status(2, Some(2), 1, 5)),
+            up(status(3, Some(2), 1, 5)),
+        ],
+    ));
+    assert_eq!(app.update(key(KeyCode::Char('t'))), None);
+    assert_eq!(
+        app.events().last().unwrap().text,
+        "cannot transfer leadership: node1 is DOWN"
+    );
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Char('t')));
+    assert!(matches!(
+        app.update(key(KeyCode::Char('y'))),
+        Some(Action::TransferLeadership { target_id: 3, .. })
+    ));
+    app.update(Event::TransferDone {
+        target: "node3".into(),
+        outcome: Err("TRANSFER_REFUSED: node3 is behind".into()),
+        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 1),
+    });
+    assert_eq!(
+        app.events().last().unwrap().text,
+        "transfer to node3 failed: TRANSFER_REFUSED: node3 is behind"
+    );
+}
+
+#[test]
+fn dash_pauses_and_shows_help() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 1, 3));
+    assert_eq!(app.update(key(KeyCode::Char('p'))), Some(Action::SetPaused(true)));
+    assert!(screen(&app, 100, 30).contains("PAUSED (p resumes)"));
+    assert_eq!(app.update(key(KeyCode::Char('p'))), Some(Action::SetPaused(false)));
+    assert!(!screen(&app, 100, 30).contains("PAUSED"));
+    app.update(key(KeyCode::Char('?')));
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("make the selected node leader (y/n)"), "{text}");
+    // Esc closes the help before it would quit.
+    assert_eq!(app.update(key(KeyCode::Esc)), None);
+    assert!(!screen(&app, 100, 30).contains("make the selected node leader"));
+}
+
+#[test]
+fn dash_logs_members_joining_and_leaving() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 1, 3));
+    let mut four: Vec<NodePoll> = (1..=3).map(|id| up(status(id, Some(1), 1, 5))).collect();
+    let mut joiner = status(4, Some(1), 1, 5);
+    joiner.role = "learner".into();
+    four.push(NodePoll {
+        member: MemberInfo {
+            voter: false,
+            ..member(4)
+        },
+        outcome: Ok(joiner),
+        latency: Duration::from_millis(1),
+    });
+    app.update(round(base, 1, four));
+    let text = screen(&app, 120, 30);
+    assert!(row(&text, "node4").contains("learner"), "{text}");
+    app.update(round(
+        base,
+        2,
+        vec![up(status(1, Some(1), 1, 6)), up(status(2, Some(1), 1, 6))],
+    ));
+    let log: Vec<&str> = app.events().map(|e| e.text.as_str()).skip(1).collect();
+    assert_eq!(
+        log,
+        [
+            "node4 (id 4) joined the cluster",
+            "node3 (id 3) left the cluster",
+            "node4 (id 4) left the cluster",
+        ]
+    );
+    assert_eq!(app.nodes().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Polling a real cluster
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn dash_poller_discovers_every_member_and_bounds_a_frozen_node() {
+    let mut cluster = Cluster::start(3, &FAST);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The first seed has nothing listening: discovery goes on with the second.
+    let [dead] = crate::support::free_ports();
+    let seeds = vec![format!("http://127.0.0.1:{dead}"), cluster.node(1).url()];
+    let timeout = Duration::from_millis(200);
+    let mut poller = Poller::new(seeds, Duration::from_millis(250), timeout);
+    let first = rt.block_on(poller.round());
+    assert_eq!(first.discovery_error, None);
+    let names: Vec<&str> = first.polls.iter().map(|p| p.member.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{first:#?}");
+    for i in 0..3 {
+        assert!(names.contains(&cluster.node(i).name()), "{first:#?}");
+    }
+    assert!(first.polls.iter().all(|p| p.outcome.is_ok()), "{first:#?}");
+
+    let frozen = cluster.followers_of(cluster.leader())[0];
+    cluster.stop_signal(frozen, "STOP");
+    let started = Instant::now();
+    let round = rt.block_on(poller.round());
+    let took = started.elapsed();
+    cluster.stop_signal(frozen, "CONT");
+    assert!(
+        took >= timeout && took < Duration::from_secs(1),
+        "a round with a frozen node must end at the poll timeout ({timeout:?}), took {took:?}"
+    );
+    let poll = round
+        .polls
+        .iter()
+        .find(|p| p.member.name == cluster.node(frozen).name())
+        .unwrap();
+    assert_eq!(
+        poll.outcome.as_ref().err().map(String::as_str),
+        Some("no answer within 200ms")
+    );
+    assert_eq!(
+        round.polls.iter().filter(|p| p.outcome.is_ok()).count(),
+        2,
+        "{round:#?}"
+    );
+
+    // Nothing answers at all: the round says so instead of inventing members.
+    let mut lost = Poller::new(
+        vec![format!("http://127.0.0.1:{dead}")],
+        Duration::from_millis(250),
+        timeout,
+    );
+    let round = rt.block_on(lost.round());
+    assert!(round.polls.is_empty());
+    let why = round.discovery_error.unwrap();
+    assert!(
+        why.contains(&format!("http://127.0.0.1:{dead}: ")) && why.contains("refused"),
+        "{why}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// End to end, in a real terminal
+// ---------------------------------------------------------------------------------------
+
+/// Fast elections, so a killed leader is replaced within about a second.
+const FAST: [&str; 4] = ["--heartbeat-interval-ms", "50", "--election-timeout-ms", "300"];
+
+/// How long the dashboard may take to show a change.
+const SHOW_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A tmux server of our own (its socket in a temp dir, so no other tmux is touched and
+/// nothing is left behind) running one session; killed on drop, also when the test fails.
+struct Tmux {
+    socket: PathBuf,
+    session: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `script` under `sh -c` in a detached `width`x`height` session.
+    fn start(script: &str, width: u16, height: u16) -> Tmux {
+        match Command::new("tmux").arg("-V").output() {
+            Ok(out) if out.status.success() => {}
+            _ => panic!(
+                "tmux is not installed: the dashboard's end-to-end test runs `dcache dash` in a real \
+                 terminal through tmux. Install it (e.g. `apt-get install tmux`; .ci/run does)."
+            ),
+        }
+        let unique = format!(
+            "dcache-dash-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let tmux = Tmux {
+            socket: dir.path().join("tmux.sock"),
+            session: unique,
+            _dir: dir,
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = tmux
+            .cmd()
+            .args(["new-session", "-d", "-s", &tmux.session, "-x", &w, "-y", &h])
+            .args(["sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(&self.socket);
+        cmd
+    }
+
+    /// The pane's text now (empty once the session has ended).
+    fn capture(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn send(&self, key: &str) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", &self.session, key])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux send-keys {key} failed");
+    }
+
+    /// Waits until the pane satisfies `cond`; panics with `what` and the last screen.
+    fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        if wait_until(SHOW_TIMEOUT, || {
+            last = self.capture();
+            cond(&last)
+        }) {
+            return last;
+        }
+        panic!("the dashboard did not show {what} within {SHOW_TIMEOUT:?}; last screen:\n{last}");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+/// The leader named in the header (`leader: NAME (id N)`), if any.
+fn header_leader(screen: &str) -> Option<String> {
+    let rest = screen.lines().next()?.strip_prefix("leader: ")?;
+    let name = rest.split_whitespace().next()?;
+    (name != "none").then(|| name.to_string())
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
+    let mut cluster = Cluster::start(3, &FAST);
+    let leader = cluster.leader();
+    let name = |c: &Cluster, i: usize| c.node(i).name().to_string();
+    let old = name(&cluster, leader);
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file: PathBuf = dir.path().join("exit");
+    let stty_file: PathBuf = dir.path().join("stty");
+    let script = format!(
+        "'{BIN}' dash --server {} --interval 250ms; code=$?; stty -a > '{}' 2>&1; echo EXIT=$code > '{}'",
+        cluster.node(0).url(),
+        stty_file.display(),
+        exit_file.display(),
+    );
+    let tmux = Tmux::start(&script, 160, 45);
+
+    tmux.wait_for("all three nodes and the leader", |s| {
+        ["node1", "node2", "node3"].iter().all(|n| s.contains(n))
+            && header_leader(s).as_deref() == Some(old.as_str())
+            && s.lines()
+                .any(|l| l.contains(&format!(" {old} ")) && l.contains("leader"))
+    });
+
+    cluster.kill9(leader);
+    let screen = tmux.wait_for(&format!("{old} DOWN and another leader"), |s| {
+        let old_down = s.lines().any(|l| l.contains(&format!(" {old} ")) && l.contains("DOWN"));
+        old_down && header_leader(s).is_some_and(|l| l != old)
+    });
+    assert!(screen.contains(&format!("{old} is DOWN")), "event log:\n{screen}");
+    let new_leader = cluster.leader();
+    let target = cluster.followers_of(new_leader)[0];
+    let target_name = name(&cluster, target);
+
+    // Rows are in member id order; the first row starts selected.
+    let members = cluster.status(new_leader)["members"].as_array().unwrap().clone();
+    let mut ids: Vec<(u64, String)> = members
+        .iter()
+        .map(|m| (m["id"].as_u64().unwrap(), m["name"].as_str().unwrap().to_string()))
+        .collect();
+    ids.sort();
+    let position = ids.iter().position(|(_, n)| *n == target_name).unwrap();
+    for _ in 0..position {
+        tmux.send("Down");
+    }
+    tmux.wait_for(&format!("{target_name} selected"), |s| {
+        s.contains(&format!("> {target_name} "))
+    });
+    tmux.send("t");
+    tmux.wait_for("the confirmation", |s| {
+        s.contains(&format!("Transfer leadership to {target_name}"))
+    });
+    tmux.send("y");
+    let leads = wait_until(SHOW_TIMEOUT, || {
+        cluster
+            .node(target)
+            .http
+            .status_within(Duration::from_secs(1))
+            .is_some_and(|s| s["role"] == "leader")
+    });
+    assert!(
+        leads,
+        "{target_name} did not become leader; screen:\n{}\n{}",
+        tmux.capture(),
+        cluster.logs()
+    );
+    assert_eq!(cluster.leader(), target);
+    tmux.wait_for(&format!("{target_name} as leader"), |s| {
+        header_leader(s).as_deref() == Some(target_name.as_str())
+            && s.contains(&format!("leadership transferred to {target_name} as asked"))
+    });
+
+    tmux.send("q");
+    let exited = wait_until(SHOW_TIMEOUT, || read(&exit_file).contains("EXIT="));
+    assert!(exited, "dash did not exit after q; screen:\n{}", tmux.capture());
+    assert_eq!(read(&exit_file).trim(), "EXIT=0", "dash's exit status");
+    // The terminal is back in cooked mode with echo: the guard restored it.
+    let stty = read(&stty_file);
+    let flags: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        flags.contains(&"icanon") && flags.contains(&"echo"),
+        "terminal not restored after exit: {stty}"
+    );
+}
