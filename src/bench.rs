@@ -95,10 +95,15 @@ fn key(i: u64) -> String {
 /// Runs the benchmark; `progress` is updated as requests complete.
 pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchReport, BenchError> {
     if opts.clients == 0 || opts.endpoints.is_empty() || opts.key_space == 0 {
-        return Err(BenchError::Options("clients, endpoints and key space must not be empty".into()));
+        return Err(BenchError::Options(
+            "clients, endpoints and key space must not be empty".into(),
+        ));
     }
     if !(0.0..=1.0).contains(&opts.read_ratio) {
-        return Err(BenchError::Options(format!("read ratio {} is not within 0..1", opts.read_ratio)));
+        return Err(BenchError::Options(format!(
+            "read ratio {} is not within 0..1",
+            opts.read_ratio
+        )));
     }
     let clients: Vec<Client> = opts
         .endpoints
@@ -208,7 +213,12 @@ async fn prefill(clients: &[Client], opts: &BenchOptions, value: &Arc<str>) -> R
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for i in 0..opts.clients.min(64) {
-        let (client, next, value, space) = (clients[i % clients.len()].clone(), next.clone(), value.clone(), opts.key_space);
+        let (client, next, value, space) = (
+            clients[i % clients.len()].clone(),
+            next.clone(),
+            value.clone(),
+            opts.key_space,
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);

@@ -321,7 +321,11 @@ impl Cache {
 
     /// Rebuilds a cache from a snapshot's entries and counters. Watch history starts empty
     /// and reports everything up to `compacted_through` as compacted.
-    pub fn restore(entries: impl IntoIterator<Item = (String, Entry)>, counters: Counters, compacted_through: u64) -> Self {
+    pub fn restore(
+        entries: impl IntoIterator<Item = (String, Entry)>,
+        counters: Counters,
+        compacted_through: u64,
+    ) -> Self {
         let mut cache = Cache::new();
         for (key, entry) in entries {
             let key: Arc<str> = Arc::from(key);

@@ -147,17 +147,22 @@ impl Client {
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.unwrap_or_default();
-            return Err(match serde_json::from_slice::<Envelope<()>>(&bytes).ok().and_then(|e| e.error) {
-                Some(err) => ClientError::Api {
-                    status,
-                    code: err.code,
-                    message: err.message,
+            return Err(
+                match serde_json::from_slice::<Envelope<()>>(&bytes)
+                    .ok()
+                    .and_then(|e| e.error)
+                {
+                    Some(err) => ClientError::Api {
+                        status,
+                        code: err.code,
+                        message: err.message,
+                    },
+                    None => ClientError::Protocol {
+                        url: self.base.clone(),
+                        detail: format!("HTTP {status} to a watch"),
+                    },
                 },
-                None => ClientError::Protocol {
-                    url: self.base.clone(),
-                    detail: format!("HTTP {status} to a watch"),
-                },
-            });
+            );
         }
         Ok(resp)
     }

@@ -248,11 +248,19 @@ impl Config {
             None | Some("") | Some("off") | Some("0") => None,
             Some(s) => Some(
                 s.parse::<bytesize::ByteSize>()
-                    .map_err(|e| invalid("max-memory", f, format!("`{s}` is not a size ({e}); e.g. 64MiB, 2GiB, off")))?
+                    .map_err(|e| {
+                        invalid(
+                            "max-memory",
+                            f,
+                            format!("`{s}` is not a size ({e}); e.g. 64MiB, 2GiB, off"),
+                        )
+                    })?
                     .as_u64(),
             ),
         };
-        if let Some(m) = max_memory.filter(|m| *m < (max_value_bytes + max_key_bytes) as u64 + crate::cache::ENTRY_OVERHEAD) {
+        if let Some(m) =
+            max_memory.filter(|m| *m < (max_value_bytes + max_key_bytes) as u64 + crate::cache::ENTRY_OVERHEAD)
+        {
             return Err(invalid(
                 "max-memory",
                 f,
@@ -349,7 +357,9 @@ impl fmt::Display for Config {
             "limits:          key {} B, value {} B, memory {}, request timeout {:?}",
             self.limits.max_key_bytes,
             self.limits.max_value_bytes,
-            self.limits.max_memory.map_or("unbounded".to_string(), |m| format!("{m} B")),
+            self.limits
+                .max_memory
+                .map_or("unbounded".to_string(), |m| format!("{m} B")),
             self.limits.request_timeout
         )?;
         write!(

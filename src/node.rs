@@ -30,7 +30,7 @@ use crate::raft::{Member, NodeId, Raft};
 pub enum NodeError {
     #[error("no leader: {0}; retry shortly")]
     NoLeader(String),
-    #[error("the cluster did not answer within {0:?}; the write may or may not have been applied")]
+    #[error("the cluster did not answer within {0:?}; a write may or may not have been applied")]
     Timeout(Duration),
     #[error("this node is shutting down")]
     Stopped,

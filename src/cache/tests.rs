@@ -46,7 +46,10 @@ fn set_get_delete_track_versions_and_bytes() {
         key: "a".into(),
         if_version: None,
     };
-    assert_eq!(c.apply(3, req(0, None, del.clone())), Outcome::Deleted { existed: true });
+    assert_eq!(
+        c.apply(3, req(0, None, del.clone())),
+        Outcome::Deleted { existed: true }
+    );
     assert_eq!(c.apply(4, req(0, None, del)), Outcome::Deleted { existed: false });
     assert_eq!(c.approx_bytes(), 0);
     assert!(c.is_empty());
@@ -64,7 +67,10 @@ fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
     assert_eq!(keys, ["user:0", "user:1"]);
     assert!(truncated);
     let (items, truncated) = c.scan("user:", 3, 100);
-    assert_eq!(items.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["user:1", "user:2", "user:3"]);
+    assert_eq!(
+        items.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        ["user:1", "user:2", "user:3"]
+    );
     assert!(!truncated);
 }
 
@@ -74,8 +80,14 @@ fn expiry_is_judged_by_leader_time_and_purged_deterministically() {
     c.apply(1, req(1_000, None, set_ttl("k", "v", 1_000)));
     assert!(c.get("k", 1_999).is_some());
     assert!(c.get("k", 2_000).is_none(), "invisible from its expiry time");
-    assert_eq!(c.apply(2, req(1_500, None, Command::Purge)), Outcome::Purged { count: 0 });
-    assert_eq!(c.apply(3, req(2_000, None, Command::Purge)), Outcome::Purged { count: 1 });
+    assert_eq!(
+        c.apply(2, req(1_500, None, Command::Purge)),
+        Outcome::Purged { count: 0 }
+    );
+    assert_eq!(
+        c.apply(3, req(2_000, None, Command::Purge)),
+        Outcome::Purged { count: 1 }
+    );
     assert_eq!(c.counters().expirations, 1);
     let events = c.take_events();
     assert_eq!(events.last().map(|e| (e.kind, e.version)), Some((EventKind::Expire, 3)));
@@ -97,7 +109,10 @@ fn conditional_writes_compare_versions() {
         key: "k".into(),
         if_version: Some(1),
     };
-    assert!(matches!(c.apply(4, req(0, None, del)), Outcome::ConditionFailed { current: Some(3), .. }));
+    assert!(matches!(
+        c.apply(4, req(0, None, del)),
+        Outcome::ConditionFailed { current: Some(3), .. }
+    ));
     // An expired key counts as absent.
     c.apply(5, req(10, None, set_ttl("t", "x", 20)));
     assert_eq!(c.apply(6, req(30, None, cas("t", "y", 0))), Outcome::Set { version: 6 });
@@ -142,7 +157,10 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
     assert!(c.approx_bytes() <= max);
     // A value larger than the bound is refused and changes nothing.
     let big = "x".repeat(max as usize);
-    assert!(matches!(c.apply(6, req(0, Some(max), set("big", &big))), Outcome::TooLarge { .. }));
+    assert!(matches!(
+        c.apply(6, req(0, Some(max), set("big", &big))),
+        Outcome::TooLarge { .. }
+    ));
     assert_eq!(c.len(), 3);
 }
 
@@ -164,14 +182,18 @@ fn arb_command() -> impl Strategy<Value = Command> {
     let key = prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "h"]);
     let value = "[a-z]{0,40}";
     prop_oneof![
-        (key.clone(), value, prop::option::of(0u64..2_000), prop::option::of(0u64..40)).prop_map(
-            |(k, v, ttl, ifv)| Command::Set {
+        (
+            key.clone(),
+            value,
+            prop::option::of(0u64..2_000),
+            prop::option::of(0u64..40)
+        )
+            .prop_map(|(k, v, ttl, ifv)| Command::Set {
                 key: k.into(),
                 value: v,
                 ttl_ms: ttl,
                 if_version: ifv,
-            }
-        ),
+            }),
         (key.clone(), prop::option::of(0u64..40)).prop_map(|(k, ifv)| Command::Delete {
             key: k.into(),
             if_version: ifv

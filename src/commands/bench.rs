@@ -71,7 +71,10 @@ fn print_report(opts: &BenchOptions, r: &BenchReport) {
         opts.key_space,
         opts.consistency.as_str()
     );
-    println!("ops        {} ok, {} errors in {:.2} s", r.ops, r.errors, r.elapsed_secs);
+    println!(
+        "ops        {} ok, {} errors in {:.2} s",
+        r.ops, r.errors, r.elapsed_secs
+    );
     println!("throughput {:.0} ops/s", r.ops_per_sec);
     println!(
         "latency    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  mean {:.2} ms",

@@ -67,7 +67,10 @@ pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Cons
 pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
     let res = client(opts)?.get(key, consistency).await?;
     match opts.output {
-        Output::Json => println!("{}", to_json(&serde_json::json!({ "key": res.key, "ttl_ms": res.ttl_ms }))),
+        Output::Json => println!(
+            "{}",
+            to_json(&serde_json::json!({ "key": res.key, "ttl_ms": res.ttl_ms }))
+        ),
         Output::Text => match res.ttl_ms {
             Some(ms) => println!("{}", humantime::format_duration(Duration::from_millis(ms))),
             None => println!("none"),
@@ -91,8 +94,16 @@ pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -
             Output::Json => println!("{}", ev.data),
             Output::Text => {
                 let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap_or_default();
-                let field = |k: &str| v.get(k).map(|x| x.as_str().map_or(x.to_string(), String::from)).unwrap_or_default();
-                let value = v.get("value").and_then(|x| x.as_str()).map(|s| format!(" {s}")).unwrap_or_default();
+                let field = |k: &str| {
+                    v.get(k)
+                        .map(|x| x.as_str().map_or(x.to_string(), String::from))
+                        .unwrap_or_default()
+                };
+                let value = v
+                    .get("value")
+                    .and_then(|x| x.as_str())
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default();
                 println!("{} {} {}{value}", field("version"), field("kind"), field("key"));
             }
         }
@@ -104,7 +115,11 @@ pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -
             let v: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
             Err(ClientError::Api {
                 status: 410,
-                code: v.get("code").and_then(|c| c.as_str()).unwrap_or("WATCH_ENDED").to_string(),
+                code: v
+                    .get("code")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or("WATCH_ENDED")
+                    .to_string(),
                 message: v.get("message").and_then(|c| c.as_str()).unwrap_or(&data).to_string(),
             })
         }

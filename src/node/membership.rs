@@ -130,6 +130,12 @@ impl Node {
                 )))
             }
         }
+        if !self.is_alive(&member).await {
+            return Err(NodeError::Refused(format!(
+                "{} looks down: it does not answer on {}",
+                member.name, member.peer_url
+            )));
+        }
         if lag > TRANSFER_MAX_LAG {
             return Err(NodeError::Refused(format!(
                 "{} is {lag} entries behind; wait until it catches up",
@@ -143,13 +149,21 @@ impl Node {
             .transfer_leader(member.id)
             .await
             .map_err(|_| NodeError::Stopped)?;
-        let timeout = deadline.saturating_duration_since(Instant::now());
+        // A transfer completes in about one round trip; give it a few election timeouts.
+        let patience = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 4);
+        let timeout = deadline.saturating_duration_since(Instant::now()).min(patience);
         self.inner
             .raft
             .wait(Some(timeout))
             .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
             .await
-            .map_err(|e| NodeError::Internal(format!("{} did not take over: {e}", member.name)))?;
+            .map_err(|_| {
+                NodeError::Refused(format!(
+                    "{} did not take over within {} ms; it may be down or behind",
+                    member.name,
+                    timeout.as_millis()
+                ))
+            })?;
         Ok(info)
     }
 
@@ -251,6 +265,20 @@ impl Node {
         let (id, peer_url) = (member.id, member.peer_url.clone());
         tokio::spawn(async move { node.notify_removed(id, &peer_url).await });
         Ok(member)
+    }
+
+    /// Whether `member` answers a ping on its peer port within half an election timeout.
+    async fn is_alive(&self, member: &MemberInfo) -> bool {
+        let target = Member {
+            name: member.name.clone(),
+            peer_url: member.peer_url.clone(),
+            client_url: String::new(),
+        };
+        let wait = Duration::from_millis((self.inner.config.raft.election_timeout_ms / 2).max(100));
+        matches!(
+            self.forward::<_, ()>(&target, "ping", &(), Instant::now() + wait).await,
+            Attempt::Done(Ok(()))
+        )
     }
 
     /// Tells a removed member to stop; best effort, a few tries.

@@ -83,6 +83,9 @@ fn raft_config(config: &Config) -> Result<openraft::Config, StartError> {
         max_in_snapshot_log_to_keep: (t.snapshot_logs / 10).clamp(10, 1000),
         purge_batch_size: 256,
         enable_pre_vote: Some(true),
+        // A restarted leader must win a new election: our committed index is a hint that is
+        // not fsynced, so a leader restored from its old vote could serve stale reads.
+        enable_leader_restore: Some(false),
         ..Default::default()
     }
     .validate()
@@ -237,7 +240,13 @@ async fn purge_expired(node: Node) {
         if !node.inner.raft.is_leader() {
             continue;
         }
-        let due = node.inner.state.read().cache.next_expiry().is_some_and(|t| t <= super::wall_clock_ms());
+        let due = node
+            .inner
+            .state
+            .read()
+            .cache
+            .next_expiry()
+            .is_some_and(|t| t <= super::wall_clock_ms());
         if due {
             if let Err(e) = node.write_as_leader(Command::Purge).await {
                 tracing::debug!(error = %e, "expiry purge not applied; will retry");

@@ -82,7 +82,11 @@ impl Node {
         });
         let (key_count, approx_bytes, counters) = {
             let applied = self.inner.state.read();
-            (applied.cache.len() as u64, applied.cache.approx_bytes(), applied.cache.counters())
+            (
+                applied.cache.len() as u64,
+                applied.cache.approx_bytes(),
+                applied.cache.counters(),
+            )
         };
         let index = |l: &Option<crate::raft::LogId>| l.as_ref().map(|l| l.index()).unwrap_or(0);
         let config = &self.inner.config;

@@ -61,10 +61,7 @@ impl SharedState {
 
     /// Subscribes to changes. With `after = Some(v)`, first returns the kept events with a
     /// version above `v`, or `Err(compacted_through)` if some are no longer kept.
-    pub fn subscribe(
-        &self,
-        after: Option<u64>,
-    ) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), u64> {
+    pub fn subscribe(&self, after: Option<u64>) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), u64> {
         let applied = self.read();
         let backlog = match after {
             Some(v) => applied.cache.history().since(v)?,

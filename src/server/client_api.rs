@@ -12,9 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::node::{AdminReply, AdminRequest, Node, NodeError};
-use crate::types::{
-    Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo,
-};
+use crate::types::{Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo};
 
 mod kv;
 mod watch;
@@ -124,7 +122,10 @@ pub fn router(node: Node) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .route_layer(axum::middleware::from_fn_with_state(node.clone(), super::metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            super::metrics::track,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(node)
 }

@@ -56,7 +56,10 @@ const GAUGES: [(&str, &str); 13] = [
     ("dcache_raft_purged_index", "Log purged up to this index"),
     ("dcache_cache_keys", "Keys held (expired keys count until purged)"),
     ("dcache_cache_bytes", "Bytes counted against max-memory"),
-    ("dcache_cache_evictions", "Keys evicted for the memory bound (replicated count)"),
+    (
+        "dcache_cache_evictions",
+        "Keys evicted for the memory bound (replicated count)",
+    ),
     ("dcache_cache_expirations", "Keys removed on expiry (replicated count)"),
     ("dcache_disk_bytes", "Size of the sled database"),
     ("dcache_members", "Members in the cluster configuration"),
@@ -73,12 +76,20 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RouteLabels, Counter>::default();
-        registry.register("dcache_http_requests", "Client API requests by route, method and status", requests.clone());
+        registry.register(
+            "dcache_http_requests",
+            "Client API requests by route, method and status",
+            requests.clone(),
+        );
         let latency = Family::<RouteOnly, Histogram>::new_with_constructor(|| {
             // 50 us .. ~13 s
             Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
         });
-        registry.register("dcache_http_request_seconds", "Client API latency by route", latency.clone());
+        registry.register(
+            "dcache_http_request_seconds",
+            "Client API latency by route",
+            latency.clone(),
+        );
         let lag = Family::<PeerLabels, Gauge>::default();
         registry.register(
             "dcache_raft_replication_lag",
@@ -167,7 +178,10 @@ pub async fn scrape(State(node): State<Node>) -> Response {
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             body,
         )
             .into_response(),

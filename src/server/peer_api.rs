@@ -32,6 +32,7 @@ pub fn router(node: Node) -> Router {
         .route("/raft/register", post(register))
         .route("/raft/admin", post(admin))
         .route("/raft/removed", post(removed))
+        .route("/raft/ping", post(ping))
         .layer(DefaultBodyLimit::disable())
         .with_state(node)
 }
@@ -138,5 +139,13 @@ async fn removed(State(node): State<Node>, body: Bytes) -> Response {
         let reply: PeerReply<()> = node.removed(id).map_err(Into::into);
         Ok::<_, Infallible>(reply)
     })
+    .await
+}
+
+async fn ping(body: Bytes) -> Response {
+    handle(
+        body,
+        |(): ()| async move { Ok::<_, Infallible>(PeerReply::<()>::Ok(())) },
+    )
     .await
 }

@@ -32,7 +32,10 @@ pub(super) struct ReadParams {
 }
 
 fn parse_consistency(raw: Option<&str>) -> Result<Consistency, ApiError> {
-    raw.map(str::parse).transpose().map_err(ApiError::invalid).map(Option::unwrap_or_default)
+    raw.map(str::parse)
+        .transpose()
+        .map_err(ApiError::invalid)
+        .map(Option::unwrap_or_default)
 }
 
 fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
@@ -204,7 +207,10 @@ pub(super) async fn scan_keys(
     let applied = node.state().read();
     let now = node.read_clock_ms(&applied);
     let (items, truncated) = applied.cache.scan(&params.prefix, limit, now);
-    let keys: Vec<KeyValue> = items.into_iter().map(|(k, e)| key_value(k.to_string(), e, now)).collect();
+    let keys: Vec<KeyValue> = items
+        .into_iter()
+        .map(|(k, e)| key_value(k.to_string(), e, now))
+        .collect();
     ok(KeysResult {
         prefix: params.prefix.clone(),
         count: keys.len(),
@@ -215,7 +221,10 @@ pub(super) async fn scan_keys(
 
 pub(super) async fn batch(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<BatchResult> {
     let body = body?;
-    let req: BatchRequest = parse_body(&body, r#"{"ops":[{"op":"set","key":"...","value":"..."},{"op":"delete","key":"..."}]}"#)?;
+    let req: BatchRequest = parse_body(
+        &body,
+        r#"{"ops":[{"op":"set","key":"...","value":"..."},{"op":"delete","key":"..."}]}"#,
+    )?;
     if req.ops.is_empty() || req.ops.len() > MAX_BATCH_OPS {
         return Err(ApiError::invalid(format!(
             "a batch holds 1 to {MAX_BATCH_OPS} operations, not {}",

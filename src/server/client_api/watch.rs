@@ -31,7 +31,9 @@ pub(super) struct WatchParams {
 }
 
 fn event(e: &WatchEvent) -> Event {
-    let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from));
+    let kind = serde_json::to_value(e.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from));
     Event::default()
         .event(kind.unwrap_or_else(|| "change".into()))
         .id(e.version.to_string())
