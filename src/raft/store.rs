@@ -16,7 +16,6 @@ use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
 
@@ -58,33 +57,6 @@ pub struct Store {
     log: sled::Tree,
     meta: sled::Tree,
     snapshot: sled::Tree,
-    /// Group commit: appended entries wait here for the next fsync (see [`group_commit`]).
-    flushes: Option<mpsc::UnboundedSender<IOFlushed<TypeConfig>>>,
-}
-
-/// Completes append callbacks in order, one fsync for everything queued while the previous
-/// fsync ran. `append` returns as soon as its entries are in sled's memory, so the next batch
-/// can be written while an fsync is in flight; an entry counts towards a commit only once its
-/// callback reports it durable.
-async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiver<IOFlushed<TypeConfig>>) {
-    while let Some(first) = rx.recv().await {
-        let mut waiting = vec![first];
-        while let Ok(next) = rx.try_recv() {
-            waiting.push(next);
-        }
-        let result = db.flush_async().await.map(|_| ()).map_err(io::Error::other);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, path = %path.display(), "log fsync failed; the writes are not acknowledged");
-        }
-        for callback in waiting {
-            callback.io_completed(
-                result
-                    .as_ref()
-                    .map(|_| ())
-                    .map_err(|e| io::Error::new(e.kind(), e.to_string())),
-            );
-        }
-    }
 }
 
 impl Store {
@@ -105,19 +77,12 @@ impl Store {
         let log = db.open_tree("log").map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
         let snapshot = db.open_tree("snapshot").map_err(open_err)?;
-        // Group commit needs a runtime to run on; without one (plain tests) appends flush inline.
-        let flushes = tokio::runtime::Handle::try_current().ok().map(|rt| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            rt.spawn(group_commit(db.clone(), path.clone(), rx));
-            tx
-        });
         Ok(Store {
             path,
             db,
             log,
             meta,
             snapshot,
-            flushes,
         })
     }
 
@@ -312,19 +277,10 @@ impl RaftLogStorage<TypeConfig> for Store {
         for entry in entries {
             batch.insert(&index_key(entry.log_id.index()), encode(&entry)?);
         }
-        if let Err(e) = self.log.apply_batch(batch).map_err(io::Error::other) {
-            tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
-            callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
-            return Err(e);
-        }
-        let callback = match &self.flushes {
-            Some(tx) => match tx.send(callback) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::SendError(callback)) => callback,
-            },
-            None => callback,
+        let result = match self.log.apply_batch(batch).map_err(io::Error::other) {
+            Ok(()) => self.flush().await,
+            Err(e) => Err(e),
         };
-        let result = self.flush().await;
         if let Err(e) = &result {
             tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
         }
@@ -400,19 +356,7 @@ mod tests {
             let meta = SnapshotMeta::default();
             store.save_snapshot(&meta, b"payload").await.unwrap();
         }
-        // The group-commit task releases its handle on the database once it sees the last
-        // sender dropped; poll until the reopen can take the lock.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let store = loop {
-            match Store::open(dir.path()) {
-                Ok(s) => break s,
-                Err(e) if std::time::Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-                Err(e) => panic!("reopen failed: {e}"),
-            }
-        };
+        let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.identity().unwrap().map(|i| i.node_id), Some(3));
         assert_eq!(
             store.load_snapshot().unwrap().map(|(_, d)| d),
