@@ -291,7 +291,7 @@ impl Config {
         let (v, f) = pick(&args.heartbeat_interval_ms, &file.heartbeat_interval_ms);
         let heartbeat_interval_ms = v.unwrap_or(100);
         let (v, fe) = pick(&args.election_timeout_ms, &file.election_timeout_ms);
-        let election_timeout_ms = v.unwrap_or(500);
+        let election_timeout_ms = v.unwrap_or(400);
         if heartbeat_interval_ms == 0 || election_timeout_ms < heartbeat_interval_ms * 2 {
             return Err(invalid(
                 if fe { "election-timeout-ms" } else { "heartbeat-interval-ms" },
