@@ -20,7 +20,7 @@ pub use start::StartError;
 
 use crate::cache::{Command, Outcome, Request};
 use crate::config::Config;
-use crate::raft::network::{decode, encode, MSGPACK};
+use crate::raft::network::{self, decode, encode, CallError};
 use crate::raft::state_machine::SharedState;
 use crate::raft::store::Store;
 use crate::raft::{Member, NodeId, Raft};
@@ -240,44 +240,25 @@ impl Node {
         req: &Req,
         deadline: Instant,
     ) -> Attempt<Resp> {
-        let url = format!("{}/raft/{rpc}", leader.peer_url);
         let body = match encode(req) {
             Ok(b) => b,
             Err(e) => return Attempt::Done(Err(NodeError::Internal(e.to_string()))),
         };
         let timeout = deadline.saturating_duration_since(Instant::now());
-        let sent = self
-            .inner
-            .peers
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, MSGPACK)
-            .timeout(timeout)
-            .body(body)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            // Never reached the leader: safe to try again once a leader is known.
-            Err(e) if e.is_connect() => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
-            Err(e) if e.is_timeout() => return Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
-        };
-        let status = resp.status();
-        let bytes = match resp.bytes().await {
+        let bytes = match network::post(&self.inner.peers, &leader.peer_url, rpc, body, timeout).await {
             Ok(b) => b,
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {url}: {e}")))),
+            // Never reached the leader: safe to try again once a leader is known.
+            Err(CallError::Unreachable { .. }) => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
+            Err(CallError::TimedOut { .. }) => return Attempt::Done(Err(NodeError::Timeout(timeout))),
+            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {}: {e}", leader.name)))),
         };
-        if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes);
-            return Attempt::Done(Err(NodeError::Internal(format!("leader answered {status}: {text}"))));
-        }
         match decode::<PeerReply<Resp>>(&bytes) {
             Ok(Ok(v)) => Attempt::Done(Ok(v)),
             Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
             Ok(Err(PeerFailure::NotFound(m))) => Attempt::Done(Err(NodeError::MemberNotFound(m))),
             Ok(Err(PeerFailure::Refused(m))) => Attempt::Done(Err(NodeError::Refused(m))),
             Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
-            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {url}: {e}")))),
+            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {}: {e}", leader.name)))),
         }
     }
 

@@ -75,6 +75,57 @@ pub fn decode_snapshot(frame: &[u8]) -> Result<(Vote, Snapshot), WireError> {
     ))
 }
 
+/// Sends one peer request, `POST {base}/raft/{rpc}` with a MessagePack body, and returns the
+/// reply body of a 2xx answer. Connection failures are told apart (`Unreachable`: the request
+/// never arrived, so it is safe to retry) from timeouts and other failures.
+pub async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    rpc: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<bytes::Bytes, CallError> {
+    let url = format!("{base}/raft/{rpc}");
+    let resp = http
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, MSGPACK)
+        .timeout(timeout)
+        .body(body)
+        .send()
+        .await
+        .map_err(|source| {
+            if source.is_connect() {
+                CallError::Unreachable {
+                    url: url.clone(),
+                    source,
+                }
+            } else if source.is_timeout() {
+                CallError::TimedOut {
+                    url: url.clone(),
+                    timeout,
+                }
+            } else {
+                CallError::Http {
+                    url: url.clone(),
+                    source,
+                }
+            }
+        })?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|source| CallError::Http {
+        url: url.clone(),
+        source,
+    })?;
+    if !status.is_success() {
+        return Err(CallError::Status {
+            url,
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Creates peer clients; holds the pooled HTTP client they share.
 #[derive(Clone)]
 pub struct Network {
@@ -112,11 +163,13 @@ pub struct PeerClient {
     http: reqwest::Client,
 }
 
-/// Why one RPC failed, before mapping into openraft's error types.
+/// Why one peer request failed, before mapping into openraft's (or the node's) error types.
 #[derive(Debug, thiserror::Error)]
-enum CallError {
+pub enum CallError {
     #[error("peer {url} unreachable: {source}")]
     Unreachable { url: String, source: reqwest::Error },
+    #[error("peer {url} did not answer within {timeout:?}")]
+    TimedOut { url: String, timeout: Duration },
     #[error("peer {url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("peer {url} answered {status}: {body}")]
@@ -154,41 +207,7 @@ impl PeerClient {
     }
 
     async fn post(&self, rpc: &str, body: Vec<u8>, timeout: Duration) -> Result<bytes::Bytes, CallError> {
-        let url = format!("{}/raft/{rpc}", self.base);
-        let resp = self
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, MSGPACK)
-            .timeout(timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(|source| {
-                if source.is_connect() {
-                    CallError::Unreachable {
-                        url: url.clone(),
-                        source,
-                    }
-                } else {
-                    CallError::Http {
-                        url: url.clone(),
-                        source,
-                    }
-                }
-            })?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|source| CallError::Http {
-            url: url.clone(),
-            source,
-        })?;
-        if !status.is_success() {
-            return Err(CallError::Status {
-                url,
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            });
-        }
-        Ok(bytes)
+        post(&self.http, &self.base, rpc, body, timeout).await
     }
 }
 
