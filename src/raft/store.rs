@@ -11,6 +11,8 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
@@ -57,7 +59,12 @@ pub struct Store {
     log: sled::Tree,
     meta: sled::Tree,
     snapshot: sled::Tree,
+    /// Index of the committed hint last written to sled.
+    committed_saved: Arc<AtomicU64>,
 }
+
+/// Persist the committed hint once per this many entries.
+const COMMITTED_EVERY: u64 = 1024;
 
 impl Store {
     /// Opens (creating if needed) the database under `dir`. Fails when the directory is
@@ -83,6 +90,7 @@ impl Store {
             log,
             meta,
             snapshot,
+            committed_saved: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -257,7 +265,15 @@ impl RaftLogStorage<TypeConfig> for Store {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        // Not flushed on purpose: after a crash openraft re-derives commitment from a quorum.
+        // A hint, not flushed on purpose: after a crash openraft re-derives commitment from a
+        // quorum (leader restore is off). Written only every COMMITTED_EVERY entries: each write
+        // dirties a sled page that the next log fsync must rewrite.
+        let index = committed.map_or(0, |c| c.index());
+        let saved = self.committed_saved.load(Ordering::Relaxed);
+        if index >= saved && index - saved < COMMITTED_EVERY {
+            return Ok(());
+        }
+        self.committed_saved.store(index, Ordering::Relaxed);
         match committed {
             Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
             None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
@@ -356,7 +372,19 @@ mod tests {
             let meta = SnapshotMeta::default();
             store.save_snapshot(&meta, b"payload").await.unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        // sled's background flusher thread lets go of the previous handle asynchronously;
+        // poll until the reopen can take the lock.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let store = loop {
+            match Store::open(dir.path()) {
+                Ok(s) => break s,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("reopen failed: {e}"),
+            }
+        };
         assert_eq!(store.identity().unwrap().map(|i| i.node_id), Some(3));
         assert_eq!(
             store.load_snapshot().unwrap().map(|(_, d)| d),
