@@ -2,14 +2,17 @@
 //!
 //! Layout, from the outside in:
 //! - `cli`, `config`: parsed options, and the validated configuration of `dcache serve`.
-//! - `commands`: thin glue per subcommand (serve, kv, cluster, completions).
+//! - `commands`: thin glue per subcommand (serve, kv, cluster, local-cluster, bench, completions).
+//! - `dash`: the live terminal dashboard (pollers, pure `App::update`, widgets, terminal guard).
+//! - `bench`: the closed-loop load generator behind `dcache bench`.
 //! - `client`, `types`: the typed HTTP client and the wire types of the client API.
-//! - `server`: the two listeners; `server::client_api` (the `/api/v1` routes) and
-//!   `server::peer_api` (Raft RPCs and node-to-node forwarding).
+//! - `server`: the two listeners; `server::client_api` (the `/api/v1` routes),
+//!   `server::peer_api` (Raft RPCs and node-to-node forwarding), `server::metrics`.
 //! - `node`: one running node; proposes writes, linearizes reads, reports status.
 //! - `raft`: openraft wiring; `raft::store` (the only sled user), `raft::state_machine`,
 //!   `raft::network`.
-//! - `cache`: the in-memory ordered map; no I/O, no Raft.
+//! - `cache`: the in-memory ordered map with TTL, eviction and watch history; no I/O, no
+//!   Raft, no clock.
 
 pub mod bench;
 pub mod cache;
