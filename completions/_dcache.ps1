@@ -58,6 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--initial-cluster', '--initial-cluster', [CompletionResultType]::ParameterName, 'Founding members: name=peer-url,... (identical on every founding node)')
             [CompletionResult]::new('--initial-cluster-state', '--initial-cluster-state', [CompletionResultType]::ParameterName, '`new` to found the cluster in initial-cluster, `existing` to join one')
             [CompletionResult]::new('--join', '--join', [CompletionResultType]::ParameterName, 'Client URL of a running cluster to join on first start')
+            [CompletionResult]::new('--peer-token', '--peer-token', [CompletionResultType]::ParameterName, 'Shared secret that every peer request must carry (same on every node; >= 16 chars)')
             [CompletionResult]::new('--max-key-bytes', '--max-key-bytes', [CompletionResultType]::ParameterName, 'Longest accepted key in bytes')
             [CompletionResult]::new('--max-value-bytes', '--max-value-bytes', [CompletionResultType]::ParameterName, 'Longest accepted value in bytes')
             [CompletionResult]::new('--max-memory', '--max-memory', [CompletionResultType]::ParameterName, 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it')

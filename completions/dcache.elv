@@ -54,6 +54,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --initial-cluster 'Founding members: name=peer-url,... (identical on every founding node)'
             cand --initial-cluster-state '`new` to found the cluster in initial-cluster, `existing` to join one'
             cand --join 'Client URL of a running cluster to join on first start'
+            cand --peer-token 'Shared secret that every peer request must carry (same on every node; >= 16 chars)'
             cand --max-key-bytes 'Longest accepted key in bytes'
             cand --max-value-bytes 'Longest accepted value in bytes'
             cand --max-memory 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it'

@@ -55,6 +55,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-advertis
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster-state -d '`new` to found the cluster in initial-cluster, `existing` to join one' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join -d 'Client URL of a running cluster to join on first start' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-token -d 'Shared secret that every peer request must carry (same on every node; >= 16 chars)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-key-bytes -d 'Longest accepted key in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-value-bytes -d 'Longest accepted value in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-memory -d 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it' -r

@@ -230,6 +230,9 @@ pub struct ServeArgs {
     /// Client URL of a running cluster to join on first start.
     #[arg(long)]
     pub join: Option<String>,
+    /// Shared secret that every peer request must carry (same on every node; >= 16 chars).
+    #[arg(long, env = "DCACHE_PEER_TOKEN", hide_env_values = true)]
+    pub peer_token: Option<String>,
     /// Longest accepted key in bytes.
     #[arg(long)]
     pub max_key_bytes: Option<usize>,

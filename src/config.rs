@@ -45,6 +45,7 @@ struct FileConfig {
     max_key_bytes: Option<usize>,
     max_value_bytes: Option<usize>,
     max_memory: Option<String>,
+    peer_token: Option<String>,
     request_timeout: Option<String>,
     snapshot_logs: Option<u64>,
     heartbeat_interval_ms: Option<u64>,
@@ -96,6 +97,8 @@ pub struct Config {
     pub initial_cluster_state: ClusterState,
     /// A client URL of a running cluster to join on first start.
     pub join: Option<String>,
+    /// Shared secret every peer request must carry (`peer-token`); `None` = peers unauthenticated.
+    pub peer_token: Option<String>,
     pub log_level: String,
     pub limits: Limits,
     pub raft: RaftTuning,
@@ -229,6 +232,19 @@ impl Config {
             .transpose()
             .map_err(|m| invalid("join", f, m))?;
 
+        let (token, f) = pick(&args.peer_token, &file.peer_token);
+        let peer_token = match token {
+            Some(t) if t.len() < 16 || !t.chars().all(|c| c.is_ascii_graphic()) => {
+                return Err(invalid(
+                    "peer-token",
+                    f,
+                    "must be at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)"
+                        .into(),
+                ))
+            }
+            other => other,
+        };
+
         let (level, f) = pick(&args.log_level, &file.log_level);
         let log_level = level.unwrap_or_else(|| "info".to_string());
         tracing_subscriber::EnvFilter::try_new(&log_level).map_err(|e| {
@@ -317,6 +333,7 @@ impl Config {
             initial_cluster,
             initial_cluster_state,
             join,
+            peer_token,
             log_level,
             limits: Limits {
                 max_key_bytes,

@@ -154,7 +154,7 @@ impl Node {
         let raft = Raft::new(
             id,
             Arc::new(raft_config(&config)?),
-            Network::new()?,
+            Network::new(config.peer_token.as_deref())?,
             store.clone(),
             state_machine,
         )
@@ -175,7 +175,7 @@ impl Node {
             tracing::info!(id, "recovering from the data dir; initial-cluster is ignored");
         }
 
-        let peers = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let peers = crate::raft::network::peer_http(config.peer_token.as_deref())?;
         let node = Node {
             inner: Arc::new(Inner {
                 id,

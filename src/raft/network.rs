@@ -132,15 +132,32 @@ pub struct Network {
     http: reqwest::Client,
 }
 
+/// Header that carries the shared `peer-token` on every peer request.
+pub const PEER_TOKEN_HEADER: &str = "x-dcache-peer-token";
+
+/// The HTTP client for peer requests: pooled, tuned for many small RPCs to few hosts, and
+/// sending `token` (the cluster's `peer-token`) with every request when one is set.
+pub fn peer_http(token: Option<&str>) -> Result<reqwest::Client, reqwest::Error> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        if let Ok(value) = reqwest::header::HeaderValue::from_str(token) {
+            headers.insert(PEER_TOKEN_HEADER, value);
+        }
+    }
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(2))
+        .default_headers(headers)
+        .build()
+}
+
 impl Network {
-    /// A factory with a connection pool tuned for many small RPCs to few hosts.
-    pub fn new() -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(2))
-            .build()?;
-        Ok(Network { http })
+    /// A factory whose clients send `token` with every RPC.
+    pub fn new(token: Option<&str>) -> Result<Self, reqwest::Error> {
+        Ok(Network {
+            http: peer_http(token)?,
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::cache::Command;
 use crate::node::{AdminRequest, Node, PeerReply};
-use crate::raft::network::{decode, decode_snapshot, encode, WireError, MSGPACK};
+use crate::raft::network::{decode, decode_snapshot, encode, WireError, MSGPACK, PEER_TOKEN_HEADER};
 use crate::raft::{Member, NodeId};
 use crate::types::Consistency;
 
@@ -34,6 +34,7 @@ pub fn router(node: Node) -> Router {
         .route("/raft/removed", post(removed))
         .route("/raft/ping", post(ping))
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(node.clone(), require_peer_token))
         .with_state(node)
 }
 
@@ -148,4 +149,28 @@ async fn ping(body: Bytes) -> Response {
         |(): ()| async move { Ok::<_, Infallible>(PeerReply::<()>::Ok(())) },
     )
     .await
+}
+
+/// Refuses peer requests without the cluster's `peer-token` (when one is configured), before
+/// their bodies are read: a stranger on the peer port cannot append, vote, install a
+/// snapshot, forward writes or change membership.
+async fn require_peer_token(
+    State(node): State<Node>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(want) = node.config().peer_token.as_deref() else {
+        return next.run(req).await;
+    };
+    let given = req.headers().get(PEER_TOKEN_HEADER).map(|v| v.as_bytes());
+    if given.is_some_and(|g| constant_time_eq(g, want.as_bytes())) {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "refused a peer request without the right peer-token");
+    (StatusCode::UNAUTHORIZED, "missing or wrong peer token").into_response()
+}
+
+/// Compares without an early exit, so the time taken does not reveal a matching prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
