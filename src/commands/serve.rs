@@ -18,6 +18,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     init_tracing(&config.log_level);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
+    warn_if_exposed(&config);
     let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
     let shutdown = CancellationToken::new();
@@ -28,6 +29,23 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     tracing::info!(client = %client_addr, peer = %peer_addr, "serving");
     server::serve(node, listeners, shutdown).await?;
     Ok(())
+}
+
+/// Plain HTTP on loopback is the zero-config default; anything reachable from the network
+/// without protection deserves a loud line at start.
+fn warn_if_exposed(config: &Config) {
+    if !config.listen_client.ip().is_loopback() {
+        tracing::warn!(
+            addr = %config.listen_client,
+            "the client API listens beyond loopback over plain HTTP without authentication: anyone who can reach it can read and write the cache"
+        );
+    }
+    if !config.listen_peer.ip().is_loopback() && config.peer_token.is_none() {
+        tracing::warn!(
+            addr = %config.listen_peer,
+            "the peer API listens beyond loopback without a peer-token: anyone who can reach it can send Raft messages; set peer-token"
+        );
+    }
 }
 
 /// Logs to stderr at `level`. A plain level keeps openraft's own chatter at `warn` unless
