@@ -630,11 +630,23 @@ impl Drop for Node {
 /// `(key, value, version)` for each, in input order. Panics (with the failing request) if
 /// any write is not acknowledged with 200.
 pub(crate) fn parallel_set(base: &str, items: &[(String, String)], threads: usize) -> Vec<(String, String, u64)> {
+    parallel_set_over(&[base.to_string()], items, threads)
+}
+
+/// Like [`parallel_set`], with thread `t` writing through `bases[t % bases.len()]`, so the
+/// writes arrive through several nodes.
+pub(crate) fn parallel_set_over(
+    bases: &[String],
+    items: &[(String, String)],
+    threads: usize,
+) -> Vec<(String, String, u64)> {
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
+            .enumerate()
+            .map(|(t, part)| {
+                let base = &bases[t % bases.len()];
                 s.spawn(move || {
                     let http = Http::new(base);
                     part.iter()

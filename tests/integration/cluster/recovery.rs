@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{listing, missing, u64_of};
-use crate::support::{parallel_set, wait_until, Cluster, Http};
+use crate::support::{parallel_set, parallel_set_over, wait_until, Cluster};
 
 #[test]
 fn a_follower_that_missed_purged_log_catches_up_by_snapshot() {
@@ -85,25 +85,7 @@ fn a_whole_cluster_killed_with_kill_9_keeps_every_acknowledged_write() {
         .map(|i| (format!("crash/{i:04}"), format!("crash-value-{i}")))
         .collect();
     // Two writer threads per node, so writes arrive through the leader and both followers.
-    let written: Vec<(String, String, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(N.div_ceil(THREADS))
-            .enumerate()
-            .map(|(t, part)| {
-                let url = &urls[t % urls.len()];
-                s.spawn(move || {
-                    let http = Http::new(url);
-                    part.iter()
-                        .map(|(k, v)| (k.clone(), v.clone(), http.set(k, v)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+    let written = parallel_set_over(&urls, &items, THREADS);
     assert_eq!(written.len(), N);
 
     c.restart_many(&[0, 1, 2]);
