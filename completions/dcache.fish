@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dcache_global_optspecs
-    string join \n server= timeout= o/output= h/help V/version
+    string join \n server= timeout= o/output= token= cacert= h/help V/version
 end
 
 function __fish_dcache_needs_command
@@ -28,6 +28,8 @@ complete -c dcache -n "__fish_dcache_needs_command" -l server -d 'Client URL of 
 complete -c dcache -n "__fish_dcache_needs_command" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_needs_command" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_needs_command" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_needs_command" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
@@ -56,6 +58,18 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster 
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster-state -d '`new` to found the cluster in initial-cluster, `existing` to join one' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join -d 'Client URL of a running cluster to join on first start' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-token -d 'Shared secret that every peer request must carry (same on every node; >= 16 chars)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l client-cert-file -d 'Certificate (PEM) of the client listener; needs an https:// listen-client-urls' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l client-key-file -d 'Private key (PEM) of the client listener' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l trusted-ca-file -d 'CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-cert-file -d 'Certificate (PEM) this node presents to peers, as server and as client (mutual TLS)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-key-file -d 'Private key (PEM) of the peer certificate' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-trusted-ca-file -d 'CA bundle (PEM) that signs every peer certificate; peers without one are refused' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l auth-token -d 'Client token with read-write access (repeatable); with any token set, clients must send one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l read-only-token -d 'Client token with read-only access (repeatable)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join-token -d 'Token this node sends when it joins a cluster whose client API requires one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-connections -d 'Most open connections per listener; further clients wait in the accept queue' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-header-bytes -d 'Largest accepted request head (request line + headers) in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l header-read-timeout -d 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-key-bytes -d 'Longest accepted key in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-value-bytes -d 'Longest accepted value in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-memory -d 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it' -r
@@ -67,6 +81,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l server -d 'Clien
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
@@ -76,6 +92,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client 
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-absent -d 'Only write if the key does not exist'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
@@ -86,6 +104,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l server -d 'Client 
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l from-version -d 'Resume after this version (replays kept history first)' -r
@@ -93,6 +113,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand watch" -l server -d 'Clien
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
@@ -102,6 +124,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand get" -l server -d 'Client 
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
@@ -109,6 +133,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand delete" -l server -d 'Clie
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
@@ -119,12 +145,16 @@ complete -c dcache -n "__fish_dcache_using_subcommand scan" -l server -d 'Client
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
@@ -137,30 +167,40 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
@@ -175,6 +215,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight' -r
@@ -194,6 +236,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Clien
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l no-prefill -d 'Skip writing the key space before a get or mixed run'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s V -l version -d 'Print version'
@@ -204,12 +248,16 @@ complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l server -
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l server -d 'Client URL of any dcache node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'

@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::client::{Client, ClientError};
+use crate::client::{Access, Client, ClientError};
 use crate::types::Consistency;
 
 /// What the clients send.
@@ -45,6 +45,8 @@ pub struct BenchOptions {
     pub consistency: Consistency,
     pub timeout: Duration,
     pub prefill: bool,
+    /// Token and CA certificates for every request.
+    pub access: Access,
 }
 
 /// Latency percentiles in microseconds.
@@ -108,7 +110,7 @@ pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchRe
     let clients: Vec<Client> = opts
         .endpoints
         .iter()
-        .map(|e| Client::new(e, opts.timeout))
+        .map(|e| Client::new(e, opts.timeout, &opts.access))
         .collect::<Result<_, _>>()?;
     // Fail fast with a clear message when no endpoint answers.
     clients[0].health().await?;

@@ -31,6 +31,12 @@ pub struct ClientOpts {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
+    /// Bearer token sent with every request, for nodes that require client authentication.
+    #[arg(long, env = "DCACHE_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// CA bundle (PEM) to trust for https:// servers, in addition to the system's roots.
+    #[arg(long, env = "DCACHE_CACERT", global = true)]
+    pub cacert: Option<PathBuf>,
 }
 
 /// How client commands print results.
@@ -233,6 +239,52 @@ pub struct ServeArgs {
     /// Shared secret that every peer request must carry (same on every node; >= 16 chars).
     #[arg(long, env = "DCACHE_PEER_TOKEN", hide_env_values = true)]
     pub peer_token: Option<String>,
+    /// Certificate (PEM) of the client listener; needs an https:// listen-client-urls.
+    #[arg(long)]
+    pub client_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of the client listener.
+    #[arg(long)]
+    pub client_key_file: Option<PathBuf>,
+    /// CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL).
+    #[arg(long)]
+    pub trusted_ca_file: Option<PathBuf>,
+    /// Certificate (PEM) this node presents to peers, as server and as client (mutual TLS).
+    #[arg(long)]
+    pub peer_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of the peer certificate.
+    #[arg(long)]
+    pub peer_key_file: Option<PathBuf>,
+    /// CA bundle (PEM) that signs every peer certificate; peers without one are refused.
+    #[arg(long)]
+    pub peer_trusted_ca_file: Option<PathBuf>,
+    /// Client token with read-write access (repeatable); with any token set, clients must send one.
+    #[arg(
+        long = "auth-token",
+        env = "DCACHE_AUTH_TOKEN",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub auth_tokens: Vec<String>,
+    /// Client token with read-only access (repeatable).
+    #[arg(
+        long = "read-only-token",
+        env = "DCACHE_READ_ONLY_TOKEN",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub read_only_tokens: Vec<String>,
+    /// Token this node sends when it joins a cluster whose client API requires one.
+    #[arg(long, env = "DCACHE_JOIN_TOKEN", hide_env_values = true)]
+    pub join_token: Option<String>,
+    /// Most open connections per listener; further clients wait in the accept queue.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Largest accepted request head (request line + headers) in bytes.
+    #[arg(long)]
+    pub max_header_bytes: Option<usize>,
+    /// How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections).
+    #[arg(long)]
+    pub header_read_timeout: Option<String>,
     /// Longest accepted key in bytes.
     #[arg(long)]
     pub max_key_bytes: Option<usize>,

@@ -2,6 +2,7 @@
 //! and the benchmark). It unwraps the envelope and turns every failure into a `ClientError`
 //! that says what went wrong and what to try.
 
+use std::path::Path;
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -21,6 +22,8 @@ const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b
 pub enum ClientError {
     #[error("--server `{url}` is not a usable URL: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("--cacert {path}: {reason}")]
+    BadCaCert { path: String, reason: String },
     #[error("cannot reach {url}: {reason} (is dcache serve running?)")]
     Unreachable { url: String, reason: String },
     #[error("{url} did not answer within {timeout:?} (raise --timeout, or check the node's log)")]
@@ -47,30 +50,93 @@ impl ClientError {
     }
 }
 
+/// How a client proves itself and whom it trusts: the bearer token for nodes that require
+/// one, and extra CA certificates for https servers (on top of the system's roots).
+#[derive(Clone, Default)]
+pub struct Access {
+    token: Option<String>,
+    cacert: Option<std::path::PathBuf>,
+    roots: Vec<reqwest::Certificate>,
+}
+
+impl std::fmt::Debug for Access {
+    /// Never prints the token itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("cacert", &self.cacert)
+            .finish()
+    }
+}
+
+impl PartialEq for Access {
+    fn eq(&self, other: &Self) -> bool {
+        self.token == other.token && self.cacert == other.cacert
+    }
+}
+
+impl Eq for Access {}
+
+impl Access {
+    /// Access with `token` (sent as `Authorization: Bearer`) and the PEM CA bundle at `cacert`.
+    pub fn new(token: Option<&str>, cacert: Option<&Path>) -> Result<Access, ClientError> {
+        let roots = match cacert {
+            None => Vec::new(),
+            Some(path) => crate::tls::ca_bundle("CA file", path).map_err(|e| ClientError::BadCaCert {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?,
+        };
+        Ok(Access {
+            token: token.map(str::to_string),
+            cacert: cacert.map(Path::to_path_buf),
+            roots,
+        })
+    }
+
+    /// A reqwest builder carrying this access.
+    fn builder(&self) -> reqwest::ClientBuilder {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = &self.token {
+            if let Ok(mut value) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
+                value.set_sensitive(true);
+                headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
+        }
+        self.roots
+            .iter()
+            .cloned()
+            .fold(reqwest::Client::builder(), |b, c| b.add_root_certificate(c))
+            .default_headers(headers)
+            .tcp_nodelay(true)
+    }
+}
+
 /// A client bound to one node's client URL.
 #[derive(Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
     timeout: Duration,
+    access: Access,
 }
 
 impl Client {
     /// A client for `server` (e.g. `http://127.0.0.1:8080`) giving each request `timeout`.
-    pub fn new(server: &str, timeout: Duration) -> Result<Self, ClientError> {
+    pub fn new(server: &str, timeout: Duration, access: &Access) -> Result<Self, ClientError> {
         let parsed = url::Url::parse(server).map_err(|e| ClientError::BadUrl {
             url: server.to_string(),
             reason: format!("{e}; expected e.g. http://127.0.0.1:8080"),
         })?;
-        if parsed.scheme() != "http" {
+        if parsed.scheme() != "http" && parsed.scheme() != "https" {
             return Err(ClientError::BadUrl {
                 url: server.to_string(),
-                reason: format!("scheme `{}` is not supported; use http://", parsed.scheme()),
+                reason: format!("scheme `{}` is not supported; use http:// or https://", parsed.scheme()),
             });
         }
-        let http = reqwest::Client::builder()
+        let http = access
+            .builder()
             .timeout(timeout)
-            .tcp_nodelay(true)
             .build()
             .map_err(|e| ClientError::BadUrl {
                 url: server.to_string(),
@@ -80,7 +146,13 @@ impl Client {
             base: server.trim_end_matches('/').to_string(),
             http,
             timeout,
+            access: access.clone(),
         })
+    }
+
+    /// The token and CA certificates this client uses, for talking to further nodes alike.
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     /// The base URL this client talks to.
@@ -133,8 +205,9 @@ impl Client {
         if let Some(v) = from_version {
             query.push(("from_version", v.to_string()));
         }
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
+        let http = self
+            .access
+            .builder()
             .connect_timeout(self.timeout)
             .build()
             .map_err(|e| self.transport_error(e))?;

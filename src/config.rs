@@ -11,6 +11,10 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 
+pub mod security;
+
+use security::{check_token, is_https, AuthToken, ConnLimits, PeerTls, Role, Security, TlsFiles};
+
 /// Default client URL, for `dcache serve` with no flags and for the CLI.
 pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
 /// Default peer URL.
@@ -46,6 +50,17 @@ struct FileConfig {
     max_value_bytes: Option<usize>,
     max_memory: Option<String>,
     peer_token: Option<String>,
+    client_cert_file: Option<PathBuf>,
+    client_key_file: Option<PathBuf>,
+    trusted_ca_file: Option<PathBuf>,
+    peer_cert_file: Option<PathBuf>,
+    peer_key_file: Option<PathBuf>,
+    peer_trusted_ca_file: Option<PathBuf>,
+    auth_tokens: Option<Vec<AuthToken>>,
+    join_token: Option<String>,
+    max_connections: Option<usize>,
+    max_header_bytes: Option<usize>,
+    header_read_timeout: Option<String>,
     request_timeout: Option<String>,
     snapshot_logs: Option<u64>,
     heartbeat_interval_ms: Option<u64>,
@@ -97,8 +112,10 @@ pub struct Config {
     pub initial_cluster_state: ClusterState,
     /// A client URL of a running cluster to join on first start.
     pub join: Option<String>,
-    /// Shared secret every peer request must carry (`peer-token`); `None` = peers unauthenticated.
-    pub peer_token: Option<String>,
+    /// TLS, tokens and the peer secret.
+    pub security: Security,
+    /// Connection limits of both listeners.
+    pub conn_limits: ConnLimits,
     pub log_level: String,
     pub limits: Limits,
     pub raft: RaftTuning,
@@ -233,16 +250,162 @@ impl Config {
             .map_err(|m| invalid("join", f, m))?;
 
         let (token, f) = pick(&args.peer_token, &file.peer_token);
-        let peer_token = match token {
-            Some(t) if t.len() < 16 || !t.chars().all(|c| c.is_ascii_graphic()) => {
+        if let Some(t) = &token {
+            check_token(t).map_err(|m| invalid("peer-token", f, m))?;
+        }
+        let mut security = Security {
+            peer_token: token,
+            ..Security::default()
+        };
+
+        // TLS is switched on per listener by the scheme of its URLs, which must then agree.
+        let (cert, fc) = pick(&args.client_cert_file, &file.client_cert_file);
+        let (key, fk) = pick(&args.client_key_file, &file.client_key_file);
+        let client_https = is_https(&advertise_client_url) || listen_client_url.trim().starts_with("https://");
+        if client_https {
+            if is_https(&advertise_client_url) != listen_client_url.trim().starts_with("https://") {
                 return Err(invalid(
-                    "peer-token",
+                    "advertise-client-urls",
                     f,
-                    "must be at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)"
-                        .into(),
-                ))
+                    format!("`{advertise_client_url}` and listen-client-urls `{listen_client_url}` must both be https:// or both http://"),
+                ));
             }
-            other => other,
+            let cert =
+                cert.ok_or_else(|| invalid("client-cert-file", fc, "is required for an https:// client URL".into()))?;
+            let key =
+                key.ok_or_else(|| invalid("client-key-file", fk, "is required for an https:// client URL".into()))?;
+            security.client_tls = Some(TlsFiles { cert, key });
+        } else if cert.is_some() || key.is_some() {
+            return Err(invalid(
+                if cert.is_some() {
+                    "client-cert-file"
+                } else {
+                    "client-key-file"
+                },
+                if cert.is_some() { fc } else { fk },
+                format!(
+                    "is set but listen-client-urls `{listen_client_url}` is plain http; use https:// to switch TLS on"
+                ),
+            ));
+        }
+        let (ca, _) = pick(&args.trusted_ca_file, &file.trusted_ca_file);
+        security.trusted_ca = ca;
+
+        let (cert, fc) = pick(&args.peer_cert_file, &file.peer_cert_file);
+        let (key, fk) = pick(&args.peer_key_file, &file.peer_key_file);
+        let (ca, fca) = pick(&args.peer_trusted_ca_file, &file.peer_trusted_ca_file);
+        let peer_https = is_https(&advertise_peer_url);
+        if let Some((n, u)) = initial_cluster.iter().find(|(_, u)| is_https(u) != peer_https) {
+            return Err(invalid(
+                "initial-cluster",
+                f,
+                format!("`{n}={u}` and this node's peer URL `{advertise_peer_url}` differ in scheme; every peer URL must be https:// or every one http://"),
+            ));
+        }
+        if peer_https != listen_peer_url.trim().starts_with("https://") {
+            return Err(invalid(
+                "listen-peer-urls",
+                f,
+                format!("`{listen_peer_url}` and the advertised peer URL `{advertise_peer_url}` must both be https:// or both http://"),
+            ));
+        }
+        if peer_https {
+            let need = |v: Option<PathBuf>, key: &str, from: bool| {
+                v.ok_or_else(|| {
+                    invalid(
+                        key,
+                        from,
+                        "is required for https:// peer URLs (mutual TLS between peers)".into(),
+                    )
+                })
+            };
+            security.peer_tls = Some(PeerTls {
+                files: TlsFiles {
+                    cert: need(cert, "peer-cert-file", fc)?,
+                    key: need(key, "peer-key-file", fk)?,
+                },
+                ca: need(ca, "peer-trusted-ca-file", fca)?,
+            });
+        } else if let Some((key, from)) = [
+            ("peer-cert-file", cert.is_some(), fc),
+            ("peer-key-file", key.is_some(), fk),
+            ("peer-trusted-ca-file", ca.is_some(), fca),
+        ]
+        .into_iter()
+        .find(|(_, set, _)| *set)
+        .map(|(k, _, from)| (k, from))
+        {
+            return Err(invalid(
+                key,
+                from,
+                format!("is set but listen-peer-urls `{listen_peer_url}` is plain http; use https:// peer URLs to switch TLS on"),
+            ));
+        }
+
+        let from_flags = !args.auth_tokens.is_empty() || !args.read_only_tokens.is_empty();
+        security.auth_tokens = if from_flags {
+            let rw = args.auth_tokens.iter().map(|t| (t, Role::ReadWrite));
+            let ro = args.read_only_tokens.iter().map(|t| (t, Role::ReadOnly));
+            rw.chain(ro)
+                .map(|(t, role)| AuthToken { token: t.clone(), role })
+                .collect()
+        } else {
+            file.auth_tokens.clone().unwrap_or_default()
+        };
+        for (i, t) in security.auth_tokens.iter().enumerate() {
+            check_token(&t.token).map_err(|m| invalid("auth-tokens", from_flags, format!("token #{} {m}", i + 1)))?;
+            if security.auth_tokens[..i].iter().any(|o| o.token == t.token) {
+                return Err(invalid(
+                    "auth-tokens",
+                    from_flags,
+                    format!("token #{} is listed twice", i + 1),
+                ));
+            }
+        }
+        let (token, f) = pick(&args.join_token, &file.join_token);
+        if let Some(t) = &token {
+            check_token(t).map_err(|m| invalid("join-token", f, m))?;
+        }
+        security.join_token = token;
+
+        let defaults = ConnLimits::default();
+        let (v, f) = pick(&args.max_connections, &file.max_connections);
+        let max_connections =
+            positive(v.unwrap_or(defaults.max_connections)).map_err(|m| invalid("max-connections", f, m))?;
+        let (v, f) = pick(&args.max_header_bytes, &file.max_header_bytes);
+        let max_header_bytes = v.unwrap_or(defaults.max_header_bytes);
+        if !(1024..=1024 * 1024).contains(&max_header_bytes) {
+            return Err(invalid(
+                "max-header-bytes",
+                f,
+                format!("`{max_header_bytes}` is out of range; use 1024 to 1048576"),
+            ));
+        }
+        let (v, f) = pick(&args.header_read_timeout, &file.header_read_timeout);
+        let header_read_timeout = match v {
+            None => defaults.header_read_timeout,
+            Some(s) => match humantime::parse_duration(&s) {
+                Ok(d) if d >= Duration::from_millis(100) => d,
+                Ok(_) => {
+                    return Err(invalid(
+                        "header-read-timeout",
+                        f,
+                        format!("`{s}` is too short; use at least 100ms"),
+                    ))
+                }
+                Err(e) => {
+                    return Err(invalid(
+                        "header-read-timeout",
+                        f,
+                        format!("`{s}` is not a duration ({e}); e.g. 10s"),
+                    ))
+                }
+            },
+        };
+        let conn_limits = ConnLimits {
+            max_connections,
+            max_header_bytes,
+            header_read_timeout,
         };
 
         let (level, f) = pick(&args.log_level, &file.log_level);
@@ -333,7 +496,8 @@ impl Config {
             initial_cluster,
             initial_cluster_state,
             join,
-            peer_token,
+            security,
+            conn_limits,
             log_level,
             limits: Limits {
                 max_key_bytes,
@@ -378,6 +542,27 @@ impl fmt::Display for Config {
                 .max_memory
                 .map_or("unbounded".to_string(), |m| format!("{m} B")),
             self.limits.request_timeout
+        )?;
+        let on = |b: bool| if b { "on" } else { "off" };
+        writeln!(
+            f,
+            "security:        client TLS {}, peer mutual TLS {}, peer-token {}, client tokens {}",
+            on(self.security.client_tls.is_some()),
+            on(self.security.peer_tls.is_some()),
+            if self.security.peer_token.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+            match self.security.auth_tokens.len() {
+                0 => "none (client API open)".to_string(),
+                n => n.to_string(),
+            }
+        )?;
+        writeln!(
+            f,
+            "connections:     at most {} per listener, request head <= {} B within {:?}",
+            self.conn_limits.max_connections, self.conn_limits.max_header_bytes, self.conn_limits.header_read_timeout
         )?;
         write!(
             f,
@@ -449,10 +634,9 @@ pub(crate) fn base_url(s: &str) -> Result<String, String> {
     }
     let url = url::Url::parse(s)
         .map_err(|e| format!("`{s}` is not a valid URL ({e}); expected e.g. http://127.0.0.1:8080"))?;
-    match url.scheme() {
-        "http" => {}
-        "https" => return Err(format!("`{s}`: TLS (https) is not supported yet; use http://")),
-        other => return Err(format!("`{s}` has scheme `{other}`; expected http://")),
+    let scheme = url.scheme();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("`{s}` has scheme `{scheme}`; expected http:// or https://"));
     }
     let host = url.host_str().ok_or_else(|| format!("`{s}` has no host"))?;
     let port = url
@@ -461,12 +645,12 @@ pub(crate) fn base_url(s: &str) -> Result<String, String> {
     if url.path() != "/" && !url.path().is_empty() {
         return Err(format!("`{s}` has a path; give only scheme, host and port"));
     }
-    Ok(format!("http://{host}:{port}"))
+    Ok(format!("{scheme}://{host}:{port}"))
 }
 
 fn listen_addr(s: &str) -> Result<SocketAddr, String> {
     let base = base_url(s)?;
-    let hostport = base.trim_start_matches("http://");
+    let hostport = base.split_once("://").map_or(base.as_str(), |(_, rest)| rest);
     hostport
         .to_socket_addrs()
         .map_err(|e| format!("`{s}`: cannot resolve `{hostport}` ({e})"))?

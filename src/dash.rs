@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
-use crate::client::{Client, ClientError};
+use crate::client::{Access, Client, ClientError};
 use crate::types::LeaderInfo;
 use app::{Action, App, Event};
 use poller::Poller;
@@ -67,16 +67,19 @@ pub struct DashOptions {
     pub poll_timeout: Duration,
     /// The bound on a leadership transfer (`--timeout`).
     pub request_timeout: Duration,
+    /// Token and CA certificates for every request.
+    pub access: Access,
 }
 
 impl DashOptions {
     /// Checks the command line: the seeds are `endpoints` (comma-separated) when given, else
-    /// `server`; each must be an http URL; the interval at least [`MIN_INTERVAL`].
+    /// `server`; each must be an http:// or https:// URL; the interval at least [`MIN_INTERVAL`].
     pub fn new(
         server: &str,
         endpoints: Option<&str>,
         interval: Duration,
         timeout: Duration,
+        access: Access,
     ) -> Result<DashOptions, DashError> {
         let seeds: Vec<String> = match endpoints {
             Some(list) => list
@@ -90,7 +93,7 @@ impl DashOptions {
             return Err(DashError::NoEndpoints);
         }
         for url in &seeds {
-            if let Err(e) = Client::new(url, timeout) {
+            if let Err(e) = Client::new(url, timeout, &access) {
                 let reason = match e {
                     ClientError::BadUrl { reason, .. } => reason,
                     other => other.to_string(),
@@ -110,6 +113,7 @@ impl DashOptions {
             interval,
             poll_timeout,
             request_timeout: timeout,
+            access,
         })
     }
 }
@@ -124,7 +128,12 @@ pub async fn run(opts: DashOptions) -> Result<(), DashError> {
     let (pause_tx, pause_rx) = watch::channel(false);
     let mut guard = TerminalGuard::enter().map_err(DashError::Terminal)?;
     let (_input, mut input_failed) = Input::spawn(tx.clone()).map_err(DashError::Input)?;
-    let poller = Poller::new(opts.seeds.clone(), opts.interval, opts.poll_timeout);
+    let poller = Poller::new(
+        opts.seeds.clone(),
+        opts.interval,
+        opts.poll_timeout,
+        opts.access.clone(),
+    );
     let mut poller_task = tokio::spawn(poller.run(tx.clone(), pause_rx));
     // SIGTERM, SIGINT (raw mode turns Ctrl-C into a key, but `kill -INT` still arrives) and
     // SIGHUP (a closed terminal) end the dashboard like `q`, restoring the screen.
@@ -213,9 +222,9 @@ fn perform(action: Action, opts: &DashOptions, events: &mpsc::Sender<Event>, pau
             via,
         } => {
             let events = events.clone();
-            let timeout = opts.request_timeout;
+            let (timeout, access) = (opts.request_timeout, opts.access.clone());
             tokio::spawn(async move {
-                let outcome = transfer(&via, target_id, timeout).await;
+                let outcome = transfer(&via, target_id, timeout, &access).await;
                 let done = Event::TransferDone {
                     target: target_name,
                     outcome,
@@ -231,10 +240,10 @@ fn perform(action: Action, opts: &DashOptions, events: &mpsc::Sender<Event>, pau
 
 /// Asks the nodes at `via`, in order, to make member `target` lead, moving to the next only
 /// when one cannot be reached; returns the new leader or why it did not happen.
-async fn transfer(via: &[String], target: u64, timeout: Duration) -> Result<LeaderInfo, String> {
+async fn transfer(via: &[String], target: u64, timeout: Duration, access: &Access) -> Result<LeaderInfo, String> {
     let mut last = "no node answers".to_string();
     for url in via {
-        let client = Client::new(url, timeout).map_err(|e| e.to_string())?;
+        let client = Client::new(url, timeout, access).map_err(|e| e.to_string())?;
         match client.transfer_leadership(&target.to_string()).await {
             Ok(leader) => return Ok(leader),
             Err(e @ (ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => last = e.to_string(),
@@ -252,13 +261,21 @@ mod tests {
 
     #[test]
     fn server_is_the_seed_unless_endpoints_are_given() {
-        let o = DashOptions::new(SERVER, None, Duration::from_secs(1), Duration::from_secs(10)).unwrap();
+        let o = DashOptions::new(
+            SERVER,
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            Access::default(),
+        )
+        .unwrap();
         assert_eq!(o.seeds, vec![SERVER.to_string()]);
         let o = DashOptions::new(
             SERVER,
             Some("http://a:1/, http://b:2"),
             Duration::from_secs(1),
             Duration::from_secs(10),
+            Access::default(),
         )
         .unwrap();
         assert_eq!(o.seeds, vec!["http://a:1".to_string(), "http://b:2".to_string()]);
@@ -272,6 +289,7 @@ mod tests {
                 None,
                 Duration::from_millis(interval_ms),
                 Duration::from_millis(timeout_ms),
+                Access::default(),
             )
             .unwrap()
             .poll_timeout
@@ -290,12 +308,13 @@ mod tests {
                 endpoints,
                 Duration::from_millis(interval_ms),
                 Duration::from_secs(10),
+                Access::default(),
             )
             .unwrap_err()
             .to_string()
         };
         assert!(err(Some(" , "), 1000).contains("lists no URL"));
-        assert!(err(Some("https://x:1"), 1000).contains("`https://x:1` is not usable"));
+        assert!(err(Some("ftp://x:1"), 1000).contains("`ftp://x:1` is not usable"));
         assert!(err(Some("not a url"), 1000).contains("not usable"));
         assert!(err(None, 10).contains("--interval 10ms is too short"));
     }

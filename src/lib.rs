@@ -6,8 +6,10 @@
 //! - `dash`: the live terminal dashboard (pollers, pure `App::update`, widgets, terminal guard).
 //! - `bench`: the closed-loop load generator behind `dcache bench`.
 //! - `client`, `types`: the typed HTTP client and the wire types of the client API.
-//! - `server`: the two listeners; `server::client_api` (the `/api/v1` routes),
-//!   `server::peer_api` (Raft RPCs and node-to-node forwarding), `server::metrics`.
+//! - `server`: the two listeners; `server::listener` (accept loop, TLS, connection limits),
+//!   `server::client_api` (the `/api/v1` routes, client tokens), `server::peer_api` (Raft RPCs
+//!   and node-to-node forwarding, peer token), `server::metrics`.
+//! - `tls`: certificates and keys from PEM files into rustls/reqwest settings.
 //! - `node`: one running node; proposes writes, linearizes reads, reports status.
 //! - `raft`: openraft wiring; `raft::store` (the only sled user), `raft::state_machine`,
 //!   `raft::network`.
@@ -24,4 +26,5 @@ pub mod dash;
 pub mod node;
 pub mod raft;
 pub mod server;
+pub mod tls;
 pub mod types;

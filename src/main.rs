@@ -29,7 +29,7 @@ fn exit_for(e: &ClientError) -> Exit {
         _ if e.is_not_found() => Exit::KeyNotFound,
         ClientError::Unreachable { .. } | ClientError::Timeout { .. } => Exit::Unreachable,
         ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
-        ClientError::Api { .. } | ClientError::BadUrl { .. } => Exit::Rejected,
+        ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,
     }
 }
@@ -93,6 +93,13 @@ async fn run(cli: Cli) -> Exit {
                 consistency: *consistency,
                 timeout: opts.timeout,
                 prefill: !*no_prefill,
+                access: match commands::access(opts) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Exit::Failure;
+                    }
+                },
             };
             return match commands::bench::run(opts, cli.client.output).await {
                 Ok(()) => Exit::Ok,
@@ -121,11 +128,23 @@ async fn run(cli: Cli) -> Exit {
             };
         }
         Command::Dash { endpoints, interval } => {
-            let result =
-                match dcache::dash::DashOptions::new(&opts.server, endpoints.as_deref(), *interval, opts.timeout) {
-                    Ok(dash_opts) => dcache::dash::run(dash_opts).await,
-                    Err(e) => Err(e),
-                };
+            let access = match commands::access(opts) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Exit::Failure;
+                }
+            };
+            let result = match dcache::dash::DashOptions::new(
+                &opts.server,
+                endpoints.as_deref(),
+                *interval,
+                opts.timeout,
+                access,
+            ) {
+                Ok(dash_opts) => dcache::dash::run(dash_opts).await,
+                Err(e) => Err(e),
+            };
             return match result {
                 Ok(()) => Exit::Ok,
                 Err(e) => {

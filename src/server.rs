@@ -4,6 +4,7 @@
 //! the request timeout), then stop Raft and flush storage.
 
 pub mod client_api;
+mod listener;
 pub mod metrics;
 pub mod peer_api;
 
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::node::Node;
+use crate::tls::Acceptors;
 
 /// Errors binding or running the listeners.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +26,6 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{what} listener failed: {source}")]
-    Run { what: &'static str, source: std::io::Error },
 }
 
 /// Both listeners, bound but not yet serving. Binding first lets start-up fail early and
@@ -50,26 +50,29 @@ impl Listeners {
     }
 }
 
-/// Serves both APIs until `shutdown` is cancelled, then drains and stops the node.
-pub async fn serve(node: Node, listeners: Listeners, shutdown: CancellationToken) -> Result<(), ServeError> {
+/// Serves both APIs (over TLS where `tls` has an acceptor) until `shutdown` is cancelled,
+/// then drains and stops the node.
+pub async fn serve(node: Node, listeners: Listeners, tls: Acceptors, shutdown: CancellationToken) {
     let drain = node.config().limits.request_timeout + Duration::from_secs(1);
+    let limits = node.config().conn_limits.clone();
     let client_app = client_api::router(node.clone());
     let peer_app = peer_api::router(node.clone());
-    let client = axum::serve(listeners.client, client_app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let peer = axum::serve(listeners.peer, peer_app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let both = async {
-        let (c, p) = tokio::join!(client, peer);
-        c.map_err(|source| ServeError::Run { what: "client", source })?;
-        p.map_err(|source| ServeError::Run { what: "peer", source })
-    };
+    let client = listener::serve(
+        "clients",
+        listeners.client,
+        tls.client,
+        client_app,
+        limits.clone(),
+        shutdown.clone(),
+    );
+    let peer = listener::serve("peers", listeners.peer, tls.peer, peer_app, limits, shutdown.clone());
+    let both = async { tokio::join!(client, peer) };
     tokio::pin!(both);
-    let result = tokio::select! {
-        r = &mut both => r,
+    tokio::select! {
+        _ = &mut both => {}
         _ = async { shutdown.cancelled().await; tokio::time::sleep(drain).await } => {
             tracing::warn!(?drain, "in-flight requests did not finish in time; stopping anyway");
-            Ok(())
         }
     };
     node.shutdown().await;
-    result
 }

@@ -67,6 +67,12 @@ pub enum ErrorCode {
     Timeout,
     /// 500: a bug or a storage failure on the node.
     Internal,
+    /// 401: the node requires a client token and the request has none, or an unknown one.
+    Unauthorized,
+    /// 403: the token is valid but its role does not allow the request (read-only token, write).
+    Forbidden,
+    /// 408: the client took longer than the request timeout to send its body.
+    RequestTimeout,
 }
 
 impl ErrorCode {
@@ -86,6 +92,9 @@ impl ErrorCode {
             ErrorCode::NotReady => "NOT_READY",
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
         }
     }
 
@@ -101,6 +110,9 @@ impl ErrorCode {
             ErrorCode::NoLeader | ErrorCode::NotReady => 503,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::RequestTimeout => 408,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::types::{MemberInfo, NodeStatus};
 
 /// Runs one `cluster` subcommand.
 pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
-    let client = Client::new(&opts.server, opts.timeout)?;
+    let client = Client::new(&opts.server, opts.timeout, &super::access(opts)?)?;
     match command {
         ClusterCommand::Status => status(opts, &client).await?,
         ClusterCommand::Leader => {
@@ -86,7 +86,7 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
             } else if m.client_url.is_empty() {
                 Err("client URL not registered yet".to_string())
             } else {
-                match Client::new(&m.client_url, per_node) {
+                match Client::new(&m.client_url, per_node, client.access()) {
                     Ok(c) => c.status().await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 }

@@ -7,7 +7,7 @@ use crate::client::{read_sse, to_json, Client, ClientError};
 use crate::types::Consistency;
 
 fn client(opts: &ClientOpts) -> Result<Client, ClientError> {
-    Client::new(&opts.server, opts.timeout)
+    Client::new(&opts.server, opts.timeout, &super::access(opts)?)
 }
 
 /// `dcache set KEY VALUE [--ttl D] [--if-version N | --if-absent]`.

@@ -7,10 +7,15 @@ use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::node::Node;
 use crate::server::{self, Listeners};
+use crate::tls::{Acceptors, PeerClientTls};
 
 /// Runs a node until a signal asks it to stop; returns once it has drained and flushed.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = Config::load(args)?;
+    let tls = Acceptors::load(&config.security)?;
+    if let Some(peer) = &config.security.peer_tls {
+        PeerClientTls::load(peer)?;
+    }
     if args.check {
         println!("{config}");
         println!("configuration OK");
@@ -27,23 +32,32 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .context("the node could not start")?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(client = %client_addr, peer = %peer_addr, "serving");
-    server::serve(node, listeners, shutdown).await?;
+    server::serve(node, listeners, tls, shutdown).await;
     Ok(())
 }
 
 /// Plain HTTP on loopback is the zero-config default; anything reachable from the network
 /// without protection deserves a loud line at start.
 fn warn_if_exposed(config: &Config) {
+    let security = &config.security;
     if !config.listen_client.ip().is_loopback() {
-        tracing::warn!(
-            addr = %config.listen_client,
-            "the client API listens beyond loopback over plain HTTP without authentication: anyone who can reach it can read and write the cache"
-        );
+        if security.auth_tokens.is_empty() {
+            tracing::warn!(
+                addr = %config.listen_client,
+                "the client API listens beyond loopback without auth-tokens: anyone who can reach it can read and write the cache"
+            );
+        }
+        if security.client_tls.is_none() {
+            tracing::warn!(
+                addr = %config.listen_client,
+                "the client API listens beyond loopback over plain HTTP: tokens and values cross the network unencrypted; use https:// with client-cert-file"
+            );
+        }
     }
-    if !config.listen_peer.ip().is_loopback() && config.peer_token.is_none() {
+    if !config.listen_peer.ip().is_loopback() && security.peer_token.is_none() && security.peer_tls.is_none() {
         tracing::warn!(
             addr = %config.listen_peer,
-            "the peer API listens beyond loopback without a peer-token: anyone who can reach it can send Raft messages; set peer-token"
+            "the peer API listens beyond loopback without TLS or a peer-token: anyone who can reach it can send Raft messages; use https:// peer URLs or set peer-token"
         );
     }
 }

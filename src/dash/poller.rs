@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use super::app::{Event, NodePoll, Round};
-use crate::client::{Client, ClientError};
+use crate::client::{Access, Client, ClientError};
 use crate::types::{MemberInfo, NodeStatus};
 
 /// The answer of one URL: the status or a short reason, and how long it took.
@@ -24,6 +24,7 @@ pub struct Poller {
     interval: Duration,
     timeout: Duration,
     clients: HashMap<String, Client>,
+    access: Access,
     /// The membership learned last round; empty until some endpoint has answered.
     members: Vec<MemberInfo>,
 }
@@ -31,12 +32,13 @@ pub struct Poller {
 impl Poller {
     /// A poller that discovers the cluster from `seeds` (client URLs), runs a round every
     /// `interval`, and gives each status request at most `timeout`.
-    pub fn new(seeds: Vec<String>, interval: Duration, timeout: Duration) -> Poller {
+    pub fn new(seeds: Vec<String>, interval: Duration, timeout: Duration, access: Access) -> Poller {
         Poller {
             seeds,
             interval,
             timeout,
             clients: HashMap::new(),
+            access,
             members: Vec::new(),
         }
     }
@@ -172,7 +174,7 @@ impl Poller {
             return Ok(c.clone());
         }
         // The client's own timeout is only a backstop: `poll` bounds every request itself.
-        let client = Client::new(url, self.timeout + Duration::from_secs(1)).map_err(|e| describe(&e))?;
+        let client = Client::new(url, self.timeout + Duration::from_secs(1), &self.access).map_err(|e| describe(&e))?;
         self.clients.insert(url.to_string(), client.clone());
         Ok(client)
     }
@@ -197,6 +199,7 @@ fn describe(e: &ClientError) -> String {
         ClientError::Api { status, code, message } => format!("HTTP {status} {code}: {message}"),
         ClientError::Protocol { detail, .. } => detail.clone(),
         ClientError::BadUrl { reason, .. } => format!("bad client URL: {reason}"),
+        ClientError::BadCaCert { reason, .. } => format!("bad CA file: {reason}"),
     }
 }
 

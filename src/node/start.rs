@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{AdminRequest, Inner, Node, NodeError};
 use crate::cache::Command;
-use crate::client::Client;
+use crate::client::{Access, Client, ClientError};
 use crate::config::{ClusterState, Config};
 use crate::raft::network::Network;
 use crate::raft::state_machine::StateMachine;
@@ -42,6 +42,8 @@ pub enum StartError {
     Raft(String),
     #[error("cannot create the peer HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("initial-cluster-state is `existing` but no `join` URL is set; give the client URL of any member")]
     JoinNeedsUrl,
     #[error("cannot join the cluster at {url}: {reason}")]
@@ -101,6 +103,12 @@ impl Node {
     /// caller serves the APIs.
     pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Node, StartError> {
         let dir = config.data_dir.display().to_string();
+        let peer_tls = config
+            .security
+            .peer_tls
+            .as_ref()
+            .map(crate::tls::PeerClientTls::load)
+            .transpose()?;
         let store = Store::open(&config.data_dir)?;
         let fresh = !store.has_raft_state().map_err(|source| StartError::Load {
             dir: dir.clone(),
@@ -154,7 +162,7 @@ impl Node {
         let raft = Raft::new(
             id,
             Arc::new(raft_config(&config)?),
-            Network::new(config.peer_token.as_deref())?,
+            Network::new(config.security.peer_token.as_deref(), peer_tls.as_ref())?,
             store.clone(),
             state_machine,
         )
@@ -175,7 +183,7 @@ impl Node {
             tracing::info!(id, "recovering from the data dir; initial-cluster is ignored");
         }
 
-        let peers = crate::raft::network::peer_http(config.peer_token.as_deref())?;
+        let peers = crate::raft::network::peer_http(config.security.peer_token.as_deref(), peer_tls.as_ref())?;
         let node = Node {
             inner: Arc::new(Inner {
                 id,
@@ -208,7 +216,12 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
         url: url.to_string(),
         reason,
     };
-    let client = Client::new(url, Duration::from_secs(10)).map_err(|e| fail(e.to_string()))?;
+    let access = Access::new(
+        config.security.join_token.as_deref(),
+        config.security.trusted_ca.as_deref(),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let client = Client::new(url, Duration::from_secs(10), &access).map_err(|e| fail(e.to_string()))?;
     let req = JoinRequest {
         name: config.name.clone(),
         peer_url: config.advertise_peer_url.clone(),
@@ -221,6 +234,15 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
             Err(e) if e.is_transient() && Instant::now() < deadline => {
                 tracing::warn!(error = %e, "join failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(ClientError::Api {
+                status: 401 | 403,
+                message,
+                ..
+            }) => {
+                return Err(fail(format!(
+                    "{message}; set join-token to a read-write client token of that cluster"
+                )))
             }
             Err(e) => return Err(fail(e.to_string())),
         }

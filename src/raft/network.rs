@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{Member, NodeId, Snapshot, TypeConfig, Vote};
+use crate::tls::PeerClientTls;
 
 /// Content type of every peer message body.
 pub const MSGPACK: &str = "application/msgpack";
@@ -75,6 +76,37 @@ pub fn decode_snapshot(frame: &[u8]) -> Result<(Vote, Snapshot), WireError> {
     ))
 }
 
+/// Environment variable of the fault-injection test hook; see [`test_route`].
+pub const TEST_PEER_ROUTES_ENV: &str = "DCACHE_TEST_PEER_ROUTES";
+
+/// Test-only hook, off unless `DCACHE_TEST_PEER_ROUTES` is set: a comma-separated list of
+/// `PEER_URL=REPLACEMENT` pairs. Requests this node sends to `PEER_URL` go to `REPLACEMENT`
+/// instead (the fault harness puts a TCP proxy per directed link there to cut, delay or drop
+/// traffic between two particular nodes). Membership and every other use of the URL are
+/// unchanged. Read once per process.
+pub fn test_route(base: &str) -> &str {
+    static ROUTES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let Ok(spec) = std::env::var(TEST_PEER_ROUTES_ENV) else {
+            return Vec::new();
+        };
+        let routes: Vec<(String, String)> = spec
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(from, to)| (from.trim().to_string(), to.trim().to_string()))
+            .collect();
+        tracing::warn!(
+            ?routes,
+            "test hook {TEST_PEER_ROUTES_ENV} is set: peer traffic is rerouted"
+        );
+        routes
+    });
+    routes
+        .iter()
+        .find(|(from, _)| from == base)
+        .map_or(base, |(_, to)| to.as_str())
+}
+
 /// Sends one peer request, `POST {base}/raft/{rpc}` with a MessagePack body, and returns the
 /// reply body of a 2xx answer. Connection failures are told apart (`Unreachable`: the request
 /// never arrived, so it is safe to retry) from timeouts and other failures.
@@ -85,7 +117,7 @@ pub async fn post(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<bytes::Bytes, CallError> {
-    let url = format!("{base}/raft/{rpc}");
+    let url = format!("{}/raft/{rpc}", test_route(base));
     let resp = http
         .post(&url)
         .header(reqwest::header::CONTENT_TYPE, MSGPACK)
@@ -136,27 +168,35 @@ pub struct Network {
 pub const PEER_TOKEN_HEADER: &str = "x-dcache-peer-token";
 
 /// The HTTP client for peer requests: pooled, tuned for many small RPCs to few hosts, and
-/// sending `token` (the cluster's `peer-token`) with every request when one is set.
-pub fn peer_http(token: Option<&str>) -> Result<reqwest::Client, reqwest::Error> {
+/// sending `token` (the cluster's `peer-token`) with every request when one is set. With
+/// `tls`, it speaks only https, presents this node's certificate and trusts only the peer CA.
+///
+/// Idle connections are dropped after 5 s, before a peer's `header-read-timeout` closes them
+/// from its side (a request racing such a close would fail).
+pub fn peer_http(token: Option<&str>, tls: Option<&PeerClientTls>) -> Result<reqwest::Client, reqwest::Error> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
         if let Ok(value) = reqwest::header::HeaderValue::from_str(token) {
             headers.insert(PEER_TOKEN_HEADER, value);
         }
     }
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(2))
-        .default_headers(headers)
-        .build()
+        .default_headers(headers);
+    match tls {
+        Some(tls) => tls.apply(builder),
+        None => builder,
+    }
+    .build()
 }
 
 impl Network {
-    /// A factory whose clients send `token` with every RPC.
-    pub fn new(token: Option<&str>) -> Result<Self, reqwest::Error> {
+    /// A factory whose clients send `token` with every RPC, over mutual TLS with `tls`.
+    pub fn new(token: Option<&str>, tls: Option<&PeerClientTls>) -> Result<Self, reqwest::Error> {
         Ok(Network {
-            http: peer_http(token)?,
+            http: peer_http(token, tls)?,
         })
     }
 }

@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::config::security::Role;
 use crate::node::{AdminReply, AdminRequest, Node, NodeError};
 use crate::types::{Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo};
 
@@ -88,10 +89,27 @@ impl From<BytesRejection> for ApiError {
                 ErrorCode::PayloadTooLarge,
                 format!("request body too large: {}", e.body_text()),
             )
+        } else if caused_by_body_timeout(&e) {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body did not arrive within the request timeout",
+            )
         } else {
             ApiError::invalid(format!("cannot read request body: {}", e.body_text()))
         }
     }
+}
+
+/// Whether reading the body failed because the client was slower than the request timeout.
+fn caused_by_body_timeout(e: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 pub(crate) type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
@@ -122,12 +140,66 @@ pub fn router(node: Node) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.request_timeout,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(node.clone(), require_token))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
             super::metrics::track,
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(node)
+}
+
+/// With client tokens configured, admits a request only with `Authorization: Bearer TOKEN`
+/// naming a known token whose role allows it: reads (GET) need any token, everything else a
+/// read-write one. `/health` stays open so load balancers can probe. 401/403 otherwise.
+async fn require_token(
+    State(node): State<Node>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let security = &node.config().security;
+    if security.auth_tokens.is_empty() || req.uri().path() == "/health" {
+        return next.run(req).await;
+    }
+    let presented = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    let role = presented.and_then(|t| security.role_of(t.trim_ascii()));
+    let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    match role {
+        Some(Role::ReadWrite) => next.run(req).await,
+        Some(Role::ReadOnly) if read => next.run(req).await,
+        Some(Role::ReadOnly) => {
+            tracing::info!(path = %req.uri().path(), "refused a write with a read-only token");
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "this token is read-only; the request needs a read-write token",
+            )
+            .into_response()
+        }
+        None => {
+            let why = if presented.is_some() {
+                "unknown token"
+            } else {
+                "no token"
+            };
+            tracing::info!(path = %req.uri().path(), why, "refused a client request");
+            let mut resp = ApiError::new(
+                ErrorCode::Unauthorized,
+                format!("{why}: this node requires `Authorization: Bearer TOKEN` (dcache --token / DCACHE_TOKEN)"),
+            )
+            .into_response();
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            resp
+        }
+    }
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

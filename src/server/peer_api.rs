@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::cache::Command;
+use crate::config::security::constant_time_eq;
 use crate::node::{AdminRequest, Node, PeerReply};
 use crate::raft::network::{decode, decode_snapshot, encode, WireError, MSGPACK, PEER_TOKEN_HEADER};
 use crate::raft::{Member, NodeId};
@@ -159,7 +160,7 @@ async fn require_peer_token(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Some(want) = node.config().peer_token.as_deref() else {
+    let Some(want) = node.config().security.peer_token.as_deref() else {
         return next.run(req).await;
     };
     let given = req.headers().get(PEER_TOKEN_HEADER).map(|v| v.as_bytes());
@@ -168,9 +169,4 @@ async fn require_peer_token(
     }
     tracing::warn!(path = %req.uri().path(), "refused a peer request without the right peer-token");
     (StatusCode::UNAUTHORIZED, "missing or wrong peer token").into_response()
-}
-
-/// Compares without an early exit, so the time taken does not reveal a matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

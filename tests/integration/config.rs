@@ -217,3 +217,38 @@ fn every_shipped_config_file_passes_check() {
         );
     }
 }
+
+#[test]
+fn production_configs_pass_check_with_real_certificates() {
+    let pki = crate::support::Pki::new();
+    let dir = repo_config_dir().join("production");
+    for i in 1..=3 {
+        let file = dir.join(format!("node{i}.yaml"));
+        let data = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "serve".to_string(),
+            "--config".to_string(),
+            file.display().to_string(),
+            "--check".to_string(),
+            "--data-dir".to_string(),
+            data.path().display().to_string(),
+        ];
+        // Point the file's /etc/dcache/tls paths at certificates made for this test.
+        args.extend(pki.serve_flags());
+        let mut cmd = crate::support::dcache(None);
+        cmd.env("DCACHE_AUTH_TOKEN", "rw-token-0123456789abcdef")
+            .env("DCACHE_READ_ONLY_TOKEN", "ro-token-0123456789abcdef");
+        let out = cmd.args(&args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}: {}\n{stdout}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("client TLS on, peer mutual TLS on") && stdout.contains("client tokens 2"),
+            "{stdout}"
+        );
+    }
+}

@@ -485,7 +485,7 @@ fn dash_poller_discovers_every_member_and_bounds_a_frozen_node() {
     let [dead] = crate::support::free_ports();
     let seeds = vec![format!("http://127.0.0.1:{dead}"), cluster.node(1).url()];
     let timeout = Duration::from_millis(200);
-    let mut poller = Poller::new(seeds, Duration::from_millis(250), timeout);
+    let mut poller = Poller::new(seeds, Duration::from_millis(250), timeout, Default::default());
     let first = rt.block_on(poller.round());
     assert_eq!(first.discovery_error, None);
     let names: Vec<&str> = first.polls.iter().map(|p| p.member.name.as_str()).collect();
@@ -525,6 +525,7 @@ fn dash_poller_discovers_every_member_and_bounds_a_frozen_node() {
         vec![format!("http://127.0.0.1:{dead}")],
         Duration::from_millis(250),
         timeout,
+        Default::default(),
     );
     let round = rt.block_on(lost.round());
     assert!(round.polls.is_empty());

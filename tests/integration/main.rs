@@ -14,5 +14,5 @@ mod config;
 mod dash;
 mod durability;
 mod kv;
-mod peer_auth;
+mod security;
 mod support;

@@ -15,8 +15,10 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 mod cluster;
+mod pki;
 
 pub(crate) use cluster::Cluster;
+pub(crate) use pki::Pki;
 
 /// The binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dcache");
@@ -61,7 +63,10 @@ pub(crate) fn free_port_list(n: usize) -> Vec<u16> {
 /// `--server` pointing at `server` when given.
 pub(crate) fn dcache(server: Option<&str>) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(BIN);
-    cmd.env_remove("DCACHE_SERVER").timeout(Duration::from_secs(30));
+    cmd.env_remove("DCACHE_SERVER")
+        .env_remove("DCACHE_TOKEN")
+        .env_remove("DCACHE_CACERT")
+        .timeout(Duration::from_secs(30));
     if let Some(url) = server {
         cmd.args(["--server", url]);
     }
@@ -143,6 +148,28 @@ impl Http {
         let client = Client::builder().timeout(timeout).build().unwrap();
         Http {
             client,
+            base: base.to_string(),
+        }
+    }
+
+    /// A client for `base` that trusts `pki`'s CA (for https nodes) and sends `token` as a
+    /// bearer token, when given.
+    pub(crate) fn secured(base: &str, pki: Option<&Pki>, token: Option<&str>) -> Http {
+        let mut builder = Client::builder().timeout(Duration::from_secs(30));
+        if let Some(pki) = pki {
+            let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca()).unwrap()).unwrap();
+            builder = builder.add_root_certificate(ca);
+        }
+        if let Some(token) = token {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            );
+            builder = builder.default_headers(headers);
+        }
+        Http {
+            client: builder.build().unwrap(),
             base: base.to_string(),
         }
     }
@@ -356,6 +383,10 @@ pub(crate) struct Node {
     /// empty for a one-node cluster of its own.
     placement: Vec<String>,
     extra: Vec<String>,
+    /// TLS on both listeners and between peers, with this PKI's certificates.
+    tls: Option<Pki>,
+    /// A read-write client token the node requires (and `http` sends).
+    token: Option<String>,
     child: Option<Child>,
     spawns: u32,
     /// A client bound to this node's client URL.
@@ -371,8 +402,15 @@ impl Node {
     /// A healthy single-node cluster with `extra` appended to the `serve` flags. Retries
     /// with fresh ports (and a fresh data dir) up to three times if the child exits early.
     pub(crate) fn start_with(extra: &[&str]) -> Node {
+        Node::start_secured(None, None, extra)
+    }
+
+    /// Like [`Node::start_with`], with TLS on both listeners using `tls`'s certificates and
+    /// a read-write client token the node requires (and `http` sends), when given.
+    pub(crate) fn start_secured(tls: Option<&Pki>, token: Option<&str>, extra: &[&str]) -> Node {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut node = Node::unstarted("node1", Vec::new(), &extra);
+        node.secure(tls, token);
         let mut failures = Vec::new();
         for attempt in 1..=3 {
             let [client, peer] = free_ports();
@@ -401,6 +439,8 @@ impl Node {
             peer_port: 0,
             placement,
             extra: extra.to_vec(),
+            tls: None,
+            token: None,
             child: None,
             spawns: 0,
             http: Http::new("http://unset"),
@@ -412,7 +452,21 @@ impl Node {
         self.client_port = client_port;
         self.peer_port = peer_port;
         self.data_dir = self.dir.path().join(format!("data-{attempt}"));
-        self.http = Http::new(&self.url());
+        self.http = Http::secured(&self.url(), self.tls.as_ref(), self.token.as_deref());
+    }
+
+    /// Makes the node (from its next placement on) serve TLS with `pki` and require `token`.
+    fn secure(&mut self, tls: Option<&Pki>, token: Option<&str>) {
+        self.tls = tls.cloned();
+        self.token = token.map(str::to_string);
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The node's `--name`.
@@ -420,14 +474,14 @@ impl Node {
         &self.name
     }
 
-    /// The client URL, `http://127.0.0.1:PORT`.
+    /// The client URL, `http://127.0.0.1:PORT` (`https` with TLS).
     pub(crate) fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.client_port)
     }
 
-    /// The peer URL, `http://127.0.0.1:PORT`.
+    /// The peer URL, `http://127.0.0.1:PORT` (`https` with TLS).
     pub(crate) fn peer_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.peer_port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.peer_port)
     }
 
     /// The running child's process id.
@@ -546,6 +600,15 @@ impl Node {
             .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
             .args(&placement)
+            .args(self.tls.iter().flat_map(Pki::serve_flags))
+            .args(self.token.iter().flat_map(|t| {
+                [
+                    "--auth-token".to_string(),
+                    t.clone(),
+                    "--join-token".to_string(),
+                    t.clone(),
+                ]
+            }))
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(stdout)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{await_all_healthy, free_port_list, wait_until, Node, StartFailure};
+use super::{await_all_healthy, free_port_list, wait_until, Node, Pki, StartFailure};
 
 /// How long one status request may take while polling; a stopped node never answers.
 const STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -29,6 +29,12 @@ impl Cluster {
     /// child exits early (a port taken meanwhile) the whole cluster is started again on
     /// fresh ports, up to three times.
     pub(crate) fn start(n: usize, extra: &[&str]) -> Cluster {
+        Cluster::start_secured(n, None, None, extra)
+    }
+
+    /// Like [`Cluster::start`], with TLS on every listener and between peers using `tls`'s
+    /// certificates, and a client token every node requires (and the test clients send).
+    pub(crate) fn start_secured(n: usize, tls: Option<&Pki>, token: Option<&str>, extra: &[&str]) -> Cluster {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut failures = Vec::new();
         for attempt in 1..=3 {
@@ -36,6 +42,7 @@ impl Cluster {
             let mut nodes: Vec<Node> = (0..n)
                 .map(|i| {
                     let mut node = Node::unstarted(&format!("node{}", i + 1), Vec::new(), &extra);
+                    node.secure(tls, token);
                     node.place(ports[2 * i], ports[2 * i + 1], attempt);
                     node
                 })
@@ -71,6 +78,7 @@ impl Cluster {
         let name = format!("node{}", self.nodes.len() + 1);
         let placement = vec!["--join".to_string(), self.nodes[via].url()];
         let mut node = Node::unstarted(&name, placement, &self.extra);
+        node.secure(self.nodes[via].tls.as_ref(), self.nodes[via].token.as_deref());
         let mut failures = Vec::new();
         for attempt in 1..=3 {
             let [client, peer] = super::free_ports();

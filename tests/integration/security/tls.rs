@@ -1,0 +1,145 @@
+//! TLS: a cluster with https on both listeners forms and serves; plain HTTP and untrusted
+//! certificates are refused; the peer port admits only certificates of the peer CA.
+
+use std::time::Duration;
+
+use crate::support::{dcache, run_dcache, wait_until, Cluster, Http, Node, Pki};
+
+#[test]
+fn a_tls_cluster_forms_replicates_and_serves_the_cli() {
+    let pki = Pki::new();
+    let c = Cluster::start_secured(3, Some(&pki), None, &[]);
+    let leader = c.leader();
+    let follower = c.followers_of(leader)[0];
+    assert!(c.node(follower).url().starts_with("https://"));
+    // A write through a follower travels follower -> leader -> followers over mutual TLS.
+    c.node(follower).http.set("secret", "over-tls");
+    for i in 0..c.len() {
+        let seen = wait_until(Duration::from_secs(10), || {
+            c.node(i).http.value_of("secret").map(|(v, _)| v).as_deref() == Some("over-tls")
+        });
+        assert!(seen, "node {i} did not serve the write:\n{}", c.logs());
+    }
+
+    let url = c.node(leader).url();
+    let ca = pki.ca().display().to_string();
+    let (out, what) = run_dcache(dcache(Some(&url)), &["--cacert", &ca, "get", "secret"]);
+    assert!(out.status.success(), "{what}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "over-tls", "{what}");
+    let mut cmd = dcache(Some(&url));
+    cmd.env("DCACHE_CACERT", &ca);
+    let (out, what) = run_dcache(cmd, &["cluster", "status"]);
+    assert!(out.status.success(), "{what}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches("https://").count(),
+        3,
+        "{what}"
+    );
+
+    // Without our CA the CLI cannot verify the server and says so.
+    let (out, what) = run_dcache(dcache(Some(&url)), &["get", "secret"]);
+    assert_eq!(out.status.code(), Some(4), "{what}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate"), "{what}");
+}
+
+#[test]
+fn plain_http_and_untrusted_clients_are_refused() {
+    let pki = Pki::new();
+    let node = Node::start_secured(Some(&pki), None, &[]);
+    assert_eq!(node.http.health(), Some(200), "a client trusting the CA is served");
+
+    let plain = node.url().replace("https://", "http://");
+    let answer =
+        Http::with_timeout(&plain, Duration::from_secs(5)).try_send(reqwest::Method::GET, "/health", None, None);
+    assert!(
+        answer.is_err(),
+        "plain HTTP to a TLS listener must fail, got {answer:?}"
+    );
+
+    let stranger = Pki::new();
+    let answer =
+        Http::secured(&node.url(), Some(&stranger), None).try_send(reqwest::Method::GET, "/health", None, None);
+    let err = answer.expect_err("a client trusting another CA must not accept the node's certificate");
+    assert!(format!("{err:?}").to_lowercase().contains("certificate"), "{err:?}");
+
+    assert_eq!(node.http.health(), Some(200), "the node keeps serving");
+}
+
+#[test]
+fn the_peer_port_admits_only_certificates_of_the_peer_ca() {
+    let pki = Pki::new();
+    let node = Node::start_secured(Some(&pki), None, &[]);
+    node.http.set("before", "1");
+    let term = node.http.status()["term"].clone();
+    let append = format!("{}/raft/append", node.peer_url());
+    let post = |client: reqwest::blocking::Client| {
+        client
+            .post(&append)
+            .header("content-type", "application/msgpack")
+            .body(vec![0x80])
+            .send()
+    };
+
+    let no_cert = post(pki.client(false));
+    assert!(
+        no_cert.is_err(),
+        "a client without a certificate must be refused: {no_cert:?}"
+    );
+    let foreign = Pki::new();
+    let foreign_cert = post(foreign.client(true).clone());
+    assert!(
+        foreign_cert.is_err(),
+        "a certificate of another CA must be refused: {foreign_cert:?}"
+    );
+    // A certificate of the peer CA reaches Raft; the empty body is then refused as malformed.
+    let ours = post(pki.client(true)).unwrap();
+    assert_eq!(ours.status().as_u16(), 400);
+
+    assert_eq!(node.http.status()["term"], term, "refused requests change nothing");
+    assert_eq!(node.http.value_of("before").map(|(v, _)| v).as_deref(), Some("1"));
+    assert!(node.stderr().contains("TLS handshake refused"), "{}", node.log());
+}
+
+#[test]
+fn tls_settings_that_do_not_fit_are_refused_at_start() {
+    let pki = Pki::new();
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().display().to_string();
+    let cert = pki.cert().display().to_string();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--listen-client-urls", "https://127.0.0.1:0"], "client-cert-file"),
+        (&["--client-cert-file", &cert], "plain http"),
+        (
+            &[
+                "--listen-peer-urls",
+                "https://127.0.0.1:1",
+                "--initial-advertise-peer-urls",
+                "https://127.0.0.1:1",
+                "--initial-cluster",
+                "node1=https://127.0.0.1:1",
+            ],
+            "peer-cert-file",
+        ),
+        (
+            &[
+                "--listen-client-urls",
+                "https://127.0.0.1:0",
+                "--client-cert-file",
+                &cert,
+                "--client-key-file",
+                "/nonexistent/key.pem",
+            ],
+            "/nonexistent/key.pem",
+        ),
+    ];
+    for (flags, expect) in cases {
+        let mut args = vec!["serve", "--check", "--data-dir", &data];
+        args.extend_from_slice(flags);
+        let (out, what) = run_dcache(dcache(None), &args);
+        assert!(!out.status.success(), "{what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expect),
+            "expected `{expect}` in: {what}"
+        );
+    }
+}

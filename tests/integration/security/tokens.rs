@@ -1,0 +1,92 @@
+//! Client tokens: with tokens configured every route but `/health` needs one; read-only
+//! tokens read, read-write tokens also write; the CLI sends `--token` / `DCACHE_TOKEN`; a node
+//! joins such a cluster with its `join-token`.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{assert_error, dcache, run_dcache, Cluster, Http, Node};
+
+const RW: &str = "rw-token-0123456789abcdef";
+const RO: &str = "ro-token-0123456789abcdef";
+
+#[test]
+fn tokens_gate_the_client_api_by_role() {
+    let node = Node::start_with(&["--auth-token", RW, "--read-only-token", RO]);
+    let url = node.url();
+    let anonymous = Http::new(&url);
+    let wrong = Http::secured(&url, None, Some("wrong-token-0123456789"));
+    let reader = Http::secured(&url, None, Some(RO));
+    let writer = Http::secured(&url, None, Some(RW));
+
+    assert_eq!(anonymous.health(), Some(200), "/health stays open");
+    for client in [&anonymous, &wrong] {
+        assert_error(
+            "get without a valid token",
+            &client.get("/api/v1/get/k"),
+            401,
+            "UNAUTHORIZED",
+        );
+        assert_error(
+            "set without a valid token",
+            &client.post_json("/api/v1/set", &json!({"key": "k", "value": "v"})),
+            401,
+            "UNAUTHORIZED",
+        );
+        assert_error(
+            "metrics without a valid token",
+            &client.get("/metrics"),
+            401,
+            "UNAUTHORIZED",
+        );
+    }
+    assert_error(
+        "set with a read-only token",
+        &reader.post_json("/api/v1/set", &json!({"key": "k", "value": "v"})),
+        403,
+        "FORBIDDEN",
+    );
+    assert_error(
+        "delete with a read-only token",
+        &reader.send(Method::DELETE, "/api/v1/delete/k", None, None),
+        403,
+        "FORBIDDEN",
+    );
+    writer.set("k", "v");
+    assert_eq!(
+        reader.value_of("k").map(|(v, _)| v).as_deref(),
+        Some("v"),
+        "read-only reads"
+    );
+    assert_eq!(reader.get("/metrics").0, 200);
+
+    let (out, what) = run_dcache(dcache(Some(&url)), &["get", "k"]);
+    assert_eq!(out.status.code(), Some(5), "{what}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token"), "{what}");
+    let (out, what) = run_dcache(dcache(Some(&url)), &["--token", RW, "set", "k", "cli"]);
+    assert!(out.status.success(), "{what}");
+    let mut cmd = dcache(Some(&url));
+    cmd.env("DCACHE_TOKEN", RO);
+    let (out, what) = run_dcache(cmd, &["get", "k"]);
+    assert!(out.status.success(), "{what}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "cli");
+    assert!(
+        node.stderr().contains("refused a write with a read-only token"),
+        "{}",
+        node.log()
+    );
+}
+
+#[test]
+fn a_node_joins_a_token_protected_cluster_with_its_join_token() {
+    let mut c = Cluster::start_secured(1, None, Some(RW), &[]);
+    c.node(0).http.set("before-join", "1");
+    let joined = c.join(0);
+    let seen = crate::support::wait_until(std::time::Duration::from_secs(10), || {
+        c.node(joined).http.get_key("before-join", Some("local")).0 == 200
+    });
+    assert!(seen, "the joined node did not catch up:\n{}", c.logs());
+    let (out, what) = run_dcache(dcache(Some(&c.node(0).url())), &["--token", RW, "cluster", "members"]);
+    assert!(out.status.success(), "{what}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("node2"), "{what}");
+}

@@ -1,0 +1,97 @@
+//! Certificates made at test time with rcgen: a CA and one certificate it signs for
+//! `127.0.0.1`/`localhost`, usable as server and as client certificate (so one file serves the
+//! client listener, the peer listener and the peers' mutual TLS). PEM files in a temp dir.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+};
+use tempfile::TempDir;
+
+/// A throwaway CA with one node certificate. Cheap to clone; the files live until the last
+/// clone is dropped.
+#[derive(Clone)]
+pub(crate) struct Pki {
+    dir: Arc<TempDir>,
+}
+
+impl Pki {
+    /// A fresh CA (`ca.pem`) and a certificate for 127.0.0.1 signed by it (`node.pem`,
+    /// `node.key`).
+    pub(crate) fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "dcache test CA");
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+
+        let key = KeyPair::generate().unwrap();
+        let mut node = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        node.subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        node.distinguished_name.push(DnType::CommonName, "dcache test node");
+        node.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = node.signed_by(&key, &ca_cert, &ca_key).unwrap();
+
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("node.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("node.key"), key.serialize_pem()).unwrap();
+        Pki { dir: Arc::new(dir) }
+    }
+
+    /// The CA certificate (PEM).
+    pub(crate) fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The node certificate (PEM).
+    pub(crate) fn cert(&self) -> PathBuf {
+        self.dir.path().join("node.pem")
+    }
+
+    /// The node's private key (PEM).
+    pub(crate) fn key(&self) -> PathBuf {
+        self.dir.path().join("node.key")
+    }
+
+    /// `serve` flags for TLS on both listeners and mutual TLS between peers.
+    pub(crate) fn serve_flags(&self) -> Vec<String> {
+        let p = |f: &Path| f.display().to_string();
+        [
+            ("--client-cert-file", p(&self.cert())),
+            ("--client-key-file", p(&self.key())),
+            ("--trusted-ca-file", p(&self.ca())),
+            ("--peer-cert-file", p(&self.cert())),
+            ("--peer-key-file", p(&self.key())),
+            ("--peer-trusted-ca-file", p(&self.ca())),
+        ]
+        .into_iter()
+        .flat_map(|(k, v)| [k.to_string(), v])
+        .collect()
+    }
+
+    /// A blocking client that trusts only this CA, optionally presenting the node
+    /// certificate as its own (for the peer port).
+    pub(crate) fn client(&self, with_identity: bool) -> reqwest::blocking::Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();
+        let mut builder = reqwest::blocking::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .timeout(std::time::Duration::from_secs(30));
+        if with_identity {
+            let mut pem = std::fs::read(self.cert()).unwrap();
+            pem.extend(std::fs::read(self.key()).unwrap());
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    }
+}
