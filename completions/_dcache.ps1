@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end')
             [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Back up the cache to a file, or seed a new cluster''s data dir from one')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -345,6 +346,97 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'dcache;snapshot' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('save', 'save', [CompletionResultType]::ParameterValue, 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dcache;snapshot;save' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;snapshot;restore' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'YAML config file (see config/dcache.yaml for every key)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config file (see config/dcache.yaml for every key)')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'This node''s name; must appear in initial-cluster')
+            [CompletionResult]::new('--cluster-id', '--cluster-id', [CompletionResultType]::ParameterName, 'Cluster identity; a data dir written for another cluster id is refused')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Where the Raft log, vote and snapshots are kept')
+            [CompletionResult]::new('--listen-client-urls', '--listen-client-urls', [CompletionResultType]::ParameterName, 'URL the client API listens on')
+            [CompletionResult]::new('--advertise-client-urls', '--advertise-client-urls', [CompletionResultType]::ParameterName, 'Client URL other nodes and tools should use for this node')
+            [CompletionResult]::new('--listen-peer-urls', '--listen-peer-urls', [CompletionResultType]::ParameterName, 'URL the peer (Raft) listener binds')
+            [CompletionResult]::new('--initial-advertise-peer-urls', '--initial-advertise-peer-urls', [CompletionResultType]::ParameterName, 'Peer URL other nodes should use for this node')
+            [CompletionResult]::new('--initial-cluster', '--initial-cluster', [CompletionResultType]::ParameterName, 'Founding members: name=peer-url,... (identical on every founding node)')
+            [CompletionResult]::new('--initial-cluster-state', '--initial-cluster-state', [CompletionResultType]::ParameterName, '`new` to found the cluster in initial-cluster, `existing` to join one')
+            [CompletionResult]::new('--join', '--join', [CompletionResultType]::ParameterName, 'Client URL of a running cluster to join on first start')
+            [CompletionResult]::new('--peer-token', '--peer-token', [CompletionResultType]::ParameterName, 'Shared secret that every peer request must carry (same on every node; >= 16 chars)')
+            [CompletionResult]::new('--client-cert-file', '--client-cert-file', [CompletionResultType]::ParameterName, 'Certificate (PEM) of the client listener; needs an https:// listen-client-urls')
+            [CompletionResult]::new('--client-key-file', '--client-key-file', [CompletionResultType]::ParameterName, 'Private key (PEM) of the client listener')
+            [CompletionResult]::new('--trusted-ca-file', '--trusted-ca-file', [CompletionResultType]::ParameterName, 'CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL)')
+            [CompletionResult]::new('--peer-cert-file', '--peer-cert-file', [CompletionResultType]::ParameterName, 'Certificate (PEM) this node presents to peers, as server and as client (mutual TLS)')
+            [CompletionResult]::new('--peer-key-file', '--peer-key-file', [CompletionResultType]::ParameterName, 'Private key (PEM) of the peer certificate')
+            [CompletionResult]::new('--peer-trusted-ca-file', '--peer-trusted-ca-file', [CompletionResultType]::ParameterName, 'CA bundle (PEM) that signs every peer certificate; peers without one are refused')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'Client token with read-write access (repeatable); with any token set, clients must send one')
+            [CompletionResult]::new('--read-only-token', '--read-only-token', [CompletionResultType]::ParameterName, 'Client token with read-only access (repeatable)')
+            [CompletionResult]::new('--join-token', '--join-token', [CompletionResultType]::ParameterName, 'Token this node sends when it joins a cluster whose client API requires one')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most open connections per listener; further clients wait in the accept queue')
+            [CompletionResult]::new('--max-header-bytes', '--max-header-bytes', [CompletionResultType]::ParameterName, 'Largest accepted request head (request line + headers) in bytes')
+            [CompletionResult]::new('--header-read-timeout', '--header-read-timeout', [CompletionResultType]::ParameterName, 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)')
+            [CompletionResult]::new('--max-key-bytes', '--max-key-bytes', [CompletionResultType]::ParameterName, 'Longest accepted key in bytes')
+            [CompletionResult]::new('--max-value-bytes', '--max-value-bytes', [CompletionResultType]::ParameterName, 'Longest accepted value in bytes')
+            [CompletionResult]::new('--max-memory', '--max-memory', [CompletionResultType]::ParameterName, 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long a request may wait for the cluster (e.g. 5s)')
+            [CompletionResult]::new('--snapshot-logs', '--snapshot-logs', [CompletionResultType]::ParameterName, 'Snapshot the cache and purge the log every this many entries')
+            [CompletionResult]::new('--heartbeat-interval-ms', '--heartbeat-interval-ms', [CompletionResultType]::ParameterName, 'Leader heartbeat interval in milliseconds')
+            [CompletionResult]::new('--election-timeout-ms', '--election-timeout-ms', [CompletionResultType]::ParameterName, 'Minimum election timeout in milliseconds (the maximum is twice this)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Validate the configuration, print it, and exit without starting')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;snapshot;help' {
+            [CompletionResult]::new('save', 'save', [CompletionResultType]::ParameterValue, 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'dcache;snapshot;help;save' {
+            break
+        }
+        'dcache;snapshot;help;restore' {
+            break
+        }
+        'dcache;snapshot;help;help' {
+            break
+        }
         'dcache;completions' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
@@ -370,6 +462,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end')
             [CompletionResult]::new('local-cluster', 'local-cluster', [CompletionResultType]::ParameterValue, 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Back up the cache to a file, or seed a new cluster''s data dir from one')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -425,6 +518,17 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;local-cluster' {
+            break
+        }
+        'dcache;help;snapshot' {
+            [CompletionResult]::new('save', 'save', [CompletionResultType]::ParameterValue, 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them')
+            break
+        }
+        'dcache;help;snapshot;save' {
+            break
+        }
+        'dcache;help;snapshot;restore' {
             break
         }
         'dcache;help;completions' {

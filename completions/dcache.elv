@@ -39,6 +39,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
             cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+            cand snapshot 'Back up the cache to a file, or seed a new cluster''s data dir from one'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -318,6 +319,90 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dcache;snapshot'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+            cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;snapshot;save'= {
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;snapshot;restore'= {
+            cand -c 'YAML config file (see config/dcache.yaml for every key)'
+            cand --config 'YAML config file (see config/dcache.yaml for every key)'
+            cand --log-level 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)'
+            cand --name 'This node''s name; must appear in initial-cluster'
+            cand --cluster-id 'Cluster identity; a data dir written for another cluster id is refused'
+            cand --data-dir 'Where the Raft log, vote and snapshots are kept'
+            cand --listen-client-urls 'URL the client API listens on'
+            cand --advertise-client-urls 'Client URL other nodes and tools should use for this node'
+            cand --listen-peer-urls 'URL the peer (Raft) listener binds'
+            cand --initial-advertise-peer-urls 'Peer URL other nodes should use for this node'
+            cand --initial-cluster 'Founding members: name=peer-url,... (identical on every founding node)'
+            cand --initial-cluster-state '`new` to found the cluster in initial-cluster, `existing` to join one'
+            cand --join 'Client URL of a running cluster to join on first start'
+            cand --peer-token 'Shared secret that every peer request must carry (same on every node; >= 16 chars)'
+            cand --client-cert-file 'Certificate (PEM) of the client listener; needs an https:// listen-client-urls'
+            cand --client-key-file 'Private key (PEM) of the client listener'
+            cand --trusted-ca-file 'CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL)'
+            cand --peer-cert-file 'Certificate (PEM) this node presents to peers, as server and as client (mutual TLS)'
+            cand --peer-key-file 'Private key (PEM) of the peer certificate'
+            cand --peer-trusted-ca-file 'CA bundle (PEM) that signs every peer certificate; peers without one are refused'
+            cand --auth-token 'Client token with read-write access (repeatable); with any token set, clients must send one'
+            cand --read-only-token 'Client token with read-only access (repeatable)'
+            cand --join-token 'Token this node sends when it joins a cluster whose client API requires one'
+            cand --max-connections 'Most open connections per listener; further clients wait in the accept queue'
+            cand --max-header-bytes 'Largest accepted request head (request line + headers) in bytes'
+            cand --header-read-timeout 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)'
+            cand --max-key-bytes 'Longest accepted key in bytes'
+            cand --max-value-bytes 'Longest accepted value in bytes'
+            cand --max-memory 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it'
+            cand --request-timeout 'How long a request may wait for the cluster (e.g. 5s)'
+            cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
+            cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
+            cand --election-timeout-ms 'Minimum election timeout in milliseconds (the maximum is twice this)'
+            cand --server 'Client URL of any dcache node'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand --check 'Validate the configuration, print it, and exit without starting'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;snapshot;help'= {
+            cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+            cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;snapshot;help;save'= {
+        }
+        &'dcache;snapshot;help;restore'= {
+        }
+        &'dcache;snapshot;help;help'= {
+        }
         &'dcache;completions'= {
             cand --server 'Client URL of any dcache node'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
@@ -342,6 +427,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
             cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+            cand snapshot 'Back up the cache to a file, or seed a new cluster''s data dir from one'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -381,6 +467,14 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;bench'= {
         }
         &'dcache;help;local-cluster'= {
+        }
+        &'dcache;help;snapshot'= {
+            cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+            cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+        }
+        &'dcache;help;snapshot;save'= {
+        }
+        &'dcache;help;snapshot;restore'= {
         }
         &'dcache;help;completions'= {
         }

@@ -167,6 +167,11 @@ pub enum Command {
         #[arg(long, default_value = "./dcache-data/local")]
         data_dir: PathBuf,
     },
+    /// Back up the cache to a file, or seed a new cluster's data dir from one.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -191,6 +196,26 @@ pub enum ClusterCommand {
     Remove {
         /// Member name or id.
         target: String,
+    },
+}
+
+/// `dcache snapshot ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Download a consistent backup from the leader into FILE (every write acknowledged
+    /// before the command started is in it).
+    Save {
+        /// Where to write the backup; written to FILE.partial first, renamed when verified.
+        file: PathBuf,
+    },
+    /// Seed the empty data dir of one node of a new cluster from FILE. Give the node's
+    /// configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster,
+    /// ...); run it for every founding node with the same FILE, then start them.
+    Restore {
+        /// A file written by `dcache snapshot save`.
+        file: PathBuf,
+        #[command(flatten)]
+        serve: Box<ServeArgs>,
     },
 }
 

@@ -205,6 +205,17 @@ impl Client {
         if let Some(v) = from_version {
             query.push(("from_version", v.to_string()));
         }
+        self.open_stream("/api/v1/watch", &query).await
+    }
+
+    /// Starts downloading a backup (`GET /api/v1/snapshot`: header and body, see
+    /// [`crate::backup`]). The response has no overall timeout; read its body in chunks.
+    pub async fn backup(&self) -> Result<reqwest::Response, ClientError> {
+        self.open_stream("/api/v1/snapshot", &[]).await
+    }
+
+    /// `GET path` whose body may stream for long: only connecting is bounded by the timeout.
+    async fn open_stream(&self, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ClientError> {
         let http = self
             .access
             .builder()
@@ -212,8 +223,8 @@ impl Client {
             .build()
             .map_err(|e| self.transport_error(e))?;
         let resp = http
-            .get(self.url("/api/v1/watch"))
-            .query(&query)
+            .get(self.url(path))
+            .query(query)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
@@ -232,12 +243,17 @@ impl Client {
                     },
                     None => ClientError::Protocol {
                         url: self.base.clone(),
-                        detail: format!("HTTP {status} to a watch"),
+                        detail: format!("HTTP {status} to GET {path}"),
                     },
                 },
             );
         }
         Ok(resp)
+    }
+
+    /// Stream errors while reading a body returned by [`Client::backup`] or [`Client::watch`].
+    pub fn stream_error(&self, e: reqwest::Error) -> ClientError {
+        self.transport_error(e)
     }
 
     /// Lists up to `limit` keys under `prefix`.

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod kv;
 pub mod local_cluster;
 pub mod serve;
+pub mod snapshot;
 
 use crate::cli::ClientOpts;
 use crate::client::{Access, ClientError};

@@ -5,6 +5,7 @@
 //! - `commands`: thin glue per subcommand (serve, kv, cluster, local-cluster, bench, completions).
 //! - `dash`: the live terminal dashboard (pollers, pure `App::update`, widgets, terminal guard).
 //! - `bench`: the closed-loop load generator behind `dcache bench`.
+//! - `backup`: the file format of `dcache snapshot save/restore`.
 //! - `client`, `types`: the typed HTTP client and the wire types of the client API.
 //! - `server`: the two listeners; `server::listener` (accept loop, TLS, connection limits),
 //!   `server::client_api` (the `/api/v1` routes, client tokens), `server::peer_api` (Raft RPCs
@@ -16,6 +17,7 @@
 //! - `cache`: the in-memory ordered map with TTL, eviction and watch history; no I/O, no
 //!   Raft, no clock.
 
+pub mod backup;
 pub mod bench;
 pub mod cache;
 pub mod cli;

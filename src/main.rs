@@ -59,6 +59,15 @@ async fn run(cli: Cli) -> Exit {
                 }
             }
         }
+        Command::Snapshot { command } => {
+            return match commands::snapshot::run(opts, command).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Exit::Failure
+                }
+            };
+        }
         Command::Completions { shell } => {
             commands::completions::write(*shell, &mut std::io::stdout());
             Ok(())

@@ -4,6 +4,7 @@
 //! leader over the peer port), reads are linearized here, and status is assembled here. The
 //! HTTP layers above only translate requests; the cache below never sees Raft.
 
+mod backup;
 mod membership;
 mod reads;
 mod start;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use openraft::errors::{ClientWriteError, RaftError};
 use serde::{Deserialize, Serialize};
 
+pub use backup::restore;
 pub use membership::{AdminReply, AdminRequest};
 pub use start::StartError;
 
@@ -267,6 +269,7 @@ impl Node {
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not shut down cleanly");
         }
+        tracing::info!("DEBUG raft shutdown returned");
         if let Err(e) = self.inner.store.flush().await {
             tracing::error!(error = %e, "final flush of the data dir failed");
         }

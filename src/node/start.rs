@@ -51,7 +51,7 @@ pub enum StartError {
 }
 
 /// Ids of the founding members: position of the name in the sorted `initial-cluster`, from 1.
-fn founding_ids(config: &Config) -> BTreeMap<NodeId, Member> {
+pub(super) fn founding_ids(config: &Config) -> BTreeMap<NodeId, Member> {
     let solo = config.initial_cluster.len() == 1;
     config
         .initial_cluster

@@ -71,6 +71,19 @@ impl SharedState {
     }
 }
 
+/// The applied cache encoded as a snapshot body, with the log index it reflects and its key
+/// count: what a backup carries.
+pub fn export(state: &SharedState) -> io::Result<(u64, usize, Vec<u8>)> {
+    let applied = state.read();
+    let index = applied.last_applied.map_or(0, |l| l.index());
+    Ok((index, applied.cache.len(), encode_cache(&applied.cache)?))
+}
+
+/// Checks that `body` is a snapshot body this version can load; returns its key count.
+pub fn check_body(body: &[u8]) -> io::Result<usize> {
+    decode_cache(body, 0).map(|c| c.len())
+}
+
 /// The on-disk snapshot body. The leading format number lets later versions change it.
 #[derive(Serialize, Deserialize)]
 struct SnapshotBody {

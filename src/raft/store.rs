@@ -139,6 +139,26 @@ impl Store {
         self.flush().await
     }
 
+    /// Seeds an empty data dir with `data` as its snapshot at `meta` and a log purged up to
+    /// it, as if the node had taken that snapshot itself: used to restore a backup. Refuses a
+    /// data dir that already holds Raft state. Durable when it returns.
+    pub async fn seed_from_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        if self.has_raft_state()? {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} already holds Raft state; restore into an empty data dir",
+                    self.path.display()
+                ),
+            ));
+        }
+        if let Some(last) = &meta.last_log_id {
+            self.put(&self.meta, KEY_PURGED, last)?;
+            self.put(&self.meta, KEY_COMMITTED, last)?;
+        }
+        self.save_snapshot(meta, data).await
+    }
+
     /// The stored snapshot, if one was ever saved.
     pub fn load_snapshot(&self) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
         let Some(meta) = self.get::<SnapshotMeta>(&self.snapshot, KEY_SNAPSHOT_META)? else {

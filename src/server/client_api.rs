@@ -132,6 +132,7 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/batch", post(kv::batch))
         .route("/api/v1/watch", get(watch::watch))
         .route("/metrics", get(super::metrics::scrape))
+        .route("/api/v1/snapshot", get(backup))
         .route("/api/v1/cluster/status", get(cluster_status))
         .route("/api/v1/cluster/leader", get(cluster_leader))
         .route("/api/v1/cluster/transfer-leadership", post(transfer_leadership))
@@ -200,6 +201,26 @@ async fn require_token(
             resp
         }
     }
+}
+
+/// `GET /api/v1/snapshot`: a backup file (see [`crate::backup`]) of every write acknowledged
+/// before the request, streamed as the header then the body.
+async fn backup(State(node): State<Node>) -> Result<Response, ApiError> {
+    let (meta, body) = node.backup().await?;
+    let mut header = Vec::new();
+    crate::backup::write_header(&mut header, &meta)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode the backup header: {e}")))?;
+    let length = header.len() + body.len();
+    let chunks = [Bytes::from(header), Bytes::from(body)].map(Ok::<_, std::convert::Infallible>);
+    let stream = futures::stream::iter(chunks);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_LENGTH, length.to_string()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

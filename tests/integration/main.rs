@@ -5,6 +5,7 @@
 // expectation is exactly the wanted outcome.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod bench;
 mod cache;
 mod cli;

@@ -387,6 +387,8 @@ pub(crate) struct Node {
     tls: Option<Pki>,
     /// A read-write client token the node requires (and `http` sends).
     token: Option<String>,
+    /// Extra environment variables of the `serve` process (test hooks).
+    env: Vec<(String, String)>,
     child: Option<Child>,
     spawns: u32,
     /// A client bound to this node's client URL.
@@ -441,6 +443,7 @@ impl Node {
             extra: extra.to_vec(),
             tls: None,
             token: None,
+            env: Vec::new(),
             child: None,
             spawns: 0,
             http: Http::new("http://unset"),
@@ -467,6 +470,11 @@ impl Node {
         } else {
             "http"
         }
+    }
+
+    /// The node's data dir (empty until its first start).
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// The node's `--name`.
@@ -610,6 +618,7 @@ impl Node {
                 ]
             }))
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

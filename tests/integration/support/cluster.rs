@@ -14,6 +14,10 @@ const STATUS_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long the live nodes may take to agree on a leader.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A hook that sees a cluster's nodes before they are spawned and returns each one's extra
+/// environment variables.
+pub(crate) type Prepare<'a> = dyn FnMut(&[Node]) -> Vec<Vec<(String, String)>> + 'a;
+
 /// Nodes `node1..nodeN` founded together with one `--initial-cluster`, plus any that joined
 /// later. Indexes are 0-based (`node(0)` is `node1`). Every process is SIGKILLed on drop.
 pub(crate) struct Cluster {
@@ -35,6 +39,23 @@ impl Cluster {
     /// Like [`Cluster::start`], with TLS on every listener and between peers using `tls`'s
     /// certificates, and a client token every node requires (and the test clients send).
     pub(crate) fn start_secured(n: usize, tls: Option<&Pki>, token: Option<&str>, extra: &[&str]) -> Cluster {
+        Cluster::start_inner(n, tls, token, extra, &mut |_| Vec::new())
+    }
+
+    /// Like [`Cluster::start`], but before the nodes are spawned (on each start attempt)
+    /// `prepare` sees them (names, URLs, empty data dirs) and returns the extra environment of
+    /// each: for test hooks such as the fault harness's peer routes, or to seed data dirs.
+    pub(crate) fn start_prepared(n: usize, extra: &[&str], prepare: &mut Prepare<'_>) -> Cluster {
+        Cluster::start_inner(n, None, None, extra, prepare)
+    }
+
+    fn start_inner(
+        n: usize,
+        tls: Option<&Pki>,
+        token: Option<&str>,
+        extra: &[&str],
+        prepare: &mut Prepare<'_>,
+    ) -> Cluster {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut failures = Vec::new();
         for attempt in 1..=3 {
@@ -47,6 +68,10 @@ impl Cluster {
                     node
                 })
                 .collect();
+            let envs = prepare(&nodes);
+            for (node, env) in nodes.iter_mut().zip(envs) {
+                node.env = env;
+            }
             let initial: Vec<String> = nodes.iter().map(|n| format!("{}={}", n.name, n.peer_url())).collect();
             let initial = initial.join(",");
             for node in &mut nodes {
