@@ -14,6 +14,7 @@ mod completions;
 mod config;
 mod dash;
 mod durability;
+mod faults;
 mod kv;
 mod security;
 mod support;

@@ -1,0 +1,256 @@
+//! Jepsen-style fault injection: concurrent clients on a 3-node cluster while the leader is
+//! killed, paused, partitioned, links slowed or made lossy, leadership moved, a member added
+//! and removed, and the whole cluster crashed; then a linearizability check of the recorded
+//! history and a count of lost acknowledged writes.
+//!
+//! `cargo test faults` runs every fault once (the CI version). For longer runs set
+//! `DCACHE_FAULT_ROUNDS=N` (rounds of all faults in a shuffled order, default 1),
+//! `DCACHE_FAULT_HOLD_MS` (how long each fault lasts, default 2000) and optionally
+//! `DCACHE_FAULT_SEED` (printed by every run, to replay its fault order).
+
+mod checker;
+mod harness;
+mod proxy;
+
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use reqwest::Method;
+
+use checker::{check, Op};
+use harness::{keys, scan_keys, settle, FaultCluster, Recorder, Workload};
+use proxy::Mode;
+
+use crate::support::{enc, Http};
+
+/// One kind of fault, injected for the hold time and then healed.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    KillLeader,
+    PauseLeader,
+    IsolateLeader,
+    CutLeaderFromFollower,
+    SlowLinks,
+    LossyLinks,
+    TransferLeadership,
+    AddAndRemoveMember,
+    CrashAll,
+}
+
+const ALL_FAULTS: [Fault; 9] = [
+    Fault::KillLeader,
+    Fault::PauseLeader,
+    Fault::IsolateLeader,
+    Fault::CutLeaderFromFollower,
+    Fault::SlowLinks,
+    Fault::LossyLinks,
+    Fault::TransferLeadership,
+    Fault::AddAndRemoveMember,
+    Fault::CrashAll,
+];
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Injects `fault` into the running cluster, keeps it for `hold` (the fault's duration, a
+/// deliberate pause), then heals it. Returns a one-line description.
+fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
+    let leader = settle(&fc.cluster);
+    let names: Vec<String> = (0..fc.cluster.len())
+        .map(|i| fc.cluster.node(i).name().to_string())
+        .collect();
+    let name = |i: usize| names[i].clone();
+    match fault {
+        Fault::KillLeader => {
+            let who = name(leader);
+            fc.cluster.kill9(leader);
+            std::thread::sleep(hold);
+            fc.cluster.restart(leader);
+            format!("kill -9 leader {who}, restart after {hold:?}")
+        }
+        Fault::PauseLeader => {
+            // Past the longest election timeout (800 ms), so the others elect a new leader.
+            let pause = hold.max(Duration::from_millis(1600));
+            let who = name(leader);
+            fc.cluster.stop_signal(leader, "STOP");
+            std::thread::sleep(pause);
+            fc.cluster.stop_signal(leader, "CONT");
+            format!("SIGSTOP leader {who} for {pause:?}")
+        }
+        Fault::IsolateLeader => {
+            fc.isolate(leader);
+            std::thread::sleep(hold);
+            fc.heal();
+            format!("partition leader {} from the majority for {hold:?}", name(leader))
+        }
+        Fault::CutLeaderFromFollower => {
+            let follower = fc.cluster.followers_of(leader)[0];
+            fc.set_link(leader, follower, Mode::Blackhole);
+            std::thread::sleep(hold);
+            fc.heal();
+            format!("cut the link {} - {} for {hold:?}", name(leader), name(follower))
+        }
+        Fault::SlowLinks => {
+            fc.set_all(Mode::Delay(Duration::from_millis(40)));
+            std::thread::sleep(hold);
+            fc.heal();
+            format!("40 ms delay on every peer link for {hold:?}")
+        }
+        Fault::LossyLinks => {
+            fc.set_all(Mode::Lossy { cut_probability: 0.05 });
+            std::thread::sleep(hold);
+            fc.heal();
+            format!("5% of chunks cut their connection on every peer link for {hold:?}")
+        }
+        Fault::TransferLeadership => {
+            let target = fc.cluster.followers_of(leader)[0];
+            let (status, body) = fc.cluster.node(leader).http.send(
+                Method::POST,
+                &format!("/api/v1/cluster/transfer-leadership?target={}", enc(&name(target))),
+                None,
+                None,
+            );
+            assert!(
+                status == 200 || status == 409,
+                "transfer-leadership answered {status}: {body}"
+            );
+            format!("transfer leadership {} -> {} ({status})", name(leader), name(target))
+        }
+        Fault::AddAndRemoveMember => {
+            let joined = fc.cluster.join(leader);
+            let who = fc.cluster.node(joined).name().to_string();
+            let leader = settle(&fc.cluster);
+            let (status, body) = fc.cluster.node(leader).http.send(
+                Method::POST,
+                &format!("/api/v1/cluster/remove?target={}", enc(&who)),
+                None,
+                None,
+            );
+            assert_eq!(status, 200, "remove {who}: {body}");
+            fc.cluster.kill9(joined);
+            format!("join {who} as a fourth voter, then remove it")
+        }
+        Fault::CrashAll => {
+            fc.cluster.restart_many(&[0, 1, 2]);
+            "kill -9 every node, restart all".to_string()
+        }
+    }
+}
+
+#[test]
+fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
+    let rounds = env_u64("DCACHE_FAULT_ROUNDS", 1) as usize;
+    let hold = Duration::from_millis(env_u64("DCACHE_FAULT_HOLD_MS", 2000));
+    let seed = env_u64(
+        "DCACHE_FAULT_SEED",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
+    let mut rng = SmallRng::seed_from_u64(seed);
+
+    let mut fc = FaultCluster::start();
+    let rec = Recorder::new();
+    let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
+    let keys = keys(6);
+    let load = Workload::start(&rec, &urls, 6, &keys);
+    let mut injected = Vec::new();
+    for round in 0..rounds {
+        let mut faults = ALL_FAULTS.to_vec();
+        if round > 0 {
+            faults.shuffle(&mut rng);
+        }
+        for fault in faults {
+            injected.push(inject(&mut fc, fault, hold));
+        }
+    }
+    fc.heal();
+    let leader = settle(&fc.cluster);
+    load.stop();
+
+    // The final state joins the history: every key read linearizably on every node.
+    for key in &keys {
+        for (i, url) in urls.iter().enumerate() {
+            rec.run(&Http::new(url), 100 + i, key, Op::Get, "linearizable");
+        }
+    }
+    let present = scan_keys(&fc.cluster, leader, "once/");
+    let lost = rec.lost_unique(&present);
+    let history = rec.history();
+    let report = check(&history, Duration::from_secs(30));
+
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "fault run (seed {seed}, {rounds} round(s), hold {hold:?}): ops ok {} / failed {} / unknown {}; \
+         once-only writes acknowledged {}, lost {}; peer connections cut by faults {}",
+        count(&rec.ok),
+        count(&rec.failed),
+        count(&rec.unknown),
+        rec.acked_unique(),
+        lost.len(),
+        fc.cuts()
+    );
+    println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
+    println!("verdict: {}", report.summary());
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
+    assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
+}
+
+#[test]
+fn local_reads_on_a_partitioned_leader_are_caught_as_not_linearizable() {
+    let fc = FaultCluster::start();
+    let rec = Recorder::new();
+    let c = &fc.cluster;
+    let leader = settle(c);
+    let key = "reg/stale";
+    rec.run(
+        &c.node(leader).http,
+        0,
+        key,
+        Op::Set {
+            value: "before".to_string(),
+        },
+        "",
+    );
+    for i in 0..3 {
+        let applied = crate::support::wait_until(Duration::from_secs(10), || {
+            c.node(i).http.get_key(key, Some("local")).0 == 200
+        });
+        assert!(applied, "node {i} did not apply the first write");
+    }
+
+    fc.isolate(leader);
+    let others = c.followers_of(leader);
+    let new_leader = c.leader_among(&others);
+    rec.run(
+        &c.node(new_leader).http,
+        1,
+        key,
+        Op::Set {
+            value: "after".to_string(),
+        },
+        "",
+    );
+    // The old leader, cut off, still answers local reads from its stale copy.
+    rec.run(&c.node(leader).http, 2, key, Op::Get, "local");
+    fc.heal();
+
+    let history = rec.history();
+    assert_eq!(
+        history.len(),
+        3,
+        "every operation must have a definite outcome: {history:?}"
+    );
+    let report = check(&history, Duration::from_secs(10));
+    println!("verdict: {}\n{}", report.summary(), report.details());
+    assert!(
+        !report.is_ok() && report.summary().contains("violation"),
+        "a stale local read during a partition must be reported: {}",
+        report.summary()
+    );
+}

@@ -1,0 +1,303 @@
+//! The fault harness: a 3-node cluster whose every directed peer link runs through a
+//! fault-injecting proxy (via dcache's `DCACHE_TEST_PEER_ROUTES` test hook), concurrent clients
+//! spread over the nodes recording every operation for the checker, and the faults themselves.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::checker::{Event, Op, Outcome};
+use super::proxy::{Mode, Proxy};
+use crate::support::{enc, wait_until, Cluster, Http};
+
+/// Flags of every node: short timeouts so that clients learn outcomes quickly under faults.
+pub(crate) const NODE_FLAGS: &[&str] = &["--request-timeout", "2s"];
+
+/// A client gives up on a request after this long; the outcome of a write is then unknown.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The cluster and the proxies on its peer links (`links[&(from, to)]`).
+pub(crate) struct FaultCluster {
+    pub(crate) cluster: Cluster,
+    links: HashMap<(usize, usize), Proxy>,
+}
+
+impl FaultCluster {
+    /// Three founding nodes; node `i` reaches node `j`'s peer port only through the proxy
+    /// of link (i, j).
+    pub(crate) fn start() -> FaultCluster {
+        let mut links: HashMap<(usize, usize), Proxy> = HashMap::new();
+        let cluster = Cluster::start_prepared(3, NODE_FLAGS, &mut |nodes| {
+            let peer_urls: Vec<String> = nodes.iter().map(|n| n.peer_url()).collect();
+            links.clear();
+            let n = peer_urls.len();
+            (0..n)
+                .map(|i| {
+                    let routes: Vec<String> = (0..n)
+                        .filter(|&j| j != i)
+                        .map(|j| {
+                            let target: SocketAddr = peer_urls[j].trim_start_matches("http://").parse().unwrap();
+                            let proxy = Proxy::start(target).unwrap();
+                            let route = format!("{}=http://{}", peer_urls[j], proxy.addr());
+                            links.insert((i, j), proxy);
+                            route
+                        })
+                        .collect();
+                    vec![("DCACHE_TEST_PEER_ROUTES".to_string(), routes.join(","))]
+                })
+                .collect()
+        });
+        FaultCluster { cluster, links }
+    }
+
+    /// Sets the mode of both directions between `a` and `b`.
+    pub(crate) fn set_link(&self, a: usize, b: usize, mode: Mode) {
+        for key in [(a, b), (b, a)] {
+            if let Some(p) = self.links.get(&key) {
+                p.set_mode(mode);
+            }
+        }
+    }
+
+    /// Cuts `node` off from every other node (clients still reach it).
+    pub(crate) fn isolate(&self, node: usize) {
+        for other in 0..3 {
+            if other != node {
+                self.set_link(node, other, Mode::Blackhole);
+            }
+        }
+    }
+
+    /// Sets every link to `mode`.
+    pub(crate) fn set_all(&self, mode: Mode) {
+        for p in self.links.values() {
+            p.set_mode(mode);
+        }
+    }
+
+    /// Heals every link.
+    pub(crate) fn heal(&self) {
+        self.set_all(Mode::Pass);
+    }
+
+    /// Connections cut by faults on all links together.
+    pub(crate) fn cuts(&self) -> u64 {
+        self.links.values().map(|p| p.stats().cut_by_fault).sum()
+    }
+}
+
+/// Every operation of a run, with times relative to its start.
+pub(crate) struct Recorder {
+    start: Instant,
+    events: Mutex<Vec<Event>>,
+    /// Writes of once-only keys that were acknowledged (checked for loss at the end).
+    acked_unique: Mutex<Vec<String>>,
+    pub(crate) ok: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) unknown: AtomicU64,
+}
+
+impl Recorder {
+    pub(crate) fn new() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            start: Instant::now(),
+            events: Mutex::new(Vec::new()),
+            acked_unique: Mutex::new(Vec::new()),
+            ok: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            unknown: AtomicU64::new(0),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Runs `op` on `key` through `http` as client `client` and records it.
+    pub(crate) fn run(&self, http: &Http, client: usize, key: &str, op: Op, consistency: &str) {
+        let call = self.now();
+        let answer = match &op {
+            Op::Set { value } => http.try_send(
+                Method::POST,
+                "/api/v1/set",
+                Some("application/json"),
+                Some(json!({"key": key, "value": value}).to_string().into_bytes()),
+            ),
+            Op::Get => http.try_send(
+                Method::GET,
+                &format!("/api/v1/get/{}?consistency={consistency}", enc(key)),
+                None,
+                None,
+            ),
+            Op::Delete => http.try_send(Method::DELETE, &format!("/api/v1/delete/{}", enc(key)), None, None),
+        };
+        let ret = self.now();
+        let outcome = match (&op, answer) {
+            (Op::Set { .. }, Ok((200, v))) => Some(Outcome::Set {
+                version: v["data"]["version"].as_u64().unwrap(),
+            }),
+            (Op::Delete, Ok((200, v))) => Some(Outcome::Delete {
+                existed: v["data"]["deleted"].as_bool().unwrap(),
+            }),
+            (Op::Get, Ok((200, v))) => Some(Outcome::Get(Some((
+                v["data"]["value"].as_str().unwrap().to_string(),
+                v["data"]["version"].as_u64().unwrap(),
+            )))),
+            (Op::Get, Ok((404, v))) if v["error"]["code"] == "KEY_NOT_FOUND" => Some(Outcome::Get(None)),
+            // A refused request (4xx) never took effect.
+            (_, Ok((status, v))) if (400..500).contains(&status) => {
+                panic!("{key}: {op:?} refused with {status}: {v}")
+            }
+            // A failed read changed nothing, nor did a request that never connected: leave
+            // them out.
+            (Op::Get, _) => None,
+            (_, Err(e)) if e.is_connect() => None,
+            // A write that failed in the cluster or on the way may still have been applied.
+            (_, _) => Some(Outcome::Unknown),
+        };
+        let (ret, counter) = match &outcome {
+            None => (None, &self.failed),
+            Some(Outcome::Unknown) => (None, &self.unknown),
+            Some(_) => (Some(ret), &self.ok),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(outcome) = outcome {
+            self.events.lock().unwrap().push(Event {
+                client,
+                key: key.to_string(),
+                op,
+                call,
+                ret,
+                outcome,
+            });
+        }
+    }
+
+    /// Writes a key that is written only this once; remembers it when acknowledged.
+    fn write_unique(&self, http: &Http, key: String) {
+        let answer = http.try_send(
+            Method::POST,
+            "/api/v1/set",
+            Some("application/json"),
+            Some(json!({"key": key, "value": "once"}).to_string().into_bytes()),
+        );
+        if matches!(answer, Ok((200, _))) {
+            self.acked_unique.lock().unwrap().push(key);
+        }
+    }
+
+    /// The recorded history so far.
+    pub(crate) fn history(&self) -> Vec<Event> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Acknowledged once-only writes missing from `present` (keys a node lists).
+    pub(crate) fn lost_unique(&self, present: &[String]) -> Vec<String> {
+        let acked = self.acked_unique.lock().unwrap();
+        acked.iter().filter(|k| !present.contains(k)).cloned().collect()
+    }
+
+    /// How many once-only writes were acknowledged.
+    pub(crate) fn acked_unique(&self) -> usize {
+        self.acked_unique.lock().unwrap().len()
+    }
+}
+
+/// Keys the register workload spreads over.
+pub(crate) fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("reg/{i}")).collect()
+}
+
+/// Clients running the register workload until stopped.
+pub(crate) struct Workload {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workload {
+    /// `clients` threads, client `c` bound to `urls[c % urls.len()]`, each doing random sets
+    /// (unique values), linearizable gets and deletes on `keys`, plus now and then a once-only
+    /// write, paced a few milliseconds apart.
+    pub(crate) fn start(rec: &Arc<Recorder>, urls: &[String], clients: usize, keys: &[String]) -> Workload {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..clients)
+            .map(|c| {
+                let (rec, stop, keys) = (rec.clone(), stop.clone(), keys.to_vec());
+                let http = Http::with_timeout(&urls[c % urls.len()], CLIENT_TIMEOUT);
+                std::thread::spawn(move || {
+                    let mut rng = SmallRng::seed_from_u64(c as u64 * 7919 + 1);
+                    let mut seq = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        seq += 1;
+                        let key = &keys[rng.gen_range(0..keys.len())];
+                        match rng.gen_range(0..100) {
+                            0..=44 => rec.run(
+                                &http,
+                                c,
+                                key,
+                                Op::Set {
+                                    value: format!("c{c}-{seq}"),
+                                },
+                                "linearizable",
+                            ),
+                            45..=89 => rec.run(&http, c, key, Op::Get, "linearizable"),
+                            90..=94 => rec.run(&http, c, key, Op::Delete, "linearizable"),
+                            _ => rec.write_unique(&http, format!("once/{c}/{seq}")),
+                        }
+                        // Load shaping, not waiting for a state: keeps histories checkable.
+                        std::thread::sleep(Duration::from_millis(rng.gen_range(2..12)));
+                    }
+                })
+            })
+            .collect();
+        Workload { stop, threads }
+    }
+
+    /// Stops every client and waits for its last request to end.
+    pub(crate) fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// Waits until the live nodes agree on a leader and it accepts a write; returns it.
+pub(crate) fn settle(c: &Cluster) -> usize {
+    let leader = c.leader();
+    let http = Http::with_timeout(&c.node(leader).url(), CLIENT_TIMEOUT);
+    let ok = wait_until(Duration::from_secs(20), || {
+        http.try_send(
+            Method::POST,
+            "/api/v1/set",
+            Some("application/json"),
+            Some(json!({"key": "settle", "value": "x"}).to_string().into_bytes()),
+        )
+        .is_ok_and(|(s, _)| s == 200)
+    });
+    assert!(ok, "the cluster does not take writes after healing:\n{}", c.logs());
+    leader
+}
+
+/// The keys under `prefix` that node `i` lists (linearizable scan).
+pub(crate) fn scan_keys(c: &Cluster, i: usize, prefix: &str) -> Vec<String> {
+    let (status, v): (u16, Value) = c.node(i).http.get(&format!(
+        "/api/v1/keys?prefix={}&limit=10000&consistency=linearizable",
+        enc(prefix)
+    ));
+    assert_eq!(status, 200, "scan on node {i}: {v}");
+    v["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key"].as_str().unwrap().to_string())
+        .collect()
+}
