@@ -20,6 +20,13 @@ pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
 /// Default peer URL.
 pub const DEFAULT_PEER_URL: &str = "http://127.0.0.1:8081";
 
+/// Longest `request-timeout` and `header-read-timeout`: deadlines are `now + timeout`, which
+/// must stay representable, and anything longer is surely a typo.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// Longest `election-timeout-ms` (as etcd, about a minute): Raft multiplies it by four for
+/// its timers, and a longer one only means a longer outage when a leader dies.
+const MAX_ELECTION_TIMEOUT_MS: u64 = 60_000;
+
 /// A configuration error: one sentence for a person.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -385,12 +392,12 @@ impl Config {
         let header_read_timeout = match v {
             None => defaults.header_read_timeout,
             Some(s) => match humantime::parse_duration(&s) {
-                Ok(d) if d >= Duration::from_millis(100) => d,
+                Ok(d) if (Duration::from_millis(100)..=MAX_TIMEOUT).contains(&d) => d,
                 Ok(_) => {
                     return Err(invalid(
                         "header-read-timeout",
                         f,
-                        format!("`{s}` is too short; use at least 100ms"),
+                        format!("`{s}` is out of range; use 100ms to 24h"),
                     ))
                 }
                 Err(e) => {
@@ -437,9 +444,9 @@ impl Config {
                     .as_u64(),
             ),
         };
-        if let Some(m) =
-            max_memory.filter(|m| *m < (max_value_bytes + max_key_bytes) as u64 + crate::cache::ENTRY_OVERHEAD)
-        {
+        if let Some(m) = max_memory.filter(|m| {
+            *m < (max_value_bytes.saturating_add(max_key_bytes) as u64).saturating_add(crate::cache::ENTRY_OVERHEAD)
+        }) {
             return Err(invalid(
                 "max-memory",
                 f,
@@ -449,13 +456,23 @@ impl Config {
         let (v, f) = pick(&args.request_timeout, &file.request_timeout);
         let request_timeout = match v {
             None => Duration::from_secs(5),
-            Some(s) => humantime::parse_duration(&s).map_err(|e| {
-                invalid(
-                    "request-timeout",
-                    f,
-                    format!("`{s}` is not a duration ({e}); e.g. 500ms, 5s"),
-                )
-            })?,
+            Some(s) => match humantime::parse_duration(&s) {
+                Ok(d) if d <= MAX_TIMEOUT => d,
+                Ok(_) => {
+                    return Err(invalid(
+                        "request-timeout",
+                        f,
+                        format!("`{s}` is too long; use at most 24h"),
+                    ))
+                }
+                Err(e) => {
+                    return Err(invalid(
+                        "request-timeout",
+                        f,
+                        format!("`{s}` is not a duration ({e}); e.g. 500ms, 5s"),
+                    ))
+                }
+            },
         };
 
         let (v, f) = pick(&args.snapshot_logs, &file.snapshot_logs);
@@ -471,7 +488,14 @@ impl Config {
         let heartbeat_interval_ms = v.unwrap_or(100);
         let (v, fe) = pick(&args.election_timeout_ms, &file.election_timeout_ms);
         let election_timeout_ms = v.unwrap_or(400);
-        if heartbeat_interval_ms == 0 || election_timeout_ms < heartbeat_interval_ms * 2 {
+        if election_timeout_ms > MAX_ELECTION_TIMEOUT_MS {
+            return Err(invalid(
+                "election-timeout-ms",
+                fe,
+                format!("`{election_timeout_ms}` is too long; use at most {MAX_ELECTION_TIMEOUT_MS}"),
+            ));
+        }
+        if heartbeat_interval_ms == 0 || election_timeout_ms < heartbeat_interval_ms.saturating_mul(2) {
             return Err(invalid(
                 if fe { "election-timeout-ms" } else { "heartbeat-interval-ms" },
                 fe || f,

@@ -122,7 +122,9 @@ pub(crate) fn ok<T: Serialize>(data: T) -> ApiResult<T> {
 pub fn router(node: Node) -> Router {
     let limits = &node.config().limits;
     // JSON escaping can grow a string up to six times (\uXXXX); allow for it plus framing.
-    let body_limit = (limits.max_key_bytes + limits.max_value_bytes).saturating_mul(6) + 64 * 1024;
+    let body_limit = (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
+        .saturating_mul(6)
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/health", get(health))
         .route("/api/v1/get/{*key}", get(kv::get_key))

@@ -34,7 +34,8 @@ pub(crate) async fn serve(
     limits: ConnLimits,
     shutdown: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // A limit past what a semaphore can count (about 2^61) means no limit at all.
+    let permits = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

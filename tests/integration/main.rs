@@ -18,3 +18,4 @@ mod faults;
 mod kv;
 mod security;
 mod support;
+mod untrusted;
