@@ -22,7 +22,8 @@ const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b
 pub enum ClientError {
     #[error("--server `{url}` is not a usable URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("--cacert {path}: {reason}")]
+    // `reason` already names the flag and the file.
+    #[error("{reason}")]
     BadCaCert { path: String, reason: String },
     #[error("cannot reach {url}: {reason} (is dcache serve running?)")]
     Unreachable { url: String, reason: String },
@@ -82,7 +83,7 @@ impl Access {
     pub fn new(token: Option<&str>, cacert: Option<&Path>) -> Result<Access, ClientError> {
         let roots = match cacert {
             None => Vec::new(),
-            Some(path) => crate::tls::ca_bundle("CA file", path).map_err(|e| ClientError::BadCaCert {
+            Some(path) => crate::tls::ca_bundle("--cacert", path).map_err(|e| ClientError::BadCaCert {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?,

@@ -16,11 +16,13 @@ use crate::config::security::{PeerTls, Security, TlsFiles};
 /// A TLS file that could not be used: which file, and why.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read {what} {path}: {source}")]
+    // `cause` is not a `source`: the message already says it, so a printed error chain
+    // would repeat it.
+    #[error("{what} {path}: cannot read it: {cause}")]
     Read {
         what: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{what} {path}: {reason}")]
     Invalid {
@@ -43,12 +45,12 @@ impl Acceptors {
         let client = security
             .client_tls
             .as_ref()
-            .map(|files| server_config(files, None))
+            .map(|files| server_config(files, ("client-cert-file", "client-key-file"), None))
             .transpose()?;
         let peer = security
             .peer_tls
             .as_ref()
-            .map(|p| server_config(&p.files, Some(&p.ca)))
+            .map(|p| server_config(&p.files, ("peer-cert-file", "peer-key-file"), Some(&p.ca)))
             .transpose()?;
         Ok(Acceptors {
             client: client.map(tokio_rustls::TlsAcceptor::from),
@@ -67,17 +69,17 @@ pub struct PeerClientTls {
 impl PeerClientTls {
     /// Loads the peer certificate, key and CA for outgoing peer calls.
     pub fn load(peer: &PeerTls) -> Result<PeerClientTls, TlsError> {
-        let mut pem = read("peer certificate", &peer.files.cert)?;
+        let mut pem = read("peer-cert-file", &peer.files.cert)?;
         pem.push(b'\n');
-        pem.extend(read("peer key", &peer.files.key)?);
+        pem.extend(read("peer-key-file", &peer.files.key)?);
         let identity = reqwest::Identity::from_pem(&pem).map_err(|e| TlsError::Invalid {
-            what: "peer certificate/key",
+            what: "peer-cert-file/peer-key-file",
             path: peer.files.cert.clone(),
             reason: e.to_string(),
         })?;
         Ok(PeerClientTls {
             identity,
-            roots: ca_bundle("peer trusted CA file", &peer.ca)?,
+            roots: ca_bundle("peer-trusted-ca-file", &peer.ca)?,
         })
     }
 
@@ -112,40 +114,45 @@ pub fn ca_bundle(what: &'static str, path: &Path) -> Result<Vec<reqwest::Certifi
 
 /// A rustls server config for `files`; with `client_ca`, clients must present a certificate
 /// signed by it (mutual TLS).
-fn server_config(files: &TlsFiles, client_ca: Option<&Path>) -> Result<Arc<ServerConfig>, TlsError> {
+/// `keys` name the config keys of the certificate and key, for error messages.
+fn server_config(
+    files: &TlsFiles,
+    (cert_key, key_key): (&'static str, &'static str),
+    client_ca: Option<&Path>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let invalid = |what, path: &Path, reason: String| TlsError::Invalid {
         what,
         path: path.to_path_buf(),
         reason,
     };
-    let certs = certificates("certificate", &files.cert)?;
-    let key_pem = read("key", &files.key)?;
+    let certs = certificates(cert_key, &files.cert)?;
+    let key_pem = read(key_key, &files.key)?;
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| invalid("key", &files.key, format!("no usable PEM private key ({e})")))?;
+        .map_err(|e| invalid(key_key, &files.key, format!("no usable PEM private key ({e})")))?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("certificate", &files.cert, e.to_string()))?;
+        .map_err(|e| invalid(cert_key, &files.cert, e.to_string()))?;
     let builder = match client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            for cert in certificates("CA file", ca)? {
+            for cert in certificates("peer-trusted-ca-file", ca)? {
                 roots
                     .add(cert)
-                    .map_err(|e| invalid("CA file", ca, format!("unusable certificate ({e})")))?;
+                    .map_err(|e| invalid("peer-trusted-ca-file", ca, format!("unusable certificate ({e})")))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| invalid("CA file", ca, e.to_string()))?;
+                .map_err(|e| invalid("peer-trusted-ca-file", ca, e.to_string()))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
     let mut config = builder.with_single_cert(certs, key).map_err(|e| {
         invalid(
-            "certificate/key",
+            cert_key,
             &files.cert,
-            format!("do not match or are unusable ({e})"),
+            format!("does not match {key_key} or is unusable ({e})"),
         )
     })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -172,9 +179,9 @@ fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|cause| TlsError::Read {
         what,
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
