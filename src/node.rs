@@ -13,7 +13,8 @@ mod status;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::errors::{ClientWriteError, RaftError};
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, Fatal, RaftError};
 use serde::{Deserialize, Serialize};
 
 pub use backup::restore;
@@ -25,7 +26,7 @@ use crate::config::Config;
 use crate::raft::network::{self, decode, encode, CallError};
 use crate::raft::state_machine::SharedState;
 use crate::raft::store::Store;
-use crate::raft::{Member, NodeId, Raft};
+use crate::raft::{Member, NodeId, Raft, TypeConfig};
 
 /// Why a node could not serve a request. Each maps to one HTTP status in the client API.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -181,7 +182,7 @@ impl Node {
                 Err(RaftError::APIError(e)) => Attempt::Done(Err(NodeError::NoLeader(format!(
                     "leadership changed while the write was in flight ({e}); it may or may not have been applied"
                 )))),
-                Err(RaftError::Fatal(_)) => Attempt::Done(Err(NodeError::Stopped)),
+                Err(RaftError::Fatal(fatal)) => Attempt::Done(Err(self.stopped(&fatal))),
             }
         })
         .await
@@ -211,7 +212,35 @@ impl Node {
             }),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
-            Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
+            Err(RaftError::Fatal(fatal)) => Err(self.stopped(&fatal)),
+        }
+    }
+
+    /// Why Raft stopped without being asked to, if it did: a storage failure (a full or
+    /// failing disk) with the data dir and the OS error, or a panic. `None` while Raft runs
+    /// and after a requested shutdown.
+    pub fn raft_failure(&self) -> Option<String> {
+        match &self.inner.raft.metrics().borrow_watched().running_state {
+            Ok(()) | Err(Fatal::Stopped) => None,
+            Err(Fatal::StorageError(e)) => Some(format!(
+                "storage failure in data dir {}: {e}; fix the disk (e.g. free space), then start the node \
+                 again on the same data dir",
+                self.inner.config.data_dir.display()
+            )),
+            Err(Fatal::Panicked) => Some("the Raft core panicked".to_string()),
+        }
+    }
+
+    /// The client-facing error once Raft has stopped with `fatal`: a storage failure says
+    /// which data dir failed and what to do; a requested stop is [`NodeError::Stopped`].
+    fn stopped(&self, fatal: &Fatal<TypeConfig>) -> NodeError {
+        match fatal {
+            Fatal::StorageError(e) => NodeError::Internal(format!(
+                "storage failure in data dir {}: {e}; this node is stopping and must be restarted \
+                 once the disk is fixed (e.g. space freed); a write in flight may or may not have been applied",
+                self.inner.config.data_dir.display()
+            )),
+            Fatal::Panicked | Fatal::Stopped => NodeError::Stopped,
         }
     }
 
@@ -269,8 +298,12 @@ impl Node {
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not shut down cleanly");
         }
-        tracing::info!("DEBUG raft shutdown returned");
-        if let Err(e) = self.inner.store.flush().await {
+        if let Some(reason) = self.raft_failure() {
+            // sled may never finish a flush after a failed write (see `Store::flush`), and
+            // every acknowledged write was flushed before it was acknowledged.
+            tracing::warn!(%reason, "skipping the final flush after the storage failure");
+            self.inner.store.abandon();
+        } else if let Err(e) = self.inner.store.flush().await {
             tracing::error!(error = %e, "final flush of the data dir failed");
         }
         tracing::info!("node stopped");

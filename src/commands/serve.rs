@@ -32,7 +32,10 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .context("the node could not start")?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(client = %client_addr, peer = %peer_addr, "serving");
-    server::serve(node, listeners, tls, shutdown).await;
+    server::serve(node.clone(), listeners, tls, shutdown).await;
+    if let Some(reason) = node.raft_failure() {
+        anyhow::bail!("the node stopped: {reason}");
+    }
     Ok(())
 }
 

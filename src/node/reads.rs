@@ -120,7 +120,7 @@ impl Node {
             Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(q))) => {
                 Err(NodeError::NoLeader(format!("the leader cannot reach a quorum ({q})")))
             }
-            Err(RaftError::Fatal(_)) => Err(NodeError::Stopped),
+            Err(RaftError::Fatal(fatal)) => Err(self.stopped(&fatal)),
         }
     }
 

@@ -352,6 +352,15 @@ async fn log_changes(node: Node) {
             }
             last = now;
         }
+        // openraft stops Raft on any storage error (e.g. ENOSPC) and never restarts it; a
+        // process that kept serving /health would hide that. Stop, so a supervisor sees it.
+        if now.2 == openraft::ServerState::Shutdown && !node.inner.shutdown.is_cancelled() {
+            if let Some(reason) = node.raft_failure() {
+                tracing::error!("stopping this node: {reason}");
+                node.inner.shutdown.cancel();
+                return;
+            }
+        }
         if rx.changed().await.is_err() {
             return;
         }

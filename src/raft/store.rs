@@ -32,16 +32,18 @@ const KEY_SNAPSHOT_DATA: &[u8] = b"data";
 /// Errors opening or reading the node's data directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open data dir {path}: {source} (is another dcache using it, or is it unwritable?)")]
-    Open { path: PathBuf, source: sled::Error },
+    // The cause sits in the message, so it is deliberately not a `source`: `{:#}` chains
+    // would print it twice.
+    #[error("cannot open data dir {path}: {cause} (is another dcache using it, or is the disk full or read-only?)")]
+    Open { path: PathBuf, cause: sled::Error },
     #[error("data dir {path} is damaged: {what}: {reason}")]
     Corrupt {
         path: PathBuf,
         what: &'static str,
         reason: String,
     },
-    #[error("cannot write to data dir {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    #[error("cannot write to data dir {path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
 }
 
 /// Identity a node records on first start and checks on every later start.
@@ -66,14 +68,21 @@ pub struct Store {
 /// Persist the committed hint once per this many entries.
 const COMMITTED_EVERY: u64 = 1024;
 
+/// Longest a flush may take before it counts as failed. sled 0.34 can leave a flush waiting
+/// forever after a failed write: a blob file (a value of about 64 KiB or more) that hits
+/// ENOSPC leaves its log buffer reserved but never written, and flushes wait on it. The bound
+/// turns that hang into an I/O error, which stops Raft like any other storage failure; a
+/// healthy fsync takes milliseconds, so it is far above any real one.
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl Store {
     /// Opens (creating if needed) the database under `dir`. Fails when the directory is
     /// unwritable or already opened by another process.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("raft.sled");
-        let open_err = |source| StoreError::Open {
+        let open_err = |cause| StoreError::Open {
             path: path.clone(),
-            source,
+            cause,
         };
         let db = sled::Config::new()
             .path(&path)
@@ -110,9 +119,9 @@ impl Store {
 
     /// Records the node's identity durably.
     pub async fn save_identity(&self, id: &Identity) -> Result<(), StoreError> {
-        let io_err = |source| StoreError::Io {
+        let io_err = |cause| StoreError::Io {
             path: self.path.clone(),
-            source,
+            cause,
         };
         self.put(&self.meta, KEY_NODE_ID, &id.node_id).map_err(io_err)?;
         self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id).map_err(io_err)?;
@@ -178,9 +187,27 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 
-    /// Flushes everything written so far to disk (fsync).
+    /// Flushes everything written so far to disk (fsync). Fails with `TimedOut` if sled has
+    /// not finished within [`FLUSH_TIMEOUT`].
     pub async fn flush(&self) -> io::Result<()> {
-        self.db.flush_async().await.map(|_| ()).map_err(io::Error::other)
+        match tokio::time::timeout(FLUSH_TIMEOUT, self.db.flush_async()).await {
+            Ok(flushed) => flushed.map(|_| ()).map_err(io::Error::other),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "flushing {} did not finish within {FLUSH_TIMEOUT:?}; is the disk full or failing?",
+                    self.path.display()
+                ),
+            )),
+        }
+    }
+
+    /// Keeps sled from ever dropping this database: for a process about to exit after a
+    /// storage failure. sled flushes when its last handle drops, and after a failed write that
+    /// flush can wait forever (see [`FLUSH_TIMEOUT`]); skipping it loses nothing, as every
+    /// acknowledged change was flushed before it was acknowledged. Leaks the handles.
+    pub fn abandon(&self) {
+        std::mem::forget(self.clone());
     }
 
     fn corrupt(&self, what: &'static str, e: io::Error) -> StoreError {

@@ -13,6 +13,7 @@ mod cluster;
 mod completions;
 mod config;
 mod dash;
+mod disk;
 mod durability;
 mod faults;
 mod kv;
