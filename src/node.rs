@@ -205,6 +205,11 @@ impl Node {
 
     /// Proposes `cmd` only if this node leads; used for writes forwarded by other nodes.
     pub async fn write_as_leader(&self, cmd: Command) -> Result<Written, NodeError> {
+        if !cmd.is_well_formed() {
+            return Err(NodeError::Refused(
+                "a batch may hold only sets and deletes; the command was not proposed".into(),
+            ));
+        }
         match self.inner.raft.client_write(self.stamp(cmd)).await {
             Ok(resp) => Ok(Written {
                 index: resp.log_id.index(),

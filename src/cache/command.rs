@@ -38,6 +38,20 @@ pub enum Command {
     Purge,
 }
 
+impl Command {
+    /// Whether the command has a shape the client API can produce: a batch holds only sets
+    /// and deletes. A nested batch (only a hostile peer could send one) would make log
+    /// entries too deep to decode again and must never reach the log.
+    pub fn is_well_formed(&self) -> bool {
+        match self {
+            Command::Batch(ops) => ops
+                .iter()
+                .all(|op| matches!(op, Command::Set { .. } | Command::Delete { .. })),
+            _ => true,
+        }
+    }
+}
+
 impl std::fmt::Display for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.cmd {

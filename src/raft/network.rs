@@ -40,9 +40,16 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     Ok(rmp_serde::to_vec_named(value)?)
 }
 
-/// Decodes a peer message body.
+/// Deepest nesting a peer message may have. Real messages stay far below it (an append
+/// request with a batch entry is about ten levels); the bound keeps a hostile body from
+/// exhausting the stack of the task that decodes it.
+const MAX_DEPTH: usize = 128;
+
+/// Decodes a peer message body (nesting limited to [`MAX_DEPTH`]).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
-    Ok(rmp_serde::from_slice(bytes)?)
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    de.set_max_depth(MAX_DEPTH);
+    Ok(T::deserialize(&mut de)?)
 }
 
 /// Frames a snapshot as `[u32 header length][msgpack (vote, meta)][raw data]`.

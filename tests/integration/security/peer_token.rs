@@ -78,3 +78,38 @@ fn a_short_peer_token_is_refused_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("peer-token"));
 }
+
+/// A forward-write body `{"Batch": [... {"Batch": ["Purge"]} ...]}` nested `depth` times.
+fn nested_batch(depth: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for _ in 0..depth {
+        body.extend_from_slice(&[0x81, 0xa5, b'B', b'a', b't', b'c', b'h', 0x91]);
+    }
+    body.extend_from_slice(&[0xa5, b'P', b'u', b'r', b'g', b'e']);
+    body
+}
+
+#[test]
+fn a_peer_cannot_poison_the_log_with_nested_batches() {
+    let mut node = Node::start_with(&["--peer-token", TOKEN]);
+    let client = reqwest::blocking::Client::new();
+    for depth in [1, 2, 1023] {
+        let resp = client
+            .post(format!("{}/raft/forward-write", node.peer_url()))
+            .header("content-type", "application/msgpack")
+            .header("x-dcache-peer-token", TOKEN)
+            .body(nested_batch(depth))
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.bytes().unwrap();
+        // Shallow ones decode and are refused by the leader; deep ones do not decode at all.
+        assert!(
+            status == 400 || (status == 200 && String::from_utf8_lossy(&body).contains("only sets and deletes")),
+            "depth {depth}: {status} {body:?}"
+        );
+    }
+    node.http.set("after", "nested");
+    node.restart();
+    assert_eq!(node.http.value_of("after").map(|(v, _)| v).as_deref(), Some("nested"));
+}

@@ -1,0 +1,56 @@
+//! Fuzz target for the peer listener's body decoders; owns nothing but this harness and must
+//! not change how the peer wire format is decoded (that lives in `dcache::raft::network`).
+//!
+//! The first input byte picks the message type (modulo the number of types), the rest is the
+//! body exactly as `server::peer_api` would receive it. Decoding must return `Ok` or `Err`
+//! without panicking, overflowing the stack or hanging, and whatever decodes must encode again.
+
+#![no_main]
+
+use dcache::cache::Command;
+use dcache::node::AdminRequest;
+use dcache::raft::network::{decode, decode_snapshot, encode, encode_snapshot};
+use dcache::raft::{Member, NodeId, TypeConfig};
+use dcache::types::Consistency;
+use libfuzzer_sys::fuzz_target;
+use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Decodes `body` as `T` the way `peer_api::handle` does; a value that decodes must re-encode.
+fn check<T: DeserializeOwned + Serialize>(body: &[u8]) {
+    if let Ok(value) = decode::<T>(body) {
+        if let Err(e) = encode(&value) {
+            panic!(
+                "decoded a {} that does not encode again: {e}",
+                std::any::type_name::<T>()
+            );
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    // One arm per distinct request type of the routes in `server::peer_api::router`.
+    match selector % 10 {
+        0 => check::<AppendEntriesRequest<TypeConfig>>(body), // /raft/append
+        1 => check::<VoteRequest<TypeConfig>>(body),          // /raft/vote, /raft/pre-vote
+        2 => {
+            // /raft/snapshot: length-prefixed msgpack header, then raw snapshot bytes.
+            if let Ok((vote, snapshot)) = decode_snapshot(body) {
+                if let Err(e) = encode_snapshot(&vote, &snapshot) {
+                    panic!("decoded a snapshot frame that does not encode again: {e}");
+                }
+            }
+        }
+        3 => check::<TransferLeaderRequest<TypeConfig>>(body), // /raft/transfer-leader
+        4 => check::<Command>(body),                           // /raft/forward-write
+        5 => check::<Consistency>(body),                       // /raft/read-index
+        6 => check::<(NodeId, Member)>(body),                  // /raft/register
+        7 => check::<AdminRequest>(body),                      // /raft/admin
+        8 => check::<NodeId>(body),                            // /raft/removed
+        _ => check::<()>(body),                                // /raft/ping
+    }
+});
