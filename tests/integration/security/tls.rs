@@ -143,3 +143,35 @@ fn tls_settings_that_do_not_fit_are_refused_at_start() {
         );
     }
 }
+
+#[test]
+fn bench_runs_over_tls_with_a_token_and_fails_clearly_without_one() {
+    const TOKEN: &str = "bench-token-0123456789";
+    let pki = Pki::new();
+    let node = Node::start_secured(Some(&pki), Some(TOKEN), &[]);
+    let ca = pki.ca().display().to_string();
+    let bench = [
+        "bench",
+        "--requests",
+        "100",
+        "--clients",
+        "2",
+        "--key-space",
+        "10",
+        "-o",
+        "json",
+    ];
+    let mut args = vec!["--cacert", ca.as_str(), "--token", TOKEN];
+    args.extend_from_slice(&bench);
+    let (out, what) = run_dcache(dcache(Some(&node.url())), &args);
+    assert!(out.status.success(), "{what}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ops"], 100, "{what}");
+    assert_eq!(report["errors"], 0, "{what}");
+
+    let mut args = vec!["--cacert", ca.as_str()];
+    args.extend_from_slice(&bench);
+    let (out, what) = run_dcache(dcache(Some(&node.url())), &args);
+    assert!(!out.status.success(), "{what}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token"), "{what}");
+}
