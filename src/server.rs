@@ -20,11 +20,12 @@ use crate::tls::Acceptors;
 /// Errors binding or running the listeners.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen for {what} on {addr}: {source} (is another dcache or program using the port?)")]
+    // `cause` is in the message, so it is not a `source` (a printed chain would repeat it).
+    #[error("cannot listen for {what} on {addr}: {cause} (is another dcache or program using the port?)")]
     Bind {
         what: &'static str,
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -41,7 +42,7 @@ impl Listeners {
         let bind = |what, addr| async move {
             TcpListener::bind(addr)
                 .await
-                .map_err(|source| ServeError::Bind { what, addr, source })
+                .map_err(|cause| ServeError::Bind { what, addr, cause })
         };
         Ok(Listeners {
             client: bind("clients", client).await?,
