@@ -170,7 +170,7 @@ async fn require_token(
     let presented = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        .and_then(|v| bearer_token(v.as_bytes()));
     let role = presented.and_then(|t| security.role_of(t.trim_ascii()));
     let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     match role {
@@ -223,6 +223,13 @@ async fn backup(State(node): State<Node>) -> Result<Response, ApiError> {
         axum::body::Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme name is
+/// case-insensitive (RFC 9110).
+fn bearer_token(header: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = header.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

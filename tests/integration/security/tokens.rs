@@ -53,6 +53,12 @@ fn tokens_gate_the_client_api_by_role() {
         "FORBIDDEN",
     );
     writer.set("k", "v");
+    let lower = reqwest::blocking::Client::new()
+        .get(format!("{url}/api/v1/get/k"))
+        .header("authorization", format!("bearer {RO}"))
+        .send()
+        .unwrap();
+    assert_eq!(lower.status().as_u16(), 200, "the auth scheme is case-insensitive");
     assert_eq!(
         reader.value_of("k").map(|(v, _)| v).as_deref(),
         Some("v"),
