@@ -1,6 +1,7 @@
-//! A typed HTTP client for the client API, used by the CLI commands (and later the dashboard
-//! and the benchmark). It unwraps the envelope and turns every failure into a `ClientError`
-//! that says what went wrong and what to try.
+//! A typed HTTP client for the client API, used by the CLI commands, the dashboard, the
+//! benchmark and a joining node. It carries the bearer token and extra CA certificates
+//! (`Access`), unwraps the envelope and turns every failure into a `ClientError` that says
+//! what went wrong and what to try.
 
 use std::path::Path;
 use std::time::Duration;
