@@ -268,15 +268,15 @@ impl Config {
         // TLS is switched on per listener by the scheme of its URLs, which must then agree.
         let (cert, fc) = pick(&args.client_cert_file, &file.client_cert_file);
         let (key, fk) = pick(&args.client_key_file, &file.client_key_file);
-        let client_https = is_https(&advertise_client_url) || listen_client_url.trim().starts_with("https://");
+        let client_https = listen_client_url.trim().starts_with("https://");
+        if is_https(&advertise_client_url) != client_https {
+            return Err(invalid(
+                "advertise-client-urls",
+                f,
+                format!("`{advertise_client_url}` and listen-client-urls `{listen_client_url}` must both be https:// or both http://"),
+            ));
+        }
         if client_https {
-            if is_https(&advertise_client_url) != listen_client_url.trim().starts_with("https://") {
-                return Err(invalid(
-                    "advertise-client-urls",
-                    f,
-                    format!("`{advertise_client_url}` and listen-client-urls `{listen_client_url}` must both be https:// or both http://"),
-                ));
-            }
             let cert =
                 cert.ok_or_else(|| invalid("client-cert-file", fc, "is required for an https:// client URL".into()))?;
             let key =

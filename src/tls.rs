@@ -96,20 +96,16 @@ impl PeerClientTls {
 
 /// Reads a PEM CA bundle for reqwest; fails when it holds no certificate.
 pub fn ca_bundle(what: &'static str, path: &Path) -> Result<Vec<reqwest::Certificate>, TlsError> {
-    let pem = read(what, path)?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| TlsError::Invalid {
-        what,
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if certs.is_empty() {
-        return Err(TlsError::Invalid {
-            what,
-            path: path.to_path_buf(),
-            reason: "holds no PEM certificate".into(),
-        });
-    }
-    Ok(certs)
+    certificates(what, path)?
+        .iter()
+        .map(|der| {
+            reqwest::Certificate::from_der(der).map_err(|e| TlsError::Invalid {
+                what,
+                path: path.to_path_buf(),
+                reason: format!("unusable certificate ({e})"),
+            })
+        })
+        .collect()
 }
 
 /// A rustls server config for `files`; with `client_ca`, clients must present a certificate

@@ -125,12 +125,7 @@ impl Recorder {
     pub(crate) fn run(&self, http: &Http, client: usize, key: &str, op: Op, consistency: &str) {
         let call = self.now();
         let answer = match &op {
-            Op::Set { value } => http.try_send(
-                Method::POST,
-                "/api/v1/set",
-                Some("application/json"),
-                Some(json!({"key": key, "value": value}).to_string().into_bytes()),
-            ),
+            Op::Set { value } => try_set(http, key, value),
             Op::Get => http.try_send(
                 Method::GET,
                 &format!("/api/v1/get/{}?consistency={consistency}", enc(key)),
@@ -183,13 +178,7 @@ impl Recorder {
 
     /// Writes a key that is written only this once; remembers it when acknowledged.
     fn write_unique(&self, http: &Http, key: String) {
-        let answer = http.try_send(
-            Method::POST,
-            "/api/v1/set",
-            Some("application/json"),
-            Some(json!({"key": key, "value": "once"}).to_string().into_bytes()),
-        );
-        if matches!(answer, Ok((200, _))) {
+        if matches!(try_set(http, &key, "once"), Ok((200, _))) {
             self.acked_unique.lock().unwrap().push(key);
         }
     }
@@ -270,18 +259,22 @@ impl Workload {
     }
 }
 
+/// `POST /api/v1/set` of `key` = `value`; an `Err` when no HTTP answer came back.
+fn try_set(http: &Http, key: &str, value: &str) -> Result<(u16, Value), reqwest::Error> {
+    http.try_send(
+        Method::POST,
+        "/api/v1/set",
+        Some("application/json"),
+        Some(json!({"key": key, "value": value}).to_string().into_bytes()),
+    )
+}
+
 /// Waits until the live nodes agree on a leader and it accepts a write; returns it.
 pub(crate) fn settle(c: &Cluster) -> usize {
     let leader = c.leader();
     let http = Http::with_timeout(&c.node(leader).url(), CLIENT_TIMEOUT);
     let ok = wait_until(Duration::from_secs(20), || {
-        http.try_send(
-            Method::POST,
-            "/api/v1/set",
-            Some("application/json"),
-            Some(json!({"key": "settle", "value": "x"}).to_string().into_bytes()),
-        )
-        .is_ok_and(|(s, _)| s == 200)
+        try_set(&http, "settle", "x").is_ok_and(|(s, _)| s == 200)
     });
     assert!(ok, "the cluster does not take writes after healing:\n{}", c.logs());
     leader

@@ -73,27 +73,7 @@ impl Segment {
     /// Percent-decoding as every server does it: `%` plus two hex digits is one byte, any
     /// other `%` stays literal.
     fn decoded(&self) -> Vec<u8> {
-        let s = &self.sent;
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            let hex = |b: u8| char::from(b).to_digit(16);
-            match (
-                s[i],
-                s.get(i + 1).copied().and_then(hex),
-                s.get(i + 2).copied().and_then(hex),
-            ) {
-                (b'%', Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                (b, _, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        out
+        percent_encoding::percent_decode(&self.sent).collect()
     }
 }
 

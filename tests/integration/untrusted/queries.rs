@@ -109,26 +109,7 @@ fn query(route: Route) -> impl Strategy<Value = String> {
 fn pairs(query: &str) -> Vec<(String, String)> {
     let decode = |s: &str| {
         let s = s.replace('+', " ");
-        let bytes = s.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = |b: u8| char::from(b).to_digit(16);
-            match (
-                bytes[i],
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                (b'%', Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                (b, _, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
+        let out: Vec<u8> = percent_encoding::percent_decode(s.as_bytes()).collect();
         String::from_utf8_lossy(&out).into_owned()
     };
     query
