@@ -12,7 +12,7 @@ use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, RaftSnapshotBuilder};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
@@ -38,6 +38,9 @@ const WATCH_BUFFER: usize = 4096;
 pub struct SharedState {
     applied: Arc<RwLock<Applied>>,
     events: broadcast::Sender<WatchEvent>,
+    /// The index of the last applied entry, for reads waiting on a read index without
+    /// taking the cache lock or going through openraft's metrics.
+    applied_index: watch::Sender<u64>,
 }
 
 impl Default for SharedState {
@@ -45,6 +48,7 @@ impl Default for SharedState {
         SharedState {
             applied: Arc::default(),
             events: broadcast::channel(WATCH_BUFFER).0,
+            applied_index: watch::channel(0).0,
         }
     }
 }
@@ -57,6 +61,23 @@ impl SharedState {
 
     fn write(&self) -> RwLockWriteGuard<'_, Applied> {
         self.applied.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the state machine has applied the entry at `index`. Errors if the state
+    /// machine is gone (the node stopped).
+    pub async fn applied_at_least(&self, index: u64) -> Result<(), watch::error::RecvError> {
+        if *self.applied_index.borrow() >= index {
+            return Ok(());
+        }
+        self.applied_index
+            .subscribe()
+            .wait_for(|&i| i >= index)
+            .await
+            .map(|_| ())
+    }
+
+    fn set_applied(&self, last: Option<LogId>) {
+        self.applied_index.send_replace(last.map_or(0, |l| l.index()));
     }
 
     /// Subscribes to changes. With `after = Some(v)`, first returns the kept events with a
@@ -151,6 +172,8 @@ impl StateMachine {
             applied.cache = cache;
             applied.last_applied = meta.last_log_id;
             applied.membership = meta.last_membership.clone();
+            drop(applied);
+            state.set_applied(meta.last_log_id);
         }
         Ok(StateMachine { state, store })
     }
@@ -225,6 +248,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     }
                 }
             };
+            self.state.set_applied(Some(entry.log_id));
             if let Some(responder) = responder {
                 responder.send(outcome);
             }
@@ -250,6 +274,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             applied.last_applied = meta.last_log_id;
             applied.membership = meta.last_membership.clone();
         }
+        self.state.set_applied(meta.last_log_id);
         tracing::info!(
             last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
             keys,

@@ -4,8 +4,10 @@
 //! Contract: `append`, `save_vote`, `truncate_after` and `save_snapshot` return (or call back)
 //! only after sled has fsynced the change; everything else may be lost in a crash without
 //! harm (`committed` is a hint openraft can recompute, `purge` is redone after restart).
-//! Cost: one `flush_async` (an fsync of sled's log) per call of the durable operations, which
-//! openraft amortizes by handing `append` every entry that queued up during the previous one.
+//! Cost: one `flush_async` (an fsync of sled's log) per call of the durable operations, except
+//! `append`, which writes its entries to sled and returns at once, handing its callback to a
+//! group-commit task: one fsync covers every append that arrived while the previous fsync
+//! ran, and openraft replicates to followers while the leader's fsync is in flight.
 //! Layout: each `append` stores its entries as one sled value (a "run" keyed by the first
 //! index), one sled insert per fsync instead of one per entry; reads, truncation and purge
 //! work on runs and never return an entry at or below the purge point.
@@ -14,13 +16,14 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
 
@@ -66,6 +69,22 @@ pub struct Store {
     snapshot: sled::Tree,
     /// Index of the committed hint last written to sled.
     committed_saved: Arc<AtomicU64>,
+    /// The group-commit task of `append`, started on first use (it needs a runtime). It ends
+    /// when the last clone of this store is dropped.
+    flusher: Arc<OnceLock<Flusher>>,
+}
+
+/// Handle on the group-commit task.
+struct Flusher {
+    queue: mpsc::UnboundedSender<Pending>,
+    /// Set while an fsync runs.
+    busy: Arc<AtomicBool>,
+}
+
+/// An append waiting for its fsync; `started` (if any) is told when that fsync begins.
+struct Pending {
+    callback: IOFlushed<TypeConfig>,
+    started: Option<oneshot::Sender<()>>,
 }
 
 /// Persist the committed hint once per this many entries.
@@ -103,6 +122,7 @@ impl Store {
             meta,
             snapshot,
             committed_saved: Arc::new(AtomicU64::new(0)),
+            flusher: Arc::default(),
         })
     }
 
@@ -193,15 +213,38 @@ impl Store {
     /// Flushes everything written so far to disk (fsync). Fails with `TimedOut` if sled has
     /// not finished within [`FLUSH_TIMEOUT`].
     pub async fn flush(&self) -> io::Result<()> {
-        match tokio::time::timeout(FLUSH_TIMEOUT, self.db.flush_async()).await {
-            Ok(flushed) => flushed.map(|_| ()).map_err(io::Error::other),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "flushing {} did not finish within {FLUSH_TIMEOUT:?}; is the disk full or failing?",
-                    self.path.display()
-                ),
-            )),
+        flush(&self.db, &self.path).await
+    }
+
+    /// Hands `callback` to the group-commit task, which calls it once an fsync that started
+    /// after this call has finished. Returns at once when no fsync is running (so a lone
+    /// write is replicated while the leader fsyncs); otherwise waits until the fsync covering
+    /// this append starts, which holds openraft back so that client writes queue up into the
+    /// next append: one batch being fsynced, one being gathered.
+    async fn flush_later(&self, callback: IOFlushed<TypeConfig>) {
+        let flusher = self.flusher.get_or_init(|| {
+            let (queue, rx) = mpsc::unbounded_channel();
+            let busy = Arc::new(AtomicBool::new(false));
+            tokio::spawn(group_commit(self.db.clone(), self.path.clone(), rx, busy.clone()));
+            Flusher { queue, busy }
+        });
+        let (started, wait) = match flusher.busy.load(Ordering::Acquire) {
+            true => {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
+        if let Err(mpsc::error::SendError(pending)) = flusher.queue.send(Pending { callback, started }) {
+            // Unreachable while this store exists (the task lives as long as the sender),
+            // but never report an unflushed append as durable.
+            pending
+                .callback
+                .io_completed(Err(io::Error::other("the log flusher has stopped")));
+            return;
+        }
+        if let Some(wait) = wait {
+            let _ = wait.await;
         }
     }
 
@@ -266,6 +309,48 @@ fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
+async fn flush(db: &sled::Db, path: &Path) -> io::Result<()> {
+    match tokio::time::timeout(FLUSH_TIMEOUT, db.flush_async()).await {
+        Ok(flushed) => flushed.map(|_| ()).map_err(io::Error::other),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "flushing {} did not finish within {FLUSH_TIMEOUT:?}; is the disk full or failing?",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// The group-commit loop behind `append`: takes every callback queued so far, runs one fsync
+/// (which covers every sled write made before it starts, so all of theirs), then completes
+/// them in order. Callbacks that arrive during the fsync wait for the next one.
+async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiver<Pending>, busy: Arc<AtomicBool>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, usize::MAX).await > 0 {
+        busy.store(true, Ordering::Release);
+        for pending in &mut batch {
+            if let Some(started) = pending.started.take() {
+                let _ = started.send(());
+            }
+        }
+        let result = flush(&db, &path).await;
+        busy.store(false, Ordering::Release);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, path = %path.display(), "log flush failed; the writes are not acknowledged");
+        }
+        for pending in batch.drain(..) {
+            // Each callback must see the real outcome: openraft stops on an error.
+            let outcome = result
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| io::Error::new(e.kind(), e.to_string()));
+            pending.callback.io_completed(outcome);
+        }
+    }
 }
 
 fn index_key(index: u64) -> [u8; 8] {
@@ -379,29 +464,28 @@ impl RaftLogStorage<TypeConfig> for Store {
         // sled copies a whole leaf on every insert, so one insert per batch instead of one per
         // entry cuts the leader's CPU and write volume under load.
         let run: Vec<LogEntry> = entries.into_iter().collect();
-        let result = match run.first() {
-            None => Ok(()),
-            Some(first) => match encode(&run).and_then(|bytes| {
-                self.log
-                    .insert(index_key(first.log_id.index()), bytes)
-                    .map(|_| ())
-                    .map_err(io::Error::other)
-            }) {
-                Ok(()) => self.flush().await,
-                Err(e) => Err(e),
-            },
+        let Some(first) = run.first() else {
+            callback.io_completed(Ok(()));
+            return Ok(());
         };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
-        }
-        // The callback tells openraft the entries are durable; it must see the real outcome.
-        callback.io_completed(
-            result
-                .as_ref()
+        let written = encode(&run).and_then(|bytes| {
+            self.log
+                .insert(index_key(first.log_id.index()), bytes)
                 .map(|_| ())
-                .map_err(|e| io::Error::new(e.kind(), e.to_string())),
-        );
-        result
+                .map_err(io::Error::other)
+        });
+        match written {
+            // Readable now; durable when the callback fires.
+            Ok(()) => {
+                self.flush_later(callback).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
+                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+                Err(e)
+            }
+        }
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
