@@ -206,6 +206,7 @@ impl Node {
             tokio::spawn(become_voter(node.clone()));
         }
         tokio::spawn(purge_expired(node.clone()));
+        tokio::spawn(compact_large_log(node.clone()));
         Ok(node)
     }
 }
@@ -276,6 +277,46 @@ async fn purge_expired(node: Node) {
         if due {
             if let Err(e) = node.write_as_leader(Command::Purge).await {
                 tracing::debug!(error = %e, "expiry purge not applied; will retry");
+            }
+        }
+    }
+}
+
+/// Log bytes after which a snapshot is taken and the log purged behind it, whatever
+/// `snapshot-logs` says. sled keeps the log's recent pages in memory, so a log of a few
+/// thousand large entries (batches of 1000 sets, say) would otherwise hold hundreds of MB.
+const LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
+
+/// Snapshots when [`LOG_BYTES_PER_SNAPSHOT`] bytes were appended since the last time, then
+/// purges the whole log behind that snapshot (openraft alone keeps `max_in_snapshot_log_to_keep`
+/// entries, which is a lot of bytes when entries are large). A follower that falls further
+/// behind than that catches up by snapshot instead of log.
+async fn compact_large_log(node: Node) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since = node.inner.store.appended_bytes();
+    loop {
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let appended = node.inner.store.appended_bytes();
+        if appended.saturating_sub(since) < LOG_BYTES_PER_SNAPSHOT {
+            continue;
+        }
+        since = appended;
+        let before = node.inner.raft.metrics().borrow_watched().snapshot.map(|l| l.index());
+        if node.inner.raft.trigger().snapshot().await.is_err() {
+            return; // Raft stopped.
+        }
+        let built = (node.inner.raft.wait(Some(Duration::from_secs(60))))
+            .metrics(|m| m.snapshot.map(|l| l.index()) > before, "snapshot of a large log")
+            .await;
+        let upto = built.ok().and_then(|m| m.snapshot.map(|l| l.index()));
+        if let Some(upto) = upto {
+            tracing::debug!(upto, "log over {LOG_BYTES_PER_SNAPSHOT} bytes: snapshot taken, purging");
+            if node.inner.raft.trigger().purge_log(upto).await.is_err() {
+                return;
             }
         }
     }

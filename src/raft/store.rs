@@ -33,7 +33,10 @@ const KEY_PURGED: &[u8] = b"purged";
 const KEY_NODE_ID: &[u8] = b"node_id";
 const KEY_CLUSTER_ID: &[u8] = b"cluster_id";
 const KEY_SNAPSHOT_META: &[u8] = b"meta";
+/// Where snapshot bodies lived before they moved to files; still read.
 const KEY_SNAPSHOT_DATA: &[u8] = b"data";
+/// File name (in the data dir) of the current snapshot body.
+const KEY_SNAPSHOT_FILE: &[u8] = b"file";
 
 /// Errors opening or reading the node's data directory.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,8 @@ pub struct Store {
     snapshot: sled::Tree,
     /// Index of the committed hint last written to sled.
     committed_saved: Arc<AtomicU64>,
+    /// Bytes appended to the log since this store was opened.
+    appended: Arc<AtomicU64>,
     /// The group-commit task of `append`, started on first use (it needs a runtime). It ends
     /// when the last clone of this store is dropped.
     flusher: Arc<OnceLock<Flusher>>,
@@ -122,6 +127,7 @@ impl Store {
             meta,
             snapshot,
             committed_saved: Arc::new(AtomicU64::new(0)),
+            appended: Arc::default(),
             flusher: Arc::default(),
         })
     }
@@ -162,13 +168,30 @@ impl Store {
     }
 
     /// Durably replaces the stored snapshot with `meta` and `data`.
+    ///
+    /// The body goes to a file of its own in the data dir, not into sled: sled keeps what it
+    /// writes in memory for a while, and a snapshot is the size of the whole cache. Order:
+    /// new file written and fsynced under a fresh name, then sled switched to it (meta and
+    /// file name in one batch, flushed), then older files removed. A crash at any point
+    /// leaves sled naming a complete file.
     pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let meta = encode(meta)?;
+        let dir = self.dir();
+        let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
+        let name = format!("snapshot-{index:020}-{:x}.bin", wall_clock_nanos());
+        write_durably(&dir.join(&name), data)?;
         let mut batch = sled::Batch::default();
-        batch.insert(KEY_SNAPSHOT_META, meta);
-        batch.insert(KEY_SNAPSHOT_DATA, data);
+        batch.insert(KEY_SNAPSHOT_META, encode(meta)?);
+        batch.insert(KEY_SNAPSHOT_FILE, name.as_bytes());
+        batch.remove(KEY_SNAPSHOT_DATA);
         self.snapshot.apply_batch(batch).map_err(io::Error::other)?;
-        self.flush().await
+        self.flush().await?;
+        remove_snapshot_files(&dir, Some(&name));
+        Ok(())
+    }
+
+    /// The data dir holding `raft.sled` and the snapshot files.
+    fn dir(&self) -> PathBuf {
+        self.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
     /// Seeds an empty data dir with `data` as its snapshot at `meta` and a log purged up to
@@ -196,12 +219,19 @@ impl Store {
         let Some(meta) = self.get::<SnapshotMeta>(&self.snapshot, KEY_SNAPSHOT_META)? else {
             return Ok(None);
         };
-        let data = self
-            .snapshot
-            .get(KEY_SNAPSHOT_DATA)
-            .map_err(io::Error::other)?
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
+        let data = match self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? {
+            Some(name) => {
+                let path = self.dir().join(String::from_utf8_lossy(&name).as_ref());
+                std::fs::read(&path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("snapshot file {}: {e}", path.display())))?
+            }
+            None => self
+                .snapshot
+                .get(KEY_SNAPSHOT_DATA)
+                .map_err(io::Error::other)?
+                .map(|v| v.to_vec())
+                .unwrap_or_default(),
+        };
         Ok(Some((meta, data)))
     }
 
@@ -246,6 +276,11 @@ impl Store {
         if let Some(wait) = wait {
             let _ = wait.await;
         }
+    }
+
+    /// Bytes appended to the log since the store was opened (encoded size).
+    pub fn appended_bytes(&self) -> u64 {
+        self.appended.load(Ordering::Relaxed)
     }
 
     /// Keeps sled from ever dropping this database: for a process about to exit after a
@@ -309,6 +344,42 @@ fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Writes `data` to a new file at `path` and fsyncs it and its directory.
+fn write_durably(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let context = |e: io::Error| io::Error::new(e.kind(), format!("writing snapshot file {}: {e}", path.display()));
+    let mut file = std::fs::File::create(path).map_err(context)?;
+    file.write_all(data).and_then(|()| file.sync_all()).map_err(|e| {
+        let _ = std::fs::remove_file(path);
+        context(e)
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(context)?;
+    }
+    Ok(())
+}
+
+/// Removes snapshot files in `dir` other than `keep`: replaced ones, and any a crash left
+/// behind before sled named them. Best effort: a leftover file wastes space, nothing more.
+fn remove_snapshot_files(dir: &Path, keep: Option<&str>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snapshot-") && name.ends_with(".bin") && Some(&*name) != keep {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(error = %e, file = %entry.path().display(), "cannot remove an old snapshot file");
+            }
+        }
+    }
+}
+
+fn wall_clock_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
@@ -469,6 +540,7 @@ impl RaftLogStorage<TypeConfig> for Store {
             return Ok(());
         };
         let written = encode(&run).and_then(|bytes| {
+            self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.log
                 .insert(index_key(first.log_id.index()), bytes)
                 .map(|_| ())

@@ -108,9 +108,9 @@ fn unexpected(outcome: Outcome) -> ApiError {
 fn key_value(key: String, entry: &Entry, now_ms: u64) -> KeyValue {
     KeyValue {
         key,
-        value: entry.value.clone(),
+        value: entry.value.to_string(),
         version: entry.version,
-        ttl_ms: entry.expires_at_ms.map(|t| t.saturating_sub(now_ms)),
+        ttl_ms: entry.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
     }
 }
 
