@@ -664,6 +664,48 @@ mod tests {
         assert!(store.has_raft_state().unwrap());
     }
 
+    /// Snapshot bodies live in one file per snapshot; saving a new one removes the old file
+    /// (and strays a crash left), and a body stored in sled by older versions still loads.
+    #[tokio::test]
+    async fn snapshot_bodies_are_files_and_older_sled_bodies_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let files = || -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("snapshot-"))
+                .collect();
+            names.sort();
+            names
+        };
+        // An older layout: the body inside sled.
+        store
+            .snapshot
+            .insert(KEY_SNAPSHOT_META, encode(&SnapshotMeta::default()).unwrap())
+            .unwrap();
+        store.snapshot.insert(KEY_SNAPSHOT_DATA, b"in sled".as_slice()).unwrap();
+        assert_eq!(
+            store.load_snapshot().unwrap().map(|(_, d)| d),
+            Some(b"in sled".to_vec())
+        );
+
+        std::fs::write(dir.path().join("snapshot-00000000000000000001-0.bin"), b"stray").unwrap();
+        store.save_snapshot(&SnapshotMeta::default(), b"first").await.unwrap();
+        assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"first".to_vec()));
+        assert_eq!(files().len(), 1, "{:?}", files());
+        assert!(
+            store.snapshot.get(KEY_SNAPSHOT_DATA).unwrap().is_none(),
+            "the sled copy is dropped"
+        );
+
+        store.save_snapshot(&SnapshotMeta::default(), b"second").await.unwrap();
+        assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"second".to_vec()));
+        let names = files();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(std::fs::read(dir.path().join(&names[0])).unwrap(), b"second");
+    }
+
     /// Data dirs written before runs hold one entry per key; they must still read, purge and
     /// truncate like runs of one.
     #[tokio::test]

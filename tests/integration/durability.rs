@@ -179,3 +179,64 @@ fn sigterm_exits_0_and_keeps_data() {
 fn sigint_exits_0_and_keeps_data() {
     graceful_stop_keeps_data("INT");
 }
+
+/// A log of a few large entries (batches of 1000 sets, about 300 KB each) is snapshotted and
+/// purged once it passes 32 MiB, long before `snapshot-logs` (10,000 entries) would: sled
+/// would otherwise keep the whole log in memory. The snapshot body is a file of its own in
+/// the data dir, and a restart from it keeps every key at its version.
+#[test]
+fn a_log_of_large_entries_is_snapshotted_and_purged_by_size() {
+    let mut node = Node::start();
+    let value = "v".repeat(256);
+    let mut written = Vec::new();
+    for b in 0..130 {
+        let ops: Vec<Value> = (0..1000)
+            .map(|i| json!({"op": "set", "key": format!("big/{:03}/{i:04}", b), "value": value}))
+            .collect();
+        let (status, body) = node.http.post_json("/api/v1/batch", &json!({ "ops": ops }));
+        assert_eq!(status, 200, "batch {b}: {body}");
+        written.push(body["data"]["version"].as_u64().unwrap());
+    }
+    let mut status = node.http.status();
+    let compacted = wait_until(Duration::from_secs(30), || {
+        status = node.http.status();
+        status_u64(&status, "snapshot_index") > 0 && status_u64(&status, "purged_index") > 0
+    });
+    assert!(
+        compacted,
+        "130 entries of ~300 KB (over 32 MiB) must trigger a snapshot and a purge although snapshot-logs is 10000; status: {status}"
+    );
+    assert_eq!(
+        status_u64(&status, "purged_index"),
+        status_u64(&status, "snapshot_index"),
+        "the log is purged up to the snapshot: {status}"
+    );
+    let files: Vec<String> = std::fs::read_dir(node.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snapshot-") && n.ends_with(".bin"))
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "exactly one snapshot file, older ones removed: {files:?}"
+    );
+
+    node.kill();
+    node.restart();
+    // The entries after the snapshot are replayed from the log after the node is up.
+    let mut status = node.http.status();
+    let replayed = wait_until(Duration::from_secs(20), || {
+        status = node.http.status();
+        status_u64(&status, "key_count") == 130_000
+    });
+    assert!(replayed, "every key back after kill -9 and restart; status: {status}");
+    for (b, version) in written.iter().enumerate().step_by(13) {
+        let key = format!("big/{b:03}/0999");
+        assert_eq!(
+            node.http.value_of(&key),
+            Some((value.clone(), *version)),
+            "{key} after kill -9 and restart"
+        );
+    }
+}
