@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Counters, Entry, Outcome, WatchEvent};
+use crate::cache::{Cache, Counters, Entry, Outcome, WatchEvent, ENTRY_OVERHEAD};
 
 /// Everything the state machine has applied, guarded together.
 #[derive(Debug, Default)]
@@ -117,18 +117,32 @@ const SNAPSHOT_FORMAT: u32 = 2;
 
 /// Serializes the cache into a snapshot body.
 fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
+    /// The entries, serialized straight from the map (no intermediate list of a million
+    /// references).
+    struct Entries<'a>(&'a Cache);
+    impl Serialize for Entries<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter())
+        }
+    }
     #[derive(Serialize)]
     struct Borrowed<'a> {
         format: u32,
         counters: Counters,
-        entries: Vec<(&'a str, &'a Entry)>,
+        entries: Entries<'a>,
     }
     let body = Borrowed {
         format: SNAPSHOT_FORMAT,
         counters: cache.counters(),
-        entries: cache.iter().collect(),
+        entries: Entries(cache),
     };
-    rmp_serde::to_vec(&body).map_err(io::Error::other)
+    // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
+    // doubling would copy the body several times over and leave a half-used allocation the
+    // size of the whole cache behind.
+    let estimate = cache.approx_bytes().saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
+    let mut out = Vec::with_capacity(usize::try_from(estimate).unwrap_or(0));
+    rmp_serde::encode::write(&mut out, &body).map_err(io::Error::other)?;
+    Ok(out)
 }
 
 /// Decodes a snapshot body produced by [`encode_cache`]; the snapshot ends at log index
