@@ -139,7 +139,9 @@ fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
     // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
     // doubling would copy the body several times over and leave a half-used allocation the
     // size of the whole cache behind.
-    let estimate = cache.approx_bytes().saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
+    let estimate = cache
+        .approx_bytes()
+        .saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
     let mut out = Vec::with_capacity(usize::try_from(estimate).unwrap_or(0));
     rmp_serde::encode::write(&mut out, &body).map_err(io::Error::other)?;
     Ok(out)
