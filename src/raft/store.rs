@@ -237,9 +237,17 @@ impl Store {
         Ok(Some((meta, data)))
     }
 
-    /// Bytes the database occupies on disk.
+    /// Bytes the database and the snapshot files occupy on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        let snapshots: u64 = std::fs::read_dir(self.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot-"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        self.db.size_on_disk().unwrap_or(0) + snapshots
     }
 
     /// Flushes everything written so far to disk (fsync). Fails with `TimedOut` if sled has

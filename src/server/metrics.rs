@@ -61,7 +61,7 @@ const GAUGES: [(&str, &str); 13] = [
         "Keys evicted for the memory bound (replicated count)",
     ),
     ("dcache_cache_expirations", "Keys removed on expiry (replicated count)"),
-    ("dcache_disk_bytes", "Size of the sled database"),
+    ("dcache_disk_bytes", "Size of the sled database and the snapshot file"),
     ("dcache_members", "Members in the cluster configuration"),
 ];
 
