@@ -221,6 +221,12 @@ fn a_log_of_large_entries_is_snapshotted_and_purged_by_size() {
         1,
         "exactly one snapshot file, older ones removed: {files:?}"
     );
+    let file_len = std::fs::metadata(node.data_dir().join(&files[0])).unwrap().len();
+    let status = node.http.status();
+    assert!(
+        status_u64(&status, "disk_bytes") > file_len,
+        "disk_bytes counts the snapshot file ({file_len} bytes) too: {status}"
+    );
 
     node.kill();
     node.restart();
