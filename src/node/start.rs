@@ -309,7 +309,10 @@ async fn compact_large_log(node: Node) {
         if node.inner.raft.trigger().snapshot().await.is_err() {
             return; // Raft stopped.
         }
-        let built = (node.inner.raft.wait(Some(Duration::from_secs(60))))
+        let built = node
+            .inner
+            .raft
+            .wait(Some(Duration::from_secs(60)))
             .metrics(|m| m.snapshot.map(|l| l.index()) > before, "snapshot of a large log")
             .await;
         let upto = built.ok().and_then(|m| m.snapshot.map(|l| l.index()));
