@@ -246,3 +246,44 @@ fn a_log_of_large_entries_is_snapshotted_and_purged_by_size() {
         );
     }
 }
+
+/// A non-interactive shell starts background jobs with SIGINT ignored (`cmd &` in a script).
+/// The node installs its own handler, so SIGINT sent right after its first healthy answer
+/// still stops it cleanly, every time.
+#[test]
+fn sigint_right_after_start_stops_a_node_started_with_sigint_ignored() {
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let [client, peer] = crate::support::free_ports::<2>();
+        let script = format!(
+            "trap '' INT; exec {} serve --data-dir {} --listen-client-urls http://127.0.0.1:{client} --listen-peer-urls http://127.0.0.1:{peer}",
+            crate::support::BIN,
+            dir.path().join("data").display()
+        );
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = crate::support::Http::new(&format!("http://127.0.0.1:{client}"));
+        let healthy = wait_until(Duration::from_secs(20), || http.health() == Some(200));
+        assert!(healthy, "round {round}: the node never answered /health");
+        let pid = child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -INT {pid}");
+        let mut exited = None;
+        wait_until(Duration::from_secs(15), || {
+            exited = child.try_wait().unwrap();
+            exited.is_some()
+        });
+        if exited.is_none() {
+            let _ = child.kill();
+        }
+        assert_eq!(
+            exited.and_then(|s| s.code()),
+            Some(0),
+            "round {round}: SIGINT right after start must stop the node with status 0"
+        );
+    }
+}
