@@ -270,7 +270,10 @@ fn sigint_right_after_start_stops_a_node_started_with_sigint_ignored() {
         let healthy = wait_until(Duration::from_secs(20), || http.health() == Some(200));
         assert!(healthy, "round {round}: the node never answered /health");
         let pid = child.id().to_string();
-        let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
         assert!(sent.success(), "kill -INT {pid}");
         let mut exited = None;
         wait_until(Duration::from_secs(15), || {
