@@ -232,14 +232,19 @@ impl Cache {
     /// Puts `entry` under `key`, replacing any entry there, and keeps the indexes in step.
     fn store(&mut self, key: Box<str>, entry: Entry) {
         self.remove(&key);
-        self.bytes += entry_size(&key, &entry.value);
+        self.account(&key, &entry);
+        self.map.insert(key, entry);
+    }
+
+    /// Counts `entry` under `key` in the byte total and the indexes (the map is the caller's).
+    fn account(&mut self, key: &str, entry: &Entry) {
+        self.bytes += entry_size(key, &entry.value);
         if let Some(t) = entry.expires_at_ms() {
-            self.by_expiry.insert((t, key.clone()));
+            self.by_expiry.insert((t, key.into()));
         }
         if let Some(by_version) = &mut self.by_version {
-            by_version.insert((entry.version, key.clone()));
+            by_version.insert((entry.version, key.into()));
         }
-        self.map.insert(key, entry);
     }
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
@@ -384,10 +389,7 @@ impl Cache {
         // Collected at once (a bulk build: full nodes); a repeated key keeps its last entry.
         let map: BTreeMap<Box<str>, Entry> = entries.into_iter().map(|(k, e)| (k.into(), e)).collect();
         for (key, entry) in &map {
-            cache.bytes += entry_size(key, &entry.value);
-            if let Some(t) = entry.expires_at_ms() {
-                cache.by_expiry.insert((t, key.clone()));
-            }
+            cache.account(key, entry);
         }
         cache.compacted_len = map.len();
         cache.map = map;

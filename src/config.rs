@@ -391,23 +391,13 @@ impl Config {
         let (v, f) = pick(&args.header_read_timeout, &file.header_read_timeout);
         let header_read_timeout = match v {
             None => defaults.header_read_timeout,
-            Some(s) => match humantime::parse_duration(&s) {
-                Ok(d) if (Duration::from_millis(100)..=MAX_TIMEOUT).contains(&d) => d,
-                Ok(_) => {
-                    return Err(invalid(
-                        "header-read-timeout",
-                        f,
-                        format!("`{s}` is out of range; use 100ms to 24h"),
-                    ))
-                }
-                Err(e) => {
-                    return Err(invalid(
-                        "header-read-timeout",
-                        f,
-                        format!("`{s}` is not a duration ({e}); e.g. 10s"),
-                    ))
-                }
-            },
+            Some(s) => duration_in(
+                &s,
+                Duration::from_millis(100)..=MAX_TIMEOUT,
+                "is out of range; use 100ms to 24h",
+                "10s",
+            )
+            .map_err(|m| invalid("header-read-timeout", f, m))?,
         };
         let conn_limits = ConnLimits {
             max_connections,
@@ -456,23 +446,13 @@ impl Config {
         let (v, f) = pick(&args.request_timeout, &file.request_timeout);
         let request_timeout = match v {
             None => Duration::from_secs(5),
-            Some(s) => match humantime::parse_duration(&s) {
-                Ok(d) if d <= MAX_TIMEOUT => d,
-                Ok(_) => {
-                    return Err(invalid(
-                        "request-timeout",
-                        f,
-                        format!("`{s}` is too long; use at most 24h"),
-                    ))
-                }
-                Err(e) => {
-                    return Err(invalid(
-                        "request-timeout",
-                        f,
-                        format!("`{s}` is not a duration ({e}); e.g. 500ms, 5s"),
-                    ))
-                }
-            },
+            Some(s) => duration_in(
+                &s,
+                Duration::ZERO..=MAX_TIMEOUT,
+                "is too long; use at most 24h",
+                "500ms, 5s",
+            )
+            .map_err(|m| invalid("request-timeout", f, m))?,
         };
 
         let (v, f) = pick(&args.snapshot_logs, &file.snapshot_logs);
@@ -640,6 +620,21 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` may only hold letters, digits, `-`, `_` and `.`"));
     }
     Ok(())
+}
+
+/// Parses a duration that must lie in `range`; `out_of_range` and `example` complete the
+/// error messages.
+fn duration_in(
+    s: &str,
+    range: std::ops::RangeInclusive<Duration>,
+    out_of_range: &str,
+    example: &str,
+) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if range.contains(&d) => Ok(d),
+        Ok(_) => Err(format!("`{s}` {out_of_range}")),
+        Err(e) => Err(format!("`{s}` is not a duration ({e}); e.g. {example}")),
+    }
 }
 
 fn positive(v: usize) -> Result<usize, String> {

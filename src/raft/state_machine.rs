@@ -80,6 +80,17 @@ impl SharedState {
         self.applied_index.send_replace(last.map_or(0, |l| l.index()));
     }
 
+    /// Replaces everything applied with `cache` as of snapshot `meta`.
+    fn install(&self, cache: Cache, meta: &SnapshotMeta) {
+        {
+            let mut applied = self.write();
+            applied.cache = cache;
+            applied.last_applied = meta.last_log_id;
+            applied.membership = meta.last_membership.clone();
+        }
+        self.set_applied(meta.last_log_id);
+    }
+
     /// Subscribes to changes. With `after = Some(v)`, first returns the kept events with a
     /// version above `v`, or `Err(compacted_through)` if some are no longer kept.
     pub fn subscribe(&self, after: Option<u64>) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), u64> {
@@ -184,12 +195,7 @@ impl StateMachine {
                 keys = cache.len(),
                 "loaded snapshot"
             );
-            let mut applied = state.write();
-            applied.cache = cache;
-            applied.last_applied = meta.last_log_id;
-            applied.membership = meta.last_membership.clone();
-            drop(applied);
-            state.set_applied(meta.last_log_id);
+            state.install(cache, &meta);
         }
         Ok(StateMachine { state, store })
     }
@@ -284,13 +290,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.save_snapshot(meta, &snapshot).await?;
         let keys = cache.len();
-        {
-            let mut applied = self.state.write();
-            applied.cache = cache;
-            applied.last_applied = meta.last_log_id;
-            applied.membership = meta.last_membership.clone();
-        }
-        self.state.set_applied(meta.last_log_id);
+        self.state.install(cache, meta);
         tracing::info!(
             last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
             keys,

@@ -187,7 +187,7 @@ impl Store {
         batch.remove(KEY_SNAPSHOT_DATA);
         self.snapshot.apply_batch(batch).map_err(io::Error::other)?;
         self.flush().await?;
-        remove_snapshot_files(&dir, Some(&name));
+        remove_snapshot_files(&dir, &name);
         Ok(())
     }
 
@@ -243,7 +243,7 @@ impl Store {
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot-"))
+            .filter(|e| is_snapshot_file(&e.file_name().to_string_lossy()))
             .filter_map(|e| e.metadata().ok())
             .map(|m| m.len())
             .sum();
@@ -328,13 +328,20 @@ impl Store {
         }
     }
 
+    /// The key and stored bytes of the run that holds `index` (or the last run starting
+    /// before it).
+    fn stored_run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, sled::IVec)>> {
+        self.log
+            .range(..=index_key(index))
+            .next_back()
+            .transpose()
+            .map_err(io::Error::other)
+    }
+
     /// The run that holds `index` (or the last run starting before it), with its key.
     fn run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, Vec<LogEntry>)>> {
-        match self.log.range(..=index_key(index)).next_back() {
-            Some(item) => {
-                let (key, bytes) = item.map_err(io::Error::other)?;
-                Ok(Some((key, decode_run(&bytes)?)))
-            }
+        match self.stored_run_at(index)? {
+            Some((key, bytes)) => Ok(Some((key, decode_run(&bytes)?))),
             None => Ok(None),
         }
     }
@@ -373,17 +380,22 @@ fn write_durably(path: &Path, data: &[u8]) -> io::Result<()> {
 
 /// Removes snapshot files in `dir` other than `keep`: replaced ones, and any a crash left
 /// behind before sled named them. Best effort: a leftover file wastes space, nothing more.
-fn remove_snapshot_files(dir: &Path, keep: Option<&str>) {
+fn remove_snapshot_files(dir: &Path, keep: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("snapshot-") && name.ends_with(".bin") && Some(&*name) != keep {
+        if is_snapshot_file(&name) && name != keep {
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 tracing::warn!(error = %e, file = %entry.path().display(), "cannot remove an old snapshot file");
             }
         }
     }
+}
+
+/// Whether `name` is a snapshot body file as `save_snapshot` names them.
+fn is_snapshot_file(name: &str) -> bool {
+    name.starts_with("snapshot-") && name.ends_with(".bin")
 }
 
 fn wall_clock_nanos() -> u128 {
@@ -463,13 +475,8 @@ impl RaftLogReader<TypeConfig> for Store {
             None => start,
         };
         // Begin at the run holding `start`, which may begin before it.
-        let first_key: [u8; 8] = match self.log.range(..=index_key(start)).next_back() {
-            Some(item) => item
-                .map_err(io::Error::other)?
-                .0
-                .as_ref()
-                .try_into()
-                .unwrap_or(index_key(start)),
+        let first_key: [u8; 8] = match self.stored_run_at(start)? {
+            Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
             None => index_key(start),
         };
         let end = bound_key(range.end_bound());
