@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# dcache alone (no etcd): a 3-node release cluster on loopback driven by kvload, for
+# before/after measurements of one change. Prints ops/s, p50/p99 and the CPU the three nodes
+# used during each run.
+#
+#   benches/kvload-3node.sh SECONDS RUN...     RUN: put64 put1 lin64 loc64
+#
+# Env: DCACHE_BIN (default target/release/dcache, built if missing), KVLOAD_DIR.
+# Alternate two builds (DCACHE_BIN=...) a few times: this VM varies by 20% run to run.
+set -euo pipefail
+dur=${1:?usage: $0 SECONDS RUN...}; shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+kvload_dir=${KVLOAD_DIR:-$root/../shared/tools/kvload}
+bin=${DCACHE_BIN:-$root/target/release/dcache}
+[ -x "$bin" ] || (cd "$root" && cargo build --release -q)
+(cd "$kvload_dir" && cargo build --release -q)
+kvload=$kvload_dir/target/release/kvload
+
+work=$(mktemp -d); pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cluster="n1=http://127.0.0.1:29012,n2=http://127.0.0.1:29022,n3=http://127.0.0.1:29032"
+for i in 1 2 3; do
+  "$bin" serve --name n$i --data-dir "$work/n$i" --listen-client-urls http://127.0.0.1:290${i}1 \
+    --listen-peer-urls http://127.0.0.1:290${i}2 --initial-cluster "$cluster" --log-level warn >"$work/n$i.log" 2>&1 &
+  pids+=($!)
+done
+leader=""
+for _ in $(seq 150); do
+  leader=$(curl -s localhost:29011/api/v1/cluster/leader | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["client_url"])' 2>/dev/null) && [ -n "$leader" ] && break
+  sleep 0.2
+done
+[ -n "$leader" ] || { echo "no leader elected" >&2; exit 1; }
+all=http://127.0.0.1:29011,http://127.0.0.1:29021,http://127.0.0.1:29031
+cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+"$kvload" --backend http-json --endpoints "$leader" --workload put --clients 32 --duration 2 >/dev/null 2>&1 # warm-up
+for run in "$@"; do
+  case $run in
+    put64) args=(--endpoints "$leader" --workload put --clients 64) ;;
+    put1) args=(--endpoints "$leader" --workload put --clients 1) ;;
+    lin64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable') ;;
+    loc64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=local') ;;
+    *) echo "unknown run $run" >&2; exit 2 ;;
+  esac
+  before=$(cpu_ms)
+  "$kvload" --backend http-json --duration "$dur" --value-size 256 --key-space 10000 --json "${args[@]}" 2>/dev/null | tail -1 |
+    python3 -c "import json,sys; r=json.load(sys.stdin); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
+  echo ", 3 nodes used $(( $(cpu_ms) - before )) ms CPU"
+done
