@@ -110,6 +110,15 @@ impl Cache {
                 count: self.purge_expired(index),
             },
             Command::Batch(ops) => self.apply_batch(index, ops, req.max_bytes),
+            Command::Group(ops) => Outcome::Group(
+                ops.into_iter()
+                    .map(|op| match op {
+                        Command::Set { .. } | Command::Delete { .. } => self.apply_one(index, op, req.max_bytes),
+                        // A leader never groups anything else.
+                        _ => Outcome::None,
+                    })
+                    .collect(),
+            ),
             cmd => self.apply_one(index, cmd, req.max_bytes),
         };
         self.compact_if_grown();
@@ -161,8 +170,8 @@ impl Cache {
                 }
                 Outcome::Deleted { existed }
             }
-            // Nested batches and purges are not produced by the API.
-            Command::Batch(_) | Command::Purge => Outcome::None,
+            // Nested batches and groups and purges are not produced by the API.
+            Command::Batch(_) | Command::Group(_) | Command::Purge => Outcome::None,
         }
     }
 
@@ -205,7 +214,7 @@ impl Cache {
                 (key, if_version)
             }
             Command::Delete { key, if_version } => (key, if_version),
-            Command::Batch(_) | Command::Purge => return None,
+            Command::Batch(_) | Command::Group(_) | Command::Purge => return None,
         };
         let want = (*if_version)?;
         let current = self.live(key).map(|e| e.version);

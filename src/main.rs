@@ -61,6 +61,9 @@ fn main() -> ExitCode {
         }
     };
     let exit = runtime.block_on(run(cli));
+    // Everything that matters has finished; a blocking task still running here is a flush
+    // stuck on a failed disk (see `raft::store`), and waiting for it would hang the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     ExitCode::from(exit as u8)
 }
 

@@ -9,6 +9,7 @@ mod membership;
 mod reads;
 mod start;
 mod status;
+mod writes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,6 +101,8 @@ struct Inner {
     membership_lock: tokio::sync::Mutex<()>,
     /// Pending linearizable reads: `[ReadIndex, LeaseRead]`.
     reads: [reads::ReadBatcher; 2],
+    /// Client writes waiting to be proposed (coalesced into shared entries under load).
+    writes: writes::WriteBatcher,
     /// Prometheus registry of this node.
     metrics: crate::server::metrics::Metrics,
     /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
@@ -165,14 +168,11 @@ impl Node {
                     return self.forward(&leader, "forward-write", &cmd, deadline).await;
                 }
             }
-            let Some(result) = until(deadline, self.inner.raft.client_write(self.stamp(cmd.clone()))).await else {
+            let Some(result) = until(deadline, self.propose(cmd.clone())).await else {
                 return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
             };
             match result {
-                Ok(resp) => Attempt::Done(Ok(Written {
-                    index: resp.log_id.index(),
-                    outcome: resp.data,
-                })),
+                Ok(written) => Attempt::Done(Ok(written)),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => match fwd.leader_node {
                     Some(leader) if fwd.leader_id != Some(self.inner.id) => {
                         self.forward(&leader, "forward-write", &cmd, deadline).await
@@ -210,11 +210,8 @@ impl Node {
                 "a batch may hold only sets and deletes; the command was not proposed".into(),
             ));
         }
-        match self.inner.raft.client_write(self.stamp(cmd)).await {
-            Ok(resp) => Ok(Written {
-                index: resp.log_id.index(),
-                outcome: resp.data,
-            }),
+        match self.propose(cmd).await {
+            Ok(written) => Ok(written),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(fatal)) => Err(self.stopped(&fatal)),

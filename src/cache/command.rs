@@ -36,6 +36,11 @@ pub enum Command {
     Batch(Vec<Command>),
     /// Remove every key expired at `at_ms` (proposed periodically by the leader).
     Purge,
+    /// Independent sets and deletes of distinct keys that the leader coalesced into one log
+    /// entry. Each applies as if it were an entry of its own, with its own condition and
+    /// outcome; they share the entry's index as their version. Only the leader builds
+    /// groups: clients and peers cannot send one.
+    Group(Vec<Command>),
 }
 
 impl Command {
@@ -47,7 +52,16 @@ impl Command {
             Command::Batch(ops) => ops
                 .iter()
                 .all(|op| matches!(op, Command::Set { .. } | Command::Delete { .. })),
+            Command::Group(_) => false,
             _ => true,
+        }
+    }
+
+    /// The key a single set or delete changes; `None` for batches, groups and purges.
+    pub fn single_key(&self) -> Option<&str> {
+        match self {
+            Command::Set { key, .. } | Command::Delete { key, .. } => Some(key),
+            Command::Batch(_) | Command::Group(_) | Command::Purge => None,
         }
     }
 }
@@ -58,6 +72,7 @@ impl std::fmt::Display for Request {
             Command::Set { key, value, .. } => write!(f, "set {key:?} ({} bytes)", value.len()),
             Command::Delete { key, .. } => write!(f, "delete {key:?}"),
             Command::Batch(ops) => write!(f, "batch of {}", ops.len()),
+            Command::Group(ops) => write!(f, "group of {} writes", ops.len()),
             Command::Purge => write!(f, "purge expired at {}", self.at_ms),
         }
     }
@@ -76,6 +91,8 @@ pub enum Outcome {
     TooLarge { key: String, bytes: u64, max_bytes: u64 },
     /// Every operation of a batch applied, in order.
     Batch(Vec<Outcome>),
+    /// The outcome of each write of a group, in order.
+    Group(Vec<Outcome>),
     /// A purge removed this many expired keys.
     Purged { count: u64 },
     /// The entry carried no command (blank or membership entries).

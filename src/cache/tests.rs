@@ -141,6 +141,54 @@ fn batch_is_all_or_nothing() {
 }
 
 #[test]
+fn a_group_applies_each_write_on_its_own() {
+    let mut c = Cache::new();
+    c.apply(1, req(0, None, set("a", "1")));
+    let group = Command::Group(vec![
+        set("b", "2"),
+        cas("a", "x", 99),
+        Command::Delete {
+            key: "a".into(),
+            if_version: Some(1),
+        },
+        cas("c", "3", 0),
+    ]);
+    assert_eq!(
+        c.apply(2, req(0, None, group)),
+        Outcome::Group(vec![
+            Outcome::Set { version: 2 },
+            Outcome::ConditionFailed {
+                key: "a".into(),
+                current: Some(1)
+            },
+            Outcome::Deleted { existed: true },
+            Outcome::Set { version: 2 },
+        ]),
+        "a failed condition stops only its own write"
+    );
+    assert_eq!(c.get("b", 0).map(|e| e.version), Some(2));
+    assert!(c.get("a", 0).is_none());
+    assert_eq!(c.get("c", 0).map(|e| &*e.value), Some("3"));
+    let kinds: Vec<_> = c
+        .take_events()
+        .into_iter()
+        .map(|e| (e.kind, e.key, e.version))
+        .collect();
+    assert_eq!(
+        kinds[1..],
+        [
+            (EventKind::Set, "b".into(), 2),
+            (EventKind::Delete, "a".into(), 2),
+            (EventKind::Set, "c".into(), 2)
+        ]
+    );
+    assert!(
+        !Command::Group(vec![set("d", "4")]).is_well_formed(),
+        "clients and peers cannot send a group"
+    );
+}
+
+#[test]
 fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
     let entry = |k: &str, v: &str| entry_size(k, v);
     let max = 3 * entry("k1", "vv");

@@ -198,6 +198,7 @@ impl Node {
                 shutdown,
                 metrics: crate::server::metrics::Metrics::new(),
                 reads: Default::default(),
+                writes: Default::default(),
             }),
         };
         tokio::spawn(log_changes(node.clone()));

@@ -141,6 +141,127 @@ fn writes_through_leader_and_follower_are_readable_on_every_node() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from the leader\n", "{what}");
 }
 
+/// Concurrent writers share log entries (the leader coalesces waiting writes into one), yet
+/// each write keeps a version of its own per key, conditional writes see one another, and
+/// every node ends with the same data.
+#[test]
+fn concurrent_writes_share_log_entries_yet_keep_their_own_versions() {
+    const KEYS: usize = 8;
+    const WRITERS: usize = 24;
+    const WRITES: usize = 25;
+    const INCREMENTERS: usize = 8;
+    const INCREMENTS: u64 = 15;
+    let c = Cluster::start(3, &[]);
+    let l = c.leader();
+    let f = c.followers_of(l)[0];
+    let first_index = u64_of(&c.node(l).http.status(), "last_log_index");
+    let urls = [c.node(l).url(), c.node(f).url()];
+
+    // Plain sets of a few shared keys, and read-modify-write increments of one counter with
+    // `if_version`, all at once, through the leader and a follower.
+    let (sets, increments) = std::thread::scope(|s| {
+        let setters: Vec<_> = (0..WRITERS)
+            .map(|t| {
+                let url = &urls[t % 2];
+                s.spawn(move || {
+                    let http = Http::new(url);
+                    (0..WRITES)
+                        .map(|i| {
+                            let (key, value) = (format!("co/{}", (t + i) % KEYS), format!("{t}-{i}"));
+                            let version = http.set(&key, &value);
+                            (key, value, version)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let incrementers: Vec<_> = (0..INCREMENTERS)
+            .map(|t| {
+                let url = &urls[t % 2];
+                s.spawn(move || {
+                    let http = Http::new(url);
+                    let mut versions = Vec::new();
+                    while (versions.len() as u64) < INCREMENTS {
+                        let (count, version) = http
+                            .value_of("co/counter")
+                            .map_or((0, 0), |(v, ver)| (v.parse::<u64>().expect("counter"), ver));
+                        let body =
+                            json!({"key": "co/counter", "value": (count + 1).to_string(), "if_version": version});
+                        let got = http.post_json("/api/v1/set", &body);
+                        match got.0 {
+                            200 => versions.push(got.1["data"]["version"].as_u64().expect("version")),
+                            412 => assert_eq!(got.1["error"]["code"], "CONDITION_FAILED", "{got:?}"),
+                            _ => panic!("increment: unexpected answer {got:?}"),
+                        }
+                    }
+                    versions
+                })
+            })
+            .collect();
+        let sets: Vec<(String, String, u64)> = setters.into_iter().flat_map(joined).collect();
+        let increments: Vec<u64> = incrementers.into_iter().flat_map(joined).collect();
+        (sets, increments)
+    });
+
+    // No two acknowledged writes of one key share a version.
+    let mut by_key: BTreeMap<&str, BTreeMap<u64, &str>> = BTreeMap::new();
+    for (key, value, version) in &sets {
+        let previous = by_key.entry(key).or_default().insert(*version, value);
+        assert!(
+            previous.is_none(),
+            "{key}: {value:?} and {previous:?} both got version {version}"
+        );
+    }
+    let mut counter_versions = increments.clone();
+    counter_versions.sort_unstable();
+    counter_versions.dedup();
+    assert_eq!(
+        counter_versions.len(),
+        increments.len(),
+        "two increments got one version: {increments:?}"
+    );
+
+    // Every node ends with the newest write of each key, and no increment was lost.
+    let total = (INCREMENTERS as u64 * INCREMENTS).to_string();
+    for i in 0..c.len() {
+        let http = &c.node(i).http;
+        for (key, versions) in &by_key {
+            let (version, value) = versions.last_key_value().expect("a write");
+            let mut got = None;
+            let same = wait_until(Duration::from_secs(10), || {
+                got = Some(http.get_key(key, Some("local")));
+                got.as_ref().is_some_and(|(status, body)| {
+                    *status == 200 && body["data"]["value"] == *value && body["data"]["version"] == *version
+                })
+            });
+            assert!(
+                same,
+                "{} shows {key} as {got:?}, not {value:?}@{version}",
+                c.node(i).name()
+            );
+        }
+        assert_eq!(
+            http.value_of("co/counter").map(|(v, _)| v),
+            Some(total.clone()),
+            "counter on {}",
+            c.node(i).name()
+        );
+    }
+
+    // And the writes shared entries: fewer entries than writes went into the log.
+    let writes = (sets.len() + increments.len()) as u64;
+    let entries = u64_of(&c.node(l).http.status(), "last_log_index") - first_index;
+    assert!(
+        entries < writes,
+        "{writes} concurrent writes took {entries} log entries: none were coalesced"
+    );
+}
+
+/// What a scoped thread returned, re-raising its panic.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 /// One acknowledged write of a load thread, with when it was sent and acknowledged.
 struct Ack {
     key: String,

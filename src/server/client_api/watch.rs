@@ -93,8 +93,15 @@ fn live_events(
                         return Some((Ok(event(&e)), Some((rx, last))));
                     }
                     Err(RecvError::Lagged(n)) => {
-                        let msg = format!("this watcher fell {n} events behind; resume with from_version={last}");
-                        return Some((Ok(error_event("LAGGED", msg, last)), None));
+                        // Several events can share a version (a batch, a group of writes, a
+                        // purge), and the missed ones may include the rest of `last`'s: resume
+                        // before it, repeating what was sent of it rather than losing any.
+                        let resume = last.saturating_sub(1);
+                        let msg = format!(
+                            "this watcher fell {n} events behind; resume with from_version={resume} \
+                             (events of version {last} may repeat)"
+                        );
+                        return Some((Ok(error_event("LAGGED", msg, resume)), None));
                     }
                     Err(RecvError::Closed) => return None,
                 }
