@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$root" && cargo build --release -q)
-bin=$root/target/release/dcache
+bin=${DCACHE_BIN:-$root/target/release/dcache}
 work=$(mktemp -d); port=${PORT:-27011}; pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

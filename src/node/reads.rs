@@ -78,6 +78,7 @@ impl Node {
             if waiters.is_empty() {
                 return;
             }
+            self.inner.metrics.read_round();
             let deadline = Instant::now() + self.inner.config.limits.request_timeout;
             let round = match self.read_index_once(consistency, deadline).await {
                 Attempt::Done(Ok(id)) => Round::Ready(id),

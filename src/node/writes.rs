@@ -129,6 +129,7 @@ impl Node {
 
     /// Proposes `group` as one entry (a lone write as itself) and answers each writer.
     async fn propose_group(&self, mut group: Vec<(Command, oneshot::Sender<Proposed>)>) {
+        self.inner.metrics.write_entry(group.len());
         if group.len() == 1 {
             if let Some((cmd, tx)) = group.pop() {
                 let _ = tx.send(self.propose_alone(cmd).await);

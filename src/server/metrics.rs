@@ -41,6 +41,9 @@ pub struct Metrics {
     latency: Family<RouteOnly, Histogram>,
     gauges: Vec<(&'static str, Gauge<i64, AtomicI64>)>,
     lag: Family<PeerLabels, Gauge>,
+    read_rounds: Counter,
+    write_entries: Counter,
+    writes: Counter,
 }
 
 type AtomicI64 = std::sync::atomic::AtomicI64;
@@ -96,6 +99,24 @@ impl Metrics {
             "Entries each member is behind the leader (leader only)",
             lag.clone(),
         );
+        let read_rounds = Counter::default();
+        registry.register(
+            "dcache_read_rounds",
+            "ReadIndex or lease rounds run here; each serves every linearizable read waiting when it starts",
+            read_rounds.clone(),
+        );
+        let write_entries = Counter::default();
+        registry.register(
+            "dcache_write_entries",
+            "Log entries of single-key client writes proposed by this node as leader",
+            write_entries.clone(),
+        );
+        let writes = Counter::default();
+        registry.register(
+            "dcache_coalesced_writes",
+            "Single-key client writes in those entries (writes per entry = this / dcache_write_entries)",
+            writes.clone(),
+        );
         let gauges = GAUGES
             .iter()
             .map(|(name, help)| {
@@ -110,7 +131,21 @@ impl Metrics {
             latency,
             gauges,
             lag,
+            read_rounds,
+            write_entries,
+            writes,
         }
+    }
+
+    /// Counts one read round.
+    pub fn read_round(&self) {
+        self.read_rounds.inc();
+    }
+
+    /// Counts one proposed entry holding `writes` single-key client writes.
+    pub fn write_entry(&self, writes: usize) {
+        self.write_entries.inc();
+        self.writes.inc_by(writes as u64);
     }
 
     fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
