@@ -20,11 +20,22 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// restore (a whole cache's worth) resident. Measured, 1M keys x 256 B on one node: RSS
 /// after loading 853 -> 524 MB; no measurable change in 3-node write throughput.
 /// `MIMALLOC_PURGE_DELAY` in the environment still wins.
+///
+/// Transparent huge pages are switched off for the process (as Redis advises): mimalloc asks
+/// for them on its arenas, and a 2 MiB page is resident as soon as one byte of it is in use,
+/// so a scattered heap costs far more RSS than it holds. Measured, 1M keys x 256 B on one
+/// node: RSS 481-508 -> 412-444 MB after loading, 421-458 -> 384-393 MB after a restart; an
+/// idle node 104 -> 44 MB. `MIMALLOC_ALLOW_THP` in the environment still wins.
 fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: called first thing in `main`, before any other thread exists (the call is
         // not thread-safe); the option id is from mimalloc's own header.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // Best effort: a kernel without the flag just keeps its default.
+        let _ = nix::sys::prctl::set_thp_disable(true);
     }
 }
 
