@@ -292,3 +292,16 @@ fn sigint_right_after_start_stops_a_node_started_with_sigint_ignored() {
         );
     }
 }
+
+/// A node runs with transparent huge pages off (a 2 MiB page is resident as soon as one byte
+/// of it is used, which inflates a cache's RSS), unless `MIMALLOC_ALLOW_THP` says otherwise.
+#[test]
+fn a_node_runs_without_transparent_huge_pages() {
+    let node = Node::start();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", node.pid())).expect("the node's /proc status");
+    let thp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map(str::trim);
+    assert_eq!(thp, Some("0"), "THP_enabled in /proc/{}/status:\n{status}", node.pid());
+}
