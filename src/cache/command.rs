@@ -57,6 +57,16 @@ impl Command {
         }
     }
 
+    /// Key and value bytes the command carries (what it adds to a log entry, roughly).
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Command::Set { key, value, .. } => key.len() + value.len(),
+            Command::Delete { key, .. } => key.len(),
+            Command::Batch(ops) | Command::Group(ops) => ops.iter().map(Command::approx_bytes).sum(),
+            Command::Purge => 0,
+        }
+    }
+
     /// The key a single set or delete changes; `None` for batches, groups and purges.
     pub fn single_key(&self) -> Option<&str> {
         match self {

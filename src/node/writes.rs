@@ -9,26 +9,34 @@
 //!
 //! A group never holds two writes of one key: every write keeps a version of its own, and a
 //! conditional write sees the outcome of the write before it, exactly as with separate entries.
+//! One task submits every group, in arrival order, so of two writes to one key the one that
+//! arrived later always gets the higher version.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use openraft::errors::{ClientWriteError, RaftError};
-use tokio::sync::{oneshot, Semaphore};
+use futures::StreamExt;
+use openraft::errors::{ClientWriteError, Fatal, RaftError};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::{Node, Written};
-use crate::cache::{Command, Outcome};
-use crate::raft::TypeConfig;
+use crate::cache::{Command, Outcome, Request};
+use crate::raft::{Raft, TypeConfig};
 
 /// What proposing a write yields: its index and outcome, or openraft's refusal.
 pub(super) type Proposed = Result<Written, RaftError<TypeConfig, ClientWriteError<TypeConfig>>>;
 
-/// Log entries of client writes in flight at once. Two keep the pipeline full (one entry being
-/// replicated while the next gathers writes); more would only make each group smaller.
+/// A write waiting to be proposed, and who waits for its outcome.
+type Waiting = (Command, oneshot::Sender<Proposed>);
+
+/// Submissions of client writes in flight at once. Two keep the pipeline full (one entry
+/// being replicated while the next gathers writes); more would only make each group smaller.
 const IN_FLIGHT: usize = 2;
 
-/// Writes in one group at most, so one entry stays a few hundred KiB at most.
+/// Writes taken at once at most, and their key and value bytes at most (the first write is
+/// always taken): one log entry stays a few MiB, like a client batch.
 const MAX_GROUP: usize = 256;
+const MAX_GROUP_BYTES: usize = 4 << 20;
 
 /// The queue of writes waiting for a free slot.
 pub(super) struct WriteBatcher {
@@ -47,7 +55,7 @@ impl Default for WriteBatcher {
 
 #[derive(Default)]
 struct Queue {
-    waiting: Vec<(Command, oneshot::Sender<Proposed>)>,
+    waiting: Vec<Waiting>,
     /// Whether a task is draining the queue.
     draining: bool,
 }
@@ -57,14 +65,42 @@ impl WriteBatcher {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes up to [`MAX_GROUP`] waiting writes; marks the queue undrained when it is empty.
-    fn take(&self) -> Vec<(Command, oneshot::Sender<Proposed>)> {
+    /// Takes the waiting writes, up to [`MAX_GROUP`] and [`MAX_GROUP_BYTES`], skipping those
+    /// whose caller stopped waiting (it was told the write may or may not be applied). Marks
+    /// the queue undrained when nothing is left.
+    fn take(&self) -> Vec<Waiting> {
         let mut q = self.lock();
-        if q.waiting.is_empty() {
+        q.waiting.retain(|(_, tx)| !tx.is_closed());
+        let mut bytes = 0;
+        let n = q
+            .waiting
+            .iter()
+            .take(MAX_GROUP)
+            .take_while(|(cmd, _)| {
+                let fits = bytes == 0 || bytes + cmd.approx_bytes() <= MAX_GROUP_BYTES;
+                bytes += cmd.approx_bytes().max(1);
+                fits
+            })
+            .count();
+        if n == 0 {
             q.draining = false;
         }
-        let n = q.waiting.len().min(MAX_GROUP);
         q.waiting.drain(..n).collect()
+    }
+}
+
+/// Marks the queue undrained if the draining task ends other than by emptying it (a panic),
+/// so the next write starts a new one instead of waiting forever.
+struct DrainGuard<'a> {
+    batcher: &'a WriteBatcher,
+    armed: bool,
+}
+
+impl Drop for DrainGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.batcher.lock().draining = false;
+        }
     }
 }
 
@@ -73,7 +109,11 @@ impl Node {
     /// Single-key writes may share an entry with other writes; anything else is proposed alone.
     pub(super) async fn propose(&self, cmd: Command) -> Proposed {
         if cmd.single_key().is_none() {
-            return self.propose_alone(cmd).await;
+            let resp = self.inner.raft.client_write(self.stamp(cmd)).await?;
+            return Ok(Written {
+                index: resp.log_id.index(),
+                outcome: resp.data,
+            });
         }
         let (tx, rx) = oneshot::channel();
         let start = {
@@ -86,84 +126,114 @@ impl Node {
             tokio::spawn(async move { node.drain_writes().await });
         }
         // The sender is dropped without a value only if the runtime is shutting down.
-        rx.await
-            .unwrap_or(Err(RaftError::Fatal(openraft::errors::Fatal::Stopped)))
+        rx.await.unwrap_or(Err(RaftError::Fatal(Fatal::Stopped)))
     }
 
-    async fn propose_alone(&self, cmd: Command) -> Proposed {
-        let resp = self.inner.raft.client_write(self.stamp(cmd)).await?;
-        Ok(Written {
-            index: resp.log_id.index(),
-            outcome: resp.data,
-        })
-    }
-
-    /// Proposes waiting writes, one entry per free slot, until none are waiting.
+    /// Submits waiting writes, one submission per free slot, until none are waiting. Only
+    /// this task submits, and it waits for each submission to be queued in Raft before taking
+    /// more, so entries are appended in the order the writes arrived.
     async fn drain_writes(&self) {
         let batcher = &self.inner.writes;
+        let mut guard = DrainGuard { batcher, armed: true };
         loop {
             let Ok(slot) = batcher.slots.clone().acquire_owned().await else {
-                return;
+                return; // Never closed; the guard reopens the queue.
             };
             let taken = batcher.take();
             if taken.is_empty() {
+                guard.armed = false;
                 return;
             }
-            let mut slot = Some(slot);
-            for group in split_by_key(taken) {
-                let slot = match slot.take() {
-                    Some(s) => s,
-                    None => match batcher.slots.clone().acquire_owned().await {
-                        Ok(s) => s,
-                        Err(_) => return,
-                    },
-                };
-                let node = self.clone();
-                tokio::spawn(async move {
-                    node.propose_group(group).await;
-                    drop(slot);
-                });
+            let (requests, writers): (Vec<Request>, Vec<Vec<oneshot::Sender<Proposed>>>) = split_by_key(taken)
+                .into_iter()
+                .map(|group| {
+                    let (mut cmds, writers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    self.inner.metrics.write_entry(cmds.len());
+                    let cmd = match cmds.pop() {
+                        Some(only) if cmds.is_empty() => only,
+                        last => {
+                            cmds.extend(last);
+                            Command::Group(cmds)
+                        }
+                    };
+                    (self.stamp(cmd), writers)
+                })
+                .unzip();
+            match self.inner.raft.client_write_many(requests).await {
+                Ok(results) => {
+                    tokio::spawn(answer(self.inner.raft.clone(), results, writers, slot));
+                }
+                Err(fatal) => {
+                    let fatal = stop_cause(&self.inner.raft, fatal).await;
+                    for tx in writers.into_iter().flatten() {
+                        let _ = tx.send(Err(RaftError::Fatal(fatal.clone())));
+                    }
+                }
             }
         }
     }
+}
 
-    /// Proposes `group` as one entry (a lone write as itself) and answers each writer.
-    async fn propose_group(&self, mut group: Vec<(Command, oneshot::Sender<Proposed>)>) {
-        self.inner.metrics.write_entry(group.len());
-        if group.len() == 1 {
-            if let Some((cmd, tx)) = group.pop() {
-                let _ = tx.send(self.propose_alone(cmd).await);
+/// Why Raft stopped. A submission learns only `Stopped` when the core ends under it; the
+/// cause (a storage failure, say) is in the core's metrics once it has stopped.
+async fn stop_cause(raft: &Raft, fatal: Fatal<TypeConfig>) -> Fatal<TypeConfig> {
+    if !matches!(fatal, Fatal::Stopped) {
+        return fatal;
+    }
+    let stopped = raft
+        .wait(Some(std::time::Duration::from_secs(1)))
+        .metrics(|m| m.running_state.is_err(), "raft stopped")
+        .await;
+    match stopped.map(|m| m.running_state.clone()) {
+        Ok(Err(cause)) => cause,
+        _ => fatal,
+    }
+}
+
+/// Answers the writers of each submitted entry, in order, as the results arrive; frees the
+/// slot once all have.
+async fn answer(
+    raft: Raft,
+    mut results: futures::stream::BoxStream<
+        'static,
+        Result<openraft::raft::WriteResult<TypeConfig>, Fatal<TypeConfig>>,
+    >,
+    writers: Vec<Vec<oneshot::Sender<Proposed>>>,
+    slot: OwnedSemaphorePermit,
+) {
+    for group in writers {
+        let n = group.len();
+        let result = results.next().await.unwrap_or(Err(Fatal::Stopped));
+        match result {
+            Err(fatal) => {
+                let fatal = stop_cause(&raft, fatal).await;
+                for tx in group {
+                    let _ = tx.send(Err(RaftError::Fatal(fatal.clone())));
+                }
             }
-            return;
-        }
-        let (cmds, writers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        let n = cmds.len();
-        match self.propose_alone(Command::Group(cmds)).await {
-            Ok(Written {
-                index,
-                outcome: Outcome::Group(outcomes),
-            }) if outcomes.len() == n => {
-                for (tx, outcome) in writers.into_iter().zip(outcomes) {
+            Ok(Err(refused)) => {
+                for tx in group {
+                    let _ = tx.send(Err(RaftError::APIError(refused.clone())));
+                }
+            }
+            Ok(Ok(resp)) => {
+                let index = resp.log_id.index();
+                let outcomes = match resp.response {
+                    Outcome::Group(outcomes) if outcomes.len() == n => outcomes,
+                    single if n == 1 => vec![single],
+                    other => {
+                        // Cannot happen: a group applies to a group outcome of its length.
+                        tracing::error!(index, outcome = ?other, "{n} writes applied to a mismatched outcome");
+                        vec![Outcome::None; n]
+                    }
+                };
+                for (tx, outcome) in group.into_iter().zip(outcomes) {
                     let _ = tx.send(Ok(Written { index, outcome }));
                 }
             }
-            Ok(other) => {
-                // Cannot happen: a group applies to a group outcome of the same length.
-                tracing::error!(index = other.index, outcome = ?other.outcome, "a group of {n} writes applied to a mismatched outcome");
-                for tx in writers {
-                    let _ = tx.send(Ok(Written {
-                        index: other.index,
-                        outcome: Outcome::None,
-                    }));
-                }
-            }
-            Err(e) => {
-                for tx in writers {
-                    let _ = tx.send(Err(e.clone()));
-                }
-            }
         }
     }
+    drop(slot);
 }
 
 /// Splits `writes` (in arrival order) into runs with no key twice; a write of a key already

@@ -194,11 +194,28 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         lost.len(),
         fc.cuts()
     );
+    let (writes, entries) = urls.iter().fold((0, 0), |(w, e), url| {
+        (
+            w + counter(url, "dcache_coalesced_writes_total"),
+            e + counter(url, "dcache_write_entries_total"),
+        )
+    });
+    println!("single-key writes proposed: {writes} in {entries} log entries (counters since each node's last start)");
     println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
     println!("verdict: {}", report.summary());
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
     assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
+}
+
+/// The counter `name` from the node's `/metrics` (0 if it cannot be read).
+fn counter(url: &str, name: &str) -> u64 {
+    let text = reqwest::blocking::get(format!("{url}/metrics"))
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
