@@ -149,12 +149,10 @@ impl Node {
                 .map(|group| {
                     let (mut cmds, writers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
                     self.inner.metrics.write_entry(cmds.len());
-                    let cmd = match cmds.pop() {
-                        Some(only) if cmds.is_empty() => only,
-                        last => {
-                            cmds.extend(last);
-                            Command::Group(cmds)
-                        }
+                    let cmd = if cmds.len() == 1 {
+                        cmds.remove(0)
+                    } else {
+                        Command::Group(cmds)
                     };
                     (self.stamp(cmd), writers)
                 })
