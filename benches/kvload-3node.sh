@@ -3,7 +3,9 @@
 # before/after measurements of one change. Prints ops/s, p50/p99 and the CPU the three nodes
 # used during each run.
 #
-#   benches/kvload-3node.sh SECONDS RUN...     RUN: put64 put1 lin64 loc64
+#   benches/kvload-3node.sh SECONDS RUN...     RUN: put64 put1 putall lin64 loc64
+#
+# putall: 64 clients writing through all three nodes (followers forward to the leader).
 #
 # Env: DCACHE_BIN (default target/release/dcache, built if missing), KVLOAD_DIR.
 # Alternate two builds (DCACHE_BIN=...) a few times: this VM varies by 20% run to run.
@@ -38,6 +40,7 @@ for run in "$@"; do
   case $run in
     put64) args=(--endpoints "$leader" --workload put --clients 64) ;;
     put1) args=(--endpoints "$leader" --workload put --clients 1) ;;
+    putall) args=(--endpoints "$all" --workload put --clients 64) ;;
     lin64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable') ;;
     loc64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=local') ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
