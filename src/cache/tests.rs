@@ -215,6 +215,37 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
 }
 
 #[test]
+fn a_group_under_a_memory_bound_evicts_like_separate_writes() {
+    let max = 3 * entry_size("k1", "vv");
+    let big = "x".repeat(max as usize);
+    // After the same two writes, the same four writes at index 3: applied one by one, and
+    // as one group.
+    let mut separate = Cache::new();
+    let mut grouped = Cache::new();
+    for c in [&mut separate, &mut grouped] {
+        c.apply(1, req(0, Some(max), set("k1", "vv")));
+        c.apply(2, req(0, Some(max), set("k2", "vv")));
+    }
+    let writes = [set("k3", "vv"), set("big", &big), set("k4", "vv"), set("k5", "vv")];
+    let alone: Vec<Outcome> = writes
+        .iter()
+        .map(|w| separate.apply(3, req(0, Some(max), w.clone())))
+        .collect();
+    let together = grouped.apply(3, req(0, Some(max), Command::Group(writes.to_vec())));
+    assert_eq!(
+        together,
+        Outcome::Group(alone),
+        "a group's outcomes are those of its writes alone"
+    );
+    assert!(matches!(&together, Outcome::Group(o) if matches!(o[1], Outcome::TooLarge { .. })));
+    // k1 and k2 (oldest) were evicted for k4 and k5; the refused value changed nothing.
+    assert_eq!(grouped, separate);
+    let keys: Vec<&str> = grouped.scan("", 10, 0).0.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["k3", "k4", "k5"]);
+    assert_eq!(grouped.counters().evictions, 2);
+}
+
+#[test]
 fn history_resumes_and_reports_compaction() {
     let mut h = History::starting_after(5);
     assert_eq!(h.since(4), Err(5));
