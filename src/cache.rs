@@ -112,11 +112,7 @@ impl Cache {
             Command::Batch(ops) => self.apply_batch(index, ops, req.max_bytes),
             Command::Group(ops) => Outcome::Group(
                 ops.into_iter()
-                    .map(|op| match op {
-                        Command::Set { .. } | Command::Delete { .. } => self.apply_one(index, op, req.max_bytes),
-                        // A leader never groups anything else.
-                        _ => Outcome::None,
-                    })
+                    .map(|op| self.apply_one(index, op, req.max_bytes))
                     .collect(),
             ),
             cmd => self.apply_one(index, cmd, req.max_bytes),

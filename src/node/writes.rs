@@ -241,12 +241,12 @@ fn split_by_key<T>(writes: Vec<(Command, T)>) -> Vec<Vec<(Command, T)>> {
     let mut keys: HashSet<String> = HashSet::new();
     let mut current = Vec::new();
     for (cmd, waiter) in writes {
-        let key = cmd.single_key().unwrap_or_default().to_owned();
-        if !keys.insert(key.clone()) {
+        let key = cmd.single_key().unwrap_or_default();
+        if keys.contains(key) {
             groups.push(std::mem::take(&mut current));
             keys.clear();
-            keys.insert(key);
         }
+        keys.insert(key.to_owned());
         current.push((cmd, waiter));
     }
     if !current.is_empty() {

@@ -697,7 +697,7 @@ mod tests {
             let mut names: Vec<String> = std::fs::read_dir(dir.path())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("snapshot-"))
+                .filter(|n| is_snapshot_file(n))
                 .collect();
             names.sort();
             names
