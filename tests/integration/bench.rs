@@ -86,6 +86,7 @@ fn metrics_expose_requests_raft_and_cache_figures() {
         "dcache_write_entries_total 1",
         "dcache_coalesced_writes_total 1",
         "dcache_read_rounds_total 1",
+        "dcache_http_requests_total{route=\"/api/v1/get/{*key}\",method=\"GET\",status=\"200\"} 1",
     ] {
         assert!(
             body.lines().any(|l| l == line),
