@@ -5,10 +5,13 @@
 #
 #   benches/compare-etcd.sh [SECONDS_PER_RUN]        (default 10)
 #
-# Env: KVLOAD_DIR (default ../shared/tools/kvload), KEEP=1 keeps the temp dir.
+# Env: ROUNDS=N repeats the eight runs N times, interleaved (etcd, dcache, etcd, ...), and
+# reports each workload's median ratio with the lowest and highest: on a noisy VM one round
+# can be 20% off. KVLOAD_DIR (default ../shared/tools/kvload), KEEP=1 keeps the temp dir.
 # Installs etcd-server, etcd-client and protobuf-compiler with apt-get when missing.
 set -euo pipefail
 DUR=${1:-10}
+ROUNDS=${ROUNDS:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 kvload_dir=${KVLOAD_DIR:-$root/../shared/tools/kvload}
 
@@ -63,41 +66,51 @@ for c in 28081 28083 28085; do wait_for curl -sf http://127.0.0.1:$c/health; don
 
 eleader=$(etcdctl --endpoints=127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793 endpoint status -w json |
   python3 -c 'import json,sys; s=json.load(sys.stdin); print([e["Endpoint"] for e in s if e["Status"]["leader"]==e["Status"]["header"]["member_id"]][0])')
-dleader=$(curl -s http://127.0.0.1:28081/api/v1/cluster/leader | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["client_url"])')
+dcache_leader() { # the leader's client URL, once one is elected
+  curl -sf http://127.0.0.1:28081/api/v1/cluster/leader |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["client_url"])'
+}
+wait_for dcache_leader
+dleader=$(dcache_leader)
 dall=http://127.0.0.1:28081,http://127.0.0.1:28083,http://127.0.0.1:28085
 echo "etcd leader $eleader, dcache leader $dleader" >&2
 
 run() { # label backend endpoints extra...
   local label=$1; shift
-  "$kvload" --duration "$DUR" --value-size 256 --key-space 10000 --json "$@" 2>>"$work/kvload.err" | tail -1 > "$work/$label.json"
+  "$kvload" --duration "$DUR" --value-size 256 --key-space 10000 --json "$@" 2>>"$work/kvload.err" | tail -1 > "$work/$label.$round.json"
 }
-run etcd_put64  --backend etcd --endpoints "$eleader" --workload put --clients 64
-run dc_put64    --backend http-json --endpoints "$dleader" --workload put --clients 64
-run etcd_put1   --backend etcd --endpoints "$eleader" --workload put --clients 1
-run dc_put1     --backend http-json --endpoints "$dleader" --workload put --clients 1
-run etcd_get64  --backend etcd --endpoints "$eleader" --workload get --clients 64
-run dc_get64    --backend http-json --endpoints "$dall" --workload get --clients 64 \
-  --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable'
-run etcd_sget64 --backend etcd --endpoints "127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793" --workload get --clients 64 --serializable
-run dc_lget64   --backend http-json --endpoints "$dall" --workload get --clients 64 \
-  --get-url '{endpoint}/api/v1/get/{key}?consistency=local'
+for round in $(seq "$ROUNDS"); do
+  run etcd_put64  --backend etcd --endpoints "$eleader" --workload put --clients 64
+  run dc_put64    --backend http-json --endpoints "$dleader" --workload put --clients 64
+  run etcd_put1   --backend etcd --endpoints "$eleader" --workload put --clients 1
+  run dc_put1     --backend http-json --endpoints "$dleader" --workload put --clients 1
+  run etcd_get64  --backend etcd --endpoints "$eleader" --workload get --clients 64
+  run dc_get64    --backend http-json --endpoints "$dall" --workload get --clients 64 \
+    --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable'
+  run etcd_sget64 --backend etcd --endpoints "127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793" --workload get --clients 64 --serializable
+  run dc_lget64   --backend http-json --endpoints "$dall" --workload get --clients 64 \
+    --get-url '{endpoint}/api/v1/get/{key}?consistency=local'
+done
 
-python3 - "$work" "$DUR" <<'PY'
-import json, sys, os, datetime, platform
-work, dur = sys.argv[1], sys.argv[2]
-def load(n):
-    with open(os.path.join(work, n + ".json")) as f:
+python3 - "$work" "$DUR" "$ROUNDS" <<'PY'
+import json, sys, os, datetime, platform, statistics
+work, dur, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def load(n, r):
+    with open(os.path.join(work, f"{n}.{r}.json")) as f:
         return json.load(f)
 rows = [("put, 64 clients", "etcd_put64", "dc_put64"),
         ("put, 1 client", "etcd_put1", "dc_put1"),
         ("linearizable get, 64 clients", "etcd_get64", "dc_get64"),
         ("serializable/local get, 64 clients", "etcd_sget64", "dc_lget64")]
-print(f"# {datetime.date.today()}  {platform.node()}  {os.cpu_count()} cores  {dur}s per run, 256-byte values, 10k keys")
-print(f"| workload | etcd ops/s | dcache ops/s | ratio | etcd p50/p99 ms | dcache p50/p99 ms |")
-print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
+print(f"# {datetime.date.today()}  {platform.node()}  {os.cpu_count()} cores  {dur}s per run, {rounds} round(s), 256-byte values, 10k keys")
+print("| workload | etcd ops/s | dcache ops/s | ratio | ratio low-high | etcd p50/p99 ms | dcache p50/p99 ms |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for label, e, d in rows:
-    a, b = load(e), load(d)
+    pairs = [(load(e, r), load(d, r)) for r in range(1, rounds + 1)]
+    ratios = sorted(b["ops_per_sec"] / a["ops_per_sec"] if a["ops_per_sec"] else float("nan") for a, b in pairs)
+    # The round whose ratio is the median stands for the workload (ops and latencies).
+    a, b = next((a, b) for a, b in pairs if a["ops_per_sec"] and b["ops_per_sec"] / a["ops_per_sec"] == statistics.median_low(ratios))
     lat = lambda r: f'{r["latency_us"]["p50"]/1000:.2f} / {r["latency_us"]["p99"]/1000:.2f}'
-    ratio = b["ops_per_sec"] / a["ops_per_sec"] if a["ops_per_sec"] else float("nan")
-    print(f'| {label} | {a["ops_per_sec"]:.0f} | {b["ops_per_sec"]:.0f} | {ratio:.2f}x | {lat(a)} | {lat(b)} |')
+    print(f'| {label} | {a["ops_per_sec"]:.0f} | {b["ops_per_sec"]:.0f} | {statistics.median_low(ratios):.2f}x '
+          f'| {ratios[0]:.2f}-{ratios[-1]:.2f}x | {lat(a)} | {lat(b)} |')
 PY
