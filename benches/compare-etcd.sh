@@ -93,7 +93,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 python3 - "$work" "$DUR" "$ROUNDS" <<'PY'
-import json, sys, os, datetime, platform, statistics
+import json, sys, os, datetime, platform
 work, dur, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def load(n, r):
     with open(os.path.join(work, f"{n}.{r}.json")) as f:
@@ -105,12 +105,14 @@ rows = [("put, 64 clients", "etcd_put64", "dc_put64"),
 print(f"# {datetime.date.today()}  {platform.node()}  {os.cpu_count()} cores  {dur}s per run, {rounds} round(s), 256-byte values, 10k keys")
 print("| workload | etcd ops/s | dcache ops/s | ratio | ratio low-high | etcd p50/p99 ms | dcache p50/p99 ms |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+def ratio(pair):
+    a, b = pair
+    return b["ops_per_sec"] / a["ops_per_sec"] if a["ops_per_sec"] else float("nan")
+lat = lambda r: f'{r["latency_us"]["p50"]/1000:.2f} / {r["latency_us"]["p99"]/1000:.2f}'
 for label, e, d in rows:
-    pairs = [(load(e, r), load(d, r)) for r in range(1, rounds + 1)]
-    ratios = sorted(b["ops_per_sec"] / a["ops_per_sec"] if a["ops_per_sec"] else float("nan") for a, b in pairs)
-    # The round whose ratio is the median stands for the workload (ops and latencies).
-    a, b = next((a, b) for a, b in pairs if a["ops_per_sec"] and b["ops_per_sec"] / a["ops_per_sec"] == statistics.median_low(ratios))
-    lat = lambda r: f'{r["latency_us"]["p50"]/1000:.2f} / {r["latency_us"]["p99"]/1000:.2f}'
-    print(f'| {label} | {a["ops_per_sec"]:.0f} | {b["ops_per_sec"]:.0f} | {statistics.median_low(ratios):.2f}x '
-          f'| {ratios[0]:.2f}-{ratios[-1]:.2f}x | {lat(a)} | {lat(b)} |')
+    pairs = sorted(((load(e, r), load(d, r)) for r in range(1, rounds + 1)), key=ratio)
+    # The round with the (lower) median ratio stands for the workload (ops and latencies).
+    a, b = median = pairs[(len(pairs) - 1) // 2]
+    print(f'| {label} | {a["ops_per_sec"]:.0f} | {b["ops_per_sec"]:.0f} | {ratio(median):.2f}x '
+          f'| {ratio(pairs[0]):.2f}-{ratio(pairs[-1]):.2f}x | {lat(a)} | {lat(b)} |')
 PY
