@@ -5,9 +5,13 @@
 //! local clock: every change arrives as a [`Request`] stamped by the leader and carrying its
 //! log index, so every replica applying the same requests in the same order holds exactly the
 //! same state, evicts the same keys and expires the same keys.
+//!
+//! Client operations (`op.rs`) and the log payload that carries them (`log.rs`) are
+//! separate types: front ends build the first, only the node builds the second.
 
-mod command;
 mod history;
+mod log;
+mod op;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
@@ -15,8 +19,9 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-pub use command::{Command, EventKind, Outcome, Request, WatchEvent};
-pub use history::History;
+pub use history::{EventKind, History, WatchEvent};
+pub use log::{Change, Effect, Request, LOG_FORMAT};
+pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Write};
 
 /// One stored value: its version (the log index of its last write, like etcd's
 /// `mod_revision`) and its absolute expiry on the leader's clock, if any.
@@ -49,6 +54,16 @@ impl Entry {
     /// Whether the entry is still visible at `now_ms`.
     pub fn is_live(&self, now_ms: u64) -> bool {
         self.expires_at_ms().is_none_or(|t| t > now_ms)
+    }
+
+    /// How a reader at `now_ms` sees this entry under `key`.
+    pub fn view(&self, key: &str, now_ms: u64) -> KeyView {
+        KeyView {
+            key: key.to_string(),
+            value: self.value.to_string(),
+            version: self.version,
+            ttl_ms: self.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
+        }
     }
 }
 
@@ -103,22 +118,21 @@ impl Cache {
 
     /// Applies `req` as the log entry at `index`. Cost: O(log n) per key touched, plus the
     /// evictions it triggers.
-    pub fn apply(&mut self, index: u64, req: Request) -> Outcome {
+    pub fn apply(&mut self, index: u64, req: Request) -> Effect {
         self.counters.clock_ms = self.counters.clock_ms.max(req.at_ms);
-        let outcome = match req.cmd {
-            Command::Purge => Outcome::Purged {
-                count: self.purge_expired(index),
-            },
-            Command::Batch(ops) => self.apply_batch(index, ops, req.max_bytes),
-            Command::Group(ops) => Outcome::Group(
-                ops.into_iter()
-                    .map(|op| self.apply_one(index, op, req.max_bytes))
+        let max_bytes = req.max_bytes;
+        let effect = match req.change {
+            Change::Purge => Effect::Purged(self.purge_expired(index)),
+            Change::Batch(writes) => Effect::Batch(self.apply_batch(index, writes, max_bytes)),
+            Change::Writes(writes) => Effect::Writes(
+                writes
+                    .into_iter()
+                    .map(|w| self.apply_write(index, w, max_bytes))
                     .collect(),
             ),
-            cmd => self.apply_one(index, cmd, req.max_bytes),
         };
         self.compact_if_grown();
-        outcome
+        effect
     }
 
     /// Rebuilds the map with full nodes once it has grown by half since the last rebuild.
@@ -135,12 +149,12 @@ impl Cache {
         self.compacted_len = self.map.len();
     }
 
-    fn apply_one(&mut self, index: u64, cmd: Command, max_bytes: Option<u64>) -> Outcome {
-        if let Some(failed) = self.check(&cmd, max_bytes) {
-            return failed;
-        }
-        match cmd {
-            Command::Set { key, value, ttl_ms, .. } => {
+    /// Applies one write if its condition and size check hold.
+    fn apply_write(&mut self, index: u64, write: Write, max_bytes: Option<u64>) -> Result<Done, Refusal> {
+        self.check(&write, max_bytes)?;
+        let existed = self.live(write.key()).is_some();
+        match write {
+            Write::Set { key, value, ttl_ms, .. } => {
                 let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
                 let key: Box<str> = key.into();
                 match max_bytes {
@@ -150,10 +164,8 @@ impl Cache {
                     }
                     None => self.insert(key, value, index, expires_at_ms),
                 }
-                Outcome::Set { version: index }
             }
-            Command::Delete { key, .. } => {
-                let existed = self.live(&key).is_some();
+            Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
                     if existed {
                         self.emit(EventKind::Delete, &key, None, index);
@@ -164,64 +176,54 @@ impl Cache {
                         self.emit(EventKind::Expire, &key, None, index);
                     }
                 }
-                Outcome::Deleted { existed }
             }
-            // Nested batches and groups and purges are not produced by the API.
-            Command::Batch(_) | Command::Group(_) | Command::Purge => Outcome::None,
         }
+        Ok(Done {
+            version: index,
+            existed,
+        })
     }
 
-    fn apply_batch(&mut self, index: u64, ops: Vec<Command>, max_bytes: Option<u64>) -> Outcome {
+    fn apply_batch(&mut self, index: u64, writes: Vec<Write>, max_bytes: Option<u64>) -> Result<Batched, Refusal> {
         // All conditions are judged against the state before the batch.
-        if let Some(failed) = ops.iter().find_map(|op| self.check(op, max_bytes)) {
-            return failed;
+        for write in &writes {
+            self.check(write, max_bytes)?;
         }
-        let mut outcomes = Vec::with_capacity(ops.len());
-        for op in ops {
-            let op = match op {
-                Command::Set { key, value, ttl_ms, .. } => Command::Set {
-                    key,
-                    value,
-                    ttl_ms,
-                    if_version: None,
-                },
-                Command::Delete { key, .. } => Command::Delete { key, if_version: None },
-                other => other,
-            };
-            outcomes.push(self.apply_one(index, op, max_bytes));
-        }
-        Outcome::Batch(outcomes)
+        let done = writes
+            .into_iter()
+            .map(|w| self.apply_write(index, w.unconditional(), max_bytes))
+            .collect::<Result<_, _>>()?;
+        Ok(Batched { version: index, done })
     }
 
-    /// `Some(failure)` if `cmd`'s condition or size check fails against the current state.
-    fn check(&self, cmd: &Command, max_bytes: Option<u64>) -> Option<Outcome> {
-        let (key, if_version) = match cmd {
-            Command::Set {
-                key, value, if_version, ..
-            } => {
-                let bytes = entry_size(key, value);
-                if let Some(max) = max_bytes.filter(|max| bytes > *max) {
-                    return Some(Outcome::TooLarge {
-                        key: key.clone(),
-                        bytes,
-                        max_bytes: max,
-                    });
-                }
-                (key, if_version)
+    /// `Err(refusal)` if `write`'s condition or size check fails against the current state.
+    fn check(&self, write: &Write, max_bytes: Option<u64>) -> Result<(), Refusal> {
+        if let Write::Set { key, value, .. } = write {
+            let bytes = entry_size(key, value);
+            if let Some(max) = max_bytes.filter(|max| bytes > *max) {
+                return Err(Refusal::TooLarge {
+                    key: key.clone(),
+                    bytes,
+                    max_bytes: max,
+                });
             }
-            Command::Delete { key, if_version } => (key, if_version),
-            Command::Batch(_) | Command::Group(_) | Command::Purge => return None,
+        }
+        let Some(want) = write.if_version() else {
+            return Ok(());
         };
-        let want = (*if_version)?;
-        let current = self.live(key).map(|e| e.version);
+        let current = self.live(write.key()).map(|e| e.version);
         let holds = match want {
             0 => current.is_none(),
             v => current == Some(v),
         };
-        (!holds).then(|| Outcome::ConditionFailed {
-            key: key.clone(),
-            current,
-        })
+        if holds {
+            Ok(())
+        } else {
+            Err(Refusal::ConditionFailed {
+                key: write.key().to_string(),
+                current,
+            })
+        }
     }
 
     /// The entry under `key` if it exists and has not expired by the cache's own clock.

@@ -1,14 +1,18 @@
-//! One running dcache node: its Raft instance, its cache, and the operations the APIs call.
+//! One running dcache node, and the node API every front end uses (the HTTP API, the CLI
+//! through it, and the Redis protocol): writes, reads, watches, status, membership, backups.
 //!
-//! This is where openraft meets the outside: writes are proposed here (or forwarded to the
-//! leader over the peer port), reads are linearized here, and status is assembled here. The
-//! HTTP layers above only translate requests; the cache below never sees Raft.
+//! This is where openraft meets the outside. Writes are proposed here (or forwarded to the
+//! leader over the peer port), reads are linearized here, and status is assembled here; the
+//! front ends above only translate requests and answers, and the cache below never sees Raft.
+//! The public API is the one `impl Node` in this file; the submodules hold its machinery.
 
 mod backup;
 mod membership;
 mod reads;
 mod start;
 mod status;
+mod tasks;
+mod watch;
 mod writes;
 
 use std::sync::Arc;
@@ -16,20 +20,23 @@ use std::time::{Duration, Instant};
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, Fatal, RaftError};
-use serde::{Deserialize, Serialize};
 
+/// Why an incoming Raft RPC got no answer (the peer router maps it to a status).
+pub use crate::raft::network::InboundError;
 pub use backup::restore;
-pub use membership::{AdminReply, AdminRequest};
 pub use start::StartError;
+pub use watch::{Compacted, Lagged, Watch};
 
-use crate::cache::{Command, Outcome, Request};
+use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Write};
 use crate::config::Config;
-use crate::raft::network::{self, decode, encode, CallError};
-use crate::raft::state_machine::SharedState;
+use crate::metrics::Metrics;
+use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply, Route};
+use crate::raft::state_machine::{Applied, SharedState};
 use crate::raft::store::Store;
-use crate::raft::{Member, NodeId, Raft, TypeConfig};
+use crate::raft::{Raft, TypeConfig};
+use crate::types::{Consistency, JoinRequest, LeaderInfo, MemberInfo, NodeStatus};
 
-/// Why a node could not serve a request. Each maps to one HTTP status in the client API.
+/// Why a node could not serve a request. Each maps to one status in each front end.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NodeError {
     #[error("no leader: {0}; retry shortly")]
@@ -48,26 +55,6 @@ pub enum NodeError {
     Internal(String),
 }
 
-/// A committed and applied write: its log index and what applying it did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Written {
-    pub index: u64,
-    pub outcome: Outcome,
-}
-
-/// How a forwarded request failed on the node it was forwarded to.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum PeerFailure {
-    /// The target is not (or no longer) the leader: the sender should find the leader again.
-    NotLeader,
-    /// No such member.
-    NotFound(String),
-    /// The leader refused the change, with the reason.
-    Refused(String),
-    /// Any other failure, as a message.
-    Failed(String),
-}
-
 impl From<NodeError> for PeerFailure {
     fn from(e: NodeError) -> Self {
         match e {
@@ -78,9 +65,6 @@ impl From<NodeError> for PeerFailure {
         }
     }
 }
-
-/// The answer body of forwarded requests on the peer port.
-pub type PeerReply<T> = Result<T, PeerFailure>;
 
 /// A handle on the running node; cheap to clone.
 #[derive(Clone)]
@@ -95,21 +79,22 @@ struct Inner {
     store: Store,
     config: Config,
     started: Instant,
-    peers: reqwest::Client,
+    /// Every call to other members goes through this one pooled client.
+    peers: PeerClient,
     /// Serializes membership changes made by this node: openraft refuses a change while
     /// another is uncommitted.
     membership_lock: tokio::sync::Mutex<()>,
-    /// Pending linearizable reads: `[ReadIndex, LeaseRead]`.
-    reads: [reads::ReadBatcher; 2],
+    /// Linearizable reads waiting for a shared round, per read policy.
+    reads: reads::Reads,
     /// Client writes waiting to be proposed (coalesced into shared entries under load).
     writes: writes::WriteBatcher,
-    /// Prometheus registry of this node.
-    metrics: crate::server::metrics::Metrics,
+    metrics: Metrics,
     /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
     shutdown: tokio_util::sync::CancellationToken,
 }
 
-/// The outcome of one attempt inside a retry loop.
+/// The outcome of one attempt inside [`Node::retry`].
+#[derive(Debug, Clone)]
 enum Attempt<T> {
     Done(Result<T, NodeError>),
     /// No usable leader right now; try again until the deadline.
@@ -131,7 +116,17 @@ async fn until<F: std::future::Future>(deadline: Instant, fut: F) -> Option<F::O
 /// Pause between attempts while a leader is being elected.
 const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
+/// The error for a reply whose shape does not match the request (a peer of another build).
+fn mismatched(what: &str) -> NodeError {
+    NodeError::Internal(format!("the leader answered a {what} with an answer of another kind"))
+}
+
 impl Node {
+    /// Starts the node described by `config`; see [`start::start`].
+    pub async fn start(config: Config, shutdown: tokio_util::sync::CancellationToken) -> Result<Node, StartError> {
+        start::start(config, shutdown).await
+    }
+
     /// This node's Raft id.
     pub fn id(&self) -> NodeId {
         self.inner.id
@@ -142,40 +137,53 @@ impl Node {
         &self.inner.config
     }
 
-    /// The applied state, for reads after [`Node::linearize`].
-    pub fn state(&self) -> &SharedState {
-        &self.inner.state
-    }
-
     /// The node's metrics registry.
-    pub fn metrics(&self) -> &crate::server::metrics::Metrics {
+    pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
 
-    pub(crate) fn raft(&self) -> &Raft {
-        &self.inner.raft
+    // --- Writes -------------------------------------------------------------------------
+
+    /// Applies `write` through the leader and returns what it did, or why the cache refused
+    /// it. Forwards to the leader when this node is not it, and retries through elections
+    /// until the request timeout.
+    pub async fn write(&self, write: Write) -> Result<Result<Done, Refusal>, NodeError> {
+        match self.submit(Op::Write(write)).await? {
+            OpOutcome::Write(result) => Ok(result),
+            OpOutcome::Batch(_) => Err(mismatched("write")),
+        }
     }
 
-    /// Proposes `cmd` and returns its outcome once it is committed and applied. Forwards to
-    /// the leader when this node is not it, and retries through elections until the request
-    /// timeout.
-    pub async fn write(&self, cmd: Command) -> Result<Written, NodeError> {
-        let deadline = Instant::now() + self.inner.config.limits.request_timeout;
+    /// Applies `writes` atomically at one version (all or none), like [`Node::write`].
+    pub async fn batch(&self, writes: Vec<Write>) -> Result<Result<Batched, Refusal>, NodeError> {
+        match self.submit(Op::Batch(writes)).await? {
+            OpOutcome::Batch(result) => Ok(result),
+            OpOutcome::Write(_) => Err(mismatched("batch")),
+        }
+    }
+
+    /// Proposes `op` on the leader, here or forwarded, until it is applied or the request
+    /// timeout passes.
+    async fn submit(&self, op: Op) -> Result<OpOutcome, NodeError> {
+        let timeout = self.inner.config.limits.request_timeout;
+        let deadline = Instant::now() + timeout;
         self.retry(deadline, || async {
             // Known follower: skip the round trip through the local Raft core.
             if let Some((id, leader)) = self.leader_member() {
                 if id != self.inner.id {
-                    return self.forward(&leader, "forward-write", &cmd, deadline).await;
+                    let call = self.inner.peers.forward_write(&leader, &op, left(deadline));
+                    return self.on_leader(&leader, call).await;
                 }
             }
-            let Some(result) = until(deadline, self.propose(cmd.clone())).await else {
-                return Attempt::Done(Err(NodeError::Timeout(self.inner.config.limits.request_timeout)));
+            let Some(result) = until(deadline, writes::propose(self, op.clone())).await else {
+                return Attempt::Done(Err(NodeError::Timeout(timeout)));
             };
             match result {
-                Ok(written) => Attempt::Done(Ok(written)),
+                Ok(outcome) => Attempt::Done(Ok(outcome)),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => match fwd.leader_node {
                     Some(leader) if fwd.leader_id != Some(self.inner.id) => {
-                        self.forward(&leader, "forward-write", &cmd, deadline).await
+                        let call = self.inner.peers.forward_write(&leader, &op, left(deadline));
+                        self.on_leader(&leader, call).await
                     }
                     _ => Attempt::Retry("an election is in progress".into()),
                 },
@@ -188,34 +196,171 @@ impl Node {
         .await
     }
 
-    /// Wraps `cmd` in a log entry stamped with this (leader) node's clock and memory bound.
-    fn stamp(&self, cmd: Command) -> Request {
-        Request {
-            at_ms: wall_clock_ms(),
-            max_bytes: self.inner.config.limits.max_memory,
-            cmd,
-        }
-    }
-
-    /// The time against which reads judge expiry: this node's clock, or the newest leader
-    /// timestamp it has applied if that is later (a lagging local clock never revives a key).
-    pub fn read_clock_ms(&self, applied: &crate::raft::state_machine::Applied) -> u64 {
-        wall_clock_ms().max(applied.cache.counters().clock_ms)
-    }
-
-    /// Proposes `cmd` only if this node leads; used for writes forwarded by other nodes.
-    pub async fn write_as_leader(&self, cmd: Command) -> Result<Written, NodeError> {
-        if !cmd.is_well_formed() {
-            return Err(NodeError::Refused(
-                "a batch may hold only sets and deletes; the command was not proposed".into(),
-            ));
-        }
-        match self.propose(cmd).await {
-            Ok(written) => Ok(written),
+    /// For a write forwarded by another member: proposes `op` only if this node leads.
+    pub async fn write_as_leader(&self, op: Op) -> Result<OpOutcome, NodeError> {
+        match writes::propose(self, op).await {
+            Ok(outcome) => Ok(outcome),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(fatal)) => Err(self.stopped(&fatal)),
         }
+    }
+
+    // --- Reads --------------------------------------------------------------------------
+
+    /// The key as a reader at `consistency` sees it, if it exists.
+    pub async fn get(&self, key: &str, consistency: Consistency) -> Result<Option<KeyView>, NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = read_clock_ms(&applied);
+        Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
+    }
+
+    /// Up to `limit` keys under `prefix` in key order, as a reader at `consistency` sees
+    /// them, and whether more matched.
+    pub async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        consistency: Consistency,
+    ) -> Result<(Vec<KeyView>, bool), NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = read_clock_ms(&applied);
+        let (items, truncated) = applied.cache.scan(prefix, limit, now);
+        Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
+    }
+
+    /// A stream of every change under `prefix` applied on this node, after replaying the kept
+    /// history after `from_version` (if given); `Compacted` if some of it is no longer kept.
+    pub fn watch(&self, prefix: String, from_version: Option<u64>) -> Result<Watch, Compacted> {
+        Watch::open(&self.inner.state, prefix, from_version)
+    }
+
+    /// Returns once reading this node's applied state satisfies `consistency`.
+    async fn linearize(&self, consistency: Consistency) -> Result<(), NodeError> {
+        if consistency == Consistency::Local {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.inner.config.limits.request_timeout;
+        let index = self
+            .retry(deadline, || async {
+                match until(deadline, self.inner.reads.join(self, consistency)).await {
+                    Some(round) => round,
+                    None => Attempt::Done(Err(self.timed_out())),
+                }
+            })
+            .await?;
+        match until(deadline, self.inner.state.applied_at_least(index)).await {
+            Some(Ok(())) => Ok(()),
+            Some(Err(_)) => Err(NodeError::Stopped),
+            None => Err(self.timed_out()),
+        }
+    }
+
+    /// For a follower's read-index request: this leader's read index, from a shared round.
+    pub async fn read_index(&self, consistency: Consistency) -> Result<u64, NodeError> {
+        if !self.inner.raft.is_leader() {
+            return Err(NodeError::NotLeader);
+        }
+        match self.inner.reads.join(self, consistency).await {
+            Attempt::Done(result) => result,
+            Attempt::Retry(_) => Err(NodeError::NotLeader),
+        }
+    }
+
+    // --- Cluster ------------------------------------------------------------------------
+
+    /// This node's full status report.
+    pub fn status(&self) -> NodeStatus {
+        status::report(self)
+    }
+
+    /// The leader as this node knows it, with its name and client URL.
+    pub fn leader(&self) -> Option<LeaderInfo> {
+        status::leader(self)
+    }
+
+    /// The current leader's id, if known.
+    pub fn leader_id(&self) -> Option<u64> {
+        self.inner.raft.metrics().borrow_watched().current_leader
+    }
+
+    /// Moves leadership to the member named or numbered `target`; returns once it leads.
+    pub async fn transfer_leader(&self, target: String) -> Result<LeaderInfo, NodeError> {
+        match self.admin(AdminRequest::TransferLeader { target }).await? {
+            AdminReply::Leader(leader) => Ok(leader),
+            _ => Err(mismatched("transfer")),
+        }
+    }
+
+    /// Adds a new member as a learner; it asks to become a voter once caught up.
+    pub async fn join(&self, join: JoinRequest) -> Result<MemberInfo, NodeError> {
+        match self.admin(AdminRequest::Join(join)).await? {
+            AdminReply::Member(member) => Ok(member),
+            _ => Err(mismatched("join")),
+        }
+    }
+
+    /// Removes the member named or numbered `target`; it is told to stop.
+    pub async fn remove(&self, target: String) -> Result<MemberInfo, NodeError> {
+        match self.admin(AdminRequest::Remove { target }).await? {
+            AdminReply::Member(member) => Ok(member),
+            _ => Err(mismatched("remove")),
+        }
+    }
+
+    /// Runs `req` on the leader (here, or forwarded), retrying through elections.
+    async fn admin(&self, req: AdminRequest) -> Result<AdminReply, NodeError> {
+        let deadline = Instant::now() + self.inner.config.limits.request_timeout.max(Duration::from_secs(5));
+        self.retry(deadline, || async {
+            match self.leader_member() {
+                Some((id, _)) if id == self.inner.id => match self.admin_as_leader(req.clone(), deadline).await {
+                    Err(NodeError::NotLeader) => Attempt::Retry("leadership moved".into()),
+                    other => Attempt::Done(other),
+                },
+                Some((_, leader)) => {
+                    let call = self.inner.peers.admin(&leader, &req, left(deadline));
+                    self.on_leader(&leader, call).await
+                }
+                None => Attempt::Retry("an election is in progress".into()),
+            }
+        })
+        .await
+    }
+
+    /// Runs `req` if this node leads; `NotLeader` otherwise.
+    pub async fn admin_as_leader(&self, req: AdminRequest, deadline: Instant) -> Result<AdminReply, NodeError> {
+        membership::run(self, req, deadline).await
+    }
+
+    /// Updates the replicated record of member `id` (used to publish client URLs). Only
+    /// succeeds on the leader.
+    pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
+        membership::update_member(self, id, member).await
+    }
+
+    /// Called when the leader says this node was removed: stops the process.
+    pub fn removed(&self, id: NodeId) -> Result<(), NodeError> {
+        if id != self.inner.id {
+            return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
+        }
+        tracing::warn!(id, "this node was removed from the cluster; stopping");
+        self.inner.shutdown.cancel();
+        Ok(())
+    }
+
+    /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded).
+    pub async fn raft_rpc(&self, route: Route, body: &[u8]) -> Result<Vec<u8>, InboundError> {
+        crate::raft::network::answer(&self.inner.raft, route, body).await
+    }
+
+    // --- Backups and lifecycle ----------------------------------------------------------
+
+    /// A backup of the cache that includes every write acknowledged before the call; see
+    /// [`backup::take`].
+    pub async fn backup(&self) -> Result<(crate::backup::BackupMeta, Vec<u8>), NodeError> {
+        backup::take(self).await
     }
 
     /// Why Raft stopped without being asked to, if it did: a storage failure (a full or
@@ -230,68 +375,6 @@ impl Node {
                 self.inner.config.data_dir.display()
             )),
             Err(Fatal::Panicked) => Some("the Raft core panicked".to_string()),
-        }
-    }
-
-    /// The client-facing error once Raft has stopped with `fatal`: a storage failure says
-    /// which data dir failed and what to do; a requested stop is [`NodeError::Stopped`].
-    fn stopped(&self, fatal: &Fatal<TypeConfig>) -> NodeError {
-        match fatal {
-            Fatal::StorageError(e) => NodeError::Internal(format!(
-                "storage failure in data dir {}: {e}; this node is stopping and must be restarted \
-                 once the disk is fixed (e.g. space freed); a write in flight may or may not have been applied",
-                self.inner.config.data_dir.display()
-            )),
-            Fatal::Panicked | Fatal::Stopped => NodeError::Stopped,
-        }
-    }
-
-    /// Runs `attempt` until it is done or `deadline` passes.
-    async fn retry<T, F, Fut>(&self, deadline: Instant, mut attempt: F) -> Result<T, NodeError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Attempt<T>>,
-    {
-        loop {
-            match attempt().await {
-                Attempt::Done(result) => return result,
-                Attempt::Retry(reason) => {
-                    if Instant::now() + RETRY_PAUSE >= deadline {
-                        return Err(NodeError::NoLeader(reason));
-                    }
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-            }
-        }
-    }
-
-    /// Sends `req` to the leader's peer port as `POST /raft/{rpc}`.
-    async fn forward<Req: Serialize, Resp: serde::de::DeserializeOwned>(
-        &self,
-        leader: &Member,
-        rpc: &str,
-        req: &Req,
-        deadline: Instant,
-    ) -> Attempt<Resp> {
-        let body = match encode(req) {
-            Ok(b) => b,
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(e.to_string()))),
-        };
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        let bytes = match network::post(&self.inner.peers, &leader.peer_url, rpc, body, timeout).await {
-            Ok(b) => b,
-            // Never reached the leader: safe to try again once a leader is known.
-            Err(CallError::Unreachable { .. }) => return Attempt::Retry(format!("leader {} unreachable", leader.name)),
-            Err(CallError::TimedOut { .. }) => return Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) => return Attempt::Done(Err(NodeError::Internal(format!("forwarding to {}: {e}", leader.name)))),
-        };
-        match decode::<PeerReply<Resp>>(&bytes) {
-            Ok(Ok(v)) => Attempt::Done(Ok(v)),
-            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
-            Ok(Err(PeerFailure::NotFound(m))) => Attempt::Done(Err(NodeError::MemberNotFound(m))),
-            Ok(Err(PeerFailure::Refused(m))) => Attempt::Done(Err(NodeError::Refused(m))),
-            Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
-            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("bad reply from {}: {e}", leader.name)))),
         }
     }
 
@@ -310,4 +393,82 @@ impl Node {
         }
         tracing::info!("node stopped");
     }
+
+    // --- Machinery shared by the above --------------------------------------------------
+
+    /// The leader this node knows of, with its member record.
+    fn leader_member(&self) -> Option<(NodeId, Member)> {
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let id = m.current_leader?;
+        let member = m.membership_config.membership().get_node(&id)?.clone();
+        Some((id, member))
+    }
+
+    /// Runs `attempt` until it is done or `deadline` passes, pausing between retries. The
+    /// one retry loop of the node: writes, reads and membership changes all go through it.
+    async fn retry<T, F, Fut>(&self, deadline: Instant, mut attempt: F) -> Result<T, NodeError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
+        loop {
+            match attempt().await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(reason) => {
+                    if Instant::now() + RETRY_PAUSE >= deadline {
+                        return Err(NodeError::NoLeader(reason));
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    /// Maps the answer of an application call to `leader` into an attempt: a request that
+    /// never arrived, or a member that no longer leads, is retried.
+    async fn on_leader<T>(
+        &self,
+        leader: &Member,
+        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
+    ) -> Attempt<T> {
+        match call.await {
+            Ok(Ok(v)) => Attempt::Done(Ok(v)),
+            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
+            Ok(Err(PeerFailure::NotFound(m))) => Attempt::Done(Err(NodeError::MemberNotFound(m))),
+            Ok(Err(PeerFailure::Refused(m))) => Attempt::Done(Err(NodeError::Refused(m))),
+            Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
+            Err(e) if e.never_arrived() => Attempt::Retry(format!("leader {} unreachable", leader.name)),
+            Err(CallError::TimedOut { timeout, .. }) => Attempt::Done(Err(NodeError::Timeout(timeout))),
+            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("calling {}: {e}", leader.name)))),
+        }
+    }
+
+    fn timed_out(&self) -> NodeError {
+        NodeError::Timeout(self.inner.config.limits.request_timeout)
+    }
+
+    /// The client-facing error once Raft has stopped with `fatal`: a storage failure says
+    /// which data dir failed and what to do; a requested stop is [`NodeError::Stopped`].
+    fn stopped(&self, fatal: &Fatal<TypeConfig>) -> NodeError {
+        match fatal {
+            Fatal::StorageError(e) => NodeError::Internal(format!(
+                "storage failure in data dir {}: {e}; this node is stopping and must be restarted \
+                 once the disk is fixed (e.g. space freed); a write in flight may or may not have been applied",
+                self.inner.config.data_dir.display()
+            )),
+            Fatal::Panicked | Fatal::Stopped => NodeError::Stopped,
+        }
+    }
+}
+
+/// Time left until `deadline`.
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// The time against which reads judge expiry: this node's clock, or the newest leader
+/// timestamp it has applied if that is later (a lagging local clock never revives a key).
+fn read_clock_ms(applied: &Applied) -> u64 {
+    wall_clock_ms().max(applied.cache.counters().clock_ms)
 }

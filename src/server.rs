@@ -17,13 +17,37 @@ use tokio_util::sync::CancellationToken;
 use crate::node::Node;
 use crate::tls::Acceptors;
 
+/// Which listener: the client API or the peer port. Peers are treated with more suspicion
+/// in logs (a refused TLS handshake there is a warning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Clients,
+    Peers,
+}
+
+impl Kind {
+    /// The name used in logs and errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Clients => "clients",
+            Kind::Peers => "peers",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Errors binding or running the listeners.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     // `cause` is in the message, so it is not a `source` (a printed chain would repeat it).
     #[error("cannot listen for {what} on {addr}: {cause} (is another dcache or program using the port?)")]
     Bind {
-        what: &'static str,
+        what: Kind,
         addr: SocketAddr,
         cause: std::io::Error,
     },
@@ -45,8 +69,8 @@ impl Listeners {
                 .map_err(|cause| ServeError::Bind { what, addr, cause })
         };
         Ok(Listeners {
-            client: bind("clients", client).await?,
-            peer: bind("peers", peer).await?,
+            client: bind(Kind::Clients, client).await?,
+            peer: bind(Kind::Peers, peer).await?,
         })
     }
 }
@@ -59,14 +83,21 @@ pub async fn serve(node: Node, listeners: Listeners, tls: Acceptors, shutdown: C
     let client_app = client_api::router(node.clone());
     let peer_app = peer_api::router(node.clone());
     let client = listener::serve(
-        "clients",
+        Kind::Clients,
         listeners.client,
         tls.client,
         client_app,
         limits.clone(),
         shutdown.clone(),
     );
-    let peer = listener::serve("peers", listeners.peer, tls.peer, peer_app, limits, shutdown.clone());
+    let peer = listener::serve(
+        Kind::Peers,
+        listeners.peer,
+        tls.peer,
+        peer_app,
+        limits,
+        shutdown.clone(),
+    );
     let both = async { tokio::join!(client, peer) };
     tokio::pin!(both);
     tokio::select! {

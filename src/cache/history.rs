@@ -1,8 +1,30 @@
-//! Recent watch events, bounded by count and bytes, so a watcher can resume from a version.
+//! Watch events, and the recent ones kept (bounded by count and bytes) so a watcher can
+//! resume from a version.
 
 use std::collections::VecDeque;
 
-use super::WatchEvent;
+use serde::{Deserialize, Serialize};
+
+/// What happened to a key, as streamed by watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Set,
+    Delete,
+    Expire,
+    Evict,
+}
+
+/// One change to one key, in log order. `version` is the log index of the entry that
+/// caused it (several events share it for batches, purges and evictions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchEvent {
+    pub kind: EventKind,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub version: u64,
+}
 
 /// Most events kept.
 const MAX_EVENTS: usize = 10_000;

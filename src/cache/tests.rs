@@ -6,12 +6,30 @@ use std::collections::BTreeSet;
 
 use super::*;
 
-fn req(at_ms: u64, max_bytes: Option<u64>, cmd: Command) -> Request {
-    Request { at_ms, max_bytes, cmd }
+fn req(at_ms: u64, max_bytes: Option<u64>, change: Change) -> Request {
+    Request {
+        at_ms,
+        max_bytes,
+        change,
+    }
 }
 
-fn set(k: &str, v: &str) -> Command {
-    Command::Set {
+/// A lone write, as the log carries it.
+fn one(w: Write) -> Change {
+    Change::Writes(vec![w])
+}
+
+/// The effect of a lone write.
+fn did(r: Result<Done, Refusal>) -> Effect {
+    Effect::Writes(vec![r])
+}
+
+fn done(version: u64, existed: bool) -> Result<Done, Refusal> {
+    Ok(Done { version, existed })
+}
+
+fn set(k: &str, v: &str) -> Write {
+    Write::Set {
         key: k.into(),
         value: v.into(),
         ttl_ms: None,
@@ -19,8 +37,8 @@ fn set(k: &str, v: &str) -> Command {
     }
 }
 
-fn set_ttl(k: &str, v: &str, ttl_ms: u64) -> Command {
-    Command::Set {
+fn set_ttl(k: &str, v: &str, ttl_ms: u64) -> Write {
+    Write::Set {
         key: k.into(),
         value: v.into(),
         ttl_ms: Some(ttl_ms),
@@ -28,8 +46,8 @@ fn set_ttl(k: &str, v: &str, ttl_ms: u64) -> Command {
     }
 }
 
-fn cas(k: &str, v: &str, if_version: u64) -> Command {
-    Command::Set {
+fn cas(k: &str, v: &str, if_version: u64) -> Write {
+    Write::Set {
         key: k.into(),
         value: v.into(),
         ttl_ms: None,
@@ -40,19 +58,16 @@ fn cas(k: &str, v: &str, if_version: u64) -> Command {
 #[test]
 fn set_get_delete_track_versions_and_bytes() {
     let mut c = Cache::new();
-    assert_eq!(c.apply(1, req(0, None, set("a", "1"))), Outcome::Set { version: 1 });
-    assert_eq!(c.apply(2, req(0, None, set("a", "22"))), Outcome::Set { version: 2 });
+    assert_eq!(c.apply(1, req(0, None, one(set("a", "1")))), did(done(1, false)));
+    assert_eq!(c.apply(2, req(0, None, one(set("a", "22")))), did(done(2, true)));
     assert_eq!(c.get("a", 0).map(|e| (&*e.value, e.version)), Some(("22", 2)));
     assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
-    let del = Command::Delete {
+    let del = one(Write::Delete {
         key: "a".into(),
         if_version: None,
-    };
-    assert_eq!(
-        c.apply(3, req(0, None, del.clone())),
-        Outcome::Deleted { existed: true }
-    );
-    assert_eq!(c.apply(4, req(0, None, del)), Outcome::Deleted { existed: false });
+    });
+    assert_eq!(c.apply(3, req(0, None, del.clone())), did(done(3, true)));
+    assert_eq!(c.apply(4, req(0, None, del)), did(done(4, false)));
     assert_eq!(c.approx_bytes(), 0);
     assert!(c.is_empty());
 }
@@ -61,9 +76,9 @@ fn set_get_delete_track_versions_and_bytes() {
 fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
     let mut c = Cache::new();
     for (i, k) in ["a", "user:1", "user:2", "user:3", "users", "v"].iter().enumerate() {
-        c.apply(i as u64 + 1, req(0, None, set(k, "x")));
+        c.apply(i as u64 + 1, req(0, None, one(set(k, "x"))));
     }
-    c.apply(7, req(0, None, set_ttl("user:0", "x", 100)));
+    c.apply(7, req(0, None, one(set_ttl("user:0", "x", 100))));
     let (items, truncated) = c.scan("user:", 2, 50);
     let keys: Vec<_> = items.iter().map(|(k, _)| *k).collect();
     assert_eq!(keys, ["user:0", "user:1"]);
@@ -79,17 +94,11 @@ fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
 #[test]
 fn expiry_is_judged_by_leader_time_and_purged_deterministically() {
     let mut c = Cache::new();
-    c.apply(1, req(1_000, None, set_ttl("k", "v", 1_000)));
+    c.apply(1, req(1_000, None, one(set_ttl("k", "v", 1_000))));
     assert!(c.get("k", 1_999).is_some());
     assert!(c.get("k", 2_000).is_none(), "invisible from its expiry time");
-    assert_eq!(
-        c.apply(2, req(1_500, None, Command::Purge)),
-        Outcome::Purged { count: 0 }
-    );
-    assert_eq!(
-        c.apply(3, req(2_000, None, Command::Purge)),
-        Outcome::Purged { count: 1 }
-    );
+    assert_eq!(c.apply(2, req(1_500, None, Change::Purge)), Effect::Purged(0));
+    assert_eq!(c.apply(3, req(2_000, None, Change::Purge)), Effect::Purged(1));
     assert_eq!(c.counters().expirations, 1);
     let events = c.take_events();
     assert_eq!(events.last().map(|e| (e.kind, e.version)), Some((EventKind::Expire, 3)));
@@ -98,56 +107,74 @@ fn expiry_is_judged_by_leader_time_and_purged_deterministically() {
 #[test]
 fn conditional_writes_compare_versions() {
     let mut c = Cache::new();
-    assert_eq!(c.apply(1, req(0, None, cas("k", "a", 0))), Outcome::Set { version: 1 });
+    assert_eq!(c.apply(1, req(0, None, one(cas("k", "a", 0)))), did(done(1, false)));
     assert_eq!(
-        c.apply(2, req(0, None, cas("k", "b", 0))),
-        Outcome::ConditionFailed {
+        c.apply(2, req(0, None, one(cas("k", "b", 0)))),
+        did(Err(Refusal::ConditionFailed {
             key: "k".into(),
             current: Some(1)
-        }
+        }))
     );
-    assert_eq!(c.apply(3, req(0, None, cas("k", "b", 1))), Outcome::Set { version: 3 });
-    let del = Command::Delete {
+    assert_eq!(c.apply(3, req(0, None, one(cas("k", "b", 1)))), did(done(3, true)));
+    let del = one(Write::Delete {
         key: "k".into(),
         if_version: Some(1),
-    };
-    assert!(matches!(
+    });
+    assert_eq!(
         c.apply(4, req(0, None, del)),
-        Outcome::ConditionFailed { current: Some(3), .. }
-    ));
+        did(Err(Refusal::ConditionFailed {
+            key: "k".into(),
+            current: Some(3)
+        }))
+    );
     // An expired key counts as absent.
-    c.apply(5, req(10, None, set_ttl("t", "x", 20)));
-    assert_eq!(c.apply(6, req(30, None, cas("t", "y", 0))), Outcome::Set { version: 6 });
+    c.apply(5, req(10, None, one(set_ttl("t", "x", 20))));
+    assert_eq!(c.apply(6, req(30, None, one(cas("t", "y", 0)))), did(done(6, false)));
 }
 
 #[test]
 fn batch_is_all_or_nothing() {
     let mut c = Cache::new();
-    c.apply(1, req(0, None, set("a", "1")));
-    let bad = Command::Batch(vec![set("b", "2"), cas("a", "x", 99)]);
-    assert!(matches!(c.apply(2, req(0, None, bad)), Outcome::ConditionFailed { .. }));
+    c.apply(1, req(0, None, one(set("a", "1"))));
+    let bad = Change::Batch(vec![set("b", "2"), cas("a", "x", 99)]);
+    assert!(matches!(
+        c.apply(2, req(0, None, bad)),
+        Effect::Batch(Err(Refusal::ConditionFailed { .. }))
+    ));
     assert!(c.get("b", 0).is_none());
-    let good = Command::Batch(vec![
+    let good = Change::Batch(vec![
         set("b", "2"),
-        Command::Delete {
+        Write::Delete {
             key: "a".into(),
             if_version: Some(1),
         },
     ]);
     assert_eq!(
         c.apply(3, req(0, None, good)),
-        Outcome::Batch(vec![Outcome::Set { version: 3 }, Outcome::Deleted { existed: true }])
+        Effect::Batch(Ok(Batched {
+            version: 3,
+            done: vec![
+                Done {
+                    version: 3,
+                    existed: false
+                },
+                Done {
+                    version: 3,
+                    existed: true
+                }
+            ]
+        }))
     );
 }
 
 #[test]
 fn a_group_applies_each_write_on_its_own() {
     let mut c = Cache::new();
-    c.apply(1, req(0, None, set("a", "1")));
-    let group = Command::Group(vec![
+    c.apply(1, req(0, None, one(set("a", "1"))));
+    let group = Change::Writes(vec![
         set("b", "2"),
         cas("a", "x", 99),
-        Command::Delete {
+        Write::Delete {
             key: "a".into(),
             if_version: Some(1),
         },
@@ -155,14 +182,14 @@ fn a_group_applies_each_write_on_its_own() {
     ]);
     assert_eq!(
         c.apply(2, req(0, None, group)),
-        Outcome::Group(vec![
-            Outcome::Set { version: 2 },
-            Outcome::ConditionFailed {
+        Effect::Writes(vec![
+            done(2, false),
+            Err(Refusal::ConditionFailed {
                 key: "a".into(),
                 current: Some(1)
-            },
-            Outcome::Deleted { existed: true },
-            Outcome::Set { version: 2 },
+            }),
+            done(2, true),
+            done(2, false),
         ]),
         "a failed condition stops only its own write"
     );
@@ -182,10 +209,6 @@ fn a_group_applies_each_write_on_its_own() {
             (EventKind::Set, "c".into(), 2)
         ]
     );
-    assert!(
-        !Command::Group(vec![set("d", "4")]).is_well_formed(),
-        "clients and peers cannot send a group"
-    );
 }
 
 #[test]
@@ -193,23 +216,23 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
     let entry = |k: &str, v: &str| entry_size(k, v);
     let max = 3 * entry("k1", "vv");
     let mut c = Cache::new();
-    c.apply(1, req(0, Some(max), set("k1", "vv")));
-    c.apply(2, req(0, Some(max), set_ttl("k2", "vv", 500)));
-    c.apply(3, req(0, Some(max), set("k3", "vv")));
+    c.apply(1, req(0, Some(max), one(set("k1", "vv"))));
+    c.apply(2, req(0, Some(max), one(set_ttl("k2", "vv", 500))));
+    c.apply(3, req(0, Some(max), one(set("k3", "vv"))));
     // Full. The next write evicts the key soonest to expire (k2), not the oldest (k1).
-    c.apply(4, req(0, Some(max), set("k4", "vv")));
+    c.apply(4, req(0, Some(max), one(set("k4", "vv"))));
     assert!(c.get("k2", 0).is_none());
     assert!(c.get("k1", 0).is_some());
     // Now no key has a TTL: the least recently written goes (k1).
-    c.apply(5, req(0, Some(max), set("k5", "vv")));
+    c.apply(5, req(0, Some(max), one(set("k5", "vv"))));
     assert!(c.get("k1", 0).is_none());
     assert_eq!(c.counters().evictions, 2);
     assert!(c.approx_bytes() <= max);
     // A value larger than the bound is refused and changes nothing.
     let big = "x".repeat(max as usize);
     assert!(matches!(
-        c.apply(6, req(0, Some(max), set("big", &big))),
-        Outcome::TooLarge { .. }
+        c.apply(6, req(0, Some(max), one(set("big", &big)))),
+        Effect::Writes(r) if matches!(r[..], [Err(Refusal::TooLarge { .. })])
     ));
     assert_eq!(c.len(), 3);
 }
@@ -223,21 +246,24 @@ fn a_group_under_a_memory_bound_evicts_like_separate_writes() {
     let mut separate = Cache::new();
     let mut grouped = Cache::new();
     for c in [&mut separate, &mut grouped] {
-        c.apply(1, req(0, Some(max), set("k1", "vv")));
-        c.apply(2, req(0, Some(max), set("k2", "vv")));
+        c.apply(1, req(0, Some(max), one(set("k1", "vv"))));
+        c.apply(2, req(0, Some(max), one(set("k2", "vv"))));
     }
     let writes = [set("k3", "vv"), set("big", &big), set("k4", "vv"), set("k5", "vv")];
-    let alone: Vec<Outcome> = writes
+    let alone: Vec<Result<Done, Refusal>> = writes
         .iter()
-        .map(|w| separate.apply(3, req(0, Some(max), w.clone())))
+        .flat_map(|w| match separate.apply(3, req(0, Some(max), one(w.clone()))) {
+            Effect::Writes(r) => r,
+            other => panic!("a lone write applied to {other:?}"),
+        })
         .collect();
-    let together = grouped.apply(3, req(0, Some(max), Command::Group(writes.to_vec())));
+    let together = grouped.apply(3, req(0, Some(max), Change::Writes(writes.to_vec())));
     assert_eq!(
         together,
-        Outcome::Group(alone),
+        Effect::Writes(alone),
         "a group's outcomes are those of its writes alone"
     );
-    assert!(matches!(&together, Outcome::Group(o) if matches!(o[1], Outcome::TooLarge { .. })));
+    assert!(matches!(&together, Effect::Writes(o) if matches!(o[1], Err(Refusal::TooLarge { .. }))));
     // k1 and k2 (oldest) were evicted for k4 and k5; the refused value changed nothing.
     assert_eq!(grouped, separate);
     let keys: Vec<&str> = grouped.scan("", 10, 0).0.iter().map(|(k, _)| *k).collect();
@@ -251,15 +277,15 @@ fn history_resumes_and_reports_compaction() {
     assert_eq!(h.since(4), Err(5));
     assert_eq!(h.since(5), Ok(vec![]));
     let mut c = Cache::new();
-    c.apply(6, req(0, None, set("a", "1")));
-    c.apply(7, req(0, None, set("b", "2")));
+    c.apply(6, req(0, None, one(set("a", "1"))));
+    c.apply(7, req(0, None, one(set("b", "2"))));
     for e in c.take_events() {
         h.push(e);
     }
     assert_eq!(h.since(6).map(|v| v.len()), Ok(1));
 }
 
-fn arb_command() -> impl Strategy<Value = Command> {
+fn arb_change() -> impl Strategy<Value = Change> {
     let key = prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "h"]);
     let value = "[a-z]{0,40}";
     prop_oneof![
@@ -269,20 +295,20 @@ fn arb_command() -> impl Strategy<Value = Command> {
             prop::option::of(0u64..2_000),
             prop::option::of(0u64..40)
         )
-            .prop_map(|(k, v, ttl, ifv)| Command::Set {
+            .prop_map(|(k, v, ttl, ifv)| one(Write::Set {
                 key: k.into(),
                 value: v,
                 ttl_ms: ttl,
                 if_version: ifv,
-            }),
-        (key.clone(), prop::option::of(0u64..40)).prop_map(|(k, ifv)| Command::Delete {
+            })),
+        (key.clone(), prop::option::of(0u64..40)).prop_map(|(k, ifv)| one(Write::Delete {
             key: k.into(),
             if_version: ifv
-        }),
-        Just(Command::Purge),
-        prop::collection::vec((key, "[a-z]{0,10}"), 1..4).prop_map(|ops| Command::Batch(
+        })),
+        Just(Change::Purge),
+        prop::collection::vec((key, "[a-z]{0,10}"), 1..4).prop_map(|ops| Change::Batch(
             ops.into_iter()
-                .map(|(k, v)| Command::Set {
+                .map(|(k, v)| Write::Set {
                     key: k.into(),
                     value: v,
                     ttl_ms: None,
@@ -312,7 +338,7 @@ proptest! {
     /// and memory bound hold after every step.
     #[test]
     fn replicas_applying_the_same_log_agree(
-        cmds in prop::collection::vec((0u64..50, arb_command()), 1..200),
+        cmds in prop::collection::vec((0u64..50, arb_change()), 1..200),
         bounded in any::<bool>(),
     ) {
         let max = bounded.then_some(5 * (ENTRY_OVERHEAD + 41));

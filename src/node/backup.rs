@@ -15,24 +15,22 @@ use crate::raft::store::{Identity, Store};
 use crate::raft::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::types::Consistency;
 
-impl Node {
-    /// A backup of the cache that includes every write acknowledged before the call (a
-    /// linearizable barrier first, so a follower serves it as safely as the leader). The
-    /// body is encoded in memory: it costs about the cache's size while it is sent.
-    pub async fn backup(&self) -> Result<(BackupMeta, Vec<u8>), NodeError> {
-        self.linearize(Consistency::Linearizable).await?;
-        let (index, keys, body) =
-            state_machine::export(&self.inner.state).map_err(|e| NodeError::Internal(e.to_string()))?;
-        let meta = BackupMeta {
-            cluster_id: self.inner.config.cluster_id.clone(),
-            index,
-            keys,
-            body_bytes: body.len() as u64,
-            crc32: checksum(&body),
-            created_ms: wall_clock_ms(),
-        };
-        Ok((meta, body))
-    }
+/// A backup of the cache that includes every write acknowledged before the call (a
+/// linearizable barrier first, so a follower serves it as safely as the leader). The body is
+/// encoded in memory: it costs about the cache's size while it is sent.
+pub(super) async fn take(node: &Node) -> Result<(BackupMeta, Vec<u8>), NodeError> {
+    node.linearize(Consistency::Linearizable).await?;
+    let (index, keys, body) =
+        state_machine::export(&node.inner.state).map_err(|e| NodeError::Internal(e.to_string()))?;
+    let meta = BackupMeta {
+        cluster_id: node.inner.config.cluster_id.clone(),
+        index,
+        keys,
+        body_bytes: body.len() as u64,
+        crc32: checksum(&body),
+        created_ms: wall_clock_ms(),
+    };
+    Ok((meta, body))
 }
 
 /// Seeds `config.data_dir` (which must hold no Raft state) with the backup `body`: a snapshot

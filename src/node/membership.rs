@@ -1,7 +1,7 @@
 //! Changing the cluster: leadership transfer, joins (learner, then voter) and removals.
 //!
 //! Every change runs on the leader. A node that receives one while following forwards it to
-//! the leader over the peer port (`/raft/admin`), so callers can use any member.
+//! the leader over the peer port (`Route::Admin`), so callers can use any member.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, Instant as _};
-use serde::{Deserialize, Serialize};
 
-use super::{Attempt, Node, NodeError};
-use crate::raft::{Member, NodeId};
+use super::{Node, NodeError};
+use crate::peer::{AdminReply, AdminRequest, Member, NodeId};
 use crate::types::{JoinRequest, LeaderInfo, MemberInfo};
 
 /// A learner may be promoted once it is at most this many entries behind the leader.
@@ -20,306 +19,239 @@ const PROMOTE_MAX_LAG: u64 = 100;
 /// Leadership goes only to a voter at most this many entries behind.
 const TRANSFER_MAX_LAG: u64 = 1000;
 
-/// A membership or leadership change, as forwarded to the leader.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum AdminRequest {
-    TransferLeader { target: String },
-    Join(JoinRequest),
-    Promote { id: NodeId },
-    Remove { target: String },
+/// Runs `req` if `node` leads; `NotLeader` otherwise.
+pub(super) async fn run(node: &Node, req: AdminRequest, deadline: Instant) -> Result<AdminReply, NodeError> {
+    if !node.inner.raft.is_leader() {
+        return Err(NodeError::NotLeader);
+    }
+    match req {
+        AdminRequest::TransferLeader { target } => transfer(node, &target, deadline).await.map(AdminReply::Leader),
+        AdminRequest::Join(join) => add_learner(node, join).await.map(AdminReply::Member),
+        AdminRequest::Promote { id } => promote(node, id).await.map(|_| AdminReply::Done),
+        AdminRequest::Remove { target } => remove(node, &target).await.map(AdminReply::Member),
+    }
 }
 
-/// The leader's answer to an [`AdminRequest`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum AdminReply {
-    Leader(LeaderInfo),
-    Member(MemberInfo),
-    Done,
+/// Finds a member by name or numeric id.
+fn find_member(node: &Node, target: &str) -> Result<MemberInfo, NodeError> {
+    node.status()
+        .members
+        .into_iter()
+        .find(|m| m.name == target || m.id.to_string() == target)
+        .ok_or_else(|| NodeError::MemberNotFound(format!("no member is named or numbered `{target}`")))
 }
 
-impl Node {
-    /// Runs `req` on the leader (here, or forwarded), retrying through elections.
-    pub async fn admin(&self, req: AdminRequest) -> Result<AdminReply, NodeError> {
-        let deadline = Instant::now() + self.inner.config.limits.request_timeout.max(Duration::from_secs(5));
-        self.retry(deadline, || async {
-            let leader = self.leader_member();
-            match leader {
-                Some((id, _)) if id == self.inner.id => match self.admin_as_leader(req.clone(), deadline).await {
-                    Err(NodeError::NotLeader) => Attempt::Retry("leadership moved".into()),
-                    other => Attempt::Done(other),
-                },
-                Some((_, member)) => self.forward(&member, "admin", &req, deadline).await,
-                None => Attempt::Retry("an election is in progress".into()),
-            }
-        })
-        .await
+async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<LeaderInfo, NodeError> {
+    let member = find_member(node, target)?;
+    let info = LeaderInfo {
+        id: member.id,
+        name: member.name.clone(),
+        client_url: member.client_url.clone(),
+    };
+    if member.id == node.inner.id {
+        return Ok(info);
     }
-
-    /// Runs `req` if this node leads; `NotLeader` otherwise.
-    pub async fn admin_as_leader(&self, req: AdminRequest, deadline: Instant) -> Result<AdminReply, NodeError> {
-        if !self.inner.raft.is_leader() {
-            return Err(NodeError::NotLeader);
-        }
-        match req {
-            AdminRequest::TransferLeader { target } => self.transfer(&target, deadline).await.map(AdminReply::Leader),
-            AdminRequest::Join(join) => self.add_learner(join).await.map(AdminReply::Member),
-            AdminRequest::Promote { id } => self.promote(id).await.map(|_| AdminReply::Done),
-            AdminRequest::Remove { target } => self.remove(&target).await.map(AdminReply::Member),
-        }
+    if !member.voter {
+        return Err(NodeError::Refused(format!(
+            "{} is a learner; only voters can lead",
+            member.name
+        )));
     }
-
-    pub(super) fn leader_member(&self) -> Option<(NodeId, Member)> {
-        let rx = self.inner.raft.metrics();
+    let (lag, silent_for) = {
+        let rx = node.inner.raft.metrics();
         let m = rx.borrow_watched();
-        let id = m.current_leader?;
-        let member = m.membership_config.membership().get_node(&id)?.clone();
-        Some((id, member))
-    }
-
-    /// Finds a member by name or numeric id.
-    fn find_member(&self, target: &str) -> Result<MemberInfo, NodeError> {
-        self.status()
-            .members
-            .into_iter()
-            .find(|m| m.name == target || m.id.to_string() == target)
-            .ok_or_else(|| NodeError::MemberNotFound(format!("no member is named or numbered `{target}`")))
-    }
-
-    async fn transfer(&self, target: &str, deadline: Instant) -> Result<LeaderInfo, NodeError> {
-        let member = self.find_member(target)?;
-        let info = LeaderInfo {
-            id: member.id,
-            name: member.name.clone(),
-            client_url: member.client_url.clone(),
-        };
-        if member.id == self.inner.id {
-            return Ok(info);
-        }
-        if !member.voter {
-            return Err(NodeError::Refused(format!(
-                "{} is a learner; only voters can lead",
-                member.name
-            )));
-        }
-        let (lag, silent_for) = {
-            let rx = self.inner.raft.metrics();
-            let m = rx.borrow_watched();
-            let last = m.last_log_index.unwrap_or(0);
-            let matched = m
-                .replication
-                .as_ref()
-                .and_then(|r| r.get(&member.id).cloned().flatten())
-                .map(|l| l.index());
-            let acked = m.heartbeat.as_ref().and_then(|h| h.get(&member.id).cloned().flatten());
-            (last.saturating_sub(matched.unwrap_or(0)), acked.map(|t| t.elapsed()))
-        };
-        let down_after = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
-        match silent_for {
-            Some(d) if d <= down_after => {}
-            Some(d) => {
-                return Err(NodeError::Refused(format!(
-                    "{} looks down: it has not answered for {} ms",
-                    member.name,
-                    d.as_millis()
-                )))
-            }
-            None => {
-                return Err(NodeError::Refused(format!(
-                    "{} looks down: it never answered",
-                    member.name
-                )))
-            }
-        }
-        if !self.is_alive(&member).await {
-            return Err(NodeError::Refused(format!(
-                "{} looks down: it does not answer on {}",
-                member.name, member.peer_url
-            )));
-        }
-        if lag > TRANSFER_MAX_LAG {
-            return Err(NodeError::Refused(format!(
-                "{} is {lag} entries behind; wait until it catches up",
-                member.name
-            )));
-        }
-        tracing::info!(to = member.id, name = %member.name, "transferring leadership");
-        self.inner
-            .raft
-            .trigger()
-            .transfer_leader(member.id)
-            .await
-            .map_err(|_| NodeError::Stopped)?;
-        // A transfer completes in about one round trip; give it a few election timeouts.
-        let patience = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 4);
-        let timeout = deadline.saturating_duration_since(Instant::now()).min(patience);
-        self.inner
-            .raft
-            .wait(Some(timeout))
-            .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
-            .await
-            .map_err(|_| {
-                NodeError::Refused(format!(
-                    "{} did not take over within {} ms; it may be down or behind",
-                    member.name,
-                    timeout.as_millis()
-                ))
-            })?;
-        Ok(info)
-    }
-
-    async fn add_learner(&self, join: JoinRequest) -> Result<MemberInfo, NodeError> {
-        let _serial = self.inner.membership_lock.lock().await;
-        let members = self.status().members;
-        if let Some(existing) = members.iter().find(|m| m.name == join.name) {
-            if existing.peer_url == join.peer_url {
-                return Ok(existing.clone()); // a retried join
-            }
-            return Err(NodeError::Refused(format!(
-                "the name `{}` is taken by member {} at {}",
-                join.name, existing.id, existing.peer_url
-            )));
-        }
-        if let Some(existing) = members.iter().find(|m| m.peer_url == join.peer_url) {
-            return Err(NodeError::Refused(format!(
-                "peer URL {} is already used by member `{}`",
-                join.peer_url, existing.name
-            )));
-        }
-        let id = members.iter().map(|m| m.id).max().unwrap_or(0) + 1;
-        let member = Member {
-            name: join.name.clone(),
-            peer_url: join.peer_url.clone(),
-            client_url: join.client_url.clone(),
-        };
-        tracing::info!(id, name = %join.name, peer_url = %join.peer_url, "adding learner");
-        self.inner
-            .raft
-            .add_learner(id, member, false)
-            .await
-            .map_err(membership_error)?;
-        Ok(MemberInfo {
-            id,
-            name: join.name,
-            peer_url: join.peer_url,
-            client_url: join.client_url,
-            voter: false,
-        })
-    }
-
-    async fn promote(&self, id: NodeId) -> Result<(), NodeError> {
-        let _serial = self.inner.membership_lock.lock().await;
-        let status = self.status();
-        let member = status
-            .members
-            .iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| NodeError::MemberNotFound(format!("no member has id {id}")))?;
-        if member.voter {
-            return Ok(());
-        }
-        let lag = status
+        let last = m.last_log_index.unwrap_or(0);
+        let matched = m
             .replication
             .as_ref()
-            .and_then(|r| r.iter().find(|r| r.id == id).map(|r| r.lag))
-            .unwrap_or(u64::MAX);
-        if lag > PROMOTE_MAX_LAG {
+            .and_then(|r| r.get(&member.id).cloned().flatten())
+            .map(|l| l.index());
+        let acked = m.heartbeat.as_ref().and_then(|h| h.get(&member.id).cloned().flatten());
+        (last.saturating_sub(matched.unwrap_or(0)), acked.map(|t| t.elapsed()))
+    };
+    let down_after = Duration::from_millis(node.inner.config.raft.election_timeout_ms * 2);
+    match silent_for {
+        Some(d) if d <= down_after => {}
+        Some(d) => {
             return Err(NodeError::Refused(format!(
-                "{} is still catching up ({lag} entries behind)",
-                member.name
-            )));
+                "{} looks down: it has not answered for {} ms",
+                member.name,
+                d.as_millis()
+            )))
         }
-        tracing::info!(id, name = %member.name, "promoting learner to voter");
-        self.inner
-            .raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
-            .await
-            .map_err(membership_error)?;
-        Ok(())
-    }
-
-    async fn remove(&self, target: &str) -> Result<MemberInfo, NodeError> {
-        let _serial = self.inner.membership_lock.lock().await;
-        let member = self.find_member(target)?;
-        let voters = self.status().members.iter().filter(|m| m.voter).count();
-        if member.voter && voters == 1 {
+        None => {
             return Err(NodeError::Refused(format!(
-                "{} is the last voter; the cluster would stop",
+                "{} looks down: it never answered",
                 member.name
-            )));
+            )))
         }
-        tracing::info!(id = member.id, name = %member.name, "removing member");
-        let ids = BTreeSet::from([member.id]);
-        let change = if member.voter {
-            ChangeMembers::RemoveVoters(ids)
-        } else {
-            ChangeMembers::RemoveNodes(ids)
-        };
-        self.inner
-            .raft
-            .change_membership(change, false)
-            .await
-            .map_err(membership_error)?;
-        // The removed node may never see the final configuration (it is no longer
-        // replicated to), so tell it directly that it is out.
-        let node = self.clone();
-        let (id, peer_url) = (member.id, member.peer_url.clone());
-        tokio::spawn(async move { node.notify_removed(id, &peer_url).await });
-        Ok(member)
     }
-
-    /// Whether `member` answers a ping on its peer port within half an election timeout.
-    async fn is_alive(&self, member: &MemberInfo) -> bool {
-        let target = Member {
-            name: member.name.clone(),
-            peer_url: member.peer_url.clone(),
-            client_url: String::new(),
-        };
-        let wait = Duration::from_millis((self.inner.config.raft.election_timeout_ms / 2).max(100));
-        matches!(
-            self.forward::<_, ()>(&target, "ping", &(), Instant::now() + wait).await,
-            Attempt::Done(Ok(()))
-        )
+    if !is_alive(node, &member).await {
+        return Err(NodeError::Refused(format!(
+            "{} looks down: it does not answer on {}",
+            member.name, member.peer_url
+        )));
     }
+    if lag > TRANSFER_MAX_LAG {
+        return Err(NodeError::Refused(format!(
+            "{} is {lag} entries behind; wait until it catches up",
+            member.name
+        )));
+    }
+    tracing::info!(to = member.id, name = %member.name, "transferring leadership");
+    node.inner
+        .raft
+        .trigger()
+        .transfer_leader(member.id)
+        .await
+        .map_err(|_| NodeError::Stopped)?;
+    // A transfer completes in about one round trip; give it a few election timeouts.
+    let patience = Duration::from_millis(node.inner.config.raft.election_timeout_ms * 4);
+    let timeout = deadline.saturating_duration_since(Instant::now()).min(patience);
+    node.inner
+        .raft
+        .wait(Some(timeout))
+        .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
+        .await
+        .map_err(|_| {
+            NodeError::Refused(format!(
+                "{} did not take over within {} ms; it may be down or behind",
+                member.name,
+                timeout.as_millis()
+            ))
+        })?;
+    Ok(info)
+}
 
-    /// Tells a removed member to stop; best effort, a few tries.
-    async fn notify_removed(&self, id: NodeId, peer_url: &str) {
-        let member = Member {
-            name: String::new(),
-            peer_url: peer_url.to_string(),
-            client_url: String::new(),
-        };
-        for _ in 0..3 {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            if let Attempt::Done(Ok(())) = self.forward::<_, ()>(&member, "removed", &id, deadline).await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeError> {
+    let _serial = node.inner.membership_lock.lock().await;
+    let members = node.status().members;
+    if let Some(existing) = members.iter().find(|m| m.name == join.name) {
+        if existing.peer_url == join.peer_url {
+            return Ok(existing.clone()); // a retried join
         }
-        tracing::warn!(id, %peer_url, "could not tell the removed member to stop; stop it by hand");
+        return Err(NodeError::Refused(format!(
+            "the name `{}` is taken by member {} at {}",
+            join.name, existing.id, existing.peer_url
+        )));
     }
+    if let Some(existing) = members.iter().find(|m| m.peer_url == join.peer_url) {
+        return Err(NodeError::Refused(format!(
+            "peer URL {} is already used by member `{}`",
+            join.peer_url, existing.name
+        )));
+    }
+    let id = members.iter().map(|m| m.id).max().unwrap_or(0) + 1;
+    let member = Member {
+        name: join.name.clone(),
+        peer_url: join.peer_url.clone(),
+        client_url: join.client_url.clone(),
+    };
+    tracing::info!(id, name = %join.name, peer_url = %join.peer_url, "adding learner");
+    node.inner
+        .raft
+        .add_learner(id, member, false)
+        .await
+        .map_err(membership_error)?;
+    Ok(MemberInfo {
+        id,
+        name: join.name,
+        peer_url: join.peer_url,
+        client_url: join.client_url,
+        voter: false,
+    })
+}
 
-    /// Called when the leader says this node was removed: stops the process.
-    pub fn removed(&self, id: NodeId) -> Result<(), NodeError> {
-        if id != self.inner.id {
-            return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
+/// Makes learner `id` a voter once it is caught up.
+async fn promote(node: &Node, id: NodeId) -> Result<(), NodeError> {
+    let _serial = node.inner.membership_lock.lock().await;
+    let status = node.status();
+    let member = status
+        .members
+        .iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| NodeError::MemberNotFound(format!("no member has id {id}")))?;
+    if member.voter {
+        return Ok(());
+    }
+    let lag = status
+        .replication
+        .as_ref()
+        .and_then(|r| r.iter().find(|r| r.id == id).map(|r| r.lag))
+        .unwrap_or(u64::MAX);
+    if lag > PROMOTE_MAX_LAG {
+        return Err(NodeError::Refused(format!(
+            "{} is still catching up ({lag} entries behind)",
+            member.name
+        )));
+    }
+    tracing::info!(id, name = %member.name, "promoting learner to voter");
+    node.inner
+        .raft
+        .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
+        .await
+        .map_err(membership_error)?;
+    Ok(())
+}
+
+async fn remove(node: &Node, target: &str) -> Result<MemberInfo, NodeError> {
+    let _serial = node.inner.membership_lock.lock().await;
+    let member = find_member(node, target)?;
+    let voters = node.status().members.iter().filter(|m| m.voter).count();
+    if member.voter && voters == 1 {
+        return Err(NodeError::Refused(format!(
+            "{} is the last voter; the cluster would stop",
+            member.name
+        )));
+    }
+    tracing::info!(id = member.id, name = %member.name, "removing member");
+    let ids = BTreeSet::from([member.id]);
+    let change = if member.voter {
+        ChangeMembers::RemoveVoters(ids)
+    } else {
+        ChangeMembers::RemoveNodes(ids)
+    };
+    node.inner
+        .raft
+        .change_membership(change, false)
+        .await
+        .map_err(membership_error)?;
+    // The removed node may never see the final configuration (it is no longer
+    // replicated to), so tell it directly that it is out.
+    let notifier = node.clone();
+    let (id, peer_url) = (member.id, member.peer_url.clone());
+    tokio::spawn(async move { notify_removed(&notifier, id, &peer_url).await });
+    Ok(member)
+}
+
+/// Whether `member` answers a ping on its peer port within half an election timeout.
+async fn is_alive(node: &Node, member: &MemberInfo) -> bool {
+    let wait = Duration::from_millis((node.inner.config.raft.election_timeout_ms / 2).max(100));
+    node.inner.peers.ping(&member.peer_url, wait).await
+}
+
+/// Tells a removed member to stop; best effort, a few tries.
+async fn notify_removed(node: &Node, id: NodeId, peer_url: &str) {
+    for _ in 0..3 {
+        if let Ok(Ok(())) = node.inner.peers.removed(peer_url, id, Duration::from_secs(2)).await {
+            return;
         }
-        tracing::warn!(id, "this node was removed from the cluster; stopping");
-        self.inner.shutdown.cancel();
-        Ok(())
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    tracing::warn!(id, %peer_url, "could not tell the removed member to stop; stop it by hand");
+}
 
-    /// Updates the replicated record of member `id` (used to publish client URLs). Only
-    /// succeeds on the leader.
-    pub async fn update_member(&self, id: NodeId, member: Member) -> Result<(), NodeError> {
-        let _serial = self.inner.membership_lock.lock().await;
-        let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
-        self.inner
-            .raft
-            .change_membership(change, true)
-            .await
-            .map(|_| ())
-            .map_err(membership_error)
-    }
+/// Updates the replicated record of member `id` (used to publish client URLs). Only
+/// succeeds on the leader.
+pub(super) async fn update_member(node: &Node, id: NodeId, member: Member) -> Result<(), NodeError> {
+    let _serial = node.inner.membership_lock.lock().await;
+    let change = ChangeMembers::SetNodes(BTreeMap::from([(id, member)]));
+    node.inner
+        .raft
+        .change_membership(change, true)
+        .await
+        .map(|_| ())
+        .map_err(membership_error)
 }
 
 fn membership_error(e: RaftError<crate::raft::TypeConfig, ClientWriteError<crate::raft::TypeConfig>>) -> NodeError {

@@ -1,16 +1,16 @@
-//! Client writes, coalesced: concurrent single-key sets and deletes share one log entry.
+//! Client writes, coalesced: concurrent single-key writes share one log entry.
 //!
 //! Every log entry costs the same fixed work on every node whatever it carries (a Raft API
 //! message, a log id, an append, an apply call, a responder), so under load the leader
-//! proposes the writes that are waiting as one [`Command::Group`]. A bounded number of
+//! proposes the writes that are waiting as one [`Change::Writes`]. A bounded number of
 //! entries are in flight at once; writes arriving while all are busy wait and go together in
 //! the next one. A write that finds a free slot is proposed at once and alone, so a single
 //! client sees no added latency.
 //!
-//! A group never holds two writes of one key: every write keeps a version of its own, and a
+//! An entry never holds two writes of one key: every write keeps a version of its own, and a
 //! conditional write sees the outcome of the write before it, exactly as with separate entries.
-//! One task submits every group, in arrival order, so of two writes to one key the one that
-//! arrived later always gets the higher version.
+//! One task submits every entry, in arrival order, so of two writes to one key the one that
+//! arrived later always gets the higher version. Batches are proposed alone.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -19,15 +19,18 @@ use futures::StreamExt;
 use openraft::errors::{ClientWriteError, Fatal, RaftError};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::{Node, Written};
-use crate::cache::{Command, Outcome, Request};
+use super::{wall_clock_ms, Node};
+use crate::cache::{Change, Done, Effect, Op, OpOutcome, Refusal, Request, Write};
 use crate::raft::{Raft, TypeConfig};
 
-/// What proposing a write yields: its index and outcome, or openraft's refusal.
-pub(super) type Proposed = Result<Written, RaftError<TypeConfig, ClientWriteError<TypeConfig>>>;
+/// openraft's refusal of a proposal.
+pub(super) type ProposeError = RaftError<TypeConfig, ClientWriteError<TypeConfig>>;
+
+/// What proposing one write yields.
+type Proposed = Result<Result<Done, Refusal>, ProposeError>;
 
 /// A write waiting to be proposed, and who waits for its outcome.
-type Waiting = (Command, oneshot::Sender<Proposed>);
+type Waiting = (Write, oneshot::Sender<Proposed>);
 
 /// Submissions of client writes in flight at once. Two keep the pipeline full (one entry
 /// being replicated while the next gathers writes); more would only make each group smaller.
@@ -76,9 +79,9 @@ impl WriteBatcher {
             .waiting
             .iter()
             .take(MAX_GROUP)
-            .take_while(|(cmd, _)| {
-                let fits = bytes == 0 || bytes + cmd.approx_bytes() <= MAX_GROUP_BYTES;
-                bytes += cmd.approx_bytes().max(1);
+            .take_while(|(write, _)| {
+                let fits = bytes == 0 || bytes + write.approx_bytes() <= MAX_GROUP_BYTES;
+                bytes += write.approx_bytes().max(1);
                 fits
             })
             .count();
@@ -104,68 +107,86 @@ impl Drop for DrainGuard<'_> {
     }
 }
 
-impl Node {
-    /// Proposes `cmd` through this node's Raft (which must lead) and waits for its outcome.
-    /// Single-key writes may share an entry with other writes; anything else is proposed alone.
-    pub(super) async fn propose(&self, cmd: Command) -> Proposed {
-        if cmd.single_key().is_none() {
-            let resp = self.inner.raft.client_write(self.stamp(cmd)).await?;
-            return Ok(Written {
-                index: resp.log_id.index(),
-                outcome: resp.data,
-            });
-        }
-        let (tx, rx) = oneshot::channel();
-        let start = {
-            let mut q = self.inner.writes.lock();
-            q.waiting.push((cmd, tx));
-            !std::mem::replace(&mut q.draining, true)
-        };
-        if start {
-            let node = self.clone();
-            tokio::spawn(async move { node.drain_writes().await });
-        }
-        // The sender is dropped without a value only if the runtime is shutting down.
-        rx.await.unwrap_or(Err(RaftError::Fatal(Fatal::Stopped)))
+/// Wraps `change` in a log entry stamped with this (leader) node's clock and memory bound.
+fn stamp(node: &Node, change: Change) -> Request {
+    Request {
+        at_ms: wall_clock_ms(),
+        max_bytes: node.inner.config.limits.max_memory,
+        change,
     }
+}
 
-    /// Submits waiting writes, one submission per free slot, until none are waiting. Only
-    /// this task submits, and it waits for each submission to be queued in Raft before taking
-    /// more, so entries are appended in the order the writes arrived.
-    async fn drain_writes(&self) {
-        let batcher = &self.inner.writes;
-        let mut guard = DrainGuard { batcher, armed: true };
-        loop {
-            let Ok(slot) = batcher.slots.clone().acquire_owned().await else {
-                return; // Never closed; the guard reopens the queue.
-            };
-            let taken = batcher.take();
-            if taken.is_empty() {
-                guard.armed = false;
-                return;
+/// Proposes `op` through this node's Raft (which must lead) and waits for its outcome.
+/// Single writes may share an entry with other writes; batches are proposed alone.
+pub(super) async fn propose(node: &Node, op: Op) -> Result<OpOutcome, ProposeError> {
+    let write = match op {
+        Op::Write(write) => write,
+        Op::Batch(writes) => {
+            let resp = node.inner.raft.client_write(stamp(node, Change::Batch(writes))).await?;
+            return Ok(OpOutcome::Batch(match resp.data {
+                Effect::Batch(result) => result,
+                // Cannot happen: a batch entry applies to a batch effect.
+                other => return Err(mismatch(resp.log_id.index(), &other)),
+            }));
+        }
+    };
+    let (tx, rx) = oneshot::channel();
+    let start = {
+        let mut q = node.inner.writes.lock();
+        q.waiting.push((write, tx));
+        !std::mem::replace(&mut q.draining, true)
+    };
+    if start {
+        let node = node.clone();
+        tokio::spawn(async move { drain_writes(&node).await });
+    }
+    // The sender is dropped without a value only if the runtime is shutting down.
+    let proposed = rx.await.unwrap_or(Err(RaftError::Fatal(Fatal::Stopped)));
+    proposed.map(OpOutcome::Write)
+}
+
+/// Proposes a change of the leader's own (a purge, say) alone, and returns its effect.
+pub(super) async fn propose_change(node: &Node, change: Change) -> Result<Effect, ProposeError> {
+    Ok(node.inner.raft.client_write(stamp(node, change)).await?.data)
+}
+
+/// The error for an entry whose effect does not fit what was proposed: a bug, logged.
+fn mismatch(index: u64, effect: &Effect) -> ProposeError {
+    tracing::error!(index, ?effect, "an entry applied to an effect of another kind");
+    RaftError::Fatal(Fatal::Panicked)
+}
+
+/// Submits waiting writes, one submission per free slot, until none are waiting. Only this
+/// task submits, and it waits for each submission to be queued in Raft before taking more,
+/// so entries are appended in the order the writes arrived.
+async fn drain_writes(node: &Node) {
+    let batcher = &node.inner.writes;
+    let mut guard = DrainGuard { batcher, armed: true };
+    loop {
+        let Ok(slot) = batcher.slots.clone().acquire_owned().await else {
+            return; // Never closed; the guard reopens the queue.
+        };
+        let taken = batcher.take();
+        if taken.is_empty() {
+            guard.armed = false;
+            return;
+        }
+        let (requests, writers): (Vec<Request>, Vec<Vec<oneshot::Sender<Proposed>>>) = split_by_key(taken)
+            .into_iter()
+            .map(|group| {
+                let (writes, writers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                node.inner.metrics.write_entry(writes.len());
+                (stamp(node, Change::Writes(writes)), writers)
+            })
+            .unzip();
+        match node.inner.raft.client_write_many(requests).await {
+            Ok(results) => {
+                tokio::spawn(answer(node.inner.raft.clone(), results, writers, slot));
             }
-            let (requests, writers): (Vec<Request>, Vec<Vec<oneshot::Sender<Proposed>>>) = split_by_key(taken)
-                .into_iter()
-                .map(|group| {
-                    let (mut cmds, writers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                    self.inner.metrics.write_entry(cmds.len());
-                    let cmd = if cmds.len() == 1 {
-                        cmds.remove(0)
-                    } else {
-                        Command::Group(cmds)
-                    };
-                    (self.stamp(cmd), writers)
-                })
-                .unzip();
-            match self.inner.raft.client_write_many(requests).await {
-                Ok(results) => {
-                    tokio::spawn(answer(self.inner.raft.clone(), results, writers, slot));
-                }
-                Err(fatal) => {
-                    let fatal = stop_cause(&self.inner.raft, fatal).await;
-                    for tx in writers.into_iter().flatten() {
-                        let _ = tx.send(Err(RaftError::Fatal(fatal.clone())));
-                    }
+            Err(fatal) => {
+                let fatal = stop_cause(&node.inner.raft, fatal).await;
+                for tx in writers.into_iter().flatten() {
+                    let _ = tx.send(Err(RaftError::Fatal(fatal.clone())));
                 }
             }
         }
@@ -214,21 +235,20 @@ async fn answer(
                     let _ = tx.send(Err(RaftError::APIError(refused.clone())));
                 }
             }
-            Ok(Ok(resp)) => {
-                let index = resp.log_id.index();
-                let outcomes = match resp.response {
-                    Outcome::Group(outcomes) if outcomes.len() == n => outcomes,
-                    single if n == 1 => vec![single],
-                    other => {
-                        // Cannot happen: a group applies to a group outcome of its length.
-                        tracing::error!(index, outcome = ?other, "{n} writes applied to a mismatched outcome");
-                        vec![Outcome::None; n]
+            Ok(Ok(resp)) => match resp.response {
+                Effect::Writes(outcomes) if outcomes.len() == n => {
+                    for (tx, outcome) in group.into_iter().zip(outcomes) {
+                        let _ = tx.send(Ok(outcome));
                     }
-                };
-                for (tx, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = tx.send(Ok(Written { index, outcome }));
                 }
-            }
+                // Cannot happen: writes apply to one outcome each.
+                other => {
+                    let index = resp.log_id.index();
+                    for tx in group {
+                        let _ = tx.send(Err(mismatch(index, &other)));
+                    }
+                }
+            },
         }
     }
     drop(slot);
@@ -236,18 +256,18 @@ async fn answer(
 
 /// Splits `writes` (in arrival order) into runs with no key twice; a write of a key already
 /// in the current run starts the next one, so writes of one key stay in arrival order.
-fn split_by_key<T>(writes: Vec<(Command, T)>) -> Vec<Vec<(Command, T)>> {
-    let mut groups: Vec<Vec<(Command, T)>> = Vec::new();
+fn split_by_key<T>(writes: Vec<(Write, T)>) -> Vec<Vec<(Write, T)>> {
+    let mut groups: Vec<Vec<(Write, T)>> = Vec::new();
     let mut keys: HashSet<String> = HashSet::new();
     let mut current = Vec::new();
-    for (cmd, waiter) in writes {
-        let key = cmd.single_key().unwrap_or_default();
+    for (write, waiter) in writes {
+        let key = write.key();
         if keys.contains(key) {
             groups.push(std::mem::take(&mut current));
             keys.clear();
         }
         keys.insert(key.to_owned());
-        current.push((cmd, waiter));
+        current.push((write, waiter));
     }
     if !current.is_empty() {
         groups.push(current);
@@ -259,9 +279,9 @@ fn split_by_key<T>(writes: Vec<(Command, T)>) -> Vec<Vec<(Command, T)>> {
 mod tests {
     use super::*;
 
-    fn set(k: &str) -> (Command, ()) {
+    fn set(k: &str) -> (Write, ()) {
         (
-            Command::Set {
+            Write::Set {
                 key: k.into(),
                 value: "v".into(),
                 ttl_ms: None,
@@ -271,10 +291,10 @@ mod tests {
         )
     }
 
-    fn keys(groups: &[Vec<(Command, ())>]) -> Vec<Vec<&str>> {
+    fn keys(groups: &[Vec<(Write, ())>]) -> Vec<Vec<&str>> {
         groups
             .iter()
-            .map(|g| g.iter().map(|(c, _)| c.single_key().unwrap()).collect())
+            .map(|g| g.iter().map(|(w, _)| w.key()).collect())
             .collect()
     }
 

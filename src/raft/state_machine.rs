@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Counters, Entry, Outcome, WatchEvent, ENTRY_OVERHEAD};
+use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent, ENTRY_OVERHEAD};
 
 /// Everything the state machine has applied, guarded together.
 #[derive(Debug, Default)]
@@ -250,29 +250,29 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let index = entry.log_id.index();
-            let outcome = {
+            let effect = {
                 let mut applied = self.state.write();
                 applied.last_applied = Some(entry.log_id);
                 match entry.payload {
-                    EntryPayload::Blank => Outcome::None,
+                    EntryPayload::Blank => Effect::None,
                     EntryPayload::Normal(req) => {
-                        let outcome = applied.cache.apply(index, req);
+                        let effect = applied.cache.apply(index, req);
                         for event in applied.cache.take_events() {
                             // No receivers is fine: nobody watches.
                             let _ = self.state.events.send(event);
                         }
-                        outcome
+                        effect
                     }
                     EntryPayload::Membership(m) => {
                         tracing::info!(index, membership = %m, "membership changed");
                         applied.membership = StoredMembership::new(Some(entry.log_id), m);
-                        Outcome::None
+                        Effect::None
                     }
                 }
             };
             self.state.set_applied(Some(entry.log_id));
             if let Some(responder) = responder {
-                responder.send(outcome);
+                responder.send(effect);
             }
         }
         Ok(())

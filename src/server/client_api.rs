@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::config::security::Role;
-use crate::node::{AdminReply, AdminRequest, Node, NodeError};
+use crate::node::{Node, NodeError};
 use crate::types::{Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo};
 
 mod kv;
@@ -289,12 +289,8 @@ async fn transfer_leadership(
     query: Result<Query<TargetParams>, QueryRejection>,
 ) -> ApiResult<LeaderInfo> {
     let target = target(query)?;
-    match node.admin(AdminRequest::TransferLeader { target }).await {
-        Ok(AdminReply::Leader(l)) => ok(l),
-        Ok(other) => Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("unexpected reply {other:?}"),
-        )),
+    match node.transfer_leader(target).await {
+        Ok(leader) => ok(leader),
         Err(NodeError::Refused(m)) => Err(ApiError::new(ErrorCode::TransferRefused, m)),
         Err(e) => Err(e.into()),
     }
@@ -329,25 +325,14 @@ async fn join(
         client_url: crate::config::base_url(&req.client_url)
             .map_err(|m| ApiError::invalid(format!("client_url {m}")))?,
     };
-    match node.admin(AdminRequest::Join(req)).await? {
-        AdminReply::Member(member) => ok(JoinResult {
-            member,
-            cluster_id: node.config().cluster_id.clone(),
-        }),
-        other => Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("unexpected reply {other:?}"),
-        )),
-    }
+    let member = node.join(req).await?;
+    ok(JoinResult {
+        member,
+        cluster_id: node.config().cluster_id.clone(),
+    })
 }
 
 async fn remove(State(node): State<Node>, query: Result<Query<TargetParams>, QueryRejection>) -> ApiResult<MemberInfo> {
     let target = target(query)?;
-    match node.admin(AdminRequest::Remove { target }).await? {
-        AdminReply::Member(m) => ok(m),
-        other => Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("unexpected reply {other:?}"),
-        )),
-    }
+    ok(node.remove(target).await?)
 }

@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
+use super::Kind;
 use crate::config::security::ConnLimits;
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then stops accepting and waits
@@ -27,7 +28,7 @@ use crate::config::security::ConnLimits;
 /// `header_read_timeout`, or sends a head over `max_header_bytes` (answered 431), loses its
 /// connection; other clients are unaffected.
 pub(crate) async fn serve(
-    what: &'static str,
+    what: Kind,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
@@ -48,7 +49,7 @@ pub(crate) async fn serve(
             Err(_) => {
                 if !full_logged {
                     tracing::warn!(
-                        listener = what,
+                        listener = what.as_str(),
                         max = limits.max_connections,
                         "connection limit reached; new clients wait until one closes"
                     );
@@ -69,7 +70,7 @@ pub(crate) async fn serve(
                 Ok(c) => c,
                 Err(e) => {
                     // Typically out of file descriptors: back off instead of spinning.
-                    tracing::warn!(listener = what, error = %e, "accept failed");
+                    tracing::warn!(listener = what.as_str(), error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -87,24 +88,24 @@ pub(crate) async fn serve(
                 None => Either::Left(stream),
                 Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(s)) => Either::Right(s),
-                    Ok(Err(e)) if what == "peers" => {
+                    Ok(Err(e)) if what == Kind::Peers => {
                         // On the peer plane this is a stranger without a certificate of our CA.
-                        tracing::warn!(listener = what, %remote, error = %e, "TLS handshake refused");
+                        tracing::warn!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
                         return;
                     }
                     Ok(Err(e)) => {
-                        tracing::info!(listener = what, %remote, error = %e, "TLS handshake refused");
+                        tracing::info!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
                         return;
                     }
                     Err(_) => {
-                        tracing::info!(listener = what, %remote, "TLS handshake timed out");
+                        tracing::info!(listener = what.as_str(), %remote, "TLS handshake timed out");
                         return;
                     }
                 },
             };
             let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
             if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(listener = what, %remote, error = %e, "connection ended with an error");
+                tracing::debug!(listener = what.as_str(), %remote, error = %e, "connection ended with an error");
             }
         });
     }

@@ -1,6 +1,6 @@
-//! Key-value routes: get, set, delete, scan and batch. Validation happens here, before
-//! anything reaches Raft; conditional and size failures decided by the state machine come
-//! back as `Outcome`s and are turned into 412/413.
+//! Key-value routes: get, set, delete, scan and batch, over the node API. Validation happens
+//! here, before anything reaches the node; conditional and size failures decided by the cache
+//! come back as a `Refusal` and are turned into 412/413.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{ok, ApiError, ApiResult};
-use crate::cache::{Command, Entry, Outcome};
+use crate::cache::{KeyView, Refusal, Write};
 use crate::node::Node;
 use crate::types::{
     BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult, ErrorCode, KeyValue, KeysResult,
@@ -79,38 +79,36 @@ fn parse_body<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiErr
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("body must be JSON {shape}: {e}")))
 }
 
-/// Turns a refused outcome into its error; `Ok` passes anything else through.
-fn refused(outcome: Outcome) -> Result<Outcome, ApiError> {
-    match outcome {
-        Outcome::ConditionFailed { key, current } => {
-            let mut e = ApiError::new(
-                ErrorCode::ConditionFailed,
-                match current {
-                    Some(v) => format!("condition failed: key {key:?} is at version {v}"),
-                    None => format!("condition failed: key {key:?} does not exist"),
-                },
-            );
-            e.current_version = Some(current.unwrap_or(0));
-            Err(e)
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::ConditionFailed { key, current } => {
+                let mut e = ApiError::new(
+                    ErrorCode::ConditionFailed,
+                    match current {
+                        Some(v) => format!("condition failed: key {key:?} is at version {v}"),
+                        None => format!("condition failed: key {key:?} does not exist"),
+                    },
+                );
+                e.current_version = Some(current.unwrap_or(0));
+                e
+            }
+            Refusal::TooLarge { key, bytes, max_bytes } => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "key {key:?} needs {bytes} bytes, more than the whole memory bound of {max_bytes} (max-memory)"
+                ),
+            ),
         }
-        Outcome::TooLarge { key, bytes, max_bytes } => Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("key {key:?} needs {bytes} bytes, more than the whole memory bound of {max_bytes} (max-memory)"),
-        )),
-        other => Ok(other),
     }
 }
 
-fn unexpected(outcome: Outcome) -> ApiError {
-    ApiError::new(ErrorCode::Internal, format!("unexpected outcome {outcome:?}"))
-}
-
-fn key_value(key: String, entry: &Entry, now_ms: u64) -> KeyValue {
+fn key_value(view: KeyView) -> KeyValue {
     KeyValue {
-        key,
-        value: entry.value.to_string(),
-        version: entry.version,
-        ttl_ms: entry.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
+        key: view.key,
+        value: view.value,
+        version: view.version,
+        ttl_ms: view.ttl_ms,
     }
 }
 
@@ -123,11 +121,8 @@ pub(super) async fn get_key(
     let Query(params) = query?;
     check_key(&node, &key)?;
     let consistency = parse_consistency(params.consistency.as_deref())?;
-    node.linearize(consistency).await?;
-    let applied = node.state().read();
-    let now = node.read_clock_ms(&applied);
-    match applied.cache.get(&key, now) {
-        Some(entry) => ok(key_value(key.clone(), entry, now)),
+    match node.get(&key, consistency).await? {
+        Some(view) => ok(key_value(view)),
         None => Err(ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found"))),
     }
 }
@@ -141,16 +136,17 @@ pub(super) async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesR
     check_value(&node, &req.value)?;
     check_ttl(req.ttl_ms)?;
     let key = req.key.clone();
-    let cmd = Command::Set {
+    let write = Write::Set {
         key: req.key,
         value: req.value,
         ttl_ms: req.ttl_ms,
         if_version: req.if_version,
     };
-    match refused(node.write(cmd).await?.outcome)? {
-        Outcome::Set { version } => ok(SetResult { key, version }),
-        other => Err(unexpected(other)),
-    }
+    let done = node.write(write).await??;
+    ok(SetResult {
+        key,
+        version: done.version,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,14 +163,15 @@ pub(super) async fn delete_key(
     let Path(key) = path?;
     let Query(params) = query?;
     check_key(&node, &key)?;
-    let cmd = Command::Delete {
+    let write = Write::Delete {
         key: key.clone(),
         if_version: params.if_version,
     };
-    match refused(node.write(cmd).await?.outcome)? {
-        Outcome::Deleted { existed } => ok(DeleteResult { key, deleted: existed }),
-        other => Err(unexpected(other)),
-    }
+    let done = node.write(write).await??;
+    ok(DeleteResult {
+        key,
+        deleted: done.existed,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,14 +200,8 @@ pub(super) async fn scan_keys(
         },
     };
     let consistency = parse_consistency(params.consistency.as_deref())?;
-    node.linearize(consistency).await?;
-    let applied = node.state().read();
-    let now = node.read_clock_ms(&applied);
-    let (items, truncated) = applied.cache.scan(&params.prefix, limit, now);
-    let keys: Vec<KeyValue> = items
-        .into_iter()
-        .map(|(k, e)| key_value(k.to_string(), e, now))
-        .collect();
+    let (views, truncated) = node.scan(&params.prefix, limit, consistency).await?;
+    let keys: Vec<KeyValue> = views.into_iter().map(key_value).collect();
     ok(KeysResult {
         prefix: params.prefix.clone(),
         count: keys.len(),
@@ -231,55 +222,51 @@ pub(super) async fn batch(State(node): State<Node>, body: Result<Bytes, BytesRej
             req.ops.len()
         )));
     }
-    let mut keys = Vec::with_capacity(req.ops.len());
-    let mut cmds = Vec::with_capacity(req.ops.len());
+    let mut writes = Vec::with_capacity(req.ops.len());
     for op in req.ops {
-        match op {
-            BatchOp::Set {
+        writes.push(batch_write(&node, op)?);
+    }
+    let kinds: Vec<bool> = writes.iter().map(|w| matches!(w, Write::Set { .. })).collect();
+    let keys: Vec<String> = writes.iter().map(|w| w.key().to_string()).collect();
+    let batched = node.batch(writes).await??;
+    let results = keys
+        .into_iter()
+        .zip(kinds)
+        .zip(batched.done)
+        .map(|((key, is_set), done)| BatchOpResult {
+            key,
+            version: is_set.then_some(done.version),
+            deleted: (!is_set).then_some(done.existed),
+        })
+        .collect();
+    ok(BatchResult {
+        version: batched.version,
+        results,
+    })
+}
+
+/// One checked operation of a batch.
+fn batch_write(node: &Node, op: BatchOp) -> Result<Write, ApiError> {
+    Ok(match op {
+        BatchOp::Set {
+            key,
+            value,
+            ttl_ms,
+            if_version,
+        } => {
+            check_key(node, &key)?;
+            check_value(node, &value)?;
+            check_ttl(ttl_ms)?;
+            Write::Set {
                 key,
                 value,
                 ttl_ms,
                 if_version,
-            } => {
-                check_key(&node, &key)?;
-                check_value(&node, &value)?;
-                check_ttl(ttl_ms)?;
-                keys.push(key.clone());
-                cmds.push(Command::Set {
-                    key,
-                    value,
-                    ttl_ms,
-                    if_version,
-                });
-            }
-            BatchOp::Delete { key, if_version } => {
-                check_key(&node, &key)?;
-                keys.push(key.clone());
-                cmds.push(Command::Delete { key, if_version });
             }
         }
-    }
-    let written = node.write(Command::Batch(cmds)).await?;
-    let version = written.index;
-    let outcomes = match refused(written.outcome)? {
-        Outcome::Batch(outcomes) => outcomes,
-        other => return Err(unexpected(other)),
-    };
-    let mut results = Vec::with_capacity(outcomes.len());
-    for (key, outcome) in keys.into_iter().zip(outcomes) {
-        results.push(match outcome {
-            Outcome::Set { version: v } => BatchOpResult {
-                key,
-                version: Some(v),
-                deleted: None,
-            },
-            Outcome::Deleted { existed } => BatchOpResult {
-                key,
-                version: None,
-                deleted: Some(existed),
-            },
-            other => return Err(unexpected(other)),
-        });
-    }
-    ok(BatchResult { version, results })
+        BatchOp::Delete { key, if_version } => {
+            check_key(node, &key)?;
+            Write::Delete { key, if_version }
+        }
+    })
 }

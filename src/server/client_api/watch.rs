@@ -14,9 +14,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
 use crate::cache::WatchEvent;
@@ -51,61 +50,21 @@ pub(super) async fn watch(State(node): State<Node>, query: Result<Query<WatchPar
         Ok(q) => q,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let (backlog, rx) = match node.state().subscribe(params.from_version) {
-        Ok(sub) => sub,
-        Err(through) => {
-            let msg = format!(
-                "history up to version {through} was compacted; re-read the keys, then watch from a newer version"
-            );
-            let once = stream::once(async move { Ok::<_, Infallible>(error_event("COMPACTED", msg, through)) });
-            return Sse::new(once).into_response();
+    let watch = match node.watch(params.prefix, params.from_version) {
+        Ok(watch) => watch,
+        Err(compacted) => {
+            let once = error_event("COMPACTED", compacted.to_string(), compacted.through);
+            return Sse::new(stream::once(async move { Ok::<_, Infallible>(once) })).into_response();
         }
     };
-    let prefix = params.prefix;
-    let mut last = params.from_version.unwrap_or(0);
-    let backlog: Vec<WatchEvent> = backlog.into_iter().filter(|e| e.key.starts_with(&prefix)).collect();
-    if let Some(e) = backlog.last() {
-        last = e.version;
-    }
-    let replay = stream::iter(backlog.into_iter().map(|e| Ok::<_, Infallible>(event(&e))));
-    let live = live_events(rx, prefix, last);
-    Sse::new(replay.chain(live))
+    let events = stream::unfold(watch, |mut watch| async move {
+        let sse = match watch.next().await? {
+            Ok(e) => event(&e),
+            Err(lagged) => error_event("LAGGED", lagged.to_string(), lagged.resume),
+        };
+        Some((Ok::<_, Infallible>(sse), watch))
+    });
+    Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
-}
-
-/// New events after `last`; ends with an error event if the watcher falls behind.
-fn live_events(
-    rx: tokio::sync::broadcast::Receiver<WatchEvent>,
-    prefix: String,
-    last: u64,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    stream::unfold(Some((rx, last)), move |state| {
-        let prefix = prefix.clone();
-        async move {
-            let (mut rx, mut last) = state?;
-            loop {
-                match rx.recv().await {
-                    // Skip what the backlog already sent.
-                    Ok(e) if e.version < last || !e.key.starts_with(&prefix) => continue,
-                    Ok(e) => {
-                        last = e.version;
-                        return Some((Ok(event(&e)), Some((rx, last))));
-                    }
-                    Err(RecvError::Lagged(n)) => {
-                        // Several events can share a version (a batch, a group of writes, a
-                        // purge), and the missed ones may include the rest of `last`'s: resume
-                        // before it, repeating what was sent of it rather than losing any.
-                        let resume = last.saturating_sub(1);
-                        let msg = format!(
-                            "this watcher fell {n} events behind; resume with from_version={resume} \
-                             (events of version {last} may repeat)"
-                        );
-                        return Some((Ok(error_event("LAGGED", msg, resume)), None));
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
-    })
 }

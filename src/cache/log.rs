@@ -1,0 +1,289 @@
+//! The replicated log payload: a [`Change`] stamped by the leader that proposed it, and the
+//! [`Effect`] applying it has. Persisted in the Raft log and sent to peers, so its encoding
+//! is versioned by [`LOG_FORMAT`].
+
+use serde::{Deserialize, Serialize};
+
+use super::op::{Batched, Done, Refusal, Write};
+
+/// The log entry format this build writes. Format 1 (no `format` field, a `cmd` that mixed
+/// client operations and log internals) is still read and converted; a newer format is
+/// refused with an error that names both versions, never misread.
+pub const LOG_FORMAT: u32 = 2;
+
+/// One log entry's payload: a change stamped by the leader that proposed it.
+///
+/// The stamps make every decision deterministic on every replica: expiry is judged against
+/// `at_ms` (the leader's wall clock at proposal), never the replica's own clock, and the
+/// memory bound is the leader's `max_bytes`, not each node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Stored")]
+pub struct Request {
+    /// Leader wall-clock time of the proposal, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Memory bound in force for this entry (`max-memory`), if any.
+    pub max_bytes: Option<u64>,
+    pub change: Change,
+}
+
+/// What one log entry changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// Independent writes of distinct keys: one client write, or several the leader coalesced
+    /// into one entry. Each applies as if it were an entry of its own, with its own condition
+    /// and outcome; they share the entry's index as their version.
+    Writes(Vec<Write>),
+    /// A client batch: all conditions checked first, then all writes apply or none does.
+    Batch(Vec<Write>),
+    /// Remove every key expired at the entry's `at_ms` (proposed periodically by the leader).
+    Purge,
+}
+
+/// What applying one entry did; handed back to whoever proposed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    /// One outcome per write of [`Change::Writes`], in order.
+    Writes(Vec<Result<Done, Refusal>>),
+    /// The outcome of a [`Change::Batch`].
+    Batch(Result<Batched, Refusal>),
+    /// A purge removed this many expired keys.
+    Purged(u64),
+    /// The entry carried no change (blank or membership entries).
+    None,
+}
+
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Current<'a> {
+            format: u32,
+            at_ms: u64,
+            max_bytes: Option<u64>,
+            change: &'a Change,
+        }
+        Current {
+            format: LOG_FORMAT,
+            at_ms: self.at_ms,
+            max_bytes: self.max_bytes,
+            change: &self.change,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A payload as stored, of any format this build reads.
+#[derive(Deserialize)]
+struct Stored {
+    #[serde(default)]
+    format: Option<u32>,
+    at_ms: u64,
+    max_bytes: Option<u64>,
+    #[serde(default)]
+    change: Option<Change>,
+    #[serde(default)]
+    cmd: Option<v1::Command>,
+}
+
+impl TryFrom<Stored> for Request {
+    type Error = String;
+
+    fn try_from(s: Stored) -> Result<Self, String> {
+        let change = match (s.format, s.change, s.cmd) {
+            (Some(LOG_FORMAT), Some(change), _) => change,
+            (None, _, Some(cmd)) => cmd.into_change()?,
+            (Some(f), _, _) if f > LOG_FORMAT => {
+                return Err(format!(
+                    "log entry format {f} is newer than this build reads ({LOG_FORMAT}); run the newer dcache build"
+                ))
+            }
+            (f, _, _) => return Err(format!("malformed log entry (format {f:?})")),
+        };
+        Ok(Request {
+            at_ms: s.at_ms,
+            max_bytes: s.max_bytes,
+            change,
+        })
+    }
+}
+
+/// Log format 1, read only: entries written by builds before the format was versioned.
+mod v1 {
+    use serde::Deserialize;
+
+    use super::{Change, Write};
+
+    #[derive(Deserialize)]
+    pub(super) enum Command {
+        Set {
+            key: String,
+            value: String,
+            ttl_ms: Option<u64>,
+            if_version: Option<u64>,
+        },
+        Delete {
+            key: String,
+            if_version: Option<u64>,
+        },
+        Batch(Vec<Command>),
+        Purge,
+        Group(Vec<Command>),
+    }
+
+    impl Command {
+        fn into_write(self) -> Result<Write, String> {
+            match self {
+                Command::Set {
+                    key,
+                    value,
+                    ttl_ms,
+                    if_version,
+                } => Ok(Write::Set {
+                    key,
+                    value,
+                    ttl_ms,
+                    if_version,
+                }),
+                Command::Delete { key, if_version } => Ok(Write::Delete { key, if_version }),
+                _ => Err("a format-1 batch or group holds something other than sets and deletes".into()),
+            }
+        }
+
+        pub(super) fn into_change(self) -> Result<Change, String> {
+            let writes = |ops: Vec<Command>| ops.into_iter().map(Command::into_write).collect::<Result<Vec<_>, _>>();
+            Ok(match self {
+                Command::Purge => Change::Purge,
+                Command::Batch(ops) => Change::Batch(writes(ops)?),
+                Command::Group(ops) => Change::Writes(writes(ops)?),
+                single => Change::Writes(vec![single.into_write()?]),
+            })
+        }
+    }
+}
+
+impl Change {
+    /// Key and value bytes the change carries.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
+            Change::Purge => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.change {
+            Change::Writes(ws) if ws.len() == 1 => match &ws[0] {
+                Write::Set { key, value, .. } => write!(f, "set {key:?} ({} bytes)", value.len()),
+                Write::Delete { key, .. } => write!(f, "delete {key:?}"),
+            },
+            Change::Writes(ws) => write!(f, "group of {} writes", ws.len()),
+            Change::Batch(ws) => write!(f, "batch of {}", ws.len()),
+            Change::Purge => write!(f, "purge expired at {}", self.at_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format-1 payload exactly as builds before the split wrote it.
+    #[derive(Serialize)]
+    struct OldRequest {
+        at_ms: u64,
+        max_bytes: Option<u64>,
+        cmd: OldCommand,
+    }
+
+    #[derive(Serialize)]
+    enum OldCommand {
+        Set {
+            key: String,
+            value: String,
+            ttl_ms: Option<u64>,
+            if_version: Option<u64>,
+        },
+        Batch(Vec<OldCommand>),
+        Purge,
+        Group(Vec<OldCommand>),
+    }
+
+    fn old_set(k: &str) -> OldCommand {
+        OldCommand::Set {
+            key: k.into(),
+            value: "v".into(),
+            ttl_ms: Some(5),
+            if_version: None,
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Request, rmp_serde::decode::Error> {
+        rmp_serde::from_slice(bytes)
+    }
+
+    #[test]
+    fn format_1_entries_still_read() {
+        let set = |k: &str| Write::Set {
+            key: k.into(),
+            value: "v".into(),
+            ttl_ms: Some(5),
+            if_version: None,
+        };
+        let cases = [
+            (old_set("a"), Change::Writes(vec![set("a")])),
+            (
+                OldCommand::Group(vec![old_set("a"), old_set("b")]),
+                Change::Writes(vec![set("a"), set("b")]),
+            ),
+            (OldCommand::Batch(vec![old_set("a")]), Change::Batch(vec![set("a")])),
+            (OldCommand::Purge, Change::Purge),
+        ];
+        for (cmd, want) in cases {
+            let bytes = rmp_serde::to_vec_named(&OldRequest {
+                at_ms: 7,
+                max_bytes: Some(9),
+                cmd,
+            })
+            .unwrap();
+            let req = decode(&bytes).unwrap();
+            assert_eq!((req.at_ms, req.max_bytes, req.change), (7, Some(9), want));
+        }
+        let nested = OldCommand::Batch(vec![OldCommand::Batch(vec![])]);
+        let bytes = rmp_serde::to_vec_named(&OldRequest {
+            at_ms: 1,
+            max_bytes: None,
+            cmd: nested,
+        })
+        .unwrap();
+        assert!(decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn current_entries_round_trip_and_newer_ones_are_refused() {
+        let req = Request {
+            at_ms: 3,
+            max_bytes: None,
+            change: Change::Purge,
+        };
+        let bytes = rmp_serde::to_vec_named(&req).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), req);
+
+        #[derive(Serialize)]
+        struct Future {
+            format: u32,
+            at_ms: u64,
+            max_bytes: Option<u64>,
+            change: Change,
+        }
+        let bytes = rmp_serde::to_vec_named(&Future {
+            format: LOG_FORMAT + 1,
+            at_ms: 3,
+            max_bytes: None,
+            change: Change::Purge,
+        })
+        .unwrap();
+        let err = decode(&bytes).unwrap_err().to_string();
+        assert!(err.contains("newer than this build reads"), "{err}");
+    }
+}

@@ -1,0 +1,127 @@
+//! Client operations: what a front end asks the cluster to do, and what doing it yields.
+//!
+//! These are the types the node API takes and returns. They know nothing of the log: the
+//! node wraps them in a leader-stamped [`super::Request`] (see `log.rs`). A new single-key
+//! operation is a new [`Write`] variant plus its rule in `Cache::apply_write`; it then flows
+//! through forwarding, coalescing and every front end unchanged.
+
+use serde::{Deserialize, Serialize};
+
+/// One change to one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Write {
+    /// Store `value` under `key`. With `ttl_ms` the key expires `ttl_ms` after the leader's
+    /// timestamp of the entry, so the absolute expiry is fixed by the log, not by a replica's
+    /// clock. `if_version` makes it conditional: `Some(0)` = only if absent, `Some(v)` = only
+    /// if the current version is `v`.
+    Set {
+        key: String,
+        value: String,
+        ttl_ms: Option<u64>,
+        if_version: Option<u64>,
+    },
+    /// Remove `key`; conditional like `Set`.
+    Delete { key: String, if_version: Option<u64> },
+}
+
+impl Write {
+    /// The key this write changes.
+    pub fn key(&self) -> &str {
+        match self {
+            Write::Set { key, .. } | Write::Delete { key, .. } => key,
+        }
+    }
+
+    /// The version the key must be at for the write to apply (`Some(0)`: absent).
+    pub fn if_version(&self) -> Option<u64> {
+        match self {
+            Write::Set { if_version, .. } | Write::Delete { if_version, .. } => *if_version,
+        }
+    }
+
+    /// The same write without its condition (a batch checks every condition up front).
+    pub(super) fn unconditional(self) -> Write {
+        match self {
+            Write::Set { key, value, ttl_ms, .. } => Write::Set {
+                key,
+                value,
+                ttl_ms,
+                if_version: None,
+            },
+            Write::Delete { key, .. } => Write::Delete { key, if_version: None },
+        }
+    }
+
+    /// Key and value bytes the write carries (what it adds to a log entry, roughly).
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Write::Set { key, value, .. } => key.len() + value.len(),
+            Write::Delete { key, .. } => key.len(),
+        }
+    }
+}
+
+/// What a client asks the cluster to do in one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// One write. Under load the leader may put it in one log entry with other writes of
+    /// other keys; it still applies, and is answered, as if it were alone.
+    Write(Write),
+    /// Writes applied atomically at one version: every condition is checked against the
+    /// state before the batch, then either all apply or none does.
+    Batch(Vec<Write>),
+}
+
+impl Op {
+    /// Key and value bytes the operation carries.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Op::Write(w) => w.approx_bytes(),
+            Op::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
+        }
+    }
+}
+
+/// What one applied write did to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    /// The key's version after the write: the log index of the entry that carried it.
+    pub version: u64,
+    /// Whether the key existed (and had not expired) before the write.
+    pub existed: bool,
+}
+
+/// Why a write was not applied; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// A condition did not hold. `current` is the key's version (`None` if absent).
+    ConditionFailed { key: String, current: Option<u64> },
+    /// The key and value alone exceed the memory bound.
+    TooLarge { key: String, bytes: u64, max_bytes: u64 },
+}
+
+/// A batch applied at one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batched {
+    /// The log index of the batch's entry: every key it wrote is now at this version.
+    pub version: u64,
+    /// One [`Done`] per write of the batch, in order.
+    pub done: Vec<Done>,
+}
+
+/// The outcome of an [`Op`], variant for variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpOutcome {
+    Write(Result<Done, Refusal>),
+    Batch(Result<Batched, Refusal>),
+}
+
+/// A key as a reader sees it at some moment: its value, version and time left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyView {
+    pub key: String,
+    pub value: String,
+    pub version: u64,
+    /// Milliseconds left before the key expires, if it has a TTL.
+    pub ttl_ms: Option<u64>,
+}

@@ -1,0 +1,236 @@
+//! The node's background tasks, started once Raft runs: logging leader and role changes
+//! (and stopping a removed node), publishing this node's client URL, asking to become a voter
+//! after a join, proposing expiry purges, and snapshotting a large log.
+
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+
+use super::{Attempt, Node, NodeError};
+use crate::cache::Change;
+use crate::peer::AdminRequest;
+
+/// Starts every background task of `node`; each ends when the node shuts down.
+pub(super) fn spawn_all(node: &Node) {
+    tokio::spawn(log_changes(node.clone()));
+    tokio::spawn(register_client_url(node.clone()));
+    if node.inner.config.join.is_some() {
+        tokio::spawn(become_voter(node.clone()));
+    }
+    tokio::spawn(purge_expired(node.clone()));
+    tokio::spawn(compact_large_log(node.clone()));
+}
+
+/// How often the leader looks for expired keys to purge.
+const PURGE_EVERY: Duration = Duration::from_millis(250);
+
+/// On the leader: proposes a purge whenever some key's expiry (leader clock) has passed, so
+/// every replica drops expired keys at the same log position.
+async fn purge_expired(node: Node) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !node.inner.raft.is_leader() {
+            continue;
+        }
+        let due = node
+            .inner
+            .state
+            .read()
+            .cache
+            .next_expiry()
+            .is_some_and(|t| t <= super::wall_clock_ms());
+        if due {
+            if let Err(e) = super::writes::propose_change(&node, Change::Purge).await {
+                tracing::debug!(error = %e, "expiry purge not applied; will retry");
+            }
+        }
+    }
+}
+
+/// Log bytes after which a snapshot is taken and the log purged behind it, whatever
+/// `snapshot-logs` says. sled keeps the log's recent pages in memory, so a log of a few
+/// thousand large entries (batches of 1000 sets, say) would otherwise hold hundreds of MB.
+const LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
+
+/// Snapshots when [`LOG_BYTES_PER_SNAPSHOT`] bytes were appended since the last time, then
+/// purges the whole log behind that snapshot (openraft alone keeps `max_in_snapshot_log_to_keep`
+/// entries, which is a lot of bytes when entries are large). A follower that falls further
+/// behind than that catches up by snapshot instead of log.
+async fn compact_large_log(node: Node) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since = node.inner.store.appended_bytes();
+    loop {
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let appended = node.inner.store.appended_bytes();
+        if appended.saturating_sub(since) < LOG_BYTES_PER_SNAPSHOT {
+            continue;
+        }
+        since = appended;
+        let before = node.inner.raft.metrics().borrow_watched().snapshot.map(|l| l.index());
+        if node.inner.raft.trigger().snapshot().await.is_err() {
+            return; // Raft stopped.
+        }
+        let built = node
+            .inner
+            .raft
+            .wait(Some(Duration::from_secs(60)))
+            .metrics(|m| m.snapshot.map(|l| l.index()) > before, "snapshot of a large log")
+            .await;
+        let upto = built.ok().and_then(|m| m.snapshot.map(|l| l.index()));
+        if let Some(upto) = upto {
+            tracing::debug!(upto, "log over {LOG_BYTES_PER_SNAPSHOT} bytes: snapshot taken, purging");
+            if node.inner.raft.trigger().purge_log(upto).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// On a joined node: once caught up, asks the leader to make this learner a voter; retries
+/// until it is one or the node stops.
+async fn become_voter(node: Node) {
+    let id = node.inner.id;
+    loop {
+        let role = {
+            let rx = node.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            if m.state == openraft::ServerState::Shutdown {
+                return;
+            }
+            let membership = m.membership_config.membership();
+            let voter = membership.voter_ids().any(|v| v == id);
+            let known = membership.get_node(&id).is_some();
+            (voter, known && m.current_leader.is_some())
+        };
+        match role {
+            (true, _) => {
+                tracing::info!("this node is a voter");
+                return;
+            }
+            (false, true) => {
+                if let Err(e) = node.admin(AdminRequest::Promote { id }).await {
+                    tracing::info!(reason = %e, "not promoted yet");
+                }
+            }
+            (false, false) => {}
+        }
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+}
+
+/// Logs leader, term and role changes as they happen, and stops the node once it has been
+/// removed from the membership (a removed node must not linger or campaign).
+async fn log_changes(node: Node) {
+    let mut rx = node.inner.raft.metrics();
+    let mut last = (None, 0, openraft::ServerState::Learner);
+    let mut was_member = false;
+    loop {
+        {
+            let m = rx.borrow_watched();
+            let membership = m.membership_config.membership();
+            let is_member = membership.get_node(&node.inner.id).is_some();
+            if was_member && !is_member && membership.nodes().next().is_some() {
+                tracing::warn!(id = node.inner.id, "this node was removed from the cluster; stopping");
+                node.inner.shutdown.cancel();
+                return;
+            }
+            was_member |= is_member;
+        }
+        let now = {
+            let m = rx.borrow_watched();
+            (m.current_leader, m.current_term, m.state)
+        };
+        if now != last {
+            if now.1 != last.1 {
+                tracing::info!(term = now.1, "term changed");
+            }
+            if now.0 != last.0 {
+                match now.0 {
+                    Some(leader) => tracing::info!(leader, term = now.1, "leader elected"),
+                    None => tracing::warn!(term = now.1, "no leader"),
+                }
+            }
+            if now.2 != last.2 {
+                tracing::info!(role = ?now.2, "role changed");
+            }
+            last = now;
+        }
+        // openraft stops Raft on any storage error (e.g. ENOSPC) and never restarts it; a
+        // process that kept serving /health would hide that. Stop, so a supervisor sees it.
+        if now.2 == openraft::ServerState::Shutdown && !node.inner.shutdown.is_cancelled() {
+            if let Some(reason) = node.raft_failure() {
+                tracing::error!("stopping this node: {reason}");
+                node.inner.shutdown.cancel();
+                return;
+            }
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Makes sure the replicated membership carries this node's current client URL, so any
+/// node can tell clients where the leader is. Retries until it sticks or the node stops.
+async fn register_client_url(node: Node) {
+    let want = node.inner.config.advertise_client_url.clone();
+    let mut rx = node.inner.raft.metrics();
+    loop {
+        let (leader, current) = {
+            let m = rx.borrow_watched();
+            if m.state == openraft::ServerState::Shutdown {
+                return;
+            }
+            let leader = m
+                .current_leader
+                .and_then(|l| m.membership_config.membership().get_node(&l).cloned());
+            let current = m.membership_config.membership().get_node(&node.inner.id).cloned();
+            (m.current_leader.zip(leader), current)
+        };
+        match (leader, current) {
+            (_, Some(me)) if me.client_url == want => return,
+            (Some((leader_id, leader)), Some(mut me)) => {
+                me.client_url = want.clone();
+                let result = if leader_id == node.inner.id {
+                    node.update_member(node.inner.id, me).await
+                } else {
+                    let call = node
+                        .inner
+                        .peers
+                        .register(&leader, node.inner.id, me, Duration::from_secs(5));
+                    match node.on_leader(&leader, call).await {
+                        Attempt::Done(r) => r,
+                        Attempt::Retry(reason) => Err(NodeError::NoLeader(reason)),
+                    }
+                };
+                match result {
+                    Ok(()) => {
+                        tracing::info!(client_url = %want, "registered client URL in the cluster membership");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "client URL registration failed; will retry")
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            _ => {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The node-to-node protocol, in one home: the route table (shared by the peer router and
+//! the client), the MessagePack codec, the request and reply types, and the typed client.
+//!
+//! Two kinds of calls travel on the peer port. Raft RPCs (`/raft/*`) carry openraft's
+//! messages; `raft::network` encodes and answers them. Application calls (`/peer/*`) make any
+//! node serve any client: forwarded writes, read indexes, membership changes, client-URL
+//! registration, removal notices and liveness pings. Every body is MessagePack with field
+//! names kept (an added optional field stays compatible); every answer is MessagePack on 200.
+
+mod client;
+mod codec;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use client::{CallError, PeerClient, Reroutes, TEST_PEER_ROUTES_ENV};
+pub use codec::{decode, encode, WireError, MSGPACK};
+
+use crate::types::{JoinRequest, LeaderInfo, MemberInfo};
+
+/// A node's numeric Raft id. Ids are assigned by position of the name in the sorted
+/// `initial-cluster`, or by the leader when a node joins, and persisted in the data dir.
+pub type NodeId = u64;
+
+/// A cluster member as recorded in the replicated membership: its name and both its URLs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The human name from the config (`name`), unique in the cluster.
+    pub name: String,
+    /// Base URL of the peer listener, e.g. `http://127.0.0.1:8081`.
+    pub peer_url: String,
+    /// Base URL of the client listener; empty until the member has reported it.
+    pub client_url: String,
+}
+
+impl fmt::Display for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.peer_url)
+    }
+}
+
+/// Header that carries the shared `peer-token` on every peer request.
+pub const PEER_TOKEN_HEADER: &str = "x-dcache-peer-token";
+
+/// Every call on the peer port. The path of each is fixed here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Raft: append entries (and heartbeats).
+    Append,
+    /// Raft: request a vote.
+    Vote,
+    /// Raft: pre-vote (would you vote for me?), before a real election.
+    PreVote,
+    /// Raft: install a whole snapshot (a framed body, see `raft::network`).
+    Snapshot,
+    /// Raft: the leader hands leadership to this node.
+    TransferLeader,
+    /// A client write forwarded to the leader: [`crate::cache::Op`] -> [`crate::cache::OpOutcome`].
+    ForwardWrite,
+    /// The leader's read index for a follower's linearizable reads:
+    /// [`crate::types::Consistency`] -> log index.
+    ReadIndex,
+    /// A member publishes its client URL: [`Register`] -> `()`.
+    Register,
+    /// A membership or leadership change run on the leader: [`AdminRequest`] -> [`AdminReply`].
+    Admin,
+    /// The leader tells a member it was removed: its [`NodeId`] -> `()`.
+    Removed,
+    /// Liveness: `()` -> `()`.
+    Ping,
+}
+
+impl Route {
+    /// Every route, for the router.
+    pub const ALL: [Route; 11] = [
+        Route::Append,
+        Route::Vote,
+        Route::PreVote,
+        Route::Snapshot,
+        Route::TransferLeader,
+        Route::ForwardWrite,
+        Route::ReadIndex,
+        Route::Register,
+        Route::Admin,
+        Route::Removed,
+        Route::Ping,
+    ];
+
+    /// The request path on the peer port.
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Append => "/raft/append",
+            Route::Vote => "/raft/vote",
+            Route::PreVote => "/raft/pre-vote",
+            Route::Snapshot => "/raft/snapshot",
+            Route::TransferLeader => "/raft/transfer-leader",
+            Route::ForwardWrite => "/peer/forward-write",
+            Route::ReadIndex => "/peer/read-index",
+            Route::Register => "/peer/register",
+            Route::Admin => "/peer/admin",
+            Route::Removed => "/peer/removed",
+            Route::Ping => "/peer/ping",
+        }
+    }
+
+    /// Whether the route carries an openraft RPC (answered by the Raft core).
+    pub fn is_raft(self) -> bool {
+        matches!(
+            self,
+            Route::Append | Route::Vote | Route::PreVote | Route::Snapshot | Route::TransferLeader
+        )
+    }
+}
+
+/// A member's published record: `Register`'s body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Register {
+    pub id: NodeId,
+    pub member: Member,
+}
+
+/// A membership or leadership change, as forwarded to the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminRequest {
+    TransferLeader { target: String },
+    Join(JoinRequest),
+    Promote { id: NodeId },
+    Remove { target: String },
+}
+
+/// The leader's answer to an [`AdminRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminReply {
+    Leader(LeaderInfo),
+    Member(MemberInfo),
+    Done,
+}
+
+/// How an application call failed on the node that received it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum PeerFailure {
+    /// The target is not (or no longer) the leader: the sender should find the leader again.
+    NotLeader,
+    /// No such member.
+    NotFound(String),
+    /// The leader refused the change, with the reason.
+    Refused(String),
+    /// Any other failure, as a message.
+    Failed(String),
+}
+
+/// The answer body of an application call.
+pub type PeerReply<T> = Result<T, PeerFailure>;
