@@ -51,6 +51,34 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
     if member.id == node.inner.id {
         return Ok(info);
     }
+    check_can_lead(node, &member).await?;
+    tracing::info!(to = member.id, name = %member.name, "transferring leadership");
+    node.inner
+        .raft
+        .trigger()
+        .transfer_leader(member.id)
+        .await
+        .map_err(|_| NodeError::Stopped)?;
+    // A transfer completes in about one round trip; give it a few election timeouts.
+    let patience = Duration::from_millis(node.inner.config.raft.election_timeout_ms * 4);
+    let timeout = deadline.saturating_duration_since(Instant::now()).min(patience);
+    node.inner
+        .raft
+        .wait(Some(timeout))
+        .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
+        .await
+        .map_err(|_| {
+            NodeError::Refused(format!(
+                "{} did not take over within {} ms; it may be down or behind",
+                member.name,
+                timeout.as_millis()
+            ))
+        })?;
+    Ok(info)
+}
+
+/// Refuses a transfer to `member` unless it is a voter that answers and is caught up.
+async fn check_can_lead(node: &Node, member: &MemberInfo) -> Result<(), NodeError> {
     if !member.voter {
         return Err(NodeError::Refused(format!(
             "{} is a learner; only voters can lead",
@@ -86,7 +114,7 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
             )))
         }
     }
-    if !is_alive(node, &member).await {
+    if !is_alive(node, member).await {
         return Err(NodeError::Refused(format!(
             "{} looks down: it does not answer on {}",
             member.name, member.peer_url
@@ -98,29 +126,7 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
             member.name
         )));
     }
-    tracing::info!(to = member.id, name = %member.name, "transferring leadership");
-    node.inner
-        .raft
-        .trigger()
-        .transfer_leader(member.id)
-        .await
-        .map_err(|_| NodeError::Stopped)?;
-    // A transfer completes in about one round trip; give it a few election timeouts.
-    let patience = Duration::from_millis(node.inner.config.raft.election_timeout_ms * 4);
-    let timeout = deadline.saturating_duration_since(Instant::now()).min(patience);
-    node.inner
-        .raft
-        .wait(Some(timeout))
-        .metrics(|m| m.current_leader == Some(member.id), "leadership transfer")
-        .await
-        .map_err(|_| {
-            NodeError::Refused(format!(
-                "{} did not take over within {} ms; it may be down or behind",
-                member.name,
-                timeout.as_millis()
-            ))
-        })?;
-    Ok(info)
+    Ok(())
 }
 
 async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeError> {

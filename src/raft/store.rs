@@ -14,18 +14,22 @@
 
 use std::fmt::Debug;
 use std::io;
-use std::ops::{Bound, RangeBounds};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
-use openraft::{OptionalSend, RaftLogReader};
+use openraft::storage::IOFlushed;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
+
+mod log;
+#[cfg(test)]
+mod tests;
 
 const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
@@ -265,7 +269,7 @@ impl Store {
         let flusher = self.flusher.get_or_init(|| {
             let (queue, rx) = mpsc::unbounded_channel();
             let busy = Arc::new(AtomicBool::new(false));
-            tokio::spawn(group_commit(self.db.clone(), self.path.clone(), rx, busy.clone()));
+            tokio::spawn(log::group_commit(self.db.clone(), self.path.clone(), rx, busy.clone()));
             Flusher { queue, busy }
         });
         let (started, wait) = match flusher.busy.load(Ordering::Acquire) {
@@ -424,338 +428,6 @@ async fn flush(db: &sled::Db, path: &Path) -> io::Result<()> {
     }
 }
 
-/// The group-commit loop behind `append`: takes every callback queued so far, runs one fsync
-/// (which covers every sled write made before it starts, so all of theirs), then completes
-/// them in order. Callbacks that arrive during the fsync wait for the next one.
-async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiver<Pending>, busy: Arc<AtomicBool>) {
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, usize::MAX).await > 0 {
-        busy.store(true, Ordering::Release);
-        for pending in &mut batch {
-            if let Some(started) = pending.started.take() {
-                let _ = started.send(());
-            }
-        }
-        let result = flush(&db, &path).await;
-        busy.store(false, Ordering::Release);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, path = %path.display(), "log flush failed; the writes are not acknowledged");
-        }
-        for pending in batch.drain(..) {
-            // Each callback must see the real outcome: openraft stops on an error.
-            let outcome = result
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| io::Error::new(e.kind(), e.to_string()));
-            pending.callback.io_completed(outcome);
-        }
-    }
-}
-
 fn index_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
-}
-
-fn bound_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
-    match bound {
-        Bound::Included(i) => Bound::Included(index_key(*i)),
-        Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-impl RaftLogReader<TypeConfig> for Store {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
-        &mut self,
-        range: RB,
-    ) -> Result<Vec<LogEntry>, io::Error> {
-        let start = match range.start_bound() {
-            Bound::Included(i) => *i,
-            Bound::Excluded(i) => i.saturating_add(1),
-            Bound::Unbounded => 0,
-        };
-        // Purged entries may still sit in the run that holds the purge point: never return them.
-        let purged: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
-        let start = match purged {
-            Some(p) => start.max(p.index() + 1),
-            None => start,
-        };
-        // Begin at the run holding `start`, which may begin before it.
-        let first_key: [u8; 8] = match self.stored_run_at(start)? {
-            Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
-            None => index_key(start),
-        };
-        let end = bound_key(range.end_bound());
-        let mut out = Vec::new();
-        for item in self.log.range((Bound::Included(first_key), end)) {
-            let (_, bytes) = item.map_err(io::Error::other)?;
-            out.extend(
-                decode_run(&bytes)?
-                    .into_iter()
-                    .filter(|e| e.log_id.index() >= start && range.contains(&e.log_id.index())),
-            );
-        }
-        Ok(out)
-    }
-
-    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
-        self.get(&self.meta, KEY_VOTE)
-    }
-}
-
-impl RaftLogStorage<TypeConfig> for Store {
-    type LogReader = Store;
-
-    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
-        let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
-        // The run holding the purge point is kept whole, so its entries may end at or before
-        // the purge point: then the purge point is the last log id.
-        let last_log_id = match (self.last_log_id()?, last_purged_log_id) {
-            (Some(last), Some(purged)) if purged.index() >= last.index() => Some(purged),
-            (last, purged) => last.or(purged),
-        };
-        Ok(LogState {
-            last_purged_log_id,
-            last_log_id,
-        })
-    }
-
-    async fn get_log_reader(&mut self) -> Self::LogReader {
-        self.clone()
-    }
-
-    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
-        self.put(&self.meta, KEY_VOTE, vote)?;
-        self.flush().await
-    }
-
-    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        // A hint, not flushed on purpose: after a crash openraft re-derives commitment from a
-        // quorum (leader restore is off). Written only every COMMITTED_EVERY entries: each write
-        // dirties a sled page that the next log fsync must rewrite.
-        let index = committed.map_or(0, |c| c.index());
-        let saved = self.committed_saved.load(Ordering::Relaxed);
-        if index >= saved && index - saved < COMMITTED_EVERY {
-            return Ok(());
-        }
-        self.committed_saved.store(index, Ordering::Relaxed);
-        match committed {
-            Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
-            None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
-        }
-    }
-
-    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
-        self.get(&self.meta, KEY_COMMITTED)
-    }
-
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
-    where
-        I: IntoIterator<Item = LogEntry> + OptionalSend,
-        I::IntoIter: OptionalSend,
-    {
-        // One sled value per append ("run" of consecutive entries, keyed by its first index):
-        // sled copies a whole leaf on every insert, so one insert per batch instead of one per
-        // entry cuts the leader's CPU and write volume under load.
-        let run: Vec<LogEntry> = entries.into_iter().collect();
-        let Some(first) = run.first() else {
-            callback.io_completed(Ok(()));
-            return Ok(());
-        };
-        let written = encode(&run).and_then(|bytes| {
-            self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            self.log
-                .insert(index_key(first.log_id.index()), bytes)
-                .map(|_| ())
-                .map_err(io::Error::other)
-        });
-        match written {
-            // Readable now; durable when the callback fires.
-            Ok(()) => {
-                self.flush_later(callback).await;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
-                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
-                Err(e)
-            }
-        }
-    }
-
-    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
-        let keep_through = last_log_id.as_ref().map(|id| id.index());
-        let start = keep_through.map_or(0, |i| i + 1);
-        let mut batch = sled::Batch::default();
-        // The run holding `start` may begin before it: keep its head.
-        if let Some((key, run)) = self.run_at(start)? {
-            let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();
-            if !head.is_empty() {
-                batch.insert(key, encode(&head)?);
-            }
-        }
-        for item in self.log.range(index_key(start)..) {
-            batch.remove(item.map_err(io::Error::other)?.0);
-        }
-        self.log.apply_batch(batch).map_err(io::Error::other)?;
-        self.flush().await
-    }
-
-    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
-        // Record the purge point first: a crash in between leaves entries that are merely
-        // redundant, never a hole.
-        self.put(&self.meta, KEY_PURGED, &log_id)?;
-        self.flush().await?;
-        // Remove the runs that end at or before the purge point: those followed by a run that
-        // starts at or before `index + 1`. The run holding the purge point stays whole; its
-        // purged head is never read (reads start after the purge point).
-        let keys: Vec<sled::IVec> = self
-            .log
-            .range(..=index_key(log_id.index().saturating_add(1)))
-            .map(|item| item.map(|(k, _)| k).map_err(io::Error::other))
-            .collect::<io::Result<_>>()?;
-        let mut batch = sled::Batch::default();
-        for key in keys.iter().take(keys.len().saturating_sub(1)) {
-            batch.remove(key.clone());
-        }
-        self.log.apply_batch(batch).map_err(io::Error::other)?;
-        tracing::debug!(upto = log_id.index(), "purged raft log");
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use openraft::errors::ErrorSource;
-    use openraft::impls::BoxedErrorSource;
-    use openraft::testing::log::{StoreBuilder, Suite};
-    use openraft::StorageError;
-
-    use super::*;
-    use crate::raft::state_machine::StateMachine;
-
-    struct SledBuilder;
-
-    impl StoreBuilder<TypeConfig, Store, StateMachine, tempfile::TempDir> for SledBuilder {
-        async fn build(&self) -> Result<(tempfile::TempDir, Store, StateMachine), StorageError<TypeConfig>> {
-            let err = |e: String| StorageError::read(BoxedErrorSource::from_string(e));
-            let dir = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
-            let store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;
-            let sm = StateMachine::restore(store.clone()).map_err(|e| err(e.to_string()))?;
-            Ok((dir, store, sm))
-        }
-    }
-
-    /// openraft's storage conformance suite against the sled log store and our state machine.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn openraft_storage_suite() -> Result<(), StorageError<TypeConfig>> {
-        Suite::test_all(SledBuilder).await
-    }
-
-    #[tokio::test]
-    async fn identity_and_snapshot_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = Store::open(dir.path()).unwrap();
-            assert_eq!(store.identity().unwrap(), None);
-            let id = Identity {
-                node_id: 3,
-                cluster_id: "c1".into(),
-            };
-            store.save_identity(&id).await.unwrap();
-            let meta = SnapshotMeta::default();
-            store.save_snapshot(&meta, b"payload").await.unwrap();
-        }
-        // sled's background flusher thread lets go of the previous handle asynchronously;
-        // poll until the reopen can take the lock.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let store = loop {
-            match Store::open(dir.path()) {
-                Ok(s) => break s,
-                Err(e) if std::time::Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-                Err(e) => panic!("reopen failed: {e}"),
-            }
-        };
-        assert_eq!(store.identity().unwrap().map(|i| i.node_id), Some(3));
-        assert_eq!(
-            store.load_snapshot().unwrap().map(|(_, d)| d),
-            Some(b"payload".to_vec())
-        );
-        assert!(store.has_raft_state().unwrap());
-    }
-
-    /// Snapshot bodies live in one file per snapshot; saving a new one removes the old file
-    /// (and strays a crash left), and a body stored in sled by older versions still loads.
-    #[tokio::test]
-    async fn snapshot_bodies_are_files_and_older_sled_bodies_still_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let files = || -> Vec<String> {
-            let mut names: Vec<String> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| is_snapshot_file(n))
-                .collect();
-            names.sort();
-            names
-        };
-        // An older layout: the body inside sled.
-        store
-            .snapshot
-            .insert(KEY_SNAPSHOT_META, encode(&SnapshotMeta::default()).unwrap())
-            .unwrap();
-        store.snapshot.insert(KEY_SNAPSHOT_DATA, b"in sled".as_slice()).unwrap();
-        assert_eq!(
-            store.load_snapshot().unwrap().map(|(_, d)| d),
-            Some(b"in sled".to_vec())
-        );
-
-        std::fs::write(dir.path().join("snapshot-00000000000000000001-0.bin"), b"stray").unwrap();
-        store.save_snapshot(&SnapshotMeta::default(), b"first").await.unwrap();
-        assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"first".to_vec()));
-        assert_eq!(files().len(), 1, "{:?}", files());
-        assert!(
-            store.snapshot.get(KEY_SNAPSHOT_DATA).unwrap().is_none(),
-            "the sled copy is dropped"
-        );
-
-        store.save_snapshot(&SnapshotMeta::default(), b"second").await.unwrap();
-        assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"second".to_vec()));
-        let names = files();
-        assert_eq!(names.len(), 1, "{names:?}");
-        assert_eq!(std::fs::read(dir.path().join(&names[0])).unwrap(), b"second");
-    }
-
-    /// Data dirs written before runs hold one entry per key; they must still read, purge and
-    /// truncate like runs of one.
-    #[tokio::test]
-    async fn single_entry_values_of_older_data_dirs_still_read() {
-        use openraft::alias::LeaderIdOf;
-        use openraft::entry::RaftEntry;
-        use openraft::vote::RaftLeaderIdExt;
-
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let leader = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(1, 1);
-        for i in 1..=3 {
-            let entry = LogEntry::new_blank(LogId::new(leader, i));
-            store.log.insert(index_key(i), encode(&entry).unwrap()).unwrap();
-        }
-        let run = vec![
-            LogEntry::new_blank(LogId::new(leader, 4)),
-            LogEntry::new_blank(LogId::new(leader, 5)),
-        ];
-        store.log.insert(index_key(4), encode(&run).unwrap()).unwrap();
-        let indexes = |entries: Vec<LogEntry>| entries.iter().map(|e| e.log_id.index()).collect::<Vec<_>>();
-        assert_eq!(indexes(store.try_get_log_entries(2..5).await.unwrap()), vec![2, 3, 4]);
-        store.truncate_after(Some(LogId::new(leader, 4))).await.unwrap();
-        assert_eq!(indexes(store.try_get_log_entries(..).await.unwrap()), vec![1, 2, 3, 4]);
-        store.purge(LogId::new(leader, 2)).await.unwrap();
-        assert_eq!(indexes(store.try_get_log_entries(..).await.unwrap()), vec![3, 4]);
-        let state = store.get_log_state().await.unwrap();
-        assert_eq!(state.last_log_id.map(|l| l.index()), Some(4));
-    }
 }

@@ -3,6 +3,7 @@
 //! (size, and time to send it, which also bounds idle keep-alive), and drains on shutdown.
 //! Knows nothing of routes: it serves the `Router` it is given.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
@@ -84,24 +86,8 @@ pub(crate) async fn serve(
         let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            let io = match tls {
-                None => Either::Left(stream),
-                Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => Either::Right(s),
-                    Ok(Err(e)) if what == Kind::Peers => {
-                        // On the peer plane this is a stranger without a certificate of our CA.
-                        tracing::warn!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
-                        return;
-                    }
-                    Ok(Err(e)) => {
-                        tracing::info!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::info!(listener = what.as_str(), %remote, "TLS handshake timed out");
-                        return;
-                    }
-                },
+            let Some(io) = handshake(what, tls, stream, remote, handshake_timeout).await else {
+                return;
             };
             let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
             if let Err(e) = watcher.watch(conn).await {
@@ -111,4 +97,34 @@ pub(crate) async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The connection's byte stream: plain, or after a TLS handshake bounded by `timeout`.
+/// `None` (logged) when the handshake fails or takes too long.
+async fn handshake(
+    what: Kind,
+    tls: Option<TlsAcceptor>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    timeout: Duration,
+) -> Option<Either<TcpStream, TlsStream<TcpStream>>> {
+    let Some(acceptor) = tls else {
+        return Some(Either::Left(stream));
+    };
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => Some(Either::Right(s)),
+        Ok(Err(e)) if what == Kind::Peers => {
+            // On the peer plane this is a stranger without a certificate of our CA.
+            tracing::warn!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::info!(listener = what.as_str(), %remote, error = %e, "TLS handshake refused");
+            None
+        }
+        Err(_) => {
+            tracing::info!(listener = what.as_str(), %remote, "TLS handshake timed out");
+            None
+        }
+    }
 }

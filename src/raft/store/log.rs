@@ -1,0 +1,216 @@
+//! openraft's log storage traits on the sled store: reading runs of entries, appending
+//! with group commit, truncating and purging.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
+use openraft::{OptionalSend, RaftLogReader};
+use tokio::sync::mpsc;
+
+use super::*;
+
+/// The group-commit loop behind `append`: takes every callback queued so far, runs one fsync
+/// (which covers every sled write made before it starts, so all of theirs), then completes
+/// them in order. Callbacks that arrive during the fsync wait for the next one.
+pub(super) async fn group_commit(
+    db: sled::Db,
+    path: PathBuf,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    busy: Arc<AtomicBool>,
+) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, usize::MAX).await > 0 {
+        busy.store(true, Ordering::Release);
+        for pending in &mut batch {
+            if let Some(started) = pending.started.take() {
+                let _ = started.send(());
+            }
+        }
+        let result = flush(&db, &path).await;
+        busy.store(false, Ordering::Release);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, path = %path.display(), "log flush failed; the writes are not acknowledged");
+        }
+        for pending in batch.drain(..) {
+            // Each callback must see the real outcome: openraft stops on an error.
+            let outcome = result
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| io::Error::new(e.kind(), e.to_string()));
+            pending.callback.io_completed(outcome);
+        }
+    }
+}
+
+fn bound_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
+    match bound {
+        Bound::Included(i) => Bound::Included(index_key(*i)),
+        Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl RaftLogReader<TypeConfig> for Store {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<LogEntry>, io::Error> {
+        let start = match range.start_bound() {
+            Bound::Included(i) => *i,
+            Bound::Excluded(i) => i.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        // Purged entries may still sit in the run that holds the purge point: never return them.
+        let purged: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
+        let start = match purged {
+            Some(p) => start.max(p.index() + 1),
+            None => start,
+        };
+        // Begin at the run holding `start`, which may begin before it.
+        let first_key: [u8; 8] = match self.stored_run_at(start)? {
+            Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
+            None => index_key(start),
+        };
+        let end = bound_key(range.end_bound());
+        let mut out = Vec::new();
+        for item in self.log.range((Bound::Included(first_key), end)) {
+            let (_, bytes) = item.map_err(io::Error::other)?;
+            out.extend(
+                decode_run(&bytes)?
+                    .into_iter()
+                    .filter(|e| e.log_id.index() >= start && range.contains(&e.log_id.index())),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        self.get(&self.meta, KEY_VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for Store {
+    type LogReader = Store;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
+        // The run holding the purge point is kept whole, so its entries may end at or before
+        // the purge point: then the purge point is the last log id.
+        let last_log_id = match (self.last_log_id()?, last_purged_log_id) {
+            (Some(last), Some(purged)) if purged.index() >= last.index() => Some(purged),
+            (last, purged) => last.or(purged),
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        self.put(&self.meta, KEY_VOTE, vote)?;
+        self.flush().await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        // A hint, not flushed on purpose: after a crash openraft re-derives commitment from a
+        // quorum (leader restore is off). Written only every COMMITTED_EVERY entries: each write
+        // dirties a sled page that the next log fsync must rewrite.
+        let index = committed.map_or(0, |c| c.index());
+        let saved = self.committed_saved.load(Ordering::Relaxed);
+        if index >= saved && index - saved < COMMITTED_EVERY {
+            return Ok(());
+        }
+        self.committed_saved.store(index, Ordering::Relaxed);
+        match committed {
+            Some(c) => self.put(&self.meta, KEY_COMMITTED, &c),
+            None => self.meta.remove(KEY_COMMITTED).map(|_| ()).map_err(io::Error::other),
+        }
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        self.get(&self.meta, KEY_COMMITTED)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = LogEntry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        // One sled value per append ("run" of consecutive entries, keyed by its first index):
+        // sled copies a whole leaf on every insert, so one insert per batch instead of one per
+        // entry cuts the leader's CPU and write volume under load.
+        let run: Vec<LogEntry> = entries.into_iter().collect();
+        let Some(first) = run.first() else {
+            callback.io_completed(Ok(()));
+            return Ok(());
+        };
+        let written = encode(&run).and_then(|bytes| {
+            self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.log
+                .insert(index_key(first.log_id.index()), bytes)
+                .map(|_| ())
+                .map_err(io::Error::other)
+        });
+        match written {
+            // Readable now; durable when the callback fires.
+            Ok(()) => {
+                self.flush_later(callback).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, path = %self.path.display(), "log append failed; the write is not acknowledged");
+                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+                Err(e)
+            }
+        }
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let keep_through = last_log_id.as_ref().map(|id| id.index());
+        let start = keep_through.map_or(0, |i| i + 1);
+        let mut batch = sled::Batch::default();
+        // The run holding `start` may begin before it: keep its head.
+        if let Some((key, run)) = self.run_at(start)? {
+            let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();
+            if !head.is_empty() {
+                batch.insert(key, encode(&head)?);
+            }
+        }
+        for item in self.log.range(index_key(start)..) {
+            batch.remove(item.map_err(io::Error::other)?.0);
+        }
+        self.log.apply_batch(batch).map_err(io::Error::other)?;
+        self.flush().await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        // Record the purge point first: a crash in between leaves entries that are merely
+        // redundant, never a hole.
+        self.put(&self.meta, KEY_PURGED, &log_id)?;
+        self.flush().await?;
+        // Remove the runs that end at or before the purge point: those followed by a run that
+        // starts at or before `index + 1`. The run holding the purge point stays whole; its
+        // purged head is never read (reads start after the purge point).
+        let keys: Vec<sled::IVec> = self
+            .log
+            .range(..=index_key(log_id.index().saturating_add(1)))
+            .map(|item| item.map(|(k, _)| k).map_err(io::Error::other))
+            .collect::<io::Result<_>>()?;
+        let mut batch = sled::Batch::default();
+        for key in keys.iter().take(keys.len().saturating_sub(1)) {
+            batch.remove(key.clone());
+        }
+        self.log.apply_batch(batch).map_err(io::Error::other)?;
+        tracing::debug!(upto = log_id.index(), "purged raft log");
+        Ok(())
+    }
+}
