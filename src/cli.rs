@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::DEFAULT_CLIENT_URL;
 use crate::types::Consistency;
+
+/// Default client URL, for the CLI's `--server` and for `dcache serve` with no flags
+/// (`config` re-exports it). Defined here so the options do not depend on `config`.
+pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
 
 /// dcache: a strongly consistent, Raft-replicated in-memory cache.
 #[derive(Debug, Parser)]
