@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::{ClientOpts, ClusterCommand, Output};
 use crate::client::{to_json, Client, ClientError};
-use crate::types::{MemberInfo, NodeStatus};
+use crate::types::{MemberInfo, NodeStatus, Role};
 
 /// Runs one `cluster` subcommand.
 pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
@@ -64,7 +64,7 @@ struct StatusRow {
     name: String,
     id: u64,
     client_url: String,
-    role: Option<String>,
+    role: Option<Role>,
     term: Option<u64>,
     committed: Option<u64>,
     applied: Option<u64>,
@@ -98,7 +98,7 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
     let leader = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .filter(|s| s.role == "leader")
+        .filter(|s| s.role.is_leader())
         .max_by_key(|s| s.term);
     let rows: Vec<StatusRow> = results
         .iter()
@@ -107,11 +107,11 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
                 name: m.name.clone(),
                 id: m.id,
                 client_url: m.client_url.clone(),
-                role: Some(s.role.clone()),
+                role: Some(s.role),
                 term: Some(s.term),
                 committed: Some(s.committed),
                 applied: Some(s.applied),
-                lag: leader.map(|l| lag_of(l, m.id, s)),
+                lag: leader.and_then(|l| l.lag_of(m.id, Some(s))),
                 keys: Some(s.key_count),
                 error: None,
             },
@@ -123,7 +123,7 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
                 term: None,
                 committed: None,
                 applied: None,
-                lag: leader.and_then(|l| l.replication.as_ref()?.iter().find(|r| r.id == m.id).map(|r| r.lag)),
+                lag: leader.and_then(|l| l.lag_of(m.id, None)),
                 keys: None,
                 error: Some(e.clone()),
             },
@@ -152,7 +152,7 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
                             r.name.clone(),
                             r.id.to_string(),
                             r.client_url.clone(),
-                            r.role.clone().unwrap_or_default(),
+                            r.role.map(|r| r.to_string()).unwrap_or_default(),
                             opt(r.term),
                             opt(r.committed),
                             opt(r.applied),
@@ -166,16 +166,6 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
         }
     }
     Ok(())
-}
-
-/// Entries `member` is behind the leader: from the leader's replication report when it has
-/// one, else from the member's own last log index.
-fn lag_of(leader: &NodeStatus, member: u64, status: &NodeStatus) -> u64 {
-    leader
-        .replication
-        .as_ref()
-        .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
-        .unwrap_or_else(|| leader.last_log_index.saturating_sub(status.last_log_index))
 }
 
 /// Prints left-aligned columns separated by two spaces.

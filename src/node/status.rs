@@ -5,15 +5,15 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::ServerState;
 
 use super::Node;
-use crate::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo};
+use crate::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo, Role};
 
-fn role(state: ServerState) -> &'static str {
+fn role(state: ServerState) -> Role {
     match state {
-        ServerState::Leader => "leader",
-        ServerState::Follower => "follower",
-        ServerState::Candidate => "candidate",
-        ServerState::Learner => "learner",
-        ServerState::Shutdown => "shutdown",
+        ServerState::Leader => Role::Leader,
+        ServerState::Follower => Role::Follower,
+        ServerState::Candidate => Role::Candidate,
+        ServerState::Learner => Role::Learner,
+        ServerState::Shutdown => Role::Shutdown,
     }
 }
 
@@ -94,7 +94,7 @@ impl Node {
             name: config.name.clone(),
             id: self.inner.id,
             cluster_id: config.cluster_id.clone(),
-            role: role(m.state).to_string(),
+            role: role(m.state),
             term: m.current_term,
             leader,
             last_log_index,

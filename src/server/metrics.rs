@@ -209,7 +209,7 @@ impl Metrics {
         let s = node.status();
         let values = [
             s.term,
-            u64::from(s.role == "leader"),
+            u64::from(s.role.is_leader()),
             s.last_log_index,
             s.committed,
             s.applied,
