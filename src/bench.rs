@@ -84,7 +84,7 @@ pub struct Progress {
 /// Errors that stop a run before it measures anything.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] ClientError),
     #[error("invalid options: {0}")]
     Options(String),
