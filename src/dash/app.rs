@@ -290,25 +290,7 @@ impl App {
         }
 
         let old_index = self.selected_index();
-        self.nodes = polls
-            .into_iter()
-            .map(|p| {
-                let lag = leader_status
-                    .as_ref()
-                    .and_then(|l| l.lag_of(p.member.id, p.outcome.as_ref().ok()));
-                let (status, error) = match p.outcome {
-                    Ok(s) => (Some(s), None),
-                    Err(e) => (None, Some(e)),
-                };
-                NodeRow {
-                    member: p.member,
-                    status,
-                    error,
-                    latency: p.latency,
-                    lag,
-                }
-            })
-            .collect();
+        self.nodes = node_rows(polls, leader_status.as_ref());
         if self.selected_index().is_none() {
             let keep = old_index.unwrap_or(0).min(self.nodes.len().saturating_sub(1));
             self.selected = self.nodes.get(keep).map(|n| n.member.id);
@@ -565,6 +547,27 @@ impl App {
         up.sort_by_key(|n| !n.is_leader());
         up.into_iter().map(|n| n.member.client_url.clone()).collect()
     }
+}
+
+/// One table row per poll, with each member's lag as `leader` sees it (none without one).
+fn node_rows(polls: Vec<NodePoll>, leader: Option<&NodeStatus>) -> Vec<NodeRow> {
+    polls
+        .into_iter()
+        .map(|p| {
+            let lag = leader.and_then(|l| l.lag_of(p.member.id, p.outcome.as_ref().ok()));
+            let (status, error) = match p.outcome {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(e)),
+            };
+            NodeRow {
+                member: p.member,
+                status,
+                error,
+                latency: p.latency,
+                lag,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
