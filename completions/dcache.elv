@@ -18,7 +18,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
     }
     var completions = [
         &'dcache'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -39,7 +39,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
             cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-            cand snapshot 'Back up the cache to a file, or seed a new cluster''s data dir from one'
+            cand backup 'Back up the cache to a file, or seed a new cluster''s data dir from one (`snapshot` is the older name of this command and still works)'
+            cand snapshot 'Back up the cache to a file, or seed a new cluster''s data dir from one (`snapshot` is the older name of this command and still works)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -77,7 +78,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
             cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
             cand --election-timeout-ms 'Minimum election timeout in milliseconds (the maximum is twice this)'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -92,7 +93,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;set'= {
             cand --ttl 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline'
             cand --if-version 'Only write if the key is at this version (compare-and-set)'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -106,7 +107,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;ttl'= {
             cand --consistency 'Read consistency'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -119,7 +120,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;watch'= {
             cand --from-version 'Resume after this version (replays kept history first)'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -132,7 +133,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;get'= {
             cand --consistency 'Read consistency'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -145,7 +146,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;delete'= {
             cand --if-version 'Only delete if the key is at this version'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -159,7 +160,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;scan'= {
             cand --limit 'Most keys to return (1-10000)'
             cand --consistency 'Read consistency'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -171,7 +172,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -189,7 +190,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dcache;cluster;status'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -201,7 +202,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster;leader'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -213,7 +214,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster;members'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -225,7 +226,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster;transfer-leadership'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -237,7 +238,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster;remove'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -270,8 +271,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;dash'= {
             cand --endpoints 'Client URLs to discover the cluster from (comma-separated); default: --server'
-            cand --interval 'How often every node is polled (e.g. 250ms, 1s, 5s)'
-            cand --server 'Client URL of any dcache node'
+            cand --interval 'How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms)'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -283,16 +284,16 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;bench'= {
-            cand --clients 'Concurrent clients, each with one request in flight'
+            cand --clients 'Concurrent clients, each with one request in flight (at least 1)'
             cand --duration 'How long to run (e.g. 10s); ignored with --requests'
             cand --requests 'Stop after this many requests instead of after --duration'
             cand --workload 'What to send'
-            cand --read-ratio 'Fraction of gets in the mixed workload'
-            cand --key-space 'Number of distinct keys'
+            cand --read-ratio 'Fraction of gets in the mixed workload (0 to 1)'
+            cand --key-space 'Number of distinct keys (at least 1)'
             cand --value-size 'Value size in bytes'
             cand --consistency 'Consistency of the gets'
             cand --endpoints 'Client URLs to spread the clients over (default: --server)'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -308,7 +309,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --nodes 'How many nodes (1-9)'
             cand --base-port 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers'
             cand --data-dir 'Where the nodes keep their data and logs'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -319,8 +320,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'dcache;snapshot'= {
-            cand --server 'Client URL of any dcache node'
+        &'dcache;backup'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -334,13 +335,86 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
-        &'dcache;snapshot;save'= {
-            cand --server 'Client URL of any dcache node'
+        &'dcache;snapshot'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --token 'Bearer token sent with every request, for nodes that require client authentication'
             cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+            cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;backup;save'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;snapshot;save'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;backup;restore'= {
+            cand -c 'YAML config file (see config/dcache.yaml for every key)'
+            cand --config 'YAML config file (see config/dcache.yaml for every key)'
+            cand --log-level 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)'
+            cand --name 'This node''s name; must appear in initial-cluster'
+            cand --cluster-id 'Cluster identity; a data dir written for another cluster id is refused'
+            cand --data-dir 'Where the Raft log, vote and snapshots are kept'
+            cand --listen-client-urls 'URL the client API listens on'
+            cand --advertise-client-urls 'Client URL other nodes and tools should use for this node'
+            cand --listen-peer-urls 'URL the peer (Raft) listener binds'
+            cand --initial-advertise-peer-urls 'Peer URL other nodes should use for this node'
+            cand --initial-cluster 'Founding members: name=peer-url,... (identical on every founding node)'
+            cand --initial-cluster-state '`new` to found the cluster in initial-cluster, `existing` to join one'
+            cand --join 'Client URL of a running cluster to join on first start'
+            cand --peer-token 'Shared secret that every peer request must carry (same on every node; >= 16 chars)'
+            cand --client-cert-file 'Certificate (PEM) of the client listener; needs an https:// listen-client-urls'
+            cand --client-key-file 'Private key (PEM) of the client listener'
+            cand --trusted-ca-file 'CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL)'
+            cand --peer-cert-file 'Certificate (PEM) this node presents to peers, as server and as client (mutual TLS)'
+            cand --peer-key-file 'Private key (PEM) of the peer certificate'
+            cand --peer-trusted-ca-file 'CA bundle (PEM) that signs every peer certificate; peers without one are refused'
+            cand --auth-token 'Client token with read-write access (repeatable); with any token set, clients must send one'
+            cand --read-only-token 'Client token with read-only access (repeatable)'
+            cand --join-token 'Token this node sends when it joins a cluster whose client API requires one'
+            cand --max-connections 'Most open connections per listener; further clients wait in the accept queue'
+            cand --max-header-bytes 'Largest accepted request head (request line + headers) in bytes'
+            cand --header-read-timeout 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)'
+            cand --max-key-bytes 'Longest accepted key in bytes'
+            cand --max-value-bytes 'Longest accepted value in bytes'
+            cand --max-memory 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it'
+            cand --request-timeout 'How long a request may wait for the cluster (e.g. 5s)'
+            cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
+            cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
+            cand --election-timeout-ms 'Minimum election timeout in milliseconds (the maximum is twice this)'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand --check 'Validate the configuration, print it, and exit without starting'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -380,7 +454,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --snapshot-logs 'Snapshot the cache and purge the log every this many entries'
             cand --heartbeat-interval-ms 'Leader heartbeat interval in milliseconds'
             cand --election-timeout-ms 'Minimum election timeout in milliseconds (the maximum is twice this)'
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -391,6 +465,17 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'dcache;backup;help'= {
+            cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+            cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dcache;backup;help;save'= {
+        }
+        &'dcache;backup;help;restore'= {
+        }
+        &'dcache;backup;help;help'= {
         }
         &'dcache;snapshot;help'= {
             cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
@@ -404,7 +489,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;snapshot;help;help'= {
         }
         &'dcache;completions'= {
-            cand --server 'Client URL of any dcache node'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
             cand --output 'Output format'
@@ -427,7 +512,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
             cand bench 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
             cand local-cluster 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-            cand snapshot 'Back up the cache to a file, or seed a new cluster''s data dir from one'
+            cand backup 'Back up the cache to a file, or seed a new cluster''s data dir from one (`snapshot` is the older name of this command and still works)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -468,13 +553,13 @@ set edit:completion:arg-completer[dcache] = {|@words|
         }
         &'dcache;help;local-cluster'= {
         }
-        &'dcache;help;snapshot'= {
+        &'dcache;help;backup'= {
             cand save 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
             cand restore 'Seed the empty data dir of one node of a new cluster from FILE. Give the node''s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
         }
-        &'dcache;help;snapshot;save'= {
+        &'dcache;help;backup;save'= {
         }
-        &'dcache;help;snapshot;restore'= {
+        &'dcache;help;backup;restore'= {
         }
         &'dcache;help;completions'= {
         }

@@ -24,7 +24,7 @@ function __fish_dcache_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c dcache -n "__fish_dcache_needs_command" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_needs_command" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_needs_command" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_needs_command" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -43,7 +43,8 @@ complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "snapshot" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "snapshot" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -78,7 +79,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l request-timeout 
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l snapshot-logs -d 'Snapshot the cache and purge the log every this many entries' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l heartbeat-interval-ms -d 'Leader heartbeat interval in milliseconds' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l election-timeout-ms -d 'Minimum election timeout in milliseconds (the maximum is twice this)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand serve" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -89,7 +90,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Pr
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l ttl -d 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-version -d 'Only write if the key is at this version (compare-and-set)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -100,8 +101,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Prin
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
-local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
-complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l server -d 'Client URL of any dcache node' -r
+local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -110,7 +111,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l cacert -d 'CA bund
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l from-version -d 'Resume after this version (replays kept history first)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand watch" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -120,8 +121,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Pr
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
-local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
-complete -c dcache -n "__fish_dcache_using_subcommand get" -l server -d 'Client URL of any dcache node' -r
+local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -130,7 +131,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand get" -l cacert -d 'CA bund
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
-complete -c dcache -n "__fish_dcache_using_subcommand delete" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -141,8 +142,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
-local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
-complete -c dcache -n "__fish_dcache_using_subcommand scan" -l server -d 'Client URL of any dcache node' -r
+local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -150,7 +151,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand scan" -l token -d 'Bearer 
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -164,7 +165,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_se
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -172,7 +173,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -180,7 +181,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -188,7 +189,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -196,7 +197,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -211,8 +212,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs to discover the cluster from (comma-separated); default: --server' -r
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -220,20 +221,20 @@ complete -c dcache -n "__fish_dcache_using_subcommand dash" -l token -d 'Bearer 
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight (at least 1)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l duration -d 'How long to run (e.g. 10s); ignored with --requests' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l requests -d 'Stop after this many requests instead of after --duration' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l workload -d 'What to send' -r -f -a "set\t'Only sets'
 get\t'Only gets (the key space is written once first)'
 mixed\t'Gets with probability `read_ratio`, sets otherwise'"
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l read-ratio -d 'Fraction of gets in the mixed workload' -r
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l key-space -d 'Number of distinct keys' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l read-ratio -d 'Fraction of gets in the mixed workload (0 to 1)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l key-space -d 'Number of distinct keys (at least 1)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l value-size -d 'Value size in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l consistency -d 'Consistency of the gets' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
-local\t'This node\'s applied state; fastest, may be stale on a follower (etcd\'s serializable)'"
+local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs to spread the clients over (default: --server)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -245,7 +246,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand bench" -s V -l version -d 
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l nodes -d 'How many nodes (1-9)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l base-port -d 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l data-dir -d 'Where the nodes keep their data and logs' -r -F
-complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -253,7 +254,70 @@ complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l token -d
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l log-level -d 'Log level or filter: error, warn, info, debug, trace (or e.g. `dcache=debug`)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l name -d 'This node\'s name; must appear in initial-cluster' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l cluster-id -d 'Cluster identity; a data dir written for another cluster id is refused' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l data-dir -d 'Where the Raft log, vote and snapshots are kept' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l listen-client-urls -d 'URL the client API listens on' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l advertise-client-urls -d 'Client URL other nodes and tools should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l listen-peer-urls -d 'URL the peer (Raft) listener binds' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l initial-advertise-peer-urls -d 'Peer URL other nodes should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l initial-cluster-state -d '`new` to found the cluster in initial-cluster, `existing` to join one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l join -d 'Client URL of a running cluster to join on first start' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l peer-token -d 'Shared secret that every peer request must carry (same on every node; >= 16 chars)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l client-cert-file -d 'Certificate (PEM) of the client listener; needs an https:// listen-client-urls' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l client-key-file -d 'Private key (PEM) of the client listener' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l trusted-ca-file -d 'CA bundle (PEM) this node trusts when it calls a client URL over https (the join URL)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l peer-cert-file -d 'Certificate (PEM) this node presents to peers, as server and as client (mutual TLS)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l peer-key-file -d 'Private key (PEM) of the peer certificate' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l peer-trusted-ca-file -d 'CA bundle (PEM) that signs every peer certificate; peers without one are refused' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l auth-token -d 'Client token with read-write access (repeatable); with any token set, clients must send one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l read-only-token -d 'Client token with read-only access (repeatable)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l join-token -d 'Token this node sends when it joins a cluster whose client API requires one' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-connections -d 'Most open connections per listener; further clients wait in the accept queue' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-header-bytes -d 'Largest accepted request head (request line + headers) in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l header-read-timeout -d 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-key-bytes -d 'Longest accepted key in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-value-bytes -d 'Longest accepted value in bytes' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-memory -d 'Memory bound of the cache (e.g. 64MiB, 2GiB; `off` = unbounded); keys are evicted past it' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long a request may wait for the cluster (e.g. 5s)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l snapshot-logs -d 'Snapshot the cache and purge the log every this many entries' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l heartbeat-interval-ms -d 'Leader heartbeat interval in milliseconds' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l election-timeout-ms -d 'Minimum election timeout in milliseconds (the maximum is twice this)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l check -d 'Validate the configuration, print it, and exit without starting'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -264,7 +328,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_s
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -304,7 +368,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l snapshot-logs -d 'Snapshot the cache and purge the log every this many entries' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l heartbeat-interval-ms -d 'Leader heartbeat interval in milliseconds' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l election-timeout-ms -d 'Minimum election timeout in milliseconds (the maximum is twice this)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -316,7 +380,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand completions" -l server -d 'Client URL of any dcache node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
@@ -324,24 +388,24 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -l token -d '
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "snapshot" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from snapshot" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from snapshot" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "restore" -d 'Seed the empty data dir of one node of a new cluster from FILE. Give the node\'s configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster, ...); run it for every founding node with the same FILE, then start them'

@@ -1,4 +1,4 @@
-//! The backup file of `dcache snapshot save/restore`: a short header (magic line, then one
+//! The backup file of `dcache backup save/restore`: a short header (magic line, then one
 //! JSON line of metadata with a CRC-32 of the body), then the body: the cache in the same
 //! MessagePack encoding as a Raft snapshot. Knows nothing of Raft or HTTP; the server
 //! produces the body, the CLI writes and checks files, `node::restore` seeds a data dir.

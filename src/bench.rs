@@ -84,7 +84,7 @@ pub struct Progress {
 /// Errors that stop a run before it measures anything.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] ClientError),
     #[error("invalid options: {0}")]
     Options(String),
@@ -125,46 +125,9 @@ pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchRe
     for i in 0..opts.clients {
         let client = clients[i % clients.len()].clone();
         let (opts, value, issued, progress) = (opts.clone(), value.clone(), issued.clone(), progress.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
-            let mut first_error = None;
-            let mut rng = rand::rngs::SmallRng::from_entropy();
-            loop {
-                match opts.stop {
-                    Stop::After(d) if started.elapsed() >= d => break,
-                    Stop::Requests(n) if issued.fetch_add(1, Ordering::Relaxed) >= n => break,
-                    _ => {}
-                }
-                let k = key(rng.gen_range(0..opts.key_space));
-                let read = match opts.workload {
-                    Workload::Set => false,
-                    Workload::Get => true,
-                    Workload::Mixed => rng.gen_bool(opts.read_ratio),
-                };
-                let t0 = Instant::now();
-                let result = if read {
-                    match client.get(&k, opts.consistency).await {
-                        Err(e) if e.is_not_found() => Ok(()),
-                        other => other.map(|_| ()),
-                    }
-                } else {
-                    client.set(&k, &value).await.map(|_| ())
-                };
-                match result {
-                    Ok(()) => {
-                        if let Some(h) = hist.as_mut() {
-                            let _ = h.record(t0.elapsed().as_micros().max(1) as u64);
-                        }
-                        progress.done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        progress.errors.fetch_add(1, Ordering::Relaxed);
-                        first_error.get_or_insert_with(|| e.to_string());
-                    }
-                }
-            }
-            (hist, first_error)
-        }));
+        tasks.push(tokio::spawn(client_loop(
+            client, opts, value, started, issued, progress,
+        )));
     }
     let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
     let mut first_error = None;
@@ -180,7 +143,72 @@ pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchRe
     }
     let elapsed = started.elapsed().as_secs_f64();
     let ops = progress.done.load(Ordering::Relaxed);
-    let latency = match &total {
+    let latency = latency_of(total.as_ref());
+    Ok(BenchReport {
+        workload: opts.workload,
+        clients: opts.clients,
+        ops,
+        errors: progress.errors.load(Ordering::Relaxed),
+        elapsed_secs: elapsed,
+        ops_per_sec: if elapsed > 0.0 { ops as f64 / elapsed } else { 0.0 },
+        latency_us: latency,
+        first_error,
+    })
+}
+
+/// One closed-loop client: sends a request, waits for the answer, records its latency, until
+/// `opts.stop` says the run is over; returns its histogram and its first error.
+async fn client_loop(
+    client: Client,
+    opts: BenchOptions,
+    value: Arc<str>,
+    started: Instant,
+    issued: Arc<AtomicU64>,
+    progress: Arc<Progress>,
+) -> (Option<Histogram<u64>>, Option<String>) {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+    let mut first_error = None;
+    let mut rng = rand::rngs::SmallRng::from_entropy();
+    loop {
+        match opts.stop {
+            Stop::After(d) if started.elapsed() >= d => break,
+            Stop::Requests(n) if issued.fetch_add(1, Ordering::Relaxed) >= n => break,
+            _ => {}
+        }
+        let k = key(rng.gen_range(0..opts.key_space));
+        let read = match opts.workload {
+            Workload::Set => false,
+            Workload::Get => true,
+            Workload::Mixed => rng.gen_bool(opts.read_ratio),
+        };
+        let t0 = Instant::now();
+        let result = if read {
+            match client.get(&k, opts.consistency).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other.map(|_| ()),
+            }
+        } else {
+            client.set(&k, &value).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => {
+                if let Some(h) = hist.as_mut() {
+                    let _ = h.record(t0.elapsed().as_micros().max(1) as u64);
+                }
+                progress.done.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                progress.errors.fetch_add(1, Ordering::Relaxed);
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    (hist, first_error)
+}
+
+/// Percentiles of `hist`; all zero without one or without samples.
+fn latency_of(hist: Option<&Histogram<u64>>) -> Latency {
+    match hist {
         Some(h) if !h.is_empty() => Latency {
             p50: h.value_at_quantile(0.50),
             p90: h.value_at_quantile(0.90),
@@ -197,17 +225,7 @@ pub async fn run(opts: &BenchOptions, progress: Arc<Progress>) -> Result<BenchRe
             max: 0,
             mean: 0.0,
         },
-    };
-    Ok(BenchReport {
-        workload: opts.workload,
-        clients: opts.clients,
-        ops,
-        errors: progress.errors.load(Ordering::Relaxed),
-        elapsed_secs: elapsed,
-        ops_per_sec: if elapsed > 0.0 { ops as f64 / elapsed } else { 0.0 },
-        latency_us: latency,
-        first_error,
-    })
+    }
 }
 
 /// Writes every key of the key space once, with all clients, before a read benchmark.

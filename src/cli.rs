@@ -1,13 +1,18 @@
-//! Command-line options as parsed by clap. The doc comments are the `--help` text. Nothing
-//! here is validated beyond its type: `config` turns `ServeArgs` into a checked `Config`.
+//! Command-line options as parsed by clap. The doc comments are the `--help` text. Values a
+//! client command cannot use (a `--server` without scheme, `--clients 0`, `--read-ratio 1.5`,
+//! a too short `--interval`) are refused here, so clap reports them as usage errors (exit 2);
+//! `config` turns `ServeArgs` into a checked `Config`. Imports no other module's logic.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::DEFAULT_CLIENT_URL;
 use crate::types::Consistency;
+
+/// Default client URL, for the CLI's `--server` and for `dcache serve` with no flags
+/// (`config` re-exports it). Defined here so the options do not depend on `config`.
+pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
 
 /// dcache: a strongly consistent, Raft-replicated in-memory cache.
 #[derive(Debug, Parser)]
@@ -22,8 +27,8 @@ pub struct Cli {
 /// Options shared by every client command.
 #[derive(Debug, Clone, Args)]
 pub struct ClientOpts {
-    /// Client URL of any dcache node.
-    #[arg(long, env = "DCACHE_SERVER", default_value = DEFAULT_CLIENT_URL, global = true)]
+    /// Client URL of any dcache node (http:// or https://, with host and port).
+    #[arg(long, env = "DCACHE_SERVER", default_value = DEFAULT_CLIENT_URL, global = true, value_parser = parse_server_url)]
     pub server: String,
     /// How long to wait for an answer (e.g. 500ms, 10s, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, global = true)]
@@ -114,47 +119,9 @@ pub enum Command {
         command: ClusterCommand,
     },
     /// Live terminal dashboard: every member's role, term, log positions, lag and keys.
-    Dash {
-        /// Client URLs to discover the cluster from (comma-separated); default: --server.
-        #[arg(long, value_name = "URL,URL")]
-        endpoints: Option<String>,
-        /// How often every node is polled (e.g. 250ms, 1s, 5s).
-        #[arg(long, default_value = "1s", value_parser = parse_duration)]
-        interval: Duration,
-    },
+    Dash(DashArgs),
     /// Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end.
-    Bench {
-        /// Concurrent clients, each with one request in flight.
-        #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// How long to run (e.g. 10s); ignored with --requests.
-        #[arg(long, default_value = "10s", value_parser = parse_duration)]
-        duration: Duration,
-        /// Stop after this many requests instead of after --duration.
-        #[arg(long)]
-        requests: Option<u64>,
-        /// What to send.
-        #[arg(long, value_enum, default_value_t = crate::bench::Workload::Set)]
-        workload: crate::bench::Workload,
-        /// Fraction of gets in the mixed workload.
-        #[arg(long, default_value_t = 0.9)]
-        read_ratio: f64,
-        /// Number of distinct keys.
-        #[arg(long, default_value_t = 10_000)]
-        key_space: u64,
-        /// Value size in bytes.
-        #[arg(long, default_value_t = 256)]
-        value_size: usize,
-        /// Consistency of the gets.
-        #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
-        consistency: Consistency,
-        /// Client URLs to spread the clients over (default: --server).
-        #[arg(long, value_delimiter = ',')]
-        endpoints: Vec<String>,
-        /// Skip writing the key space before a get or mixed run.
-        #[arg(long)]
-        no_prefill: bool,
-    },
+    Bench(BenchArgs),
     /// Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it).
     LocalCluster {
         /// How many nodes (1-9).
@@ -167,10 +134,12 @@ pub enum Command {
         #[arg(long, default_value = "./dcache-data/local")]
         data_dir: PathBuf,
     },
-    /// Back up the cache to a file, or seed a new cluster's data dir from one.
-    Snapshot {
+    /// Back up the cache to a file, or seed a new cluster's data dir from one
+    /// (`snapshot` is the older name of this command and still works).
+    #[command(visible_alias = "snapshot")]
+    Backup {
         #[command(subcommand)]
-        command: SnapshotCommand,
+        command: BackupCommand,
     },
     /// Print a shell completion script.
     Completions {
@@ -199,9 +168,9 @@ pub enum ClusterCommand {
     },
 }
 
-/// `dcache snapshot ...` subcommands.
+/// `dcache backup ...` subcommands (also reachable as `dcache snapshot ...`).
 #[derive(Debug, Subcommand)]
-pub enum SnapshotCommand {
+pub enum BackupCommand {
     /// Download a consistent backup from the leader into FILE (every write acknowledged
     /// before the command started is in it).
     Save {
@@ -212,11 +181,57 @@ pub enum SnapshotCommand {
     /// configuration as for `dcache serve` (--config, or --name, --data-dir, --initial-cluster,
     /// ...); run it for every founding node with the same FILE, then start them.
     Restore {
-        /// A file written by `dcache snapshot save`.
+        /// A file written by `dcache backup save`.
         file: PathBuf,
         #[command(flatten)]
         serve: Box<ServeArgs>,
     },
+}
+
+/// Options of `dcache dash`.
+#[derive(Debug, Clone, Args)]
+pub struct DashArgs {
+    /// Client URLs to discover the cluster from (comma-separated); default: --server.
+    #[arg(long, value_name = "URL,URL")]
+    pub endpoints: Option<String>,
+    /// How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms).
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    pub interval: Duration,
+}
+
+/// Options of `dcache bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Concurrent clients, each with one request in flight (at least 1).
+    #[arg(long, default_value_t = 16, value_parser = parse_count)]
+    pub clients: usize,
+    /// How long to run (e.g. 10s); ignored with --requests.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Stop after this many requests instead of after --duration.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// What to send.
+    #[arg(long, value_enum, default_value_t = crate::bench::Workload::Set)]
+    pub workload: crate::bench::Workload,
+    /// Fraction of gets in the mixed workload (0 to 1).
+    #[arg(long, default_value_t = 0.9, value_parser = parse_ratio)]
+    pub read_ratio: f64,
+    /// Number of distinct keys (at least 1).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub key_space: u64,
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 256)]
+    pub value_size: usize,
+    /// Consistency of the gets.
+    #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+    pub consistency: Consistency,
+    /// Client URLs to spread the clients over (default: --server).
+    #[arg(long, value_delimiter = ',', value_parser = parse_server_url)]
+    pub endpoints: Vec<String>,
+    /// Skip writing the key space before a get or mixed run.
+    #[arg(long)]
+    pub no_prefill: bool,
 }
 
 /// Options of `dcache serve`. Each flag overrides the same key of the config file.
@@ -335,4 +350,82 @@ pub struct ServeArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
+}
+
+/// The dashboard's poll interval: a duration of at least [`crate::dash::MIN_INTERVAL`].
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    let min = crate::dash::MIN_INTERVAL;
+    if d < min {
+        return Err(format!(
+            "`{s}` is too short; use at least {}",
+            humantime::format_duration(min)
+        ));
+    }
+    Ok(d)
+}
+
+/// A count of at least 1.
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("`0` is too few; use at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("`{s}` is not a count ({e}); use e.g. 16")),
+    }
+}
+
+/// A fraction from 0 to 1 inclusive.
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Ok(_) => Err(format!("`{s}` is not between 0 and 1; use e.g. 0.9 for 90% gets")),
+        Err(e) => Err(format!("`{s}` is not a number ({e}); use e.g. 0.9")),
+    }
+}
+
+/// A node's client URL: http:// or https:// with a host, e.g. `http://127.0.0.1:8080`.
+/// Kept as given; the client trims a trailing slash.
+fn parse_server_url(s: &str) -> Result<String, String> {
+    let url = url::Url::parse(s)
+        .map_err(|e| format!("`{s}` is not a URL ({e}); give scheme, host and port, e.g. http://{s}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!(
+            "`{s}` has scheme `{}`; use http:// or https://, e.g. http://127.0.0.1:8080",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{s}` has no host; use e.g. http://127.0.0.1:8080"));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_need_an_http_scheme_and_a_host() {
+        assert!(parse_server_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_server_url("https://node1:8443/").is_ok());
+        assert!(parse_server_url("127.0.0.1:8080")
+            .unwrap_err()
+            .contains("http://127.0.0.1:8080"));
+        assert!(parse_server_url("localhost:8080")
+            .unwrap_err()
+            .contains("scheme `localhost`"));
+        assert!(parse_server_url("ftp://h:1").is_err());
+    }
+
+    #[test]
+    fn counts_ratios_and_intervals_are_range_checked() {
+        assert_eq!(parse_count("4"), Ok(4));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("-1").is_err());
+        assert_eq!(parse_ratio("1"), Ok(1.0));
+        assert!(parse_ratio("1.5").is_err());
+        assert!(parse_ratio("NaN").is_err());
+        assert!(parse_interval("0s").is_err());
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+    }
 }

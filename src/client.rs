@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::types::{
-    Consistency, DeleteResult, Envelope, Health, JoinRequest, JoinResult, KeyValue, KeysResult, LeaderInfo, MemberInfo,
-    NodeStatus, SetRequest, SetResult,
+    Consistency, DeleteResult, Envelope, ErrorCode, Health, JoinRequest, JoinResult, KeyValue, KeysResult, LeaderInfo,
+    MemberInfo, NodeStatus, SetRequest, SetResult,
 };
 
 /// Characters left as they are in a key path segment; everything else is percent-encoded.
@@ -30,8 +30,13 @@ pub enum ClientError {
     Unreachable { url: String, reason: String },
     #[error("{url} did not answer within {timeout:?} (raise --timeout, or check the node's log)")]
     Timeout { url: String, timeout: Duration },
+    /// The server answered with an error envelope (`code` is its machine-readable code).
     #[error("{message}")]
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
     #[error("unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
 }
@@ -48,7 +53,13 @@ impl ClientError {
 
     /// Whether the server said the key does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, ClientError::Api { code, .. } if code == "KEY_NOT_FOUND")
+        matches!(
+            self,
+            ClientError::Api {
+                code: ErrorCode::KeyNotFound,
+                ..
+            }
+        )
     }
 }
 
@@ -240,7 +251,7 @@ impl Client {
                 {
                     Some(err) => ClientError::Api {
                         status,
-                        code: err.code,
+                        code: ErrorCode::from(err.code),
                         message: err.message,
                     },
                     None => ClientError::Protocol {
@@ -324,7 +335,7 @@ impl Client {
             (true, Some(data), _) => Ok(data),
             (false, _, Some(err)) => Err(ClientError::Api {
                 status,
-                code: err.code,
+                code: ErrorCode::from(err.code),
                 message: err.message,
             }),
             _ => Err(ClientError::Protocol {

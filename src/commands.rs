@@ -1,17 +1,208 @@
-//! Thin glue per subcommand: turn parsed options into calls on the library and print.
+//! Thin glue per subcommand: turn parsed options into calls on the library and print. Owns
+//! the dispatch from `Cli` to a subcommand and the one error type every subcommand returns,
+//! [`CommandError`], whose [`CommandError::exit`] is the process's exit code. Prints results
+//! only; `main` prints the error.
 
+pub mod backup;
 pub mod bench;
 pub mod cluster;
 pub mod completions;
+pub mod dash;
 pub mod kv;
 pub mod local_cluster;
 pub mod serve;
-pub mod snapshot;
 
-use crate::cli::ClientOpts;
+use crate::cli::{Cli, ClientOpts, Command};
 use crate::client::{Access, ClientError};
+use crate::config::ConfigError;
+use crate::dash::DashError;
+
+/// Exit codes of `dcache`, as the README's CLI section documents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// Anything not listed below: a node that failed to start, a file that cannot be
+    /// written, an unexpected answer.
+    Failure = 1,
+    /// Invalid usage; clap exits with it itself for what it can check.
+    Usage = 2,
+    KeyNotFound = 3,
+    /// The server cannot be reached, or did not answer within `--timeout`.
+    Unreachable = 4,
+    /// The server refused the request (4xx other than a missing key).
+    Rejected = 5,
+    /// The server is unavailable (5xx: no leader, not ready, cluster timeout).
+    Unavailable = 6,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
+
+/// Why a subcommand failed. The message is one sentence for a person that says each cause
+/// once (print it with `{}`); the variant fixes the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A request to a node failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// `dcache serve` or `backup restore` options that do not make a valid node.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The dashboard could not start or had to stop.
+    #[error(transparent)]
+    Dash(#[from] DashError),
+    /// Options clap cannot check on its own.
+    #[error("{0}")]
+    Usage(String),
+    /// A local failure, already phrased with its cause (a file, a damaged backup).
+    #[error("{0}")]
+    Failed(String),
+    /// Anything else from the glue of `serve` and `local-cluster`; printed with its causes,
+    /// each once.
+    #[error("{}", describe_chain(.0))]
+    Other(#[from] anyhow::Error),
+}
+
+impl CommandError {
+    /// The exit code for this error.
+    pub fn exit(&self) -> Exit {
+        match self {
+            CommandError::Client(e) => exit_for(e),
+            CommandError::Dash(DashError::Client(e)) => exit_for(e),
+            CommandError::Dash(
+                DashError::NoEndpoints | DashError::BadEndpoint { .. } | DashError::IntervalTooShort(_),
+            ) => Exit::Usage,
+            CommandError::Usage(_) => Exit::Usage,
+            CommandError::Config(_) | CommandError::Dash(_) | CommandError::Failed(_) | CommandError::Other(_) => {
+                Exit::Failure
+            }
+        }
+    }
+}
+
+/// The exit code of a failed request.
+fn exit_for(e: &ClientError) -> Exit {
+    match e {
+        _ if e.is_not_found() => Exit::KeyNotFound,
+        ClientError::Unreachable { .. } | ClientError::Timeout { .. } => Exit::Unreachable,
+        ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
+        ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
+        ClientError::Protocol { .. } => Exit::Failure,
+    }
+}
+
+/// `e` and its causes joined by `: `, leaving out a cause whose text the message so far
+/// already holds (many errors print their source in their own message, and expose it too).
+fn describe_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let more = cause.to_string();
+        if text.is_empty() {
+            text = more;
+        } else if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+    }
+    text
+}
+
+/// Runs the subcommand `cli` names.
+pub async fn run(cli: Cli) -> Result<(), CommandError> {
+    let opts = &cli.client;
+    match cli.command {
+        Command::Serve(args) => serve::run(&args).await?,
+        Command::Backup { command } => backup::run(opts, &command).await?,
+        Command::Completions { shell } => completions::write(shell, &mut std::io::stdout()),
+        Command::Bench(args) => bench::run(opts, &args).await?,
+        Command::LocalCluster {
+            nodes,
+            base_port,
+            data_dir,
+        } => {
+            let cluster = local_cluster::LocalCluster {
+                nodes,
+                base_port,
+                data_dir,
+            };
+            local_cluster::run(&cluster).await?
+        }
+        Command::Dash(args) => dash::run(opts, &args).await?,
+        Command::Set {
+            key,
+            value,
+            ttl,
+            if_version,
+            if_absent,
+        } => {
+            let if_version = if if_absent { Some(0) } else { if_version };
+            kv::set(opts, &key, &value, ttl, if_version).await?
+        }
+        Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
+        Command::Watch { prefix, from_version } => kv::watch(opts, &prefix, from_version).await?,
+        Command::Get { key, consistency } => kv::get(opts, &key, consistency).await?,
+        Command::Delete { key, if_version } => kv::delete(opts, &key, if_version).await?,
+        Command::Scan {
+            prefix,
+            limit,
+            consistency,
+        } => kv::scan(opts, &prefix, limit, consistency).await?,
+        Command::Cluster { command } => cluster::run(opts, &command).await?,
+    }
+    Ok(())
+}
 
 /// The token and CA bundle given by `--token` / `--cacert` (or their environment variables).
 pub fn access(opts: &ClientOpts) -> Result<Access, ClientError> {
     Access::new(opts.token.as_deref(), opts.cacert.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot load state from /d: disk full")]
+    struct Outer {
+        #[source]
+        cause: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let e = anyhow::Error::new(Outer {
+            cause: std::io::Error::other("disk full"),
+        })
+        .context("cannot restore into /d");
+        assert_eq!(
+            CommandError::from(e).to_string(),
+            "cannot restore into /d: cannot load state from /d: disk full"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_readme() {
+        let unreachable = ClientError::Unreachable {
+            url: "http://x:1".into(),
+            reason: "refused".into(),
+        };
+        assert_eq!(CommandError::from(unreachable).exit(), Exit::Unreachable);
+        let missing = ClientError::Api {
+            status: 404,
+            code: crate::types::ErrorCode::KeyNotFound,
+            message: "no".into(),
+        };
+        assert_eq!(CommandError::from(missing).exit(), Exit::KeyNotFound);
+        let no_leader = ClientError::Api {
+            status: 503,
+            code: crate::types::ErrorCode::NoLeader,
+            message: "no".into(),
+        };
+        assert_eq!(CommandError::from(no_leader).exit(), Exit::Unavailable);
+        assert_eq!(CommandError::Usage("x".into()).exit(), Exit::Usage);
+        assert_eq!(CommandError::Failed("x".into()).exit(), Exit::Failure);
+    }
 }

@@ -53,6 +53,9 @@ pub enum DashError {
     Draw(#[source] io::Error),
     #[error("the poller stopped unexpectedly: {0}")]
     Poller(String),
+    /// No seed answered the first status request (or every one refused it).
+    #[error(transparent)]
+    Client(ClientError),
 }
 
 /// The dashboard's checked settings.
@@ -118,9 +121,31 @@ impl DashOptions {
     }
 }
 
-/// Runs the dashboard until the user quits (`Ok`) or the terminal fails (`Err`). The
-/// terminal is restored before this returns, whichever way it ends, and on panic.
+/// Asks the seeds, in order, for their status once, with the request timeout: `Ok` as soon
+/// as one answers, else the first seed's error (so an unreachable cluster is reported, and
+/// exits, as for any other client command instead of opening a screen of DOWN rows).
+pub async fn probe(opts: &DashOptions) -> Result<(), DashError> {
+    let mut first = None;
+    for url in &opts.seeds {
+        let answer = match Client::new(url, opts.request_timeout, &opts.access) {
+            Ok(client) => client.status().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    first.map_or(Err(DashError::NoEndpoints), |e| Err(DashError::Client(e)))
+}
+
+/// Runs the dashboard until the user quits (`Ok`) or the terminal fails (`Err`): first
+/// [`probe`]s the seeds, then needs an interactive terminal. The terminal is restored
+/// before this returns, whichever way it ends, and on panic.
 pub async fn run(opts: DashOptions) -> Result<(), DashError> {
+    probe(&opts).await?;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(DashError::NotATerminal);
     }

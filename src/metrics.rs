@@ -215,7 +215,7 @@ impl Metrics {
     fn refresh(&self, s: &NodeStatus) {
         let values = [
             s.term,
-            u64::from(s.role == "leader"),
+            u64::from(s.role.is_leader()),
             s.last_log_index,
             s.committed,
             s.applied,

@@ -38,8 +38,11 @@ pub struct ErrorBody {
     pub current_version: Option<u64>,
 }
 
-/// Error codes the server answers with, and their HTTP statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Error codes the server answers with, and their HTTP statuses. On the wire (and in serde)
+/// a code is its string, e.g. `"KEY_NOT_FOUND"`; a string this build does not know becomes
+/// [`ErrorCode::Unknown`] instead of an error, so a newer server's codes still reach the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum ErrorCode {
     /// 400: the request is malformed.
     InvalidRequest,
@@ -73,11 +76,34 @@ pub enum ErrorCode {
     Forbidden,
     /// 408: the client took longer than the request timeout to send its body.
     RequestTimeout,
+    /// A code this build does not know (from a newer server, or a client-side pseudo-code),
+    /// kept verbatim. The server never sends one it cannot name; its status is taken as 500.
+    Unknown(String),
 }
 
 impl ErrorCode {
+    /// Every code this build knows, for parsing.
+    const KNOWN: [ErrorCode; 16] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::KeyNotFound,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::ConditionFailed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::MemberNotFound,
+        ErrorCode::TransferRefused,
+        ErrorCode::Conflict,
+        ErrorCode::NoLeader,
+        ErrorCode::NotReady,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RequestTimeout,
+    ];
+
     /// The code string carried in [`ErrorBody::code`].
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::KeyNotFound => "KEY_NOT_FOUND",
@@ -95,11 +121,20 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::Unknown(code) => code,
         }
     }
 
+    /// The code named by `code`; never fails (unknown strings become [`ErrorCode::Unknown`]).
+    pub fn parse(code: &str) -> ErrorCode {
+        Self::KNOWN
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or_else(|| ErrorCode::Unknown(code.to_string()))
+    }
+
     /// The HTTP status that goes with the code.
-    pub fn status(self) -> u16 {
+    pub fn status(&self) -> u16 {
         match self {
             ErrorCode::InvalidRequest => 400,
             ErrorCode::KeyNotFound | ErrorCode::NotFound | ErrorCode::MemberNotFound => 404,
@@ -113,7 +148,27 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::RequestTimeout => 408,
+            ErrorCode::Unknown(_) => 500,
         }
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        ErrorCode::parse(&code)
+    }
+}
+
+impl From<ErrorCode> for String {
+    fn from(code: ErrorCode) -> Self {
+        code.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    /// The wire string, e.g. `KEY_NOT_FOUND`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -240,6 +295,44 @@ pub struct ReplicationInfo {
     pub lag: u64,
 }
 
+/// A node's Raft role as `NodeStatus.role` reports it; lowercase on the wire (`"leader"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Leader,
+    Follower,
+    Candidate,
+    /// A non-voting member catching up (or kept as a read replica).
+    Learner,
+    /// The node has stopped its Raft core.
+    Shutdown,
+}
+
+impl Role {
+    /// The wire name, e.g. `leader`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Learner => "learner",
+            Role::Shutdown => "shutdown",
+        }
+    }
+
+    /// Whether this is the leader.
+    pub fn is_leader(self) -> bool {
+        self == Role::Leader
+    }
+}
+
+impl std::fmt::Display for Role {
+    /// The wire name, e.g. `leader`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `GET /api/v1/cluster/status`: one node's view of itself and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {
@@ -247,7 +340,7 @@ pub struct NodeStatus {
     pub id: u64,
     pub cluster_id: String,
     /// `leader`, `follower`, `candidate`, `learner` or `shutdown`.
-    pub role: String,
+    pub role: Role,
     pub term: u64,
     pub leader: Option<LeaderInfo>,
     pub last_log_index: u64,
@@ -277,6 +370,22 @@ pub struct NodeStatus {
     pub version: String,
 }
 
+impl NodeStatus {
+    /// Entries `member` is behind this node, read as the leader: 0 for the leader itself;
+    /// else the lag in this node's replication report when it lists the member; else the
+    /// difference of last log indexes when the member's own `status` is known; else `None`
+    /// (a member that is down and missing from the report).
+    pub fn lag_of(&self, member: u64, status: Option<&NodeStatus>) -> Option<u64> {
+        if self.id == member {
+            return Some(0);
+        }
+        self.replication
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
+            .or_else(|| status.map(|s| self.last_log_index.saturating_sub(s.last_log_index)))
+    }
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
@@ -294,7 +403,9 @@ pub enum Consistency {
     Linearizable,
     /// Confirmed by the leader's lease, without a round trip; assumes bounded clock drift.
     Lease,
-    /// This node's applied state; fastest, may be stale on a follower (etcd's serializable).
+    /// This node's applied state; fastest, may be stale on a follower (alias `serializable`,
+    /// as etcd calls it).
+    #[value(alias = "serializable")]
     Local,
 }
 
@@ -338,4 +449,88 @@ pub struct JoinRequest {
 pub struct JoinResult {
     pub member: MemberInfo,
     pub cluster_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(id: u64, role: Role, last_log_index: u64) -> NodeStatus {
+        NodeStatus {
+            name: format!("node{id}"),
+            id,
+            cluster_id: "c".into(),
+            role,
+            term: 1,
+            leader: None,
+            last_log_index,
+            committed: last_log_index,
+            applied: last_log_index,
+            snapshot_index: 0,
+            purged_index: 0,
+            members: Vec::new(),
+            replication: None,
+            key_count: 0,
+            approx_bytes: 0,
+            max_memory: None,
+            evictions: 0,
+            expirations: 0,
+            disk_bytes: 0,
+            client_url: String::new(),
+            peer_url: String::new(),
+            uptime_secs: 0,
+            version: String::new(),
+        }
+    }
+
+    #[test]
+    fn lag_prefers_the_leaders_report_and_falls_back_to_log_indexes() {
+        let mut leader = status(1, Role::Leader, 100);
+        let follower = status(2, Role::Follower, 90);
+        assert_eq!(leader.lag_of(1, Some(&leader)), Some(0));
+        assert_eq!(leader.lag_of(2, Some(&follower)), Some(10), "from the log indexes");
+        assert_eq!(leader.lag_of(3, None), None, "down and not in any report");
+        leader.replication = Some(vec![ReplicationInfo {
+            id: 3,
+            name: "node3".into(),
+            matched: Some(40),
+            lag: 60,
+        }]);
+        assert_eq!(leader.lag_of(3, None), Some(60), "the report covers a down node");
+    }
+
+    #[test]
+    fn roles_are_lowercase_strings_on_the_wire() {
+        for (role, text) in [
+            (Role::Leader, "leader"),
+            (Role::Follower, "follower"),
+            (Role::Candidate, "candidate"),
+            (Role::Learner, "learner"),
+            (Role::Shutdown, "shutdown"),
+        ] {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+            assert_eq!(role.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn error_codes_round_trip_and_unknown_ones_are_kept() {
+        for code in ErrorCode::KNOWN {
+            assert_eq!(ErrorCode::parse(code.as_str()), code);
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
+        let future = serde_json::from_str::<ErrorCode>("\"SOMETHING_NEW\"").unwrap();
+        assert_eq!(future, ErrorCode::Unknown("SOMETHING_NEW".into()));
+        assert_eq!(future.to_string(), "SOMETHING_NEW");
+    }
+
+    #[test]
+    fn serializable_is_an_alias_of_local() {
+        use clap::ValueEnum;
+        assert_eq!(Consistency::from_str("serializable", false), Ok(Consistency::Local));
+        assert_eq!("serializable".parse::<Consistency>(), Ok(Consistency::Local));
+    }
 }

@@ -6,11 +6,48 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::bench::{self, BenchOptions, BenchReport, Progress};
-use crate::cli::Output;
+use super::CommandError;
+use crate::bench::{self, BenchError, BenchOptions, BenchReport, Progress};
+use crate::cli::{BenchArgs, ClientOpts, Output};
 
-/// Runs the benchmark and prints its report as text or JSON.
-pub async fn run(opts: BenchOptions, output: Output) -> anyhow::Result<()> {
+impl From<BenchError> for CommandError {
+    fn from(e: BenchError) -> Self {
+        match e {
+            BenchError::Client(e) => CommandError::Client(e),
+            BenchError::Options(m) => CommandError::Usage(m),
+        }
+    }
+}
+
+/// The engine's options from the command line: the clients spread over `--endpoints`, or
+/// all on `--server` without them.
+fn options(client: &ClientOpts, args: &BenchArgs) -> Result<BenchOptions, CommandError> {
+    Ok(BenchOptions {
+        endpoints: if args.endpoints.is_empty() {
+            vec![client.server.clone()]
+        } else {
+            args.endpoints.clone()
+        },
+        clients: args.clients,
+        stop: match args.requests {
+            Some(n) => bench::Stop::Requests(n),
+            None => bench::Stop::After(args.duration),
+        },
+        workload: args.workload,
+        read_ratio: args.read_ratio,
+        key_space: args.key_space,
+        value_size: args.value_size,
+        consistency: args.consistency,
+        timeout: client.timeout,
+        prefill: !args.no_prefill,
+        access: super::access(client)?,
+    })
+}
+
+/// Runs the benchmark and prints its report as text or JSON; fails when no request succeeded.
+pub async fn run(client: &ClientOpts, args: &BenchArgs) -> Result<(), CommandError> {
+    let opts = options(client, args)?;
+    let output = client.output;
     let progress = Arc::new(Progress::default());
     let bar = match opts.stop {
         bench::Stop::Requests(n) => ProgressBar::new(n),
@@ -51,10 +88,10 @@ pub async fn run(opts: BenchOptions, output: Output) -> anyhow::Result<()> {
         Output::Text => print_report(&opts, &report),
     }
     if report.ops == 0 {
-        anyhow::bail!(
+        return Err(CommandError::Failed(format!(
             "no request succeeded: {}",
             report.first_error.as_deref().unwrap_or("unknown error")
-        );
+        )));
     }
     Ok(())
 }

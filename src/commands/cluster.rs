@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::{ClientOpts, ClusterCommand, Output};
 use crate::client::{to_json, Client, ClientError};
-use crate::types::{MemberInfo, NodeStatus};
+use crate::types::{MemberInfo, NodeStatus, Role};
 
 /// Runs one `cluster` subcommand.
 pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
@@ -64,7 +64,7 @@ struct StatusRow {
     name: String,
     id: u64,
     client_url: String,
-    role: Option<String>,
+    role: Option<Role>,
     term: Option<u64>,
     committed: Option<u64>,
     applied: Option<u64>,
@@ -98,84 +98,79 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
     let leader = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .filter(|s| s.role == "leader")
+        .filter(|s| s.role.is_leader())
         .max_by_key(|s| s.term);
-    let rows: Vec<StatusRow> = results
-        .iter()
-        .map(|(m, r)| match r {
-            Ok(s) => StatusRow {
-                name: m.name.clone(),
-                id: m.id,
-                client_url: m.client_url.clone(),
-                role: Some(s.role.clone()),
-                term: Some(s.term),
-                committed: Some(s.committed),
-                applied: Some(s.applied),
-                lag: leader.map(|l| lag_of(l, m.id, s)),
-                keys: Some(s.key_count),
-                error: None,
-            },
-            Err(e) => StatusRow {
-                name: m.name.clone(),
-                id: m.id,
-                client_url: m.client_url.clone(),
-                role: None,
-                term: None,
-                committed: None,
-                applied: None,
-                lag: leader.and_then(|l| l.replication.as_ref()?.iter().find(|r| r.id == m.id).map(|r| r.lag)),
-                keys: None,
-                error: Some(e.clone()),
-            },
-        })
-        .collect();
+    let rows: Vec<StatusRow> = results.iter().map(|(m, r)| status_row(m, r, leader)).collect();
     match opts.output {
         Output::Json => println!("{}", to_json(&rows)),
-        Output::Text => {
-            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
-            print_table(
-                &[
-                    "NAME",
-                    "ID",
-                    "CLIENT URL",
-                    "ROLE",
-                    "TERM",
-                    "COMMITTED",
-                    "APPLIED",
-                    "LAG",
-                    "KEYS",
-                    "ERROR",
-                ],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.name.clone(),
-                            r.id.to_string(),
-                            r.client_url.clone(),
-                            r.role.clone().unwrap_or_default(),
-                            opt(r.term),
-                            opt(r.committed),
-                            opt(r.applied),
-                            opt(r.lag),
-                            opt(r.keys),
-                            r.error.clone().unwrap_or_default(),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
+        Output::Text => print_status(&rows),
     }
     Ok(())
 }
 
-/// Entries `member` is behind the leader: from the leader's replication report when it has
-/// one, else from the member's own last log index.
-fn lag_of(leader: &NodeStatus, member: u64, status: &NodeStatus) -> u64 {
-    leader
-        .replication
-        .as_ref()
-        .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
-        .unwrap_or_else(|| leader.last_log_index.saturating_sub(status.last_log_index))
+/// `m`'s row from its answer `r`; the lag is taken from `leader`'s view when one is known.
+fn status_row(m: &MemberInfo, r: &Result<NodeStatus, String>, leader: Option<&NodeStatus>) -> StatusRow {
+    match r {
+        Ok(s) => StatusRow {
+            name: m.name.clone(),
+            id: m.id,
+            client_url: m.client_url.clone(),
+            role: Some(s.role),
+            term: Some(s.term),
+            committed: Some(s.committed),
+            applied: Some(s.applied),
+            lag: leader.and_then(|l| l.lag_of(m.id, Some(s))),
+            keys: Some(s.key_count),
+            error: None,
+        },
+        Err(e) => StatusRow {
+            name: m.name.clone(),
+            id: m.id,
+            client_url: m.client_url.clone(),
+            role: None,
+            term: None,
+            committed: None,
+            applied: None,
+            lag: leader.and_then(|l| l.lag_of(m.id, None)),
+            keys: None,
+            error: Some(e.clone()),
+        },
+    }
+}
+
+/// `cluster status` as a table: one row per member, empty cells for what is unknown.
+fn print_status(rows: &[StatusRow]) {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    print_table(
+        &[
+            "NAME",
+            "ID",
+            "CLIENT URL",
+            "ROLE",
+            "TERM",
+            "COMMITTED",
+            "APPLIED",
+            "LAG",
+            "KEYS",
+            "ERROR",
+        ],
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.id.to_string(),
+                    r.client_url.clone(),
+                    r.role.map(|r| r.to_string()).unwrap_or_default(),
+                    opt(r.term),
+                    opt(r.committed),
+                    opt(r.applied),
+                    opt(r.lag),
+                    opt(r.keys),
+                    r.error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
 }
 
 /// Prints left-aligned columns separated by two spaces.

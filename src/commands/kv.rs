@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::{ClientOpts, Output};
 use crate::client::{read_sse, to_json, Client, ClientError};
-use crate::types::Consistency;
+use crate::types::{Consistency, ErrorCode};
 
 fn client(opts: &ClientOpts) -> Result<Client, ClientError> {
     Client::new(&opts.server, opts.timeout, &super::access(opts)?)
@@ -115,11 +115,7 @@ pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -
             let v: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
             Err(ClientError::Api {
                 status: 410,
-                code: v
-                    .get("code")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("WATCH_ENDED")
-                    .to_string(),
+                code: ErrorCode::parse(v.get("code").and_then(|c| c.as_str()).unwrap_or("WATCH_ENDED")),
                 message: v.get("message").and_then(|c| c.as_str()).unwrap_or(&data).to_string(),
             })
         }

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::urls::Urls;
+use super::{pick, ConfigError, Sources};
+
 /// Certificate and private key of one listener (PEM files).
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -96,6 +99,144 @@ impl Default for ConnLimits {
             header_read_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The security section: the peer token, client TLS (on with an `https://` client URL),
+/// the trusted CA, peer mutual TLS (on with `https://` peer URLs), client tokens and the
+/// join token. TLS files must be given exactly when the URLs ask for TLS.
+pub(super) fn load(src: &Sources<'_>, urls: &Urls) -> Result<Security, ConfigError> {
+    let (token, f) = pick(&src.args.peer_token, &src.file.peer_token);
+    if let Some(t) = &token {
+        check_token(t).map_err(|m| src.invalid("peer-token", f, m))?;
+    }
+    let client_tls = client_tls(src, urls)?;
+    let (trusted_ca, _) = pick(&src.args.trusted_ca_file, &src.file.trusted_ca_file);
+    let peer_tls = peer_tls(src, urls)?;
+    let auth_tokens = auth_tokens(src)?;
+    let (join_token, f) = pick(&src.args.join_token, &src.file.join_token);
+    if let Some(t) = &join_token {
+        check_token(t).map_err(|m| src.invalid("join-token", f, m))?;
+    }
+    Ok(Security {
+        client_tls,
+        trusted_ca,
+        peer_tls,
+        peer_token: token,
+        auth_tokens,
+        join_token,
+    })
+}
+
+/// TLS of the client listener: both URLs https (then cert and key are required) or both
+/// plain http (then neither may be set).
+fn client_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<TlsFiles>, ConfigError> {
+    let (cert, fc) = pick(&src.args.client_cert_file, &src.file.client_cert_file);
+    let (key, fk) = pick(&src.args.client_key_file, &src.file.client_key_file);
+    let (listen, advertise) = (&urls.listen_client_url, &urls.advertise_client_url);
+    let client_https = listen.trim().starts_with("https://");
+    if is_https(advertise) != client_https {
+        return Err(src.invalid(
+            "advertise-client-urls",
+            urls.advertise_client_from_flag,
+            format!("`{advertise}` and listen-client-urls `{listen}` must both be https:// or both http://"),
+        ));
+    }
+    if client_https {
+        let cert = cert.ok_or_else(|| src.invalid("client-cert-file", fc, "is required for an https:// client URL"))?;
+        let key = key.ok_or_else(|| src.invalid("client-key-file", fk, "is required for an https:// client URL"))?;
+        return Ok(Some(TlsFiles { cert, key }));
+    }
+    match (cert.is_some(), key.is_some()) {
+        (false, false) => Ok(None),
+        (has_cert, _) => Err(src.invalid(
+            if has_cert {
+                "client-cert-file"
+            } else {
+                "client-key-file"
+            },
+            if has_cert { fc } else { fk },
+            format!("is set but listen-client-urls `{listen}` is plain http; use https:// to switch TLS on"),
+        )),
+    }
+}
+
+/// Mutual TLS between peers: every peer URL https (then cert, key and CA are required) or
+/// every one plain http (then none may be set).
+fn peer_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<PeerTls>, ConfigError> {
+    let (cert, fc) = pick(&src.args.peer_cert_file, &src.file.peer_cert_file);
+    let (key, fk) = pick(&src.args.peer_key_file, &src.file.peer_key_file);
+    let (ca, fca) = pick(&src.args.peer_trusted_ca_file, &src.file.peer_trusted_ca_file);
+    let advertised = &urls.advertise_peer_url;
+    let peer_https = is_https(advertised);
+    if let Some((n, u)) = urls.initial_cluster.iter().find(|(_, u)| is_https(u) != peer_https) {
+        return Err(src.invalid(
+            "initial-cluster",
+            urls.initial_cluster_from_flag,
+            format!("`{n}={u}` and this node's peer URL `{advertised}` differ in scheme; every peer URL must be https:// or every one http://"),
+        ));
+    }
+    let listen = &urls.listen_peer_url;
+    if peer_https != listen.trim().starts_with("https://") {
+        return Err(src.invalid(
+            "listen-peer-urls",
+            urls.listen_peer_from_flag,
+            format!("`{listen}` and the advertised peer URL `{advertised}` must both be https:// or both http://"),
+        ));
+    }
+    if peer_https {
+        let need = |v: Option<PathBuf>, key: &str, from: bool| {
+            v.ok_or_else(|| {
+                src.invalid(
+                    key,
+                    from,
+                    "is required for https:// peer URLs (mutual TLS between peers)",
+                )
+            })
+        };
+        return Ok(Some(PeerTls {
+            files: TlsFiles {
+                cert: need(cert, "peer-cert-file", fc)?,
+                key: need(key, "peer-key-file", fk)?,
+            },
+            ca: need(ca, "peer-trusted-ca-file", fca)?,
+        }));
+    }
+    let set = [
+        ("peer-cert-file", cert.is_some(), fc),
+        ("peer-key-file", key.is_some(), fk),
+        ("peer-trusted-ca-file", ca.is_some(), fca),
+    ];
+    match set.into_iter().find(|(_, is_set, _)| *is_set) {
+        None => Ok(None),
+        Some((key, _, from)) => Err(src.invalid(
+            key,
+            from,
+            format!("is set but listen-peer-urls `{listen}` is plain http; use https:// peer URLs to switch TLS on"),
+        )),
+    }
+}
+
+/// Client tokens: from the flags (read-write, then read-only) when any is given, else from
+/// the file; each must pass [`check_token`] and appear once.
+fn auth_tokens(src: &Sources<'_>) -> Result<Vec<AuthToken>, ConfigError> {
+    let args = src.args;
+    let from_flags = !args.auth_tokens.is_empty() || !args.read_only_tokens.is_empty();
+    let tokens: Vec<AuthToken> = if from_flags {
+        let rw = args.auth_tokens.iter().map(|t| (t, Role::ReadWrite));
+        let ro = args.read_only_tokens.iter().map(|t| (t, Role::ReadOnly));
+        rw.chain(ro)
+            .map(|(t, role)| AuthToken { token: t.clone(), role })
+            .collect()
+    } else {
+        src.file.auth_tokens.clone().unwrap_or_default()
+    };
+    for (i, t) in tokens.iter().enumerate() {
+        check_token(&t.token).map_err(|m| src.invalid("auth-tokens", from_flags, format!("token #{} {m}", i + 1)))?;
+        if tokens[..i].iter().any(|o| o.token == t.token) {
+            return Err(src.invalid("auth-tokens", from_flags, format!("token #{} is listed twice", i + 1)));
+        }
+    }
+    Ok(tokens)
 }
 
 /// Checks a secret: long enough to resist guessing and safe to put in a header.

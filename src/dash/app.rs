@@ -115,7 +115,7 @@ impl NodeRow {
 
     /// Whether the node answered and says it leads.
     pub fn is_leader(&self) -> bool {
-        self.status.as_ref().is_some_and(|s| s.role == "leader")
+        self.status.as_ref().is_some_and(|s| s.role.is_leader())
     }
 }
 
@@ -268,7 +268,7 @@ impl App {
         let leader_status = polls
             .iter()
             .filter_map(|p| p.outcome.as_ref().ok())
-            .filter(|s| s.role == "leader")
+            .filter(|s| s.role.is_leader())
             .max_by_key(|s| s.term)
             .cloned();
         let leader = leader_status.as_ref().map(|s| LeaderView {
@@ -290,25 +290,7 @@ impl App {
         }
 
         let old_index = self.selected_index();
-        self.nodes = polls
-            .into_iter()
-            .map(|p| {
-                let lag = leader_status
-                    .as_ref()
-                    .and_then(|l| lag_of(l, p.member.id, p.outcome.as_ref().ok()));
-                let (status, error) = match p.outcome {
-                    Ok(s) => (Some(s), None),
-                    Err(e) => (None, Some(e)),
-                };
-                NodeRow {
-                    member: p.member,
-                    status,
-                    error,
-                    latency: p.latency,
-                    lag,
-                }
-            })
-            .collect();
+        self.nodes = node_rows(polls, leader_status.as_ref());
         if self.selected_index().is_none() {
             let keep = old_index.unwrap_or(0).min(self.nodes.len().saturating_sub(1));
             self.selected = self.nodes.get(keep).map(|n| n.member.id);
@@ -567,68 +549,30 @@ impl App {
     }
 }
 
-/// Entries `member` is behind `leader`: from the leader's replication report when it has
-/// one, else from the member's own last log index; `None` for a member that is down and
-/// missing from the report.
-fn lag_of(leader: &NodeStatus, member: u64, status: Option<&NodeStatus>) -> Option<u64> {
-    if leader.id == member {
-        return Some(0);
-    }
-    leader
-        .replication
-        .as_ref()
-        .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
-        .or_else(|| status.map(|s| leader.last_log_index.saturating_sub(s.last_log_index)))
+/// One table row per poll, with each member's lag as `leader` sees it (none without one).
+fn node_rows(polls: Vec<NodePoll>, leader: Option<&NodeStatus>) -> Vec<NodeRow> {
+    polls
+        .into_iter()
+        .map(|p| {
+            let lag = leader.and_then(|l| l.lag_of(p.member.id, p.outcome.as_ref().ok()));
+            let (status, error) = match p.outcome {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(e)),
+            };
+            NodeRow {
+                member: p.member,
+                status,
+                error,
+                latency: p.latency,
+                lag,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::ReplicationInfo;
-
-    fn status(id: u64, role: &str, last_log_index: u64) -> NodeStatus {
-        NodeStatus {
-            name: format!("node{id}"),
-            id,
-            cluster_id: "c".into(),
-            role: role.into(),
-            term: 1,
-            leader: None,
-            last_log_index,
-            committed: last_log_index,
-            applied: last_log_index,
-            snapshot_index: 0,
-            purged_index: 0,
-            members: Vec::new(),
-            replication: None,
-            key_count: 0,
-            approx_bytes: 0,
-            max_memory: None,
-            evictions: 0,
-            expirations: 0,
-            disk_bytes: 0,
-            client_url: String::new(),
-            peer_url: String::new(),
-            uptime_secs: 0,
-            version: String::new(),
-        }
-    }
-
-    #[test]
-    fn lag_prefers_the_leaders_report_and_falls_back_to_log_indexes() {
-        let mut leader = status(1, "leader", 100);
-        let follower = status(2, "follower", 90);
-        assert_eq!(lag_of(&leader, 1, Some(&leader)), Some(0));
-        assert_eq!(lag_of(&leader, 2, Some(&follower)), Some(10), "from the log indexes");
-        assert_eq!(lag_of(&leader, 3, None), None, "down and not in any report");
-        leader.replication = Some(vec![ReplicationInfo {
-            id: 3,
-            name: "node3".into(),
-            matched: Some(40),
-            lag: 60,
-        }]);
-        assert_eq!(lag_of(&leader, 3, None), Some(60), "the report covers a down node");
-    }
 
     #[test]
     fn rates_ignore_a_pause_and_a_shrinking_index() {

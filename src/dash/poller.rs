@@ -207,7 +207,7 @@ fn describe(e: &ClientError) -> String {
 /// advanced node (highest term, then longest log).
 fn authority(answers: &HashMap<String, Answer>) -> Option<&NodeStatus> {
     let ok = || answers.values().filter_map(|(r, _)| r.as_ref().ok());
-    ok().filter(|s| s.role == "leader")
+    ok().filter(|s| s.role.is_leader())
         .max_by_key(|s| s.term)
         .or_else(|| ok().max_by_key(|s| (s.term, s.last_log_index)))
 }

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
 
 use super::app::{App, Level, NodeRow};
+use crate::types::Role;
 
 /// The smallest terminal the full layout fits in.
 pub const MIN_WIDTH: u16 = 60;
@@ -355,7 +356,7 @@ impl Kind {
             Kind::Name => row.member.name.clone(),
             Kind::Id => row.member.id.to_string(),
             Kind::Url => row.member.client_url.clone(),
-            Kind::Role => s.map_or("DOWN".to_string(), |s| s.role.clone()),
+            Kind::Role => s.map_or("DOWN".to_string(), |s| s.role.to_string()),
             Kind::Term => num(|s| s.term),
             Kind::LastLog => num(|s| s.last_log_index),
             Kind::Committed => num(|s| s.committed),
@@ -448,10 +449,10 @@ fn row_line(row: &NodeRow, cols: &[Col], selected: bool) -> Line<'static> {
             }
             (Kind::Role, None) => {
                 let role = c.kind.text(row);
-                let style = match role.as_str() {
-                    "leader" => Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
-                    "candidate" => Style::new().fg(Color::Yellow),
-                    "learner" => Style::new().fg(Color::Cyan),
+                let style = match row.status.as_ref().map(|s| s.role) {
+                    Some(Role::Leader) => Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+                    Some(Role::Candidate) => Style::new().fg(Color::Yellow),
+                    Some(Role::Learner) => Style::new().fg(Color::Cyan),
                     _ => Style::new(),
                 };
                 spans.push(Span::styled(c.pad(&role), style));

@@ -7,15 +7,15 @@ use openraft::ServerState;
 use super::Node;
 use crate::peer::Member;
 use crate::raft::{LogId, NodeId, RaftMetrics};
-use crate::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo};
+use crate::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo, Role};
 
-fn role(state: ServerState) -> &'static str {
+fn role(state: ServerState) -> Role {
     match state {
-        ServerState::Leader => "leader",
-        ServerState::Follower => "follower",
-        ServerState::Candidate => "candidate",
-        ServerState::Learner => "learner",
-        ServerState::Shutdown => "shutdown",
+        ServerState::Leader => Role::Leader,
+        ServerState::Follower => Role::Follower,
+        ServerState::Candidate => Role::Candidate,
+        ServerState::Learner => Role::Learner,
+        ServerState::Shutdown => Role::Shutdown,
     }
 }
 
@@ -99,7 +99,7 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         name: config.name.clone(),
         id: node.inner.id,
         cluster_id: config.cluster_id.clone(),
-        role: role(m.state).to_string(),
+        role: role(m.state),
         term: m.current_term,
         leader: leader_info(&m),
         last_log_index: m.last_log_index.unwrap_or(0),

@@ -196,3 +196,91 @@ fn rejected_requests_exit_5() {
     // The node is unharmed and the CLI still works.
     assert_eq!(ok(&node, &["set", "k", "v"]).trim(), "OK");
 }
+
+#[test]
+fn bench_dash_and_backup_save_exit_4_against_an_unreachable_server_saying_so_once() {
+    let [port] = free_ports();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.backup").display().to_string();
+    let cases: [&[&str]; 4] = [
+        &["bench", "--requests", "10"],
+        &["dash"],
+        &["backup", "save", &file],
+        &["snapshot", "save", &file],
+    ];
+    for args in cases {
+        let stderr = fails(dcache(Some(&url)), &[&["--timeout", "2s"][..], args].concat(), 4);
+        assert_eq!(
+            stderr.matches("cannot reach").count(),
+            1,
+            "dcache {args:?}: stderr must say `cannot reach` once: {stderr}"
+        );
+        assert!(
+            stderr.contains(&url),
+            "dcache {args:?}: stderr must name {url}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn unusable_option_values_are_usage_errors() {
+    let [port] = free_ports();
+    let url = format!("http://127.0.0.1:{port}");
+    let cases: [(&[&str], &str); 7] = [
+        (&["--server", "127.0.0.1:8080", "get", "k"], "127.0.0.1:8080"),
+        (&["--server", "localhost:8080", "get", "k"], "localhost:8080"),
+        (&["dash", "--interval", "0s"], "0s"),
+        (&["bench", "--clients", "0"], "0"),
+        (&["bench", "--read-ratio", "1.5"], "1.5"),
+        (&["bench", "--key-space", "0"], "0"),
+        (&["bench", "--endpoints", "127.0.0.1:1"], "127.0.0.1:1"),
+    ];
+    for (args, value) in cases {
+        let cmd = if args[0] == "--server" {
+            dcache(None)
+        } else {
+            dcache(Some(&url))
+        };
+        let stderr = fails(cmd, args, 2);
+        assert!(
+            stderr.contains(value) && !stderr.contains("cannot reach"),
+            "dcache {args:?}: must name `{value}` before any request: {stderr}"
+        );
+    }
+    // The same check applies to DCACHE_SERVER.
+    let mut cmd = dcache(None);
+    cmd.env("DCACHE_SERVER", "127.0.0.1:8080");
+    fails(cmd, &["get", "k"], 2);
+}
+
+#[test]
+fn serializable_is_accepted_as_local() {
+    let node = Node::start();
+    node.http.set("k", "v");
+    assert_eq!(ok(&node, &["get", "k", "--consistency", "serializable"]), "v\n");
+    assert_eq!(ok(&node, &["scan", "k", "--consistency", "serializable"]), "k\tv\n");
+}
+
+#[test]
+fn backup_restore_says_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-backup");
+    std::fs::write(&file, "hello\n").unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let [client, peer] = free_ports();
+    let args = [
+        "backup",
+        "restore",
+        file.to_str().unwrap(),
+        "--data-dir",
+        &data,
+        "--listen-client-urls",
+        &format!("http://127.0.0.1:{client}"),
+        "--listen-peer-urls",
+        &format!("http://127.0.0.1:{peer}"),
+    ];
+    let stderr = fails(dcache(None), &args, 1);
+    assert_eq!(stderr.matches("not a dcache backup").count(), 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}

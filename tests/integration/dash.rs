@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use dcache::dash::app::{Action, App, Event, NodePoll, Round};
 use dcache::dash::poller::Poller;
-use dcache::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo};
+use dcache::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo, Role};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -39,7 +39,11 @@ fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
         name: format!("node{id}"),
         id,
         cluster_id: "dcache-test".into(),
-        role: if leader == Some(id) { "leader" } else { "follower" }.into(),
+        role: if leader == Some(id) {
+            Role::Leader
+        } else {
+            Role::Follower
+        },
         term,
         leader: leader.map(|l| LeaderInfo {
             id: l,
@@ -441,7 +445,7 @@ fn dash_logs_members_joining_and_leaving() {
     app.update(healthy(base, 0, 1, 1, 3));
     let mut four: Vec<NodePoll> = (1..=3).map(|id| up(status(id, Some(1), 1, 5))).collect();
     let mut joiner = status(4, Some(1), 1, 5);
-    joiner.role = "learner".into();
+    joiner.role = Role::Learner;
     four.push(NodePoll {
         member: MemberInfo {
             voter: false,

@@ -1,25 +1,36 @@
-//! `dcache snapshot save|restore`: download a backup from the leader with a progress bar and
-//! verify it before it takes the file's name; restore one into a new node's data dir.
+//! `dcache backup save|restore` (also `dcache snapshot ...`): download a backup from the
+//! leader with a progress bar and verify it before it takes the file's name; restore one into
+//! a new node's data dir. "Backup" is the user's file; Raft's own snapshots are `raft`'s.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::backup::{self, BackupMeta};
-use crate::cli::{ClientOpts, Output, ServeArgs, SnapshotCommand};
+use super::CommandError;
+use crate::backup::{self, BackupError, BackupMeta};
+use crate::cli::{BackupCommand, ClientOpts, Output, ServeArgs};
 use crate::client::Client;
 use crate::config::Config;
 
-/// Runs one `snapshot` subcommand.
-pub async fn run(opts: &ClientOpts, command: &SnapshotCommand) -> anyhow::Result<()> {
+/// Runs one `backup` subcommand.
+pub async fn run(opts: &ClientOpts, command: &BackupCommand) -> Result<(), CommandError> {
     match command {
-        SnapshotCommand::Save { file } => save(opts, file).await,
-        SnapshotCommand::Restore { file, serve } => restore(opts, file, serve).await,
+        BackupCommand::Save { file } => save(opts, file).await,
+        BackupCommand::Restore { file, serve } => restore(opts, file, serve).await,
     }
+}
+
+/// A failed file operation, phrased as "cannot `what` `path`: cause".
+fn file_error(what: &str, path: &Path, cause: impl std::fmt::Display) -> CommandError {
+    CommandError::Failed(format!("cannot {what} {}: {cause}", path.display()))
+}
+
+/// A backup file that cannot be used, phrased as "`path`: why".
+fn damaged(path: &Path, e: BackupError) -> CommandError {
+    CommandError::Failed(format!("{}: {e}", path.display()))
 }
 
 fn bar(total: Option<u64>, output: Output) -> ProgressBar {
@@ -37,7 +48,8 @@ fn bar(total: Option<u64>, output: Output) -> ProgressBar {
     bar
 }
 
-async fn save(opts: &ClientOpts, file: &Path) -> anyhow::Result<()> {
+/// Downloads a backup into `file` (via `file.partial`, renamed once verified).
+async fn save(opts: &ClientOpts, file: &Path) -> Result<(), CommandError> {
     let access = super::access(opts)?;
     let first = Client::new(&opts.server, opts.timeout, &access)?;
     // The leader answers without an extra read-index round trip; any node would be consistent.
@@ -47,24 +59,23 @@ async fn save(opts: &ClientOpts, file: &Path) -> anyhow::Result<()> {
     };
     let resp = client.backup().await?;
     let partial = PathBuf::from(format!("{}.partial", file.display()));
-    let mut out =
-        BufWriter::new(File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?);
+    let mut out = BufWriter::new(File::create(&partial).map_err(|e| file_error("create", &partial, e))?);
     let bar = bar(resp.content_length(), opts.output);
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| client.stream_error(e))?;
-        out.write_all(&chunk)
-            .with_context(|| format!("cannot write {}", partial.display()))?;
+        out.write_all(&chunk).map_err(|e| file_error("write", &partial, e))?;
         bar.inc(chunk.len() as u64);
     }
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot write {}", partial.display()))?;
+        .map_err(|e| file_error("write", &partial, e))?;
     bar.finish_and_clear();
-    let meta = verify(&partial).with_context(|| format!("the download from {} is damaged", client.server()))?;
+    let meta = verify(&partial)
+        .map_err(|e| CommandError::Failed(format!("the download from {} is damaged: {e}", client.server())))?;
     std::fs::rename(&partial, file)
-        .with_context(|| format!("cannot rename {} to {}", partial.display(), file.display()))?;
+        .map_err(|e| file_error("rename", &partial, format!("to {}: {e}", file.display())))?;
     match opts.output {
         Output::Json => println!("{}", crate::client::to_json(&meta)),
         Output::Text => println!(
@@ -80,21 +91,22 @@ async fn save(opts: &ClientOpts, file: &Path) -> anyhow::Result<()> {
 }
 
 /// Reads `path` back and checks header, length and checksum.
-fn verify(path: &Path) -> anyhow::Result<BackupMeta> {
+fn verify(path: &Path) -> Result<BackupMeta, BackupError> {
     let mut input = BufReader::new(File::open(path)?);
     let meta = backup::read_header(&mut input)?;
     backup::read_body(&mut input, &meta)?;
     Ok(meta)
 }
 
-async fn restore(opts: &ClientOpts, file: &Path, serve: &ServeArgs) -> anyhow::Result<()> {
+/// Seeds the data dir `serve` configures from the backup in `file`.
+async fn restore(opts: &ClientOpts, file: &Path, serve: &ServeArgs) -> Result<(), CommandError> {
     let config = Config::load(serve)?;
-    let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let input = File::open(file).map_err(|e| file_error("open", file, e))?;
     let size = input.metadata().map(|m| m.len()).ok();
     let bar = bar(size, opts.output);
     let mut input = BufReader::new(bar.wrap_read(input));
-    let meta = backup::read_header(&mut input).with_context(|| format!("{}", file.display()))?;
-    let body = backup::read_body(&mut input, &meta).with_context(|| format!("{}", file.display()))?;
+    let meta = backup::read_header(&mut input).map_err(|e| damaged(file, e))?;
+    let body = backup::read_body(&mut input, &meta).map_err(|e| damaged(file, e))?;
     bar.finish_and_clear();
     if meta.cluster_id != config.cluster_id {
         eprintln!(
@@ -104,7 +116,7 @@ async fn restore(opts: &ClientOpts, file: &Path, serve: &ServeArgs) -> anyhow::R
     }
     let keys = crate::node::restore(&config, &meta, &body)
         .await
-        .with_context(|| format!("cannot restore into {}", config.data_dir.display()))?;
+        .map_err(|e| file_error("restore into", &config.data_dir, e))?;
     match opts.output {
         Output::Json => println!("{}", crate::client::to_json(&meta)),
         Output::Text => println!(
