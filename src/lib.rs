@@ -2,20 +2,23 @@
 //!
 //! Layout, from the outside in:
 //! - `cli`, `config`: parsed options, and the validated configuration of `dcache serve`.
-//! - `commands`: thin glue per subcommand (serve, kv, cluster, local-cluster, bench, completions).
+//! - `commands`: thin glue per subcommand (serve, kv, cluster, local-cluster, bench, backup,
+//!   completions) and the one error type that carries each command's exit code.
 //! - `dash`: the live terminal dashboard (pollers, pure `App::update`, widgets, terminal guard).
 //! - `bench`: the closed-loop load generator behind `dcache bench`.
-//! - `backup`: the file format of `dcache snapshot save/restore`.
+//! - `backup`: the file format of `dcache backup save/restore`.
 //! - `client`, `types`: the typed HTTP client and the wire types of the client API.
-//! - `server`: the two listeners; `server::listener` (accept loop, TLS, connection limits),
-//!   `server::client_api` (the `/api/v1` routes, client tokens), `server::peer_api` (Raft RPCs
-//!   and node-to-node forwarding, peer token), `server::metrics`.
+//! - `server`: the listeners; `server::listener` (accept loop, TLS, connection limits),
+//!   `server::client_api` (the `/api/v1` routes over the node API, client tokens),
+//!   `server::peer_api` (the peer port's router, peer token), `server::metrics` (`/metrics`).
 //! - `tls`: certificates and keys from PEM files into rustls/reqwest settings.
-//! - `node`: one running node; proposes writes, linearizes reads, reports status.
-//! - `raft`: openraft wiring; `raft::store` (the only sled user), `raft::state_machine`,
-//!   `raft::network`.
-//! - `cache`: the in-memory ordered map with TTL, eviction and watch history; no I/O, no
-//!   Raft, no clock.
+//! - `node`: the node API every front end uses: writes (forwarded, coalesced), linearized
+//!   reads, watches, status, membership, backups; `metrics`: the node's registry.
+//! - `peer`: the node-to-node protocol: route table, codec, messages, typed client.
+//! - `raft`: openraft wiring; `raft::network` (Raft RPCs over `peer`), `raft::state_machine`,
+//!   `raft::store` (the only sled user).
+//! - `cache`: the in-memory ordered map with TTL, eviction and watch history, the client
+//!   operations it applies and the log payload that carries them; no I/O, no Raft, no clock.
 
 pub mod backup;
 pub mod bench;

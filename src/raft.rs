@@ -21,6 +21,9 @@ openraft::declare_raft_types!(
         Node = Member,
 );
 
+/// The tracing target of the Raft library's own logs (kept at `warn` by default).
+pub const LIBRARY_LOG_TARGET: &str = "openraft";
+
 /// The Raft handle used across the node.
 pub type Raft = openraft::Raft<TypeConfig, state_machine::StateMachine>;
 

@@ -65,12 +65,12 @@ fn warn_if_exposed(config: &Config) {
     }
 }
 
-/// Logs to stderr at `level`. A plain level keeps openraft's own chatter at `warn` unless
-/// debugging; a full filter (e.g. `dcache=debug,openraft=info`) is taken as given.
+/// Logs to stderr at `level`. A plain level keeps the Raft library's own chatter at `warn`
+/// unless debugging; a full filter (e.g. `dcache=debug`) is taken as given.
 fn init_tracing(level: &str) {
     use std::io::IsTerminal;
     let directive = match level {
-        "error" | "warn" | "info" => format!("{level},openraft=warn"),
+        "error" | "warn" | "info" => format!("{level},{}=warn", crate::raft::LIBRARY_LOG_TARGET),
         other => other.to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "info".into());

@@ -1,4 +1,4 @@
-//! The node's halves of `dcache snapshot save` and `restore`: a consistent export of the
+//! The node's halves of `dcache backup save` and `restore`: a consistent export of the
 //! applied cache, and seeding a fresh data dir from a backup so that a new cluster starts from
 //! it. The file format belongs to `backup`; storage to `raft::store`.
 
