@@ -15,11 +15,13 @@ mod tasks;
 mod watch;
 mod writes;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, Fatal, RaftError};
+use openraft::Instant as _;
 
 /// Why an incoming Raft RPC got no answer (the peer router maps it to a status).
 pub use crate::raft::network::InboundError;
@@ -79,6 +81,8 @@ struct Inner {
     store: Store,
     config: Config,
     started: Instant,
+    /// When a leader's append was last accepted here, in ms since `started` (0: never).
+    leader_heard_ms: AtomicU64,
     /// Every call to other members goes through this one pooled client.
     peers: PeerClient,
     /// Serializes membership changes made by this node: openraft refuses a change while
@@ -350,9 +354,54 @@ impl Node {
         Ok(())
     }
 
-    /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded).
+    /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded), and
+    /// notes when the current leader was last heard from.
     pub async fn raft_rpc(&self, route: Route, body: &[u8]) -> Result<Vec<u8>, InboundError> {
-        crate::raft::network::answer(&self.inner.raft, route, body).await
+        let answered = crate::raft::network::answer(&self.inner.raft, route, body).await?;
+        if answered.from_current_leader {
+            let ms = self.inner.started.elapsed().as_millis() as u64;
+            self.inner.leader_heard_ms.store(ms.max(1), Ordering::Relaxed);
+        }
+        Ok(answered.body)
+    }
+
+    /// Whether this node is in touch with a leader: `Ok(leader id)` if it leads and a quorum
+    /// acknowledged it within the election timeout (or it is the only voter), or if it
+    /// follows and heard from the leader within the election timeout; `Err(why not)` else.
+    /// This is what `/health` and `cluster leader` answer from.
+    pub fn health(&self) -> Result<NodeId, String> {
+        let timeout = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let Some(leader) = m.current_leader else {
+            return Err("no leader known; an election may be in progress".into());
+        };
+        if leader != self.inner.id {
+            let heard = self.inner.leader_heard_ms.load(Ordering::Relaxed);
+            if heard == 0 {
+                return Err(format!("this node has never heard from leader {leader}"));
+            }
+            let age = (self.inner.started.elapsed().as_millis() as u64).saturating_sub(heard);
+            return if age <= timeout.as_millis() as u64 {
+                Ok(leader)
+            } else {
+                Err(format!(
+                    "leader {leader} has not been heard from for {age} ms (election timeout {} ms)",
+                    timeout.as_millis()
+                ))
+            };
+        }
+        if m.membership_config.membership().voter_ids().count() <= 1 {
+            return Ok(leader);
+        }
+        match m.last_quorum_acked.as_ref().map(|t| t.elapsed()) {
+            Some(age) if age <= timeout => Ok(leader),
+            Some(age) => Err(format!(
+                "this node leads but no quorum has answered it for {} ms",
+                age.as_millis()
+            )),
+            None => Err("this node leads but no quorum has acknowledged it yet".into()),
+        }
     }
 
     // --- Backups and lifecycle ----------------------------------------------------------

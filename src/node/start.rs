@@ -157,6 +157,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             store,
             config,
             started: Instant::now(),
+            leader_heard_ms: Default::default(),
             peers,
             membership_lock: tokio::sync::Mutex::new(()),
             shutdown,

@@ -64,14 +64,28 @@ pub enum InboundError {
     NotRaft(Route),
 }
 
+/// An answered Raft RPC: the encoded answer, and whether it came from a leader this node
+/// accepts as current (an append it did not refuse for a higher vote).
+pub struct Answered {
+    pub body: Vec<u8>,
+    pub from_current_leader: bool,
+}
+
+fn stopped(e: impl std::fmt::Display) -> InboundError {
+    InboundError::Stopped(e.to_string())
+}
+
 /// Answers the Raft RPC `route` with body `body`: decodes it, hands it to the Raft core and
 /// encodes the core's answer.
-pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Vec<u8>, InboundError> {
-    fn stopped(e: impl std::fmt::Display) -> InboundError {
-        InboundError::Stopped(e.to_string())
+pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Answered, InboundError> {
+    if route == Route::Append {
+        let resp = raft.append_entries(decode(body)?).await.map_err(stopped)?;
+        return Ok(Answered {
+            from_current_leader: !matches!(resp, AppendEntriesResponse::HigherVote(_)),
+            body: encode(&resp)?,
+        });
     }
     let reply = match route {
-        Route::Append => encode(&raft.append_entries(decode(body)?).await.map_err(stopped)?),
         Route::Vote => encode(&raft.vote(decode(body)?).await.map_err(stopped)?),
         Route::PreVote => encode(&raft.pre_vote(decode(body)?).await.map_err(stopped)?),
         Route::TransferLeader => encode(&raft.handle_transfer_leader(decode(body)?).await.map_err(stopped)?),
@@ -81,7 +95,10 @@ pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Vec<u8>, I
         }
         other => return Err(InboundError::NotRaft(other)),
     };
-    Ok(reply?)
+    Ok(Answered {
+        body: reply?,
+        from_current_leader: false,
+    })
 }
 
 /// Creates the per-peer clients openraft asks for; they share one [`PeerClient`].

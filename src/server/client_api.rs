@@ -246,13 +246,13 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn health(State(node): State<Node>) -> Response {
-    match node.leader_id() {
-        Some(leader) => Json(Envelope::ok(Health {
+    match node.health() {
+        Ok(leader) => Json(Envelope::ok(Health {
             status: "ok".into(),
             leader: Some(leader),
         }))
         .into_response(),
-        None => ApiError::new(ErrorCode::NoLeader, "no leader known yet").into_response(),
+        Err(why) => ApiError::new(ErrorCode::NoLeader, why).into_response(),
     }
 }
 
@@ -260,7 +260,12 @@ async fn cluster_status(State(node): State<Node>) -> ApiResult<crate::types::Nod
     ok(node.status())
 }
 
+/// The leader, only while this node is in touch with it (see `Node::health`): a leader
+/// nobody can reach is not named.
 async fn cluster_leader(State(node): State<Node>) -> ApiResult<crate::types::LeaderInfo> {
+    if let Err(why) = node.health() {
+        return Err(ApiError::new(ErrorCode::NoLeader, why));
+    }
     match node.leader() {
         Some(l) => ok(l),
         None => Err(ApiError::new(

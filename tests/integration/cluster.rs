@@ -3,6 +3,7 @@
 //! `cluster/admin.rs`, crash recovery in `cluster/recovery.rs`. Uses only `support`.
 
 mod admin;
+mod health;
 mod recovery;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,42 @@
+//! `/health` and `cluster leader` tell the truth when the leader is gone: a survivor without
+//! a quorum is not healthy and names no leader.
+
+use std::time::Duration;
+
+use crate::support::{dcache, run_dcache, wait_until, Cluster};
+
+#[test]
+fn a_survivor_without_quorum_is_unhealthy_and_names_no_leader() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.leader();
+    let survivor = c.followers_of(leader)[0];
+    let other = c.followers_of(leader)[1];
+    let http = &c.node(survivor).http;
+    assert_eq!(http.health(), Some(200), "healthy while the cluster is whole");
+    let (out, what) = run_dcache(dcache(Some(&c.node(survivor).url())), &["cluster", "leader"]);
+    assert!(out.status.success(), "{what}");
+
+    c.kill9(leader);
+    c.kill9(other);
+    let http = &c.node(survivor).http;
+    // Within a few election timeouts the survivor stops vouching for the dead leader.
+    let unhealthy = wait_until(Duration::from_secs(10), || http.health() == Some(503));
+    assert!(unhealthy, "/health stayed {:?} with no quorum", http.health());
+    let (status, body) = http.get("/health");
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["code"], "NO_LEADER", "{body}");
+    let reason = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("not been heard from") || reason.contains("no leader") || reason.contains("never heard"),
+        "the reason names what is wrong: {reason}"
+    );
+
+    let (out, what) = run_dcache(dcache(Some(&c.node(survivor).url())), &["cluster", "leader"]);
+    assert_eq!(out.status.code(), Some(6), "{what}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("node"), "{what}");
+
+    // Back to a quorum: healthy again.
+    c.restart(other);
+    let healthy = wait_until(Duration::from_secs(15), || c.node(survivor).http.health() == Some(200));
+    assert!(healthy, "/health did not recover with a quorum back");
+}
