@@ -233,9 +233,11 @@ impl Metrics {
         }
         self.lag.clear();
         for r in s.replication.iter().flatten() {
+            // A member the leader has not reached yet has no lag to report.
+            let Some(lag) = r.lag else { continue };
             self.lag
                 .get_or_create(&PeerLabels { peer: r.name.clone() })
-                .set(i64::try_from(r.lag).unwrap_or(i64::MAX));
+                .set(i64::try_from(lag).unwrap_or(i64::MAX));
         }
     }
 }

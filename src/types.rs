@@ -291,8 +291,9 @@ pub struct ReplicationInfo {
     pub name: String,
     /// Highest log index known to be stored on the member.
     pub matched: Option<u64>,
-    /// Entries the member is behind the leader's last log index.
-    pub lag: u64,
+    /// Entries the member is behind the leader's last log index; `None` while the leader
+    /// does not know how far the member's log matches (it has not reached it yet).
+    pub lag: Option<u64>,
 }
 
 /// A node's Raft role as `NodeStatus.role` reports it; lowercase on the wire (`"leader"`).
@@ -381,7 +382,7 @@ impl NodeStatus {
         }
         self.replication
             .as_ref()
-            .and_then(|r| r.iter().find(|r| r.id == member).map(|r| r.lag))
+            .and_then(|r| r.iter().find(|r| r.id == member).and_then(|r| r.lag))
             .or_else(|| status.map(|s| self.last_log_index.saturating_sub(s.last_log_index)))
     }
 }
@@ -494,9 +495,20 @@ mod tests {
             id: 3,
             name: "node3".into(),
             matched: Some(40),
-            lag: 60,
+            lag: Some(60),
         }]);
         assert_eq!(leader.lag_of(3, None), Some(60), "the report covers a down node");
+        leader.replication = Some(vec![ReplicationInfo {
+            id: 3,
+            name: "node3".into(),
+            matched: None,
+            lag: None,
+        }]);
+        assert_eq!(
+            leader.lag_of(3, None),
+            None,
+            "not reached yet: unknown, not the whole log"
+        );
     }
 
     #[test]

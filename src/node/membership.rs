@@ -183,7 +183,7 @@ async fn promote(node: &Node, id: NodeId) -> Result<(), NodeError> {
     let lag = status
         .replication
         .as_ref()
-        .and_then(|r| r.iter().find(|r| r.id == id).map(|r| r.lag))
+        .and_then(|r| r.iter().find(|r| r.id == id).and_then(|r| r.lag))
         .unwrap_or(u64::MAX);
     if lag > PROMOTE_MAX_LAG {
         return Err(NodeError::Refused(format!(

@@ -75,7 +75,7 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
                     id: *id,
                     name: name_of(*id),
                     matched,
-                    lag: last_log_index.saturating_sub(matched.unwrap_or(0)),
+                    lag: matched.map(|m| last_log_index.saturating_sub(m)),
                 }
             })
             .collect()

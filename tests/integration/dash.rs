@@ -195,7 +195,7 @@ fn dash_draws_lag_bars_from_the_leaders_replication_report() {
                 id,
                 name: format!("node{id}"),
                 matched: Some(5000 - lag),
-                lag,
+                lag: Some(lag),
             })
             .collect(),
     );

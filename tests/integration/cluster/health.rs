@@ -40,3 +40,43 @@ fn a_survivor_without_quorum_is_unhealthy_and_names_no_leader() {
     let healthy = wait_until(Duration::from_secs(15), || c.node(survivor).http.health() == Some(200));
     assert!(healthy, "/health did not recover with a quorum back");
 }
+
+#[test]
+fn a_member_the_new_leader_has_not_reached_shows_unknown_lag() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.leader();
+    let [down, heir] = [c.followers_of(leader)[0], c.followers_of(leader)[1]];
+    c.node(leader).http.set("k", "v");
+    let down_name = c.node(down).name().to_string();
+    c.kill9(down);
+    // The heir takes over without ever having replicated to `down`.
+    let target = format!("/api/v1/cluster/transfer-leadership?target={}", c.node(heir).name());
+    let (status, body) = c.node(leader).http.send(reqwest::Method::POST, &target, None, None);
+    assert_eq!(status, 200, "transfer: {body}");
+    let s = c.node(heir).http.status();
+    let down_id = s["members"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["name"] == down_name.as_str())
+                .map(|m| m["id"].clone())
+        })
+        .unwrap_or_else(|| panic!("{down_name} is not a member: {s}"));
+    let row = |s: &serde_json::Value| {
+        s["replication"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["id"] == down_id).cloned())
+    };
+    let reported = wait_until(Duration::from_secs(10), || {
+        let s = c.node(heir).http.status();
+        s["role"] == "leader" && row(&s).is_some()
+    });
+    assert!(reported, "the heir never reported the down member as leader");
+    let s = c.node(heir).http.status();
+    let row = row(&s).unwrap_or_default();
+    assert!(row["matched"].is_null(), "{row}");
+    assert!(
+        row["lag"].is_null(),
+        "unknown lag is shown as unknown, not the whole log: {row}"
+    );
+}
