@@ -96,7 +96,8 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;set' {
-            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the value from this file (for values too large for an argument)')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Expire the key after this long (e.g. 30s, 5m; at least 1ms); the leader stamps the deadline')
             [CompletionResult]::new('--if-version', '--if-version', [CompletionResultType]::ParameterName, 'Only write if the key is at this version (compare-and-set)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')

@@ -1667,12 +1667,16 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__set)
-            opts="-o -h -V --ttl --if-version --if-absent --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --file --ttl --if-version --if-absent --server --timeout --output --token --cacert --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -91,7 +91,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;set'= {
-            cand --ttl 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline'
+            cand --file 'Read the value from this file (for values too large for an argument)'
+            cand --ttl 'Expire the key after this long (e.g. 30s, 5m; at least 1ms); the leader stamps the deadline'
             cand --if-version 'Only write if the key is at this version (compare-and-set)'
             cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'

@@ -88,7 +88,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cacert -d 'CA bu
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand set" -l ttl -d 'Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline' -r
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l file -d 'Read the value from this file (for values too large for an argument)' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l ttl -d 'Expire the key after this long (e.g. 30s, 5m; at least 1ms); the leader stamps the deadline' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-version -d 'Only write if the key is at this version (compare-and-set)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r

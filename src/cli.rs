@@ -59,10 +59,17 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Store VALUE under KEY.
     Set {
+        /// The key (any UTF-8 text, up to max-key-bytes).
         key: String,
-        value: String,
-        /// Expire the key after this long (e.g. 30s, 5m); the leader stamps the deadline.
-        #[arg(long, value_parser = parse_duration)]
+        /// The value; `-` reads it from standard input (all of it, as is). Give it or --file.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        value: Option<String>,
+        /// Read the value from this file (for values too large for an argument).
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Expire the key after this long (e.g. 30s, 5m; at least 1ms); the leader stamps the
+        /// deadline.
+        #[arg(long, value_parser = parse_ttl)]
         ttl: Option<Duration>,
         /// Only write if the key is at this version (compare-and-set).
         #[arg(long, conflicts_with = "if_absent")]
@@ -350,6 +357,17 @@ pub struct ServeArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 2m"))
+}
+
+/// A TTL: a duration of at least 1 ms (Redis refuses `EX 0` too; omit --ttl for no expiry).
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let ttl = parse_duration(s)?;
+    if ttl.as_millis() == 0 {
+        return Err(format!(
+            "a TTL of `{s}` would expire the key at once; give at least 1ms, or omit --ttl"
+        ));
+    }
+    Ok(ttl)
 }
 
 /// The dashboard's poll interval: a duration of at least [`crate::dash::MIN_INTERVAL`].

@@ -134,11 +134,13 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Set {
             key,
             value,
+            file,
             ttl,
             if_version,
             if_absent,
         } => {
             let if_version = if if_absent { Some(0) } else { if_version };
+            let value = kv::value_from(value, file.as_deref())?;
             kv::set(opts, &key, &value, ttl, if_version).await?
         }
         Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,

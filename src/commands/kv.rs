@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::cli::{ClientOpts, Output};
 use crate::client::{read_sse, to_json, Client, ClientError};
+use crate::commands::CommandError;
 use crate::types::{Consistency, ErrorCode};
 
 fn client(opts: &ClientOpts) -> Result<Client, ClientError> {
@@ -24,6 +25,35 @@ pub async fn set(
         Output::Json => println!("{}", to_json(&res)),
     }
     Ok(())
+}
+
+/// The value of `dcache set`: the argument, standard input for `-`, or the file's contents.
+/// Values must be UTF-8 (the HTTP API carries text).
+pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result<String, CommandError> {
+    use std::io::Read;
+    let bytes = match (arg.as_deref(), file) {
+        (_, Some(path)) => std::fs::read(path)
+            .map_err(|e| CommandError::Failed(format!("cannot read the value from {}: {e}", path.display())))?,
+        (Some("-"), None) => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| CommandError::Failed(format!("cannot read the value from standard input: {e}")))?;
+            buf
+        }
+        (Some(v), None) => return Ok(v.to_string()),
+        (None, None) => {
+            return Err(CommandError::Usage(
+                "give a VALUE, `-` for standard input, or --file PATH".into(),
+            ))
+        }
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        CommandError::Failed(format!(
+            "the value is not UTF-8 text (invalid byte at offset {}); dcache values are text",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).

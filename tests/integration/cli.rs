@@ -284,3 +284,35 @@ fn backup_restore_says_its_cause_once() {
     assert_eq!(stderr.matches("not a dcache backup").count(), 1, "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
+
+#[test]
+fn set_reads_the_value_from_stdin_or_a_file_and_refuses_a_zero_ttl() {
+    let node = Node::start();
+    // `-` reads standard input as is, newlines and all.
+    let mut cmd = dcache(Some(&node.url()));
+    cmd.write_stdin("line one\nline two\n");
+    let (out, what) = run_dcache(cmd, &["set", "piped", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{what}");
+    assert_eq!(
+        node.http.value_of("piped").map(|(v, _)| v).as_deref(),
+        Some("line one\nline two\n")
+    );
+
+    // A value past what Linux passes as one argument (128 KiB) goes through --file.
+    let big = "x".repeat(300 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("value.txt");
+    std::fs::write(&path, &big).unwrap();
+    ok(&node, &["set", "big", "--file", path.to_str().unwrap()]);
+    assert_eq!(node.http.value_of("big").map(|(v, _)| v.len()), Some(big.len()));
+
+    // A missing file names itself; no value at all is a usage error.
+    let err = fails(dcache(Some(&node.url())), &["set", "k", "--file", "/nonexistent/v"], 1);
+    assert!(err.contains("/nonexistent/v"), "{err}");
+    fails(dcache(Some(&node.url())), &["set", "k"], 2);
+
+    // `--ttl 0s` would expire the key at once: refused before anything is sent.
+    let err = fails(dcache(Some(&node.url())), &["set", "k", "v", "--ttl", "0s"], 2);
+    assert!(err.contains("at least 1ms"), "{err}");
+    assert!(node.http.value_of("k").is_none(), "nothing was written");
+}
