@@ -1,5 +1,7 @@
-//! `dcache local-cluster`: start N nodes on loopback in the foreground for trying dcache out;
-//! Ctrl-C stops every node it started (by PID, with SIGTERM, then SIGKILL after a grace).
+//! `dcache local-cluster`: start N nodes on loopback in the foreground for trying dcache out.
+//! SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every node it started (by PID, with SIGTERM, then
+//! SIGKILL after a grace); the nodes also get SIGTERM from the kernel if this process dies
+//! without a chance to stop them (SIGKILL), so they never outlive it.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -36,7 +38,16 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
         let peer = format!("http://127.0.0.1:{}", port(i, 1));
         let log_path = opts.data_dir.join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
-        let child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        // SAFETY: the closure runs in the forked child before exec and only makes one
+        // async-signal-safe system call (prctl).
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
+        let child = command
             .arg("serve")
             .args(["--name", &name, "--cluster-id", "dcache-local"])
             .arg("--data-dir")
@@ -58,8 +69,9 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     println!("      dcache --server {first} cluster status");
     println!("      dcache dash --server {first}");
     println!("Ctrl-C stops every node.");
+    report_health(&children, opts, port).await;
 
-    wait_for_ctrl_c_or_exit(&mut children).await;
+    wait_for_signal_or_exit(&mut children, &opts.data_dir).await;
     println!("stopping {} nodes...", children.len());
     for (name, child) in &children {
         if let Some(pid) = child.id() {
@@ -81,19 +93,71 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Returns on Ctrl-C; reports (but keeps waiting through) nodes that exit on their own.
-async fn wait_for_ctrl_c_or_exit(children: &mut [(String, Child)]) {
+/// Polls every node's `/health` until it answers 200 (up to 20 s) and says which did.
+async fn report_health(children: &[(String, Child)], opts: &LocalCluster, port: impl Fn(u16, u16) -> u16) {
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for (i, (name, _)) in (1u16..).zip(children) {
+        let url = format!("http://127.0.0.1:{}/health", port(i, 0));
+        loop {
+            let healthy = http
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if healthy {
+                println!("{name}: healthy");
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let log = opts.data_dir.join(format!("{name}.log"));
+                println!("{name}: not healthy after 20 s; see {}", log.display());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Returns on SIGINT, SIGTERM or SIGHUP. A node that exits on its own is reported once, with
+/// the last lines of its log.
+async fn wait_for_signal_or_exit(children: &mut [(String, Child)], data_dir: &std::path::Path) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        eprintln!("cannot listen for SIGTERM/SIGHUP; only Ctrl-C stops the nodes");
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut reported = vec![false; children.len()];
     loop {
         tokio::select! {
             _ = &mut ctrl_c => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => return,
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                for (name, child) in children.iter_mut() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        eprintln!("{name} exited ({status}); see its log");
+                for ((name, child), done) in children.iter_mut().zip(reported.iter_mut()) {
+                    if let (false, Ok(Some(status))) = (*done, child.try_wait()) {
+                        *done = true;
+                        let log = data_dir.join(format!("{name}.log"));
+                        eprintln!("{name} exited ({status}); last lines of {}:", log.display());
+                        for line in last_lines(&log, 5) {
+                            eprintln!("  {line}");
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// The last `n` lines of the file at `path` (none if it cannot be read).
+fn last_lines(path: &std::path::Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
 }

@@ -17,6 +17,7 @@ mod disk;
 mod durability;
 mod faults;
 mod kv;
+mod local_cluster;
 mod security;
 mod support;
 mod untrusted;

@@ -1,0 +1,148 @@
+//! `dcache local-cluster` as a real process: every node healthy and said so, all nodes stopped
+//! on SIGTERM and SIGHUP, none outliving a SIGKILLed launcher, a node's exit reported once.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{free_ports, wait_until, BIN};
+
+/// A base port with the six consecutive ports a 3-node local cluster needs free.
+fn free_base() -> u16 {
+    for _ in 0..100 {
+        let [p] = free_ports::<1>();
+        let base = p.saturating_sub(6).max(1024);
+        if (base..base + 6).all(|q| TcpListener::bind(("127.0.0.1", q)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no six consecutive free ports");
+}
+
+struct Launcher {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Launcher {
+    /// Starts a 3-node local cluster and waits until it says every node is healthy.
+    fn start() -> Launcher {
+        let dir = tempfile::tempdir().unwrap();
+        let base = free_base().to_string();
+        let child = Command::new(BIN)
+            .args(["local-cluster", "--nodes", "3", "--base-port", &base, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
+            .spawn()
+            .unwrap();
+        let l = Launcher { child, dir };
+        let healthy = wait_until(Duration::from_secs(30), || l.out().matches(": healthy").count() == 3);
+        assert!(healthy, "not every node said healthy:\n{}\n{}", l.out(), l.err());
+        assert_eq!(l.nodes().len(), 3, "three nodes run under the launcher");
+        l
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("out")).unwrap_or_default()
+    }
+
+    fn err(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("err")).unwrap_or_default()
+    }
+
+    /// PIDs of the processes whose parent is the launcher.
+    fn nodes(&self) -> Vec<i32> {
+        children_of(self.child.id() as i32)
+    }
+
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        let nodes = self.nodes();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in nodes {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    }
+}
+
+fn children_of(parent: i32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok());
+        if ppid == Some(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn sigterm_and_sighup_stop_every_node() {
+    for signal in ["TERM", "HUP"] {
+        let mut l = Launcher::start();
+        let nodes = l.nodes();
+        l.signal(signal);
+        let exited = wait_until(Duration::from_secs(20), || matches!(l.child.try_wait(), Ok(Some(_))));
+        assert!(exited, "SIG{signal}: the launcher kept running");
+        let gone = wait_until(Duration::from_secs(20), || nodes.iter().all(|&p| !alive(p)));
+        assert!(gone, "SIG{signal}: nodes outlived the launcher: {nodes:?}");
+    }
+}
+
+#[test]
+fn nodes_do_not_outlive_a_killed_launcher() {
+    let mut l = Launcher::start();
+    let nodes = l.nodes();
+    l.signal("KILL");
+    let _ = l.child.wait();
+    let gone = wait_until(Duration::from_secs(20), || nodes.iter().all(|&p| !alive(p)));
+    assert!(gone, "nodes outlived a SIGKILLed launcher: {nodes:?}");
+}
+
+#[test]
+fn a_node_that_exits_is_reported_once_with_its_log() {
+    let l = Launcher::start();
+    let node = l.nodes()[1];
+    let ok = Command::new("kill")
+        .args(["-KILL", &node.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let reported = wait_until(Duration::from_secs(10), || l.err().contains("exited"));
+    assert!(reported, "the exit was not reported:\n{}", l.err());
+    // The launcher checks every 500 ms; over several checks the report stays single.
+    let repeated = wait_until(Duration::from_secs(3), || l.err().matches(" exited (").count() > 1);
+    assert!(!repeated, "the exit was reported more than once:\n{}", l.err());
+    assert!(l.err().contains("last lines of"), "{}", l.err());
+}
