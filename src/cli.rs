@@ -86,6 +86,10 @@ pub enum Command {
         consistency: Consistency,
     },
     /// Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C.
+    ///
+    /// Text output is `VERSION KIND KEY [VALUE]` per line, with tab, newline, carriage return,
+    /// backslash and other control characters escaped (\t \n \r \\ \xNN); `-o json` gives one
+    /// exact JSON object per line.
     Watch {
         /// Key prefix; empty watches every key.
         #[arg(default_value = "")]
@@ -109,6 +113,9 @@ pub enum Command {
         if_version: Option<u64>,
     },
     /// List keys starting with PREFIX, in key order, with their values.
+    ///
+    /// Text output is `KEY<TAB>VALUE` per line, with tab, newline, carriage return, backslash
+    /// and other control characters escaped (\t \n \r \\ \xNN); `-o json` gives the exact text.
     Scan {
         /// Key prefix; empty lists every key.
         #[arg(default_value = "")]

@@ -82,7 +82,7 @@ pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Cons
     match opts.output {
         Output::Text => {
             for kv in &res.keys {
-                println!("{}\t{}", kv.key, kv.value);
+                println!("{}\t{}", escape(&kv.key), escape(&kv.value));
             }
             if res.truncated {
                 eprintln!("(more keys match {prefix:?}; raise --limit to see them)");
@@ -132,9 +132,14 @@ pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -
                 let value = v
                     .get("value")
                     .and_then(|x| x.as_str())
-                    .map(|s| format!(" {s}"))
+                    .map(|s| format!(" {}", escape(s)))
                     .unwrap_or_default();
-                println!("{} {} {}{value}", field("version"), field("kind"), field("key"));
+                println!(
+                    "{} {} {}{value}",
+                    field("version"),
+                    field("kind"),
+                    escape(&field("key"))
+                );
             }
         }
         true
@@ -150,5 +155,38 @@ pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -
             })
         }
         None => Ok(()),
+    }
+}
+
+/// Text output of keys and values, one record per line: backslash, tab, newline, carriage
+/// return and other control characters are escaped (`\\`, `\t`, `\n`, `\r`, `\xNN`), so a
+/// key or value can never forge a field or a record. `-o json` gives the exact text.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c == '\\' || c.is_control()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn text_output_escapes_separators_and_control_characters() {
+        assert_eq!(escape("plain key"), "plain key");
+        assert_eq!(escape("a\tb\nc\\d\re\u{1}"), "a\\tb\\nc\\\\d\\re\\x01");
     }
 }

@@ -316,3 +316,17 @@ fn set_reads_the_value_from_stdin_or_a_file_and_refuses_a_zero_ttl() {
     assert!(err.contains("at least 1ms"), "{err}");
     assert!(node.http.value_of("k").is_none(), "nothing was written");
 }
+
+#[test]
+fn scan_text_output_escapes_tabs_newlines_and_backslashes() {
+    let node = Node::start();
+    node.http.set("esc/a\tb", "line1\nline2");
+    node.http.set("esc/c\\d", "plain");
+    assert_eq!(
+        ok(&node, &["scan", "esc/"]),
+        "esc/a\\tb\tline1\\nline2\nesc/c\\\\d\tplain\n",
+        "one record per line, fields never forged"
+    );
+    let json = ok_json(&node, &["scan", "esc/"]);
+    assert_eq!(json["keys"][0]["value"], "line1\nline2", "-o json keeps the exact text");
+}

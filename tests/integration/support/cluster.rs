@@ -272,7 +272,17 @@ impl Cluster {
     pub(crate) fn stop_signal(&mut self, i: usize, signal: &str) {
         self.nodes[i].signal(signal);
         match signal {
-            "STOP" => self.stopped[i] = true,
+            "STOP" => {
+                // `kill` returns once the signal is queued; wait until the kernel has stopped
+                // the process, so a test that polls right after sees it frozen.
+                let stat = format!("/proc/{}/stat", self.nodes[i].pid());
+                let frozen = super::wait_until(std::time::Duration::from_secs(5), || {
+                    std::fs::read_to_string(&stat)
+                        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('T')))
+                });
+                assert!(frozen, "node {i} did not stop on SIGSTOP");
+                self.stopped[i] = true;
+            }
             "CONT" => self.stopped[i] = false,
             _ => {}
         }
