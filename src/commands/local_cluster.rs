@@ -30,37 +30,23 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     let initial_cluster = initial_cluster.join(",");
     std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
 
+    let spawner = Spawner {
+        exe,
+        data_dir: opts.data_dir.clone(),
+        base_port: opts.base_port,
+        initial_cluster,
+    };
     let mut children: Vec<(String, Child)> = Vec::new();
     println!("{:<6}  {:<24}  {:<24}  LOG", "NAME", "CLIENT URL", "PEER URL");
     for i in 1..=opts.nodes {
         let name = format!("node{i}");
-        let client = format!("http://127.0.0.1:{}", port(i, 0));
-        let peer = format!("http://127.0.0.1:{}", port(i, 1));
-        let log_path = opts.data_dir.join(format!("{name}.log"));
-        let log = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
-        let mut command = Command::new(&exe);
-        // SAFETY: the closure runs in the forked child before exec and only makes one
-        // async-signal-safe system call (prctl).
-        unsafe {
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-        let child = command
-            .arg("serve")
-            .args(["--name", &name, "--cluster-id", "dcache-local"])
-            .arg("--data-dir")
-            .arg(opts.data_dir.join(&name))
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
-            .args(["--initial-cluster", &initial_cluster])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {name}"))?;
-        println!("{name:<6}  {client:<24}  {peer:<24}  {}", log_path.display());
+        let child = spawner.spawn(i, false)?;
+        println!(
+            "{name:<6}  {:<24}  {:<24}  {}",
+            spawner.url(i, 0),
+            spawner.url(i, 1),
+            spawner.log_path(i).display()
+        );
         children.push((name, child));
     }
     let first = format!("http://127.0.0.1:{}", opts.base_port);
@@ -68,10 +54,10 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     println!("try:  dcache --server {first} set greeting hello");
     println!("      dcache --server {first} cluster status");
     println!("      dcache dash --server {first}");
-    println!("Ctrl-C stops every node.");
+    println!("Ctrl-C stops every node; type `restart NAME` and Enter to restart a node that exited.");
     report_health(&children, opts, port).await;
 
-    wait_for_signal_or_exit(&mut children, &opts.data_dir).await;
+    wait_for_signal_or_exit(&mut children, &spawner).await;
     println!("stopping {} nodes...", children.len());
     for (name, child) in &children {
         if let Some(pid) = child.id() {
@@ -91,6 +77,61 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How to start node `i` of the local cluster.
+struct Spawner {
+    exe: PathBuf,
+    data_dir: PathBuf,
+    base_port: u16,
+    initial_cluster: String,
+}
+
+impl Spawner {
+    /// `http://127.0.0.1:PORT` of node `i`'s client (`peer` 0) or peer (`peer` 1) listener.
+    fn url(&self, i: u16, peer: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base_port + 2 * (i - 1) + peer)
+    }
+
+    fn log_path(&self, i: u16) -> PathBuf {
+        self.data_dir.join(format!("node{i}.log"))
+    }
+
+    /// Starts node `i`, its stderr to its log (appended to on a restart). The node gets the
+    /// parent-death signal, so it never outlives this process.
+    fn spawn(&self, i: u16, append: bool) -> anyhow::Result<Child> {
+        let name = format!("node{i}");
+        let (client, peer, log_path) = (self.url(i, 0), self.url(i, 1), self.log_path(i));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let mut command = Command::new(&self.exe);
+        // SAFETY: the closure runs in the forked child before exec and only makes one
+        // async-signal-safe system call (prctl).
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
+        command
+            .arg("serve")
+            .args(["--name", &name, "--cluster-id", "dcache-local"])
+            .arg("--data-dir")
+            .arg(self.data_dir.join(&name))
+            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &self.initial_cluster])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))
+    }
 }
 
 /// Polls every node's `/health` until it answers 200 (up to 20 s) and says which did.
@@ -121,8 +162,9 @@ async fn report_health(children: &[(String, Child)], opts: &LocalCluster, port: 
 }
 
 /// Returns on SIGINT, SIGTERM or SIGHUP. A node that exits on its own is reported once, with
-/// the last lines of its log.
-async fn wait_for_signal_or_exit(children: &mut [(String, Child)], data_dir: &std::path::Path) {
+/// the last lines of its log; `restart NAME` on standard input starts an exited node again.
+async fn wait_for_signal_or_exit(children: &mut [(String, Child)], spawner: &Spawner) {
+    use tokio::io::AsyncBufReadExt;
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
         eprintln!("cannot listen for SIGTERM/SIGHUP; only Ctrl-C stops the nodes");
@@ -130,25 +172,64 @@ async fn wait_for_signal_or_exit(children: &mut [(String, Child)], data_dir: &st
         return;
     };
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stdin = Some(tokio::io::BufReader::new(tokio::io::stdin()).lines());
     let mut reported = vec![false; children.len()];
     loop {
+        let line = async {
+            match stdin.as_mut() {
+                Some(lines) => lines.next_line().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut ctrl_c => return,
             _ = term.recv() => return,
             _ = hup.recv() => return,
+            line = line => match line {
+                Ok(Some(line)) => restart(children, &mut reported, spawner, line.trim()),
+                // No (more) input, e.g. run in the background: stop reading it.
+                Ok(None) | Err(_) => stdin = None,
+            },
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
                 for ((name, child), done) in children.iter_mut().zip(reported.iter_mut()) {
                     if let (false, Ok(Some(status))) = (*done, child.try_wait()) {
                         *done = true;
-                        let log = data_dir.join(format!("{name}.log"));
+                        let log = spawner.data_dir.join(format!("{name}.log"));
                         eprintln!("{name} exited ({status}); last lines of {}:", log.display());
                         for line in last_lines(&log, 5) {
                             eprintln!("  {line}");
                         }
+                        eprintln!("  (type `restart {name}` and Enter to start it again)");
                     }
                 }
             }
         }
+    }
+}
+
+/// Handles one line of standard input: `restart NAME` starts that node again if it exited.
+fn restart(children: &mut [(String, Child)], reported: &mut [bool], spawner: &Spawner, line: &str) {
+    let Some(name) = line.strip_prefix("restart ").map(str::trim) else {
+        if !line.is_empty() {
+            eprintln!("unknown input `{line}`; type `restart NAME` to restart a node that exited");
+        }
+        return;
+    };
+    let Some(at) = children.iter().position(|(n, _)| n == name) else {
+        eprintln!("no node is named `{name}`");
+        return;
+    };
+    if matches!(children[at].1.try_wait(), Ok(None)) {
+        eprintln!("{name} is still running");
+        return;
+    }
+    match spawner.spawn(at as u16 + 1, true) {
+        Ok(child) => {
+            children[at].1 = child;
+            reported[at] = false;
+            println!("{name}: restarted");
+        }
+        Err(e) => eprintln!("{name}: {e:#}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `dcache local-cluster` as a real process: every node healthy and said so, all nodes stopped
 //! on SIGTERM and SIGHUP, none outliving a SIGKILLed launcher, a node's exit reported once.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -22,6 +23,8 @@ fn free_base() -> u16 {
 struct Launcher {
     child: Child,
     dir: tempfile::TempDir,
+    /// Kept open: closing it would tell the launcher there is no more input.
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Launcher {
@@ -32,12 +35,14 @@ impl Launcher {
         let child = Command::new(BIN)
             .args(["local-cluster", "--nodes", "3", "--base-port", &base, "--data-dir"])
             .arg(dir.path().join("data"))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
             .spawn()
             .unwrap();
-        let l = Launcher { child, dir };
+        let mut child = child;
+        let stdin = child.stdin.take();
+        let l = Launcher { child, dir, stdin };
         let healthy = wait_until(Duration::from_secs(30), || l.out().matches(": healthy").count() == 3);
         assert!(healthy, "not every node said healthy:\n{}\n{}", l.out(), l.err());
         assert_eq!(l.nodes().len(), 3, "three nodes run under the launcher");
@@ -145,4 +150,20 @@ fn a_node_that_exits_is_reported_once_with_its_log() {
     let repeated = wait_until(Duration::from_secs(3), || l.err().matches(" exited (").count() > 1);
     assert!(!repeated, "the exit was reported more than once:\n{}", l.err());
     assert!(l.err().contains("last lines of"), "{}", l.err());
+
+    // `restart NAME` on its input starts the node again, on the same data dir.
+    let err = l.err();
+    let name = err
+        .split_whitespace()
+        .find(|w| w.starts_with("node"))
+        .unwrap_or_else(|| panic!("no node named in:\n{err}"))
+        .to_string();
+    let mut l = l;
+    let stdin = l.stdin.as_mut().unwrap();
+    writeln!(stdin, "restart {name}").unwrap();
+    stdin.flush().unwrap();
+    let back = wait_until(Duration::from_secs(20), || {
+        l.out().contains(&format!("{name}: restarted")) && l.nodes().len() == 3
+    });
+    assert!(back, "{name} was not restarted:\n{}\n{}", l.out(), l.err());
 }
