@@ -20,7 +20,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 pub use history::{EventKind, History, WatchEvent};
-pub use log::{Change, Effect, Request, LOG_FORMAT};
+pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Write};
 
 /// One stored value: its version (the log index of its last write, like etcd's
@@ -101,12 +101,17 @@ pub struct Cache {
     pending: Vec<WatchEvent>,
     /// Map size at its last rebuild; see [`Cache::compact_if_grown`].
     compacted_len: usize,
+    /// The cluster version the log has reached (0 until a [`Change::ClusterFormat`]).
+    cluster_format: u32,
 }
 
 impl PartialEq for Cache {
     /// Replicated state only: entries and counters (not watch history).
     fn eq(&self, other: &Self) -> bool {
-        self.map == other.map && self.counters == other.counters && self.bytes == other.bytes
+        self.map == other.map
+            && self.counters == other.counters
+            && self.bytes == other.bytes
+            && self.cluster_format() == other.cluster_format()
     }
 }
 
@@ -123,6 +128,10 @@ impl Cache {
         let max_bytes = req.max_bytes;
         let effect = match req.change {
             Change::Purge => Effect::Purged(self.purge_expired(index)),
+            Change::ClusterFormat(f) => {
+                self.cluster_format = self.cluster_format.max(f);
+                Effect::ClusterFormat(self.cluster_format())
+            }
             Change::Batch(writes) => Effect::Batch(self.apply_batch(index, writes, max_bytes)),
             Change::Writes(writes) => Effect::Writes(
                 writes
@@ -165,6 +174,11 @@ impl Cache {
                     None => self.insert(key, value, index, expires_at_ms),
                 }
             }
+            Write::Expire { key, ttl_ms } => {
+                let at = self.counters.clock_ms.saturating_add(ttl_ms);
+                self.rewrite(key, index, Some(at));
+            }
+            Write::Persist { key } => self.rewrite(key, index, None),
             Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
                     if existed {
@@ -196,17 +210,35 @@ impl Cache {
         Ok(Batched { version: index, done })
     }
 
+    /// Stores the live `key`'s value again at `version` with a new expiry (checked live).
+    fn rewrite(&mut self, key: String, version: u64, expires_at_ms: Option<u64>) {
+        if let Some(entry) = self.live(&key) {
+            let value = entry.value.to_string();
+            self.insert(key.into(), value, version, expires_at_ms);
+        }
+    }
+
     /// `Err(refusal)` if `write`'s condition or size check fails against the current state.
     fn check(&self, write: &Write, max_bytes: Option<u64>) -> Result<(), Refusal> {
-        if let Write::Set { key, value, .. } = write {
-            let bytes = entry_size(key, value);
-            if let Some(max) = max_bytes.filter(|max| bytes > *max) {
-                return Err(Refusal::TooLarge {
-                    key: key.clone(),
-                    bytes,
-                    max_bytes: max,
-                });
+        match write {
+            Write::Set { key, value, .. } => {
+                let bytes = entry_size(key, value);
+                if let Some(max) = max_bytes.filter(|max| bytes > *max) {
+                    return Err(Refusal::TooLarge {
+                        key: key.clone(),
+                        bytes,
+                        max_bytes: max,
+                    });
+                }
             }
+            Write::Expire { key, .. } | Write::Persist { key } => match self.live(key) {
+                None => return Err(Refusal::NotFound { key: key.clone() }),
+                Some(e) if matches!(write, Write::Persist { .. }) && e.expires_at_ms().is_none() => {
+                    return Err(Refusal::NoExpiry { key: key.clone() })
+                }
+                Some(_) => {}
+            },
+            Write::Delete { .. } => {}
         }
         let Some(want) = write.if_version() else {
             return Ok(());
@@ -403,6 +435,18 @@ impl Cache {
         cache.counters = counters;
         cache.history = History::starting_after(compacted_through);
         cache
+    }
+
+    /// The cluster version the applied log has reached: the format every entry from here on
+    /// may use. Never below [`crate::version::OLDEST_FORMAT`].
+    pub fn cluster_format(&self) -> u32 {
+        self.cluster_format.max(crate::version::OLDEST_FORMAT)
+    }
+
+    /// Sets the cluster version restored from a snapshot.
+    pub fn with_cluster_format(mut self, format: u32) -> Self {
+        self.cluster_format = format;
+        self
     }
 }
 

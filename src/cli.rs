@@ -16,7 +16,7 @@ pub const DEFAULT_CLIENT_URL: &str = "http://127.0.0.1:8080";
 
 /// dcache: a strongly consistent, Raft-replicated in-memory cache.
 #[derive(Debug, Parser)]
-#[command(name = "dcache", version, about, propagate_version = true)]
+#[command(name = "dcache", version = crate::version::LONG, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub client: ClientOpts,
@@ -78,6 +78,19 @@ pub enum Command {
         #[arg(long)]
         if_absent: bool,
     },
+    /// Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing).
+    ///
+    /// Needs cluster version 3: refused (exit 5) while a member runs an older build.
+    Expire {
+        key: String,
+        /// Time to live from now (e.g. 30s, 5m; at least 1ms); the leader stamps the deadline.
+        #[arg(value_parser = parse_ttl)]
+        duration: Duration,
+    },
+    /// Remove KEY's expiry, keeping its value (exit code 3 if missing, 5 if it has none).
+    ///
+    /// Needs cluster version 3: refused (exit 5) while a member runs an older build.
+    Persist { key: String },
     /// Print the time left before KEY expires (`none` without a TTL).
     Ttl {
         key: String,

@@ -202,6 +202,21 @@ impl Client {
         self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
     }
 
+    /// Makes the existing `key` expire after `ttl`, keeping its value.
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<SetResult, ClientError> {
+        let body = crate::types::ExpireRequest {
+            key: key.to_string(),
+            ttl_ms: ttl.as_millis().max(1) as u64,
+        };
+        self.send(self.http.post(self.url("/api/v1/expire")).json(&body)).await
+    }
+
+    /// Removes the existing `key`'s expiry, keeping its value.
+    pub async fn persist(&self, key: &str) -> Result<SetResult, ClientError> {
+        let body = crate::types::PersistRequest { key: key.to_string() };
+        self.send(self.http.post(self.url("/api/v1/persist")).json(&body)).await
+    }
+
     /// Removes `key` (only at version `if_version` when given).
     pub async fn delete(&self, key: &str, if_version: Option<u64>) -> Result<DeleteResult, ClientError> {
         let mut path = format!("/api/v1/delete/{}", encode_key(key));

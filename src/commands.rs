@@ -143,6 +143,8 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             let value = kv::value_from(value, file.as_deref())?;
             kv::set(opts, &key, &value, ttl, if_version).await?
         }
+        Command::Expire { key, duration } => kv::expire(opts, &key, duration).await?,
+        Command::Persist { key } => kv::persist(opts, &key).await?,
         Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
         Command::Watch { prefix, from_version } => kv::watch(opts, &prefix, from_version).await?,
         Command::Get { key, consistency } => kv::get(opts, &key, consistency).await?,

@@ -19,6 +19,7 @@
 //!   `raft::store` (the only sled user).
 //! - `cache`: the in-memory ordered map with TTL, eviction and watch history, the client
 //!   operations it applies and the log payload that carries them; no I/O, no Raft, no clock.
+//! - `version`: the build, its format versions and the test hook that lowers them.
 
 pub mod backup;
 pub mod bench;
@@ -35,3 +36,4 @@ pub mod raft;
 pub mod server;
 pub mod tls;
 pub mod types;
+pub mod version;

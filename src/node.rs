@@ -55,6 +55,9 @@ pub enum NodeError {
     Refused(String),
     #[error("{0}")]
     Internal(String),
+    /// The operation needs a newer format than the cluster version.
+    #[error("{0}")]
+    ClusterTooOld(String),
 }
 
 impl From<NodeError> for PeerFailure {
@@ -62,7 +65,7 @@ impl From<NodeError> for PeerFailure {
         match e {
             NodeError::NotLeader => PeerFailure::NotLeader,
             NodeError::MemberNotFound(m) => PeerFailure::NotFound(m),
-            NodeError::Refused(m) => PeerFailure::Refused(m),
+            NodeError::Refused(m) | NodeError::ClusterTooOld(m) => PeerFailure::Refused(m),
             other => PeerFailure::Failed(other.to_string()),
         }
     }
@@ -95,6 +98,8 @@ struct Inner {
     metrics: Metrics,
     /// Cancelled to stop the whole process (e.g. when this node is removed from the cluster).
     shutdown: tokio_util::sync::CancellationToken,
+    /// Why this node stopped itself: it met data of a format newer than it reads.
+    incompatible: std::sync::OnceLock<String>,
 }
 
 /// The outcome of one attempt inside [`Node::retry`].
@@ -169,6 +174,7 @@ impl Node {
     /// Proposes `op` on the leader, here or forwarded, until it is applied or the request
     /// timeout passes.
     async fn submit(&self, op: Op) -> Result<OpOutcome, NodeError> {
+        self.check_cluster_format(&op)?;
         let timeout = self.inner.config.limits.request_timeout;
         let deadline = Instant::now() + timeout;
         self.retry(deadline, || async {
@@ -202,12 +208,33 @@ impl Node {
 
     /// For a write forwarded by another member: proposes `op` only if this node leads.
     pub async fn write_as_leader(&self, op: Op) -> Result<OpOutcome, NodeError> {
+        self.check_cluster_format(&op)?;
         match writes::propose(self, op).await {
             Ok(outcome) => Ok(outcome),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NodeError::NotLeader),
             Err(RaftError::APIError(e)) => Err(NodeError::NoLeader(e.to_string())),
             Err(RaftError::Fatal(fatal)) => Err(self.stopped(&fatal)),
         }
+    }
+
+    /// Refuses `op` if it needs a newer format than the cluster runs at: every member must
+    /// read an entry before the leader may propose it.
+    fn check_cluster_format(&self, op: &Op) -> Result<(), NodeError> {
+        let (needed, write) = op.format();
+        let cluster = self.cluster_format();
+        if needed <= cluster {
+            return Ok(());
+        }
+        let what = write.map_or("this operation", |w| w.name());
+        Err(NodeError::ClusterTooOld(format!(
+            "{what} needs cluster version {needed}, but the cluster runs at {cluster} until every member \
+             reads format {needed}; upgrade the remaining members (`dcache cluster status` shows each one's format)"
+        )))
+    }
+
+    /// The cluster version this node has applied: the newest format entries may use.
+    pub fn cluster_format(&self) -> u32 {
+        self.inner.state.read().cache.cluster_format()
     }
 
     // --- Reads --------------------------------------------------------------------------
@@ -416,6 +443,9 @@ impl Node {
     /// failing disk) with the data dir and the OS error, or a panic. `None` while Raft runs
     /// and after a requested shutdown.
     pub fn raft_failure(&self) -> Option<String> {
+        if let Some(reason) = self.inner.incompatible.get() {
+            return Some(reason.clone());
+        }
         match &self.inner.raft.metrics().borrow_watched().running_state {
             Ok(()) | Err(Fatal::Stopped) => None,
             Err(Fatal::StorageError(e)) => Some(format!(
@@ -425,6 +455,56 @@ impl Node {
             )),
             Err(Fatal::Panicked) => Some("the Raft core panicked".to_string()),
         }
+    }
+
+    /// Stops this node because it received something of a newer format than it reads
+    /// (`reason` says which): it can no longer follow the cluster, and must not misread it.
+    pub fn stop_incompatible(&self, reason: String) {
+        if self.inner.incompatible.set(reason.clone()).is_ok() {
+            tracing::error!("stopping: {reason}");
+            self.inner.shutdown.cancel();
+        }
+    }
+
+    /// Whether a peer request stamped with `cluster` and sender `from` (each `None` when the
+    /// sender's build does not stamp them) and meant for member `to` is one this node takes:
+    /// `Err(why not)` for another cluster, another member's request, or a sender that is not
+    /// a member. Unstamped requests are taken until the cluster version reaches 3 (a member
+    /// of an older build may still send them).
+    pub fn check_peer(&self, cluster: Option<&str>, from: Option<NodeId>, to: Option<NodeId>) -> Result<(), String> {
+        let ours = &self.inner.config.cluster_id;
+        let me = self.inner.id;
+        match cluster {
+            Some(theirs) if theirs != ours => {
+                return Err(format!(
+                    "request cluster ID mismatch: the sender (member {}) is in cluster `{theirs}`, this node \
+                     (member {me}) is in cluster `{ours}`",
+                    from.map_or("?".into(), |f| f.to_string())
+                ))
+            }
+            None if self.cluster_format() >= 3 => {
+                return Err(format!(
+                    "a peer request without a cluster id (a build older than format 3?) to member {me} of \
+                     cluster `{ours}`, which runs at format {}",
+                    self.cluster_format()
+                ))
+            }
+            _ => {}
+        }
+        if let Some(to) = to.filter(|to| *to != me) {
+            return Err(format!(
+                "the request is for member {to} but this is member {me} of cluster `{ours}` (another node on its address?)"
+            ));
+        }
+        if let Some(from) = from {
+            let rx = self.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            let membership = m.membership_config.membership();
+            if membership.nodes().next().is_some() && membership.get_node(&from).is_none() {
+                return Err(format!("member {from} is not a member of cluster `{ours}` (removed?)"));
+            }
+        }
+        Ok(())
     }
 
     /// Stops Raft and flushes storage. Call after the listeners have drained.

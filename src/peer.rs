@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use client::{CallError, PeerClient, Reroutes, TEST_PEER_ROUTES_ENV};
-pub use codec::{decode, encode, WireError, MSGPACK};
+pub use codec::{decode, encode, WireError, MSGPACK, TOO_NEW};
 
 use crate::types::{JoinRequest, LeaderInfo, MemberInfo};
 
@@ -32,6 +32,20 @@ pub struct Member {
     pub peer_url: String,
     /// Base URL of the client listener; empty until the member has reported it.
     pub client_url: String,
+    /// The member's build (crate version and commit); empty until it has reported it.
+    #[serde(default)]
+    pub version: String,
+    /// The newest format the member reads (see `crate::version`); 0 until it has reported
+    /// it, which means format 2 (builds before formats were published).
+    #[serde(default)]
+    pub format: u32,
+}
+
+impl Member {
+    /// The newest format the member reads, as far as the cluster knows.
+    pub fn reads_format(&self) -> u32 {
+        crate::version::published_or_oldest(self.format)
+    }
 }
 
 impl fmt::Display for Member {
@@ -42,6 +56,20 @@ impl fmt::Display for Member {
 
 /// Header that carries the shared `peer-token` on every peer request.
 pub const PEER_TOKEN_HEADER: &str = "x-dcache-peer-token";
+
+/// Header naming the sender's `cluster-id` on every peer request (format 3).
+pub const CLUSTER_HEADER: &str = "x-dcache-cluster";
+/// Header naming the sender's member id on every peer request (format 3).
+pub const FROM_HEADER: &str = "x-dcache-from";
+/// Header naming the member id a request is meant for, when the sender knows it (format 3).
+pub const TO_HEADER: &str = "x-dcache-to";
+
+/// Who sends this node's peer requests: its cluster and member id, stamped on each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub cluster_id: String,
+    pub id: NodeId,
+}
 
 /// Every call on the peer port. The path of each is fixed here and nowhere else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -76,6 +76,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 408: the client took longer than the request timeout to send its body.
     RequestTimeout,
+    /// 409: the operation needs a newer format than the cluster version (a member is not
+    /// upgraded yet).
+    ClusterVersion,
     /// A code this build does not know (from a newer server, or a client-side pseudo-code),
     /// kept verbatim. The server never sends one it cannot name; its status is taken as 500.
     Unknown(String),
@@ -83,7 +86,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this build knows, for parsing.
-    const KNOWN: [ErrorCode; 16] = [
+    const KNOWN: [ErrorCode; 17] = [
         ErrorCode::InvalidRequest,
         ErrorCode::KeyNotFound,
         ErrorCode::NotFound,
@@ -100,6 +103,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::RequestTimeout,
+        ErrorCode::ClusterVersion,
     ];
 
     /// The code string carried in [`ErrorBody::code`].
@@ -121,6 +125,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::ClusterVersion => "CLUSTER_VERSION",
             ErrorCode::Unknown(code) => code,
         }
     }
@@ -138,7 +143,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => 400,
             ErrorCode::KeyNotFound | ErrorCode::NotFound | ErrorCode::MemberNotFound => 404,
-            ErrorCode::TransferRefused | ErrorCode::Conflict => 409,
+            ErrorCode::TransferRefused | ErrorCode::Conflict | ErrorCode::ClusterVersion => 409,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::ConditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
@@ -184,6 +189,22 @@ pub struct SetRequest {
     /// Only write if the key's version is this (0 = only if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_version: Option<u64>,
+}
+
+/// Body of `POST /api/v1/expire`: give the live `key` a new expiry, keeping its value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpireRequest {
+    pub key: String,
+    /// Expire the key this many milliseconds after the leader accepts the change.
+    pub ttl_ms: u64,
+}
+
+/// Body of `POST /api/v1/persist`: remove the live `key`'s expiry, keeping its value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistRequest {
+    pub key: String,
 }
 
 /// One operation of `POST /api/v1/batch`.
@@ -282,6 +303,13 @@ pub struct MemberInfo {
     pub client_url: String,
     /// False for learners (members that receive the log but do not vote).
     pub voter: bool,
+    /// The member's build as it published it (crate version and commit); null until then.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The newest format the member reads, as it published it; null until then (a build
+    /// from before formats were published reads format 2).
+    #[serde(default)]
+    pub format: Option<u32>,
 }
 
 /// Replication progress of one member, as seen by the leader.
@@ -368,7 +396,18 @@ pub struct NodeStatus {
     pub client_url: String,
     pub peer_url: String,
     pub uptime_secs: u64,
+    /// This node's crate version.
     pub version: String,
+    /// This node's build: crate version and commit.
+    #[serde(default)]
+    pub build: String,
+    /// The newest format this node reads.
+    #[serde(default)]
+    pub format: u32,
+    /// The cluster version: the format the cluster runs at (the lowest every member reads,
+    /// once the leader has raised it through the log).
+    #[serde(default)]
+    pub cluster_format: u32,
 }
 
 impl NodeStatus {
@@ -443,6 +482,12 @@ pub struct JoinRequest {
     pub name: String,
     pub peer_url: String,
     pub client_url: String,
+    /// The joining build (crate version and commit); empty from older builds.
+    #[serde(default)]
+    pub version: String,
+    /// The newest format the joining build reads; 0 from older builds (format 2).
+    #[serde(default)]
+    pub format: u32,
 }
 
 /// Answer to a join: the id given to the new member and the cluster it joined.
@@ -481,6 +526,9 @@ mod tests {
             peer_url: String::new(),
             uptime_secs: 0,
             version: String::new(),
+            build: String::new(),
+            format: 3,
+            cluster_format: 3,
         }
     }
 

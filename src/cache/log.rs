@@ -1,15 +1,17 @@
 //! The replicated log payload: a [`Change`] stamped by the leader that proposed it, and the
 //! [`Effect`] applying it has. Persisted in the Raft log and sent to peers, so its encoding
-//! is versioned by [`LOG_FORMAT`].
+//! is versioned: each entry carries the oldest format that can read it (see `crate::version`).
 
 use serde::{Deserialize, Serialize};
 
 use super::op::{Batched, Done, Refusal, Write};
 
-/// The log entry format this build writes. Format 1 (no `format` field, a `cmd` that mixed
-/// client operations and log internals) is still read and converted; a newer format is
+/// Format 1 (no `format` field, a `cmd` that mixed client operations and log internals) is
+/// still read and converted. Formats 2 and later share one encoding: an entry is stamped with
+/// the oldest format that has every variant it uses, so an older member reads what a newer
+/// leader writes until the cluster version moves. A format newer than this build reads is
 /// refused with an error that names both versions, never misread.
-pub const LOG_FORMAT: u32 = 2;
+use crate::version;
 
 /// One log entry's payload: a change stamped by the leader that proposed it.
 ///
@@ -37,6 +39,9 @@ pub enum Change {
     Batch(Vec<Write>),
     /// Remove every key expired at the entry's `at_ms` (proposed periodically by the leader).
     Purge,
+    /// From this entry on the cluster runs at this format (format 3): proposed by the leader
+    /// once every member has published that it reads it. Never lowers it.
+    ClusterFormat(u32),
 }
 
 /// What applying one entry did; handed back to whoever proposed it.
@@ -48,6 +53,8 @@ pub enum Effect {
     Batch(Result<Batched, Refusal>),
     /// A purge removed this many expired keys.
     Purged(u64),
+    /// The cluster version is now this format.
+    ClusterFormat(u32),
     /// The entry carried no change (blank or membership entries).
     None,
 }
@@ -62,7 +69,7 @@ impl Serialize for Request {
             change: &'a Change,
         }
         Current {
-            format: LOG_FORMAT,
+            format: self.change.format(),
             at_ms: self.at_ms,
             max_bytes: self.max_bytes,
             change: &self.change,
@@ -88,14 +95,11 @@ impl TryFrom<Stored> for Request {
     type Error = String;
 
     fn try_from(s: Stored) -> Result<Self, String> {
+        let max = version::max_format();
         let change = match (s.format, s.change, s.cmd) {
-            (Some(LOG_FORMAT), Some(change), _) => change,
+            (Some(f), _, _) if f > max => return Err(too_new("log entry", f)),
+            (Some(f), Some(change), _) if f >= 2 && change.format() <= f => change,
             (None, _, Some(cmd)) => cmd.into_change()?,
-            (Some(f), _, _) if f > LOG_FORMAT => {
-                return Err(format!(
-                    "log entry format {f} is newer than this build reads ({LOG_FORMAT}); run the newer dcache build"
-                ))
-            }
             (f, _, _) => return Err(format!("malformed log entry (format {f:?})")),
         };
         Ok(Request {
@@ -104,6 +108,17 @@ impl TryFrom<Stored> for Request {
             change,
         })
     }
+}
+
+/// The error for something of format `found`, newer than this build reads.
+pub fn too_new(what: &str, found: u32) -> String {
+    format!(
+        "{what} of format {found} {} (dcache {}, formats up to {}); \
+         upgrade this node to a build that reads format {found}",
+        crate::peer::TOO_NEW,
+        version::CRATE,
+        version::max_format()
+    )
 }
 
 /// Log format 1, read only: entries written by builds before the format was versioned.
@@ -165,21 +180,35 @@ impl Change {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
-            Change::Purge => 0,
+            Change::Purge | Change::ClusterFormat(_) => 0,
         }
+    }
+
+    /// The oldest format that can read this change: what its entry is stamped with.
+    pub fn format(&self) -> u32 {
+        match self {
+            Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::format).max().unwrap_or(2),
+            Change::Purge => 2,
+            Change::ClusterFormat(_) => 3,
+        }
+    }
+}
+
+impl Request {
+    /// The format this entry is stamped with.
+    pub fn format(&self) -> u32 {
+        self.change.format()
     }
 }
 
 impl std::fmt::Display for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.change {
-            Change::Writes(ws) if ws.len() == 1 => match &ws[0] {
-                Write::Set { key, value, .. } => write!(f, "set {key:?} ({} bytes)", value.len()),
-                Write::Delete { key, .. } => write!(f, "delete {key:?}"),
-            },
+            Change::Writes(ws) if ws.len() == 1 => write!(f, "{}", ws[0]),
             Change::Writes(ws) => write!(f, "group of {} writes", ws.len()),
             Change::Batch(ws) => write!(f, "batch of {}", ws.len()),
             Change::Purge => write!(f, "purge expired at {}", self.at_ms),
+            Change::ClusterFormat(v) => write!(f, "cluster version to format {v}"),
         }
     }
 }
@@ -277,7 +306,7 @@ mod tests {
             change: Change,
         }
         let bytes = rmp_serde::to_vec_named(&Future {
-            format: LOG_FORMAT + 1,
+            format: crate::version::FORMAT + 1,
             at_ms: 3,
             max_bytes: None,
             change: Change::Purge,

@@ -22,13 +22,49 @@ pub enum Write {
     },
     /// Remove `key`; conditional like `Set`.
     Delete { key: String, if_version: Option<u64> },
+    /// Make the live `key` expire `ttl_ms` after the leader's timestamp of the entry,
+    /// keeping its value; a new version. Format 3.
+    Expire { key: String, ttl_ms: u64 },
+    /// Remove the live `key`'s expiry, keeping its value; a new version. Format 3.
+    Persist { key: String },
+}
+
+impl std::fmt::Display for Write {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Write::Set { key, value, .. } => write!(f, "set {key:?} ({} bytes)", value.len()),
+            Write::Delete { key, .. } => write!(f, "delete {key:?}"),
+            Write::Expire { key, ttl_ms } => write!(f, "expire {key:?} in {ttl_ms} ms"),
+            Write::Persist { key } => write!(f, "persist {key:?}"),
+        }
+    }
 }
 
 impl Write {
     /// The key this write changes.
     pub fn key(&self) -> &str {
         match self {
-            Write::Set { key, .. } | Write::Delete { key, .. } => key,
+            Write::Set { key, .. } | Write::Delete { key, .. } | Write::Expire { key, .. } | Write::Persist { key } => {
+                key
+            }
+        }
+    }
+
+    /// The oldest format that has this write (see `crate::version`).
+    pub fn format(&self) -> u32 {
+        match self {
+            Write::Set { .. } | Write::Delete { .. } => 2,
+            Write::Expire { .. } | Write::Persist { .. } => 3,
+        }
+    }
+
+    /// What the write is called in errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Write::Set { .. } => "set",
+            Write::Delete { .. } => "delete",
+            Write::Expire { .. } => "expire",
+            Write::Persist { .. } => "persist",
         }
     }
 
@@ -36,6 +72,7 @@ impl Write {
     pub fn if_version(&self) -> Option<u64> {
         match self {
             Write::Set { if_version, .. } | Write::Delete { if_version, .. } => *if_version,
+            Write::Expire { .. } | Write::Persist { .. } => None,
         }
     }
 
@@ -49,6 +86,7 @@ impl Write {
                 if_version: None,
             },
             Write::Delete { key, .. } => Write::Delete { key, if_version: None },
+            other => other,
         }
     }
 
@@ -56,7 +94,7 @@ impl Write {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Write::Set { key, value, .. } => key.len() + value.len(),
-            Write::Delete { key, .. } => key.len(),
+            Write::Delete { key, .. } | Write::Expire { key, .. } | Write::Persist { key } => key.len(),
         }
     }
 }
@@ -80,6 +118,17 @@ impl Op {
             Op::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
         }
     }
+
+    /// The oldest format that has every write of the operation, and the first write that
+    /// needs it (for the error when the cluster runs an older one).
+    pub fn format(&self) -> (u32, Option<&Write>) {
+        let writes = match self {
+            Op::Write(w) => std::slice::from_ref(w),
+            Op::Batch(ws) => ws.as_slice(),
+        };
+        let newest = writes.iter().max_by_key(|w| w.format());
+        (newest.map_or(2, Write::format).max(2), newest)
+    }
 }
 
 /// What one applied write did to its key.
@@ -98,6 +147,10 @@ pub enum Refusal {
     ConditionFailed { key: String, current: Option<u64> },
     /// The key and value alone exceed the memory bound.
     TooLarge { key: String, bytes: u64, max_bytes: u64 },
+    /// `expire` or `persist` of a key that does not exist (or has expired).
+    NotFound { key: String },
+    /// `persist` of a key that has no expiry.
+    NoExpiry { key: String },
 }
 
 /// A batch applied at one version.

@@ -361,3 +361,72 @@ proptest! {
         prop_assert!(restored == a);
     }
 }
+
+#[test]
+fn expire_and_persist_change_only_the_expiry_at_a_new_version() {
+    let mut c = Cache::new();
+    c.apply(1, req(1_000, None, one(set("k", "v"))));
+    let expire = |key: &str, ttl_ms| Write::Expire {
+        key: key.into(),
+        ttl_ms,
+    };
+    let persist = |key: &str| Write::Persist { key: key.into() };
+    // Persist of a key without expiry, expire or persist of a missing key: refused, no change.
+    assert_eq!(
+        c.apply(2, req(1_000, None, one(persist("k")))),
+        did(Err(Refusal::NoExpiry { key: "k".into() }))
+    );
+    assert_eq!(
+        c.apply(3, req(1_000, None, one(expire("nope", 5)))),
+        did(Err(Refusal::NotFound { key: "nope".into() }))
+    );
+    assert_eq!(c.get("k", 1_000).map(|e| e.version), Some(1));
+
+    assert_eq!(c.apply(4, req(2_000, None, one(expire("k", 500)))), did(done(4, true)));
+    let e = c.get("k", 2_000).unwrap();
+    assert_eq!((&*e.value, e.version, e.expires_at_ms()), ("v", 4, Some(2_500)));
+
+    assert_eq!(c.apply(5, req(2_100, None, one(persist("k")))), did(done(5, true)));
+    assert_eq!(
+        c.get("k", 9_000).map(|e| (e.version, e.expires_at_ms())),
+        Some((5, None))
+    );
+
+    // A key whose expiry passed (by the leader's clock) is gone for expire too.
+    c.apply(6, req(3_000, None, one(expire("k", 10))));
+    assert_eq!(
+        c.apply(7, req(3_011, None, one(expire("k", 10)))),
+        did(Err(Refusal::NotFound { key: "k".into() }))
+    );
+    let kinds: Vec<_> = c.take_events().iter().map(|e| (e.kind, e.version)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (EventKind::Set, 1),
+            (EventKind::Set, 4),
+            (EventKind::Set, 5),
+            (EventKind::Set, 6)
+        ]
+    );
+}
+
+#[test]
+fn the_cluster_version_only_moves_up_and_entries_carry_the_format_they_need() {
+    let mut c = Cache::new();
+    assert_eq!(c.cluster_format(), 2);
+    assert_eq!(
+        c.apply(1, req(1, None, Change::ClusterFormat(3))),
+        Effect::ClusterFormat(3)
+    );
+    assert_eq!(
+        c.apply(2, req(1, None, Change::ClusterFormat(2))),
+        Effect::ClusterFormat(3)
+    );
+    assert_eq!(c.cluster_format(), 3);
+
+    assert_eq!(one(set("k", "v")).format(), 2);
+    assert_eq!(Change::Purge.format(), 2);
+    let mixed = Change::Writes(vec![set("a", "v"), Write::Persist { key: "b".into() }]);
+    assert_eq!(mixed.format(), 3);
+    assert_eq!(Change::ClusterFormat(3).format(), 3);
+}

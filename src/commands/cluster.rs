@@ -70,6 +70,12 @@ struct StatusRow {
     applied: Option<u64>,
     lag: Option<u64>,
     keys: Option<u64>,
+    /// The member's build (crate version and commit), as it published it.
+    version: Option<String>,
+    /// The newest format the member reads, as it published it.
+    format: Option<u32>,
+    /// The cluster version, as this member has applied it.
+    cluster_format: Option<u32>,
     error: Option<String>,
 }
 
@@ -103,9 +109,34 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
     let rows: Vec<StatusRow> = results.iter().map(|(m, r)| status_row(m, r, leader)).collect();
     match opts.output {
         Output::Json => println!("{}", to_json(&rows)),
-        Output::Text => print_status(&rows),
+        Output::Text => {
+            print_status(&rows);
+            println!("{}", cluster_version_line(&rows));
+        }
     }
     Ok(())
+}
+
+/// The cluster version and, until every member reads the newest format, who holds it back:
+/// what to watch during a rolling upgrade.
+fn cluster_version_line(rows: &[StatusRow]) -> String {
+    let current = rows.iter().filter_map(|r| r.cluster_format).max();
+    let reads = |r: &StatusRow| crate::version::published_or_oldest(r.format.unwrap_or(0));
+    let newest = rows.iter().map(reads).max().unwrap_or(crate::version::OLDEST_FORMAT);
+    let behind: Vec<String> = rows
+        .iter()
+        .filter(|r| reads(r) < newest)
+        .map(|r| format!("{} (format {})", r.name, reads(r)))
+        .collect();
+    let current = current.map_or("unknown".to_string(), |c| format!("format {c}"));
+    if behind.is_empty() {
+        format!("cluster version: {current}; every member reads format {newest}")
+    } else {
+        format!(
+            "cluster version: {current}; waiting for {} to read format {newest}",
+            behind.join(", ")
+        )
+    }
 }
 
 /// `m`'s row from its answer `r`; the lag is taken from `leader`'s view when one is known.
@@ -121,6 +152,11 @@ fn status_row(m: &MemberInfo, r: &Result<NodeStatus, String>, leader: Option<&No
             applied: Some(s.applied),
             lag: leader.and_then(|l| l.lag_of(m.id, Some(s))),
             keys: Some(s.key_count),
+            version: Some(s.build.clone())
+                .filter(|b| !b.is_empty())
+                .or_else(|| m.version.clone()),
+            format: Some(s.format).filter(|f| *f != 0).or(m.format),
+            cluster_format: Some(s.cluster_format).filter(|f| *f != 0),
             error: None,
         },
         Err(e) => StatusRow {
@@ -133,6 +169,9 @@ fn status_row(m: &MemberInfo, r: &Result<NodeStatus, String>, leader: Option<&No
             applied: None,
             lag: leader.and_then(|l| l.lag_of(m.id, None)),
             keys: None,
+            version: m.version.clone(),
+            format: m.format,
+            cluster_format: None,
             error: Some(e.clone()),
         },
     }
@@ -152,6 +191,7 @@ fn print_status(rows: &[StatusRow]) {
             "APPLIED",
             "LAG",
             "KEYS",
+            "VERSION",
             "ERROR",
         ],
         rows.iter()
@@ -166,6 +206,12 @@ fn print_status(rows: &[StatusRow]) {
                     opt(r.applied),
                     opt(r.lag),
                     opt(r.keys),
+                    match (&r.version, r.format) {
+                        (Some(v), Some(f)) => format!("{v} (format {f})"),
+                        (Some(v), None) => v.clone(),
+                        (None, Some(f)) => format!("format {f}"),
+                        (None, None) => String::new(),
+                    },
                     r.error.clone().unwrap_or_default(),
                 ]
             })

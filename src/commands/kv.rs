@@ -66,6 +66,26 @@ pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Resu
     Ok(())
 }
 
+/// `dcache expire KEY DURATION`: prints the key's new version.
+pub async fn expire(opts: &ClientOpts, key: &str, ttl: Duration) -> Result<(), ClientError> {
+    let res = client(opts)?.expire(key, ttl).await?;
+    match opts.output {
+        Output::Text => println!("{}", res.version),
+        Output::Json => println!("{}", to_json(&res)),
+    }
+    Ok(())
+}
+
+/// `dcache persist KEY`: prints the key's new version.
+pub async fn persist(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
+    let res = client(opts)?.persist(key).await?;
+    match opts.output {
+        Output::Text => println!("{}", res.version),
+        Output::Json => println!("{}", to_json(&res)),
+    }
+    Ok(())
+}
+
 /// `dcache delete KEY`; deleting a missing key succeeds and says so.
 pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Result<(), ClientError> {
     let res = client(opts)?.delete(key, if_version).await?;

@@ -18,6 +18,13 @@ pub(super) fn name_and_cluster(src: &Sources<'_>) -> Result<(String, String), Co
     if cluster_id.trim().is_empty() {
         return Err(src.invalid("cluster-id", f, "must not be empty"));
     }
+    if !cluster_id.bytes().all(|b| b.is_ascii_graphic()) || cluster_id.len() > 128 {
+        return Err(src.invalid(
+            "cluster-id",
+            f,
+            "must be at most 128 printable ASCII characters without spaces (it travels in every peer request)",
+        ));
+    }
     Ok((name, cluster_id))
 }
 

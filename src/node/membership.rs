@@ -147,11 +147,22 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
             join.peer_url, existing.name
         )));
     }
+    let joiner_reads = crate::version::published_or_oldest(join.format);
+    let cluster = node.cluster_format();
+    if joiner_reads < cluster {
+        return Err(NodeError::Refused(format!(
+            "`{}` reads formats up to {joiner_reads} but the cluster runs at format {cluster}; \
+             start it with a build that reads format {cluster}",
+            join.name
+        )));
+    }
     let id = members.iter().map(|m| m.id).max().unwrap_or(0) + 1;
     let member = Member {
         name: join.name.clone(),
         peer_url: join.peer_url.clone(),
         client_url: join.client_url.clone(),
+        version: join.version.clone(),
+        format: join.format,
     };
     tracing::info!(id, name = %join.name, peer_url = %join.peer_url, "adding learner");
     node.inner
@@ -165,6 +176,8 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
         peer_url: join.peer_url,
         client_url: join.client_url,
         voter: false,
+        version: Some(join.version).filter(|v| !v.is_empty()),
+        format: Some(join.format).filter(|f| *f != 0),
     })
 }
 

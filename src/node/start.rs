@@ -12,7 +12,7 @@ use super::{Inner, Node};
 use crate::client::{Access, Client, ClientError};
 use crate::config::{ClusterState, Config};
 use crate::metrics::Metrics;
-use crate::peer::{PeerClient, Reroutes};
+use crate::peer::{PeerClient, Reroutes, Sender};
 use crate::raft::network::Network;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::store::{Identity, Store, StoreError};
@@ -66,6 +66,7 @@ pub(super) fn founding_ids(config: &Config) -> BTreeMap<NodeId, Member> {
                 name: name.clone(),
                 peer_url: peer_url.clone(),
                 client_url,
+                ..Member::default()
             };
             (i as NodeId + 1, member)
         })
@@ -112,15 +113,20 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
         .as_ref()
         .map(crate::tls::PeerClientTls::load)
         .transpose()?;
-    let peers = PeerClient::new(
-        config.security.peer_token.as_deref(),
-        peer_tls.as_ref(),
-        Reroutes::from_env(),
-    )?;
     let store = Store::open(&config.data_dir)?;
     let fresh = !store.has_raft_state().map_err(load)?;
     let founding = config.join.is_none() && config.initial_cluster_state == ClusterState::New;
     let id = identify(&store, &config, founding).await?;
+    let sender = Sender {
+        cluster_id: config.cluster_id.clone(),
+        id,
+    };
+    let peers = PeerClient::new(
+        &sender,
+        config.security.peer_token.as_deref(),
+        peer_tls.as_ref(),
+        Reroutes::from_env(),
+    )?;
 
     let state_machine = StateMachine::restore(store.clone()).map_err(load)?;
     let state = state_machine.shared();
@@ -164,6 +170,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             metrics: Metrics::new(),
             reads: Default::default(),
             writes: Default::default(),
+            incompatible: Default::default(),
         }),
     };
     super::tasks::spawn_all(&node);
@@ -227,6 +234,8 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
         name: config.name.clone(),
         peer_url: config.advertise_peer_url.clone(),
         client_url: config.advertise_client_url.clone(),
+        version: crate::version::build(),
+        format: crate::version::max_format(),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -53,6 +53,8 @@ fn members(m: &RaftMetrics) -> Vec<MemberInfo> {
             peer_url: n.peer_url.clone(),
             client_url: n.client_url.clone(),
             voter: voters.contains(id),
+            version: Some(n.version.clone()).filter(|v| !v.is_empty()),
+            format: Some(n.format).filter(|f| *f != 0),
         })
         .collect()
 }
@@ -85,12 +87,13 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
 /// `node`'s full status report.
 pub(super) fn report(node: &Node) -> NodeStatus {
     let m = node.inner.raft.metrics().borrow_watched().clone();
-    let (key_count, approx_bytes, counters) = {
+    let (key_count, approx_bytes, counters, cluster_format) = {
         let applied = node.inner.state.read();
         (
             applied.cache.len() as u64,
             applied.cache.approx_bytes(),
             applied.cache.counters(),
+            applied.cache.cluster_format(),
         )
     };
     let index = |l: &Option<LogId>| l.as_ref().map_or(0, |l| l.index());
@@ -118,6 +121,9 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         client_url: config.advertise_client_url.clone(),
         peer_url: config.advertise_peer_url.clone(),
         uptime_secs: node.inner.started.elapsed().as_secs(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: crate::version::CRATE.to_string(),
+        build: crate::version::build(),
+        format: crate::version::max_format(),
+        cluster_format,
     }
 }

@@ -8,17 +8,59 @@ use openraft::async_runtime::WatchReceiver;
 
 use super::{Attempt, Node, NodeError};
 use crate::cache::Change;
-use crate::peer::AdminRequest;
+use crate::peer::{AdminRequest, Member, NodeId};
 
 /// Starts every background task of `node`; each ends when the node shuts down.
 pub(super) fn spawn_all(node: &Node) {
     tokio::spawn(log_changes(node.clone()));
-    tokio::spawn(register_client_url(node.clone()));
+    tokio::spawn(publish_self(node.clone()));
+    tokio::spawn(raise_cluster_format(node.clone()));
     if node.inner.config.join.is_some() {
         tokio::spawn(become_voter(node.clone()));
     }
     tokio::spawn(purge_expired(node.clone()));
     tokio::spawn(compact_large_log(node.clone()));
+}
+
+/// How often the leader checks whether every member reads a newer format.
+const RAISE_EVERY: Duration = Duration::from_millis(500);
+
+/// On the leader: moves the cluster version up to the lowest format every member (voter or
+/// learner) publishes, through the log, once it is above the current one. It never moves
+/// down: a member that reads less has to be upgraded before it can run again.
+async fn raise_cluster_format(node: Node) {
+    let mut tick = tokio::time::interval(RAISE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = node.inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !node.inner.raft.is_leader() {
+            continue;
+        }
+        let lowest = {
+            let rx = node.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            m.membership_config
+                .membership()
+                .nodes()
+                .map(|(_, n)| n.reads_format())
+                .min()
+        };
+        let current = node.cluster_format();
+        let Some(target) = lowest
+            .map(|f| f.min(crate::version::max_format()))
+            .filter(|f| *f > current)
+        else {
+            continue;
+        };
+        match super::writes::propose_change(&node, Change::ClusterFormat(target)).await {
+            Ok(_) => tracing::warn!(from = current, to = target,
+                "cluster version moved: every member reads format {target}; downgrading a member below it is no longer possible"),
+            Err(e) => tracing::debug!(error = %e, "raising the cluster version failed; will retry"),
+        }
+    }
 }
 
 /// How often the leader looks for expired keys to purge.
@@ -182,11 +224,19 @@ async fn log_changes(node: Node) {
     }
 }
 
-/// Makes sure the replicated membership carries this node's current client URL, so any
-/// node can tell clients where the leader is. Retries until it sticks or the node stops.
-async fn register_client_url(node: Node) {
-    let want = node.inner.config.advertise_client_url.clone();
+/// Makes sure the replicated membership carries this node's current client URL, build and
+/// format, so any node can tell clients where the leader is and the leader knows which
+/// format every member reads. Retries until it sticks or the node stops. A leader of an
+/// older build keeps only the client URL: then it waits for the next leader.
+async fn publish_self(node: Node) {
+    let want = |me: &Member| Member {
+        client_url: node.inner.config.advertise_client_url.clone(),
+        version: crate::version::build(),
+        format: crate::version::max_format(),
+        ..me.clone()
+    };
     let mut rx = node.inner.raft.metrics();
+    let mut published_with: Option<NodeId> = None;
     loop {
         let (leader, current) = {
             let m = rx.borrow_watched();
@@ -200,16 +250,16 @@ async fn register_client_url(node: Node) {
             (m.current_leader.zip(leader), current)
         };
         match (leader, current) {
-            (_, Some(me)) if me.client_url == want => return,
-            (Some((leader_id, leader)), Some(mut me)) => {
-                me.client_url = want.clone();
+            (_, Some(me)) if me == want(&me) => return,
+            (Some((leader_id, leader)), Some(me)) if published_with != Some(leader_id) => {
+                let me = want(&me);
                 let result = if leader_id == node.inner.id {
-                    node.update_member(node.inner.id, me).await
+                    node.update_member(node.inner.id, me.clone()).await
                 } else {
                     let call = node
                         .inner
                         .peers
-                        .register(&leader, node.inner.id, me, Duration::from_secs(5));
+                        .register(&leader, node.inner.id, me.clone(), Duration::from_secs(5));
                     match node.on_leader(&leader, call).await {
                         Attempt::Done(r) => r,
                         Attempt::Retry(reason) => Err(NodeError::NoLeader(reason)),
@@ -217,11 +267,13 @@ async fn register_client_url(node: Node) {
                 };
                 match result {
                     Ok(()) => {
-                        tracing::info!(client_url = %want, "registered client URL in the cluster membership");
-                        return;
+                        tracing::info!(client_url = %me.client_url, build = %me.version, format = me.format,
+                            "published this member's client URL, build and format");
+                        published_with = Some(leader_id);
+                        continue;
                     }
                     Err(e) => {
-                        tracing::debug!(error = %e, "client URL registration failed; will retry")
+                        tracing::debug!(error = %e, "publishing this member failed; will retry")
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -8,7 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::{decode, encode, WireError, MSGPACK};
-use super::{AdminReply, AdminRequest, Member, NodeId, PeerReply, Register, Route, PEER_TOKEN_HEADER};
+use super::{
+    AdminReply, AdminRequest, Member, NodeId, PeerReply, Register, Route, Sender, CLUSTER_HEADER, FROM_HEADER,
+    PEER_TOKEN_HEADER, TO_HEADER,
+};
 use crate::cache::{Op, OpOutcome};
 use crate::tls::PeerClientTls;
 use crate::types::Consistency;
@@ -79,13 +82,15 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    /// A pooled client tuned for many small RPCs to few hosts, sending `token` (the cluster's
-    /// `peer-token`) with every request when one is set. With `tls` it speaks only https,
-    /// presents this node's certificate and trusts only the peer CA.
+    /// A pooled client tuned for many small RPCs to few hosts, stamping every request with
+    /// `sender` (cluster id and member id) and `token` (the cluster's `peer-token`) when one
+    /// is set. With `tls` it speaks only https, presents this node's certificate and trusts
+    /// only the peer CA.
     ///
     /// Idle connections are dropped after 5 s, before a peer's `header-read-timeout` closes
     /// them from its side (a request racing such a close would fail).
     pub fn new(
+        sender: &Sender,
         token: Option<&str>,
         tls: Option<&PeerClientTls>,
         reroutes: Reroutes,
@@ -96,6 +101,11 @@ impl PeerClient {
                 headers.insert(PEER_TOKEN_HEADER, value);
             }
         }
+        // Config validation keeps the cluster id printable ASCII, a valid header value.
+        if let Ok(value) = reqwest::header::HeaderValue::from_str(&sender.cluster_id) {
+            headers.insert(CLUSTER_HEADER, value);
+        }
+        headers.insert(FROM_HEADER, reqwest::header::HeaderValue::from(sender.id));
         let builder = reqwest::Client::builder()
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(5))
@@ -115,19 +125,22 @@ impl PeerClient {
     pub async fn post(
         &self,
         base: &str,
+        to: Option<NodeId>,
         route: Route,
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<bytes::Bytes, CallError> {
         let url = format!("{}{}", self.reroutes.resolve(base.trim_end_matches('/')), route.path());
-        let sent = self
+        let mut request = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, MSGPACK)
             .timeout(timeout)
-            .body(body)
-            .send()
-            .await;
+            .body(body);
+        if let Some(to) = to {
+            request = request.header(TO_HEADER, to);
+        }
+        let sent = request.send().await;
         let resp = match sent {
             Ok(resp) => resp,
             Err(source) if source.is_connect() => return Err(CallError::Unreachable { url, source }),
@@ -157,7 +170,20 @@ impl PeerClient {
         req: &Req,
         timeout: Duration,
     ) -> Result<Resp, CallError> {
-        let bytes = self.post(base, route, encode(req)?, timeout).await?;
+        self.call_member(base, None, route, req, timeout).await
+    }
+
+    /// Like [`PeerClient::call`], to member `to` when known: a node that is not `to` (another
+    /// member now on that address) refuses the request.
+    pub async fn call_member<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        base: &str,
+        to: Option<NodeId>,
+        route: Route,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, CallError> {
+        let bytes = self.post(base, to, route, encode(req)?, timeout).await?;
         Ok(decode(&bytes)?)
     }
 
@@ -206,7 +232,7 @@ impl PeerClient {
 
     /// Tells the member at `peer_url` that it was removed as `id`.
     pub async fn removed(&self, peer_url: &str, id: NodeId, timeout: Duration) -> Result<PeerReply<()>, CallError> {
-        self.call(peer_url, Route::Removed, &id, timeout).await
+        self.call_member(peer_url, Some(id), Route::Removed, &id, timeout).await
     }
 
     /// Whether the member at `peer_url` answers on its peer port within `timeout`.

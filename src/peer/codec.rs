@@ -20,6 +20,24 @@ pub enum WireError {
     Decode(#[from] rmp_serde::decode::Error),
     #[error("malformed snapshot frame: {0}")]
     Frame(&'static str),
+    /// The message holds something of a newer format than this build reads.
+    #[error("{0}")]
+    TooNew(String),
+}
+
+/// Words every "newer format" error carries (they travel through serde as text).
+pub const TOO_NEW: &str = "is newer than this build reads";
+
+impl WireError {
+    /// Whether the message was well formed for a newer build: this node cannot follow the
+    /// cluster any more and must be upgraded.
+    pub fn is_too_new(&self) -> bool {
+        match self {
+            WireError::TooNew(_) => true,
+            WireError::Decode(e) => e.to_string().contains(TOO_NEW),
+            _ => false,
+        }
+    }
 }
 
 /// Encodes a peer message body.

@@ -91,6 +91,11 @@ pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Answered, 
         Route::TransferLeader => encode(&raft.handle_transfer_leader(decode(body)?).await.map_err(stopped)?),
         Route::Snapshot => {
             let (vote, snapshot) = decode_snapshot(body)?;
+            if let Some(f) =
+                super::state_machine::body_format(&snapshot.snapshot).filter(|f| *f > crate::version::max_format())
+            {
+                return Err(WireError::TooNew(crate::cache::too_new("snapshot", f)).into());
+            }
             encode(&raft.install_full_snapshot(vote, snapshot).await.map_err(stopped)?)
         }
         other => return Err(InboundError::NotRaft(other)),
@@ -157,7 +162,7 @@ impl PeerConnection {
         option: &RPCOption,
     ) -> Result<Resp, RPCError<TypeConfig>> {
         self.peers
-            .call(&self.base, route, req, option.hard_ttl())
+            .call_member(&self.base, Some(self.target), route, req, option.hard_ttl())
             .await
             .map_err(into_rpc)
     }
@@ -202,7 +207,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         let send = async {
             let bytes = self
                 .peers
-                .post(&self.base, Route::Snapshot, frame, option.hard_ttl())
+                .post(&self.base, Some(self.target), Route::Snapshot, frame, option.hard_ttl())
                 .await?;
             Ok::<_, CallError>(decode(&bytes)?)
         };

@@ -116,17 +116,19 @@ pub fn check_body(body: &[u8]) -> io::Result<usize> {
     decode_cache(body, 0).map(|c| c.len())
 }
 
-/// The on-disk snapshot body. The leading format number lets later versions change it.
+/// The on-disk snapshot body, format 2: what every format-2 member reads.
 #[derive(Serialize, Deserialize)]
 struct SnapshotBody {
     format: u32,
     counters: Counters,
     entries: Vec<(String, Entry)>,
+    /// Format 3 only: the cluster version.
+    #[serde(default)]
+    cluster_format: Option<u32>,
 }
 
-const SNAPSHOT_FORMAT: u32 = 2;
-
-/// Serializes the cache into a snapshot body.
+/// Serializes the cache into a snapshot body, in the oldest format that holds it: format 2
+/// until the cluster version moves (so a format-2 member can install it), then format 3.
 fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
     /// The entries, serialized straight from the map (no intermediate list of a million
     /// references).
@@ -141,11 +143,15 @@ fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
         format: u32,
         counters: Counters,
         entries: Entries<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cluster_format: Option<u32>,
     }
+    let cluster_format = cache.cluster_format();
     let body = Borrowed {
-        format: SNAPSHOT_FORMAT,
+        format: cluster_format.min(3),
         counters: cache.counters(),
         entries: Entries(cache),
+        cluster_format: (cluster_format >= 3).then_some(cluster_format),
     };
     // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
     // doubling would copy the body several times over and leave a half-used allocation the
@@ -158,23 +164,28 @@ fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The format of a snapshot body, read from its head without decoding the entries.
+pub fn body_format(bytes: &[u8]) -> Option<u32> {
+    let mut rd = bytes;
+    rmp::decode::read_array_len(&mut rd).ok()?;
+    rmp::decode::read_int(&mut rd).ok()
+}
+
 /// Decodes a snapshot body produced by [`encode_cache`]; the snapshot ends at log index
 /// `through`, so watch history starts after it.
 fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
     if bytes.is_empty() {
         return Ok(Cache::restore(Vec::new(), Counters::default(), through));
     }
-    let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    if body.format != SNAPSHOT_FORMAT {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "snapshot format {} is not supported (expected {SNAPSHOT_FORMAT})",
-                body.format
-            ),
-        ));
+    let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
+    match body_format(bytes) {
+        Some(f) if f > crate::version::max_format() => return Err(invalid(crate::cache::too_new("snapshot", f))),
+        Some(2 | 3) => {}
+        other => return Err(invalid(format!("snapshot format {other:?} is not supported"))),
     }
-    Ok(Cache::restore(body.entries, body.counters, through))
+    let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let cache = Cache::restore(body.entries, body.counters, through);
+    Ok(cache.with_cluster_format(body.cluster_format.unwrap_or(0)))
 }
 
 /// The openraft state machine over the shared cache.

@@ -16,7 +16,7 @@ use std::fmt::Debug;
 use std::io;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use openraft::storage::IOFlushed;
@@ -36,6 +36,8 @@ const KEY_COMMITTED: &[u8] = b"committed";
 const KEY_PURGED: &[u8] = b"purged";
 const KEY_NODE_ID: &[u8] = b"node_id";
 const KEY_CLUSTER_ID: &[u8] = b"cluster_id";
+/// The newest format of anything ever stored here (absent: format 2 or older).
+const KEY_FORMAT: &[u8] = b"format";
 const KEY_SNAPSHOT_META: &[u8] = b"meta";
 /// Where snapshot bodies lived before they moved to files; still read.
 const KEY_SNAPSHOT_DATA: &[u8] = b"data";
@@ -57,6 +59,17 @@ pub enum StoreError {
     },
     #[error("cannot write to data dir {path}: {cause}")]
     Io { path: PathBuf, cause: io::Error },
+    #[error(
+        "data dir {path} holds format {found} data, written after the cluster version moved to {found}; \
+         this build (dcache {build}) reads formats up to {reads}: start a build that reads format {found} \
+         (a downgrade is possible only before the cluster version moves)"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        reads: u32,
+        build: &'static str,
+    },
 }
 
 /// Identity a node records on first start and checks on every later start.
@@ -78,6 +91,8 @@ pub struct Store {
     committed_saved: Arc<AtomicU64>,
     /// Bytes appended to the log since this store was opened.
     appended: Arc<AtomicU64>,
+    /// The newest format of anything stored here; see [`KEY_FORMAT`].
+    format: Arc<AtomicU32>,
     /// The group-commit task of `append`, started on first use (it needs a runtime). It ends
     /// when the last clone of this store is dropped.
     flusher: Arc<OnceLock<Flusher>>,
@@ -126,6 +141,22 @@ impl Store {
         let log = db.open_tree("log").map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
         let snapshot = db.open_tree("snapshot").map_err(open_err)?;
+        let format = match meta.get(KEY_FORMAT).map_err(open_err)? {
+            Some(bytes) => decode::<u32>(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                what: "format",
+                reason: e.to_string(),
+            })?,
+            None => crate::version::OLDEST_FORMAT,
+        };
+        if format > crate::version::max_format() {
+            return Err(StoreError::TooNew {
+                path,
+                found: format,
+                reads: crate::version::max_format(),
+                build: crate::version::CRATE,
+            });
+        }
         Ok(Store {
             path,
             db,
@@ -134,8 +165,21 @@ impl Store {
             snapshot,
             committed_saved: Arc::new(AtomicU64::new(0)),
             appended: Arc::default(),
+            format: Arc::new(AtomicU32::new(format)),
             flusher: Arc::default(),
         })
+    }
+
+    /// Records that data of `format` is now stored here (before it is), so an older build
+    /// refuses this data dir at start instead of misreading it.
+    fn note_format(&self, format: u32) -> io::Result<()> {
+        if format <= self.format.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.put(&self.meta, KEY_FORMAT, &format)?;
+        self.format.fetch_max(format, Ordering::Relaxed);
+        tracing::info!(format, path = %self.path.display(), "the data dir now holds format {format} data");
+        Ok(())
     }
 
     /// The identity recorded in this data dir, if the node ever started here.
@@ -182,6 +226,9 @@ impl Store {
     /// leaves sled naming a complete file.
     pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         let dir = self.dir();
+        if let Some(format) = super::state_machine::body_format(data) {
+            self.note_format(format)?;
+        }
         let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
         let name = format!("snapshot-{index:020}-{:x}.bin", wall_clock_nanos());
         write_durably(&dir.join(&name), data)?;

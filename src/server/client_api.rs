@@ -65,6 +65,7 @@ impl From<NodeError> for ApiError {
             NodeError::MemberNotFound(_) => ErrorCode::MemberNotFound,
             NodeError::Refused(_) => ErrorCode::Conflict,
             NodeError::Internal(_) => ErrorCode::Internal,
+            NodeError::ClusterTooOld(_) => ErrorCode::ClusterVersion,
         };
         ApiError::new(code, e.to_string())
     }
@@ -130,6 +131,8 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/get/{*key}", get(kv::get_key))
         .route("/api/v1/set", post(kv::set_key))
         .route("/api/v1/delete/{*key}", delete(kv::delete_key))
+        .route("/api/v1/expire", post(kv::expire_key))
+        .route("/api/v1/persist", post(kv::persist_key))
         .route("/api/v1/keys", get(kv::scan_keys))
         .route("/api/v1/batch", post(kv::batch))
         .route("/api/v1/watch", get(watch::watch))
@@ -329,6 +332,8 @@ async fn join(
         peer_url: crate::config::base_url(&req.peer_url).map_err(|m| ApiError::invalid(format!("peer_url {m}")))?,
         client_url: crate::config::base_url(&req.client_url)
             .map_err(|m| ApiError::invalid(format!("client_url {m}")))?,
+        version: req.version,
+        format: req.format,
     };
     let member = node.join(req).await?;
     ok(JoinResult {

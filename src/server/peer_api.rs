@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::config::security::constant_time_eq;
 use crate::node::{InboundError, Node, NodeError};
 use crate::peer::{
-    decode, encode, AdminRequest, NodeId, PeerReply, Register, Route, WireError, MSGPACK, PEER_TOKEN_HEADER,
+    decode, encode, AdminRequest, NodeId, PeerReply, Register, Route, WireError, CLUSTER_HEADER, FROM_HEADER, MSGPACK,
+    PEER_TOKEN_HEADER, TO_HEADER,
 };
 use crate::types::Consistency;
 
@@ -26,6 +27,7 @@ pub fn router(node: Node) -> Router {
     }
     router
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(node.clone(), check_sender))
         .layer(axum::middleware::from_fn_with_state(node.clone(), require_peer_token))
         .with_state(node)
 }
@@ -54,6 +56,10 @@ async fn serve(route: Route, State(node): State<Node>, body: Bytes) -> Response 
         Route::Ping => call(&body, |(): ()| async move { Ok(()) }).await,
         raft => match node.raft_rpc(raft, &body).await {
             Ok(bytes) => ([(header::CONTENT_TYPE, MSGPACK)], bytes).into_response(),
+            Err(InboundError::Malformed(e)) if e.is_too_new() => {
+                node.stop_incompatible(format!("a message from the leader holds {e}"));
+                (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
+            }
             Err(InboundError::Malformed(e)) => bad_request(e),
             Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         },
@@ -83,6 +89,33 @@ where
 fn bad_request(e: WireError) -> Response {
     tracing::warn!(error = %e, "rejected a malformed peer message");
     (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+}
+
+/// Refuses peer requests of another cluster, meant for another member, or from a sender that
+/// is not a member (see [`Node::check_peer`]), with 409 and a logged error naming both sides.
+/// Two clusters on the same addresses never take each other's votes or entries.
+async fn check_sender(State(node): State<Node>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let checked = {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let id = |name: &str| header(name).and_then(|v| v.parse::<NodeId>().ok());
+        node.check_peer(header(CLUSTER_HEADER), id(FROM_HEADER), id(TO_HEADER))
+    };
+    if let Err(why) = checked {
+        log_refusal(req.uri().path(), &why);
+        return (StatusCode::CONFLICT, why).into_response();
+    }
+    next.run(req).await
+}
+
+/// Logs a refused peer request, at most once a second (a foreign node retries every
+/// heartbeat).
+fn log_refusal(path: &str, why: &str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
+    let now = crate::node::wall_clock_ms() / 1000;
+    if LAST_SECOND.swap(now, Ordering::Relaxed) != now {
+        tracing::error!(%path, "refused a peer request: {why}");
+    }
 }
 
 /// Refuses peer requests without the cluster's `peer-token` (when one is configured), before

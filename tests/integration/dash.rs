@@ -29,6 +29,8 @@ fn member(id: u64) -> MemberInfo {
         peer_url: format!("http://127.0.0.1:{}", 7001 + 2 * id),
         client_url: format!("http://127.0.0.1:{}", 7000 + 2 * id),
         voter: true,
+        version: Some("0.1.0+test".into()),
+        format: Some(3),
     }
 }
 
@@ -67,6 +69,9 @@ fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
         peer_url: member(id).peer_url,
         uptime_secs: 60,
         version: "0.1.0".into(),
+        build: "0.1.0+test".into(),
+        format: 3,
+        cluster_format: 3,
     }
 }
 

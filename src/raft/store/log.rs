@@ -153,7 +153,8 @@ impl RaftLogStorage<TypeConfig> for Store {
             callback.io_completed(Ok(()));
             return Ok(());
         };
-        let written = encode(&run).and_then(|bytes| {
+        let format = run.iter().map(entry_format).max().unwrap_or(0);
+        let written = self.note_format(format).and_then(|()| encode(&run)).and_then(|bytes| {
             self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.log
                 .insert(index_key(first.log_id.index()), bytes)
@@ -212,5 +213,13 @@ impl RaftLogStorage<TypeConfig> for Store {
         self.log.apply_batch(batch).map_err(io::Error::other)?;
         tracing::debug!(upto = log_id.index(), "purged raft log");
         Ok(())
+    }
+}
+
+/// The format an entry is stamped with (membership and blank entries are format 2).
+fn entry_format(entry: &LogEntry) -> u32 {
+    match &entry.payload {
+        openraft::EntryPayload::Normal(req) => req.format(),
+        _ => crate::version::OLDEST_FORMAT,
     }
 }

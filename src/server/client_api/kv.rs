@@ -12,8 +12,8 @@ use super::{ok, ApiError, ApiResult};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::node::Node;
 use crate::types::{
-    BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult, ErrorCode, KeyValue, KeysResult,
-    SetRequest, SetResult,
+    BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult, ErrorCode, ExpireRequest, KeyValue,
+    KeysResult, PersistRequest, SetRequest, SetResult,
 };
 
 /// Largest `limit` a scan accepts.
@@ -99,6 +99,15 @@ impl From<Refusal> for ApiError {
                     "key {key:?} needs {bytes} bytes, more than the whole memory bound of {max_bytes} (max-memory)"
                 ),
             ),
+            Refusal::NotFound { key } => ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found")),
+            Refusal::NoExpiry { key } => {
+                let mut e = ApiError::new(
+                    ErrorCode::ConditionFailed,
+                    format!("key {key:?} has no expiry to remove"),
+                );
+                e.current_version = None;
+                e
+            }
         }
     }
 }
@@ -145,6 +154,33 @@ pub(super) async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesR
     let done = node.write(write).await??;
     ok(SetResult {
         key,
+        version: done.version,
+    })
+}
+
+/// `POST /api/v1/expire {"key","ttl_ms"}`: 404 if the key does not exist.
+pub(super) async fn expire_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
+    let req: ExpireRequest = parse_body(&body?, r#"{"key":"...","ttl_ms":N}"#)?;
+    check_key(&node, &req.key)?;
+    check_ttl(Some(req.ttl_ms))?;
+    let write = Write::Expire {
+        key: req.key.clone(),
+        ttl_ms: req.ttl_ms,
+    };
+    let done = node.write(write).await??;
+    ok(SetResult {
+        key: req.key,
+        version: done.version,
+    })
+}
+
+/// `POST /api/v1/persist {"key"}`: 404 if the key does not exist, 412 if it has no expiry.
+pub(super) async fn persist_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
+    let req: PersistRequest = parse_body(&body?, r#"{"key":"..."}"#)?;
+    check_key(&node, &req.key)?;
+    let done = node.write(Write::Persist { key: req.key.clone() }).await??;
+    ok(SetResult {
+        key: req.key,
         version: done.version,
     })
 }
