@@ -21,3 +21,4 @@ mod local_cluster;
 mod security;
 mod support;
 mod untrusted;
+mod upgrade;

@@ -389,6 +389,8 @@ pub(crate) struct Node {
     token: Option<String>,
     /// Extra environment variables of the `serve` process (test hooks).
     env: Vec<(String, String)>,
+    /// The `dcache` binary to run: this build's unless set (an older build, for upgrades).
+    bin: PathBuf,
     child: Option<Child>,
     spawns: u32,
     /// A client bound to this node's client URL.
@@ -444,6 +446,7 @@ impl Node {
             tls: None,
             token: None,
             env: Vec::new(),
+            bin: PathBuf::from(BIN),
             child: None,
             spawns: 0,
             http: Http::new("http://unset"),
@@ -500,6 +503,22 @@ impl Node {
     /// Whether a child process was spawned and has not been seen to exit or been killed.
     pub(crate) fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// Runs `bin` instead of this build's `dcache` from the next start on.
+    pub(crate) fn set_bin(&mut self, bin: &std::path::Path) {
+        self.bin = bin.to_path_buf();
+    }
+
+    /// Replaces the extra environment of `serve` (test hooks) from the next start on.
+    pub(crate) fn set_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
+
+    /// Points the node at a new, empty data dir from the next start on (same ports): as if
+    /// its machine were set up again from scratch.
+    pub(crate) fn use_fresh_data_dir(&mut self) {
+        self.data_dir = self.dir.path().join(format!("data-fresh-{}", self.spawns));
     }
 
     /// Replaces the extra `serve` flags used from the next start on.
@@ -601,7 +620,7 @@ impl Node {
         } else {
             self.placement.clone()
         };
-        let child = Command::new(BIN)
+        let child = Command::new(&self.bin)
             .arg("serve")
             .args(["--name", &self.name, "--data-dir"])
             .arg(&self.data_dir)

@@ -14,7 +14,9 @@ fn raw_post(url: &str, token: Option<&str>) -> u16 {
         .header("content-type", "application/msgpack")
         .body(vec![0x80]);
     if let Some(t) = token {
-        req = req.header("x-dcache-peer-token", t);
+        req = req
+            .header("x-dcache-peer-token", t)
+            .header("x-dcache-cluster", "dcache");
     }
     req.send().unwrap().status().as_u16()
 }

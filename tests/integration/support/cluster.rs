@@ -16,6 +16,10 @@ const LEADER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A hook that sees a cluster's nodes before they are spawned and returns each one's extra
 /// environment variables.
+/// A pseudo variable a [`Prepare`] may return: the binary the node runs, not an environment
+/// variable of it.
+const BIN_OVERRIDE: &str = "__dcache_binary";
+
 pub(crate) type Prepare<'a> = dyn FnMut(&[Node]) -> Vec<Vec<(String, String)>> + 'a;
 
 /// Nodes `node1..nodeN` founded together with one `--initial-cluster`, plus any that joined
@@ -49,6 +53,18 @@ impl Cluster {
         Cluster::start_inner(n, None, None, extra, prepare)
     }
 
+    /// Like [`Cluster::start`], every node running the `dcache` binary at `bin` (an older
+    /// build, for upgrade tests).
+    pub(crate) fn start_binary(n: usize, bin: &std::path::Path) -> Cluster {
+        let bin = bin.to_path_buf();
+        Cluster::start_inner(n, None, None, &[], &mut |nodes| {
+            nodes
+                .iter()
+                .map(|_| vec![(BIN_OVERRIDE.to_string(), bin.display().to_string())])
+                .collect()
+        })
+    }
+
     fn start_inner(
         n: usize,
         tls: Option<&Pki>,
@@ -69,7 +85,10 @@ impl Cluster {
                 })
                 .collect();
             let envs = prepare(&nodes);
-            for (node, env) in nodes.iter_mut().zip(envs) {
+            for (node, mut env) in nodes.iter_mut().zip(envs) {
+                if let Some(pos) = env.iter().position(|(k, _)| k == BIN_OVERRIDE) {
+                    node.bin = env.remove(pos).1.into();
+                }
                 node.env = env;
             }
             let initial: Vec<String> = nodes.iter().map(|n| format!("{}={}", n.name, n.peer_url())).collect();
