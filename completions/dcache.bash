@@ -34,6 +34,9 @@ _dcache() {
             dcache,delete)
                 cmd="dcache__subcmd__delete"
                 ;;
+            dcache,expire)
+                cmd="dcache__subcmd__expire"
+                ;;
             dcache,get)
                 cmd="dcache__subcmd__get"
                 ;;
@@ -42,6 +45,9 @@ _dcache() {
                 ;;
             dcache,local-cluster)
                 cmd="dcache__subcmd__local__subcmd__cluster"
+                ;;
+            dcache,persist)
+                cmd="dcache__subcmd__persist"
                 ;;
             dcache,scan)
                 cmd="dcache__subcmd__scan"
@@ -133,6 +139,9 @@ _dcache() {
             dcache__subcmd__help,delete)
                 cmd="dcache__subcmd__help__subcmd__delete"
                 ;;
+            dcache__subcmd__help,expire)
+                cmd="dcache__subcmd__help__subcmd__expire"
+                ;;
             dcache__subcmd__help,get)
                 cmd="dcache__subcmd__help__subcmd__get"
                 ;;
@@ -141,6 +150,9 @@ _dcache() {
                 ;;
             dcache__subcmd__help,local-cluster)
                 cmd="dcache__subcmd__help__subcmd__local__subcmd__cluster"
+                ;;
+            dcache__subcmd__help,persist)
+                cmd="dcache__subcmd__help__subcmd__persist"
                 ;;
             dcache__subcmd__help,scan)
                 cmd="dcache__subcmd__help__subcmd__scan"
@@ -185,7 +197,7 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version serve set ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
+            opts="-o -h -V --server --timeout --output --token --cacert --help --version serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,6 +1062,44 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__expire)
+            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__get)
             opts="-o -h -V --consistency --server --timeout --output --token --cacert --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1093,7 +1143,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help)
-            opts="serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help"
+            opts="serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1288,6 +1338,20 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__help__subcmd__expire)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__help__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1317,6 +1381,20 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help__subcmd__local__subcmd__cluster)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__persist)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1419,6 +1497,44 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__persist)
+            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

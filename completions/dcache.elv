@@ -30,6 +30,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
             cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
             cand set 'Store VALUE under KEY'
+            cand expire 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
+            cand persist 'Remove KEY''s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
             cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
             cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
             cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
@@ -101,6 +103,30 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --token 'Bearer token sent with every request, for nodes that require client authentication'
             cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
             cand --if-absent 'Only write if the key does not exist'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;expire'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;persist'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -504,6 +530,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help'= {
             cand serve 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
             cand set 'Store VALUE under KEY'
+            cand expire 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
+            cand persist 'Remove KEY''s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
             cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
             cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
             cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
@@ -520,6 +548,10 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;serve'= {
         }
         &'dcache;help;set'= {
+        }
+        &'dcache;help;expire'= {
+        }
+        &'dcache;help;persist'= {
         }
         &'dcache;help;ttl'= {
         }

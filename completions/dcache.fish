@@ -34,6 +34,8 @@ complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help 
 complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "expire" -d 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "persist" -d 'Remove KEY\'s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
@@ -100,6 +102,22 @@ complete -c dcache -n "__fish_dcache_using_subcommand set" -l cacert -d 'CA bund
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-absent -d 'Only write if the key does not exist'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
@@ -389,20 +407,22 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -l token -d '
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "expire" -d 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "persist" -d 'Remove KEY\'s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'

@@ -11,6 +11,7 @@ use crate::tls::{Acceptors, PeerClientTls};
 
 /// Runs a node until a signal asks it to stop; returns once it has drained and flushed.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    crate::version::check_test_override().map_err(anyhow::Error::msg)?;
     let config = Config::load(args)?;
     let tls = Acceptors::load(&config.security)?;
     if let Some(peer) = &config.security.peer_tls {
@@ -22,7 +23,12 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     init_tracing(&config.log_level);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
+    tracing::info!(
+        version = crate::version::CRATE,
+        commit = crate::version::COMMIT,
+        format = crate::version::max_format(),
+        "starting dcache\n{config}"
+    );
     warn_if_exposed(&config);
     let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
