@@ -162,6 +162,7 @@ impl Cache {
     fn apply_write(&mut self, index: u64, write: Write, max_bytes: Option<u64>) -> Result<Done, Refusal> {
         self.check(&write, max_bytes)?;
         let existed = self.live(write.key()).is_some();
+        let mut number = None;
         match write {
             Write::Set { key, value, ttl_ms, .. } => {
                 let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
@@ -179,6 +180,12 @@ impl Cache {
                 self.rewrite(key, index, Some(at));
             }
             Write::Persist { key } => self.rewrite(key, index, None),
+            Write::Incr { key, by } => {
+                let (current, expires_at_ms) = self.counter(&key).unwrap_or((0, None));
+                let value = current.saturating_add(by);
+                number = Some(value);
+                self.insert(key.into(), value.to_string(), index, expires_at_ms);
+            }
             Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
                     if existed {
@@ -195,6 +202,7 @@ impl Cache {
         Ok(Done {
             version: index,
             existed,
+            number,
         })
     }
 
@@ -238,6 +246,12 @@ impl Cache {
                 }
                 Some(_) => {}
             },
+            Write::Incr { key, by } => {
+                let (current, _) = self.counter(key)?;
+                if current.checked_add(*by).is_none() {
+                    return Err(Refusal::Overflow { key: key.clone() });
+                }
+            }
             Write::Delete { .. } => {}
         }
         let Some(want) = write.if_version() else {
@@ -255,6 +269,17 @@ impl Cache {
                 key: write.key().to_string(),
                 current,
             })
+        }
+    }
+
+    /// The live `key`'s value as a signed 64-bit integer (0 if absent) and its expiry.
+    fn counter(&self, key: &str) -> Result<(i64, Option<u64>), Refusal> {
+        match self.live(key) {
+            None => Ok((0, None)),
+            Some(e) => match e.value.parse::<i64>() {
+                Ok(n) if e.value.len() <= 20 && !e.value.starts_with('+') => Ok((n, e.expires_at_ms())),
+                _ => Err(Refusal::NotAnInteger { key: key.to_string() }),
+            },
         }
     }
 
@@ -376,9 +401,24 @@ impl Cache {
     /// Up to `limit` entries visible at `now_ms` whose key starts with `prefix`, in key
     /// order, and whether more matched. Cost: O(log n + limit + expired keys skipped).
     pub fn scan(&self, prefix: &str, limit: usize, now_ms: u64) -> (Vec<(&str, &Entry)>, bool) {
+        self.scan_after(prefix, None, limit, now_ms)
+    }
+
+    /// Like [`Cache::scan`], starting after key `after` when given (a continuation).
+    pub fn scan_after(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now_ms: u64,
+    ) -> (Vec<(&str, &Entry)>, bool) {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
         let mut iter = self
             .map
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .range::<str, _>((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter(|(_, e)| e.is_live(now_ms))
             .map(|(k, v)| (&**k, v));

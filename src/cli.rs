@@ -154,7 +154,8 @@ pub enum Command {
         /// How many nodes (1-9).
         #[arg(long, default_value_t = 3)]
         nodes: u16,
-        /// Client port of node1; node K uses base+2(K-1) for clients and the next port for peers.
+        /// Client port of node1; node K uses base+2(K-1) for clients, the next port for peers
+        /// and base+1000+(K-1) for the Redis protocol.
         #[arg(long, default_value_t = 8080)]
         base_port: u16,
         /// Where the nodes keep their data and logs.
@@ -288,6 +289,13 @@ pub struct ServeArgs {
     /// Client URL other nodes and tools should use for this node.
     #[arg(long)]
     pub advertise_client_urls: Option<String>,
+    /// URL the Redis-protocol (RESP) listener binds, `redis://HOST:PORT`; empty disables it
+    /// [default: redis://127.0.0.1:6379].
+    #[arg(long)]
+    pub listen_resp_urls: Option<String>,
+    /// RESP URL other nodes and tools should use for this node.
+    #[arg(long)]
+    pub advertise_resp_urls: Option<String>,
     /// URL the peer (Raft) listener binds.
     #[arg(long)]
     pub listen_peer_urls: Option<String>,

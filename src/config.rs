@@ -28,6 +28,8 @@ pub(crate) use urls::{base_url, check_name};
 
 /// Default peer URL.
 pub const DEFAULT_PEER_URL: &str = "http://127.0.0.1:8081";
+/// Where the Redis-protocol listener binds by default.
+pub const DEFAULT_RESP_URL: &str = "redis://127.0.0.1:6379";
 
 /// A configuration error: one sentence for a person.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,10 @@ pub struct Config {
     pub advertise_client_url: String,
     pub listen_peer: SocketAddr,
     pub advertise_peer_url: String,
+    /// Where the Redis-protocol listener binds; `None` when disabled.
+    pub listen_resp: Option<SocketAddr>,
+    /// The RESP URL published for this node; empty when disabled.
+    pub advertise_resp_url: String,
     /// `(name, peer URL)` of the founding members, sorted by name.
     pub initial_cluster: Vec<(String, String)>,
     pub initial_cluster_state: ClusterState,
@@ -134,6 +140,8 @@ impl Config {
             advertise_client_url: urls.advertise_client_url,
             listen_peer: urls.listen_peer,
             advertise_peer_url: urls.advertise_peer_url,
+            listen_resp: urls.listen_resp,
+            advertise_resp_url: urls.advertise_resp_url,
             initial_cluster: urls.initial_cluster,
             initial_cluster_state: urls.initial_cluster_state,
             join: urls.join,
@@ -164,6 +172,14 @@ impl fmt::Display for Config {
             "peer:            listen {} advertise {}",
             self.listen_peer, self.advertise_peer_url
         )?;
+        match self.listen_resp {
+            Some(addr) => writeln!(
+                f,
+                "resp:            listen {addr} advertise {}",
+                self.advertise_resp_url
+            )?,
+            None => writeln!(f, "resp:            off")?,
+        }
         writeln!(f, "initial-cluster: {}", members.join(","))?;
         writeln!(
             f,

@@ -72,6 +72,17 @@ pub fn method_label(method: &Method) -> &'static str {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RespLabels {
+    command: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RespCommand {
+    command: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PeerLabels {
     peer: String,
 }
@@ -86,6 +97,8 @@ pub struct Metrics {
     read_rounds: Counter,
     write_entries: Counter,
     writes: Counter,
+    resp_commands: Family<RespLabels, Counter>,
+    resp_latency: Family<RespCommand, Histogram>,
 }
 
 type AtomicI64 = std::sync::atomic::AtomicI64;
@@ -159,6 +172,20 @@ impl Metrics {
             "Single-key client writes in those entries (writes per entry = this / dcache_write_entries)",
             writes.clone(),
         );
+        let resp_commands = Family::<RespLabels, Counter>::default();
+        registry.register(
+            "dcache_resp_commands",
+            "Redis-protocol commands by command name and outcome (ok or error)",
+            resp_commands.clone(),
+        );
+        let resp_latency = Family::<RespCommand, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_005, 2.0, 22))
+        });
+        registry.register(
+            "dcache_resp_command_seconds",
+            "Redis-protocol command latency by command name",
+            resp_latency.clone(),
+        );
         let gauges = GAUGES
             .iter()
             .map(|(name, help)| {
@@ -176,7 +203,21 @@ impl Metrics {
             read_rounds,
             write_entries,
             writes,
+            resp_commands,
+            resp_latency,
         }
+    }
+
+    /// Counts one Redis-protocol command (a name the front end serves) and its latency.
+    pub fn resp_command(&self, command: &str, took: std::time::Duration, failed: bool) {
+        let command = command.to_string();
+        self.resp_latency
+            .get_or_create(&RespCommand {
+                command: command.clone(),
+            })
+            .observe(took.as_secs_f64());
+        let outcome = if failed { "error" } else { "ok" };
+        self.resp_commands.get_or_create(&RespLabels { command, outcome }).inc();
     }
 
     /// Counts one read round.

@@ -262,6 +262,38 @@ impl Node {
         Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
     }
 
+    /// Like [`Node::scan`], continuing after key `after` when given.
+    pub async fn scan_after(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        consistency: Consistency,
+    ) -> Result<(Vec<KeyView>, bool), NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = read_clock_ms(&applied);
+        let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
+        Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
+    }
+
+    /// Several keys read at one moment (one linearization for all), in order.
+    pub async fn get_many(&self, keys: &[&str], consistency: Consistency) -> Result<Vec<Option<KeyView>>, NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = read_clock_ms(&applied);
+        Ok(keys
+            .iter()
+            .map(|k| applied.cache.get(k, now).map(|e| e.view(k, now)))
+            .collect())
+    }
+
+    /// How many keys the cache holds (expired keys not yet purged included).
+    pub async fn key_count(&self, consistency: Consistency) -> Result<usize, NodeError> {
+        self.linearize(consistency).await?;
+        Ok(self.inner.state.read().cache.len())
+    }
+
     /// A stream of every change under `prefix` applied on this node, after replaying the kept
     /// history after `from_version` (if given); `Compacted` if some of it is no longer kept.
     pub fn watch(&self, prefix: String, from_version: Option<u64>) -> Result<Watch, Compacted> {

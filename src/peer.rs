@@ -39,6 +39,10 @@ pub struct Member {
     /// it, which means format 2 (builds before formats were published).
     #[serde(default)]
     pub format: u32,
+    /// URL of the member's Redis-protocol listener (`redis://HOST:PORT`); empty when it has
+    /// none or has not reported it.
+    #[serde(default)]
+    pub resp_url: String,
 }
 
 impl Member {

@@ -1,4 +1,5 @@
-//! The two HTTP listeners of a node, client API and peer API, and their graceful shutdown.
+//! The listeners of a node: the HTTP client API, the peer API and the Redis protocol (RESP),
+//! and their graceful shutdown.
 //!
 //! Shutdown order: stop accepting on both listeners, let in-flight requests finish (bounded by
 //! the request timeout), then stop Raft and flush storage.
@@ -7,6 +8,7 @@ pub mod client_api;
 mod listener;
 pub mod metrics;
 pub mod peer_api;
+pub mod resp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,6 +25,8 @@ use crate::tls::Acceptors;
 pub enum Kind {
     Clients,
     Peers,
+    /// Redis-protocol clients.
+    Resp,
 }
 
 impl Kind {
@@ -31,6 +35,7 @@ impl Kind {
         match self {
             Kind::Clients => "clients",
             Kind::Peers => "peers",
+            Kind::Resp => "resp",
         }
     }
 }
@@ -51,6 +56,12 @@ pub enum ServeError {
         addr: SocketAddr,
         cause: std::io::Error,
     },
+    #[error(
+        "cannot listen for Redis-protocol clients on {addr}: {cause}; is a Redis server or another dcache on \
+         the port? set listen-resp-urls (flag --listen-resp-urls) to another redis://HOST:PORT, or to \"\" to turn \
+         the RESP listener off"
+    )]
+    BindResp { addr: SocketAddr, cause: std::io::Error },
 }
 
 /// Both listeners, bound but not yet serving. Binding first lets start-up fail early and
@@ -58,11 +69,13 @@ pub enum ServeError {
 pub struct Listeners {
     pub client: TcpListener,
     pub peer: TcpListener,
+    /// The Redis-protocol listener, when enabled.
+    pub resp: Option<TcpListener>,
 }
 
 impl Listeners {
-    /// Binds the client and peer addresses.
-    pub async fn bind(client: SocketAddr, peer: SocketAddr) -> Result<Listeners, ServeError> {
+    /// Binds the client and peer addresses, and the RESP address when given.
+    pub async fn bind(client: SocketAddr, peer: SocketAddr, resp: Option<SocketAddr>) -> Result<Listeners, ServeError> {
         let bind = |what, addr| async move {
             TcpListener::bind(addr)
                 .await
@@ -71,6 +84,14 @@ impl Listeners {
         Ok(Listeners {
             client: bind(Kind::Clients, client).await?,
             peer: bind(Kind::Peers, peer).await?,
+            resp: match resp {
+                Some(addr) => Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|cause| ServeError::BindResp { addr, cause })?,
+                ),
+                None => None,
+            },
         })
     }
 }
@@ -98,7 +119,8 @@ pub async fn serve(node: Node, listeners: Listeners, tls: Acceptors, shutdown: C
         limits,
         shutdown.clone(),
     );
-    let both = async { tokio::join!(client, peer) };
+    let resp = resp::serve(node.clone(), listeners.resp, shutdown.clone());
+    let both = async { tokio::join!(client, peer, resp) };
     tokio::pin!(both);
     tokio::select! {
         _ = &mut both => {}

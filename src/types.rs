@@ -310,6 +310,9 @@ pub struct MemberInfo {
     /// from before formats were published reads format 2).
     #[serde(default)]
     pub format: Option<u32>,
+    /// The member's Redis-protocol URL; empty when it has none (or has not published it).
+    #[serde(default)]
+    pub resp_url: String,
 }
 
 /// Replication progress of one member, as seen by the leader.
@@ -395,6 +398,9 @@ pub struct NodeStatus {
     pub disk_bytes: u64,
     pub client_url: String,
     pub peer_url: String,
+    /// This node's Redis-protocol URL; empty when the RESP listener is off.
+    #[serde(default)]
+    pub resp_url: String,
     pub uptime_secs: u64,
     /// This node's crate version.
     pub version: String,
@@ -524,6 +530,7 @@ mod tests {
             disk_bytes: 0,
             client_url: String::new(),
             peer_url: String::new(),
+            resp_url: String::new(),
             uptime_secs: 0,
             version: String::new(),
             build: String::new(),

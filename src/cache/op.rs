@@ -27,6 +27,9 @@ pub enum Write {
     Expire { key: String, ttl_ms: u64 },
     /// Remove the live `key`'s expiry, keeping its value; a new version. Format 3.
     Persist { key: String },
+    /// Add `by` to the decimal integer under `key` (0 if absent), keeping its expiry; the
+    /// result is in [`Done::number`]. Format 3.
+    Incr { key: String, by: i64 },
 }
 
 impl std::fmt::Display for Write {
@@ -36,6 +39,7 @@ impl std::fmt::Display for Write {
             Write::Delete { key, .. } => write!(f, "delete {key:?}"),
             Write::Expire { key, ttl_ms } => write!(f, "expire {key:?} in {ttl_ms} ms"),
             Write::Persist { key } => write!(f, "persist {key:?}"),
+            Write::Incr { key, by } => write!(f, "incr {key:?} by {by}"),
         }
     }
 }
@@ -44,9 +48,11 @@ impl Write {
     /// The key this write changes.
     pub fn key(&self) -> &str {
         match self {
-            Write::Set { key, .. } | Write::Delete { key, .. } | Write::Expire { key, .. } | Write::Persist { key } => {
-                key
-            }
+            Write::Set { key, .. }
+            | Write::Delete { key, .. }
+            | Write::Expire { key, .. }
+            | Write::Persist { key }
+            | Write::Incr { key, .. } => key,
         }
     }
 
@@ -54,7 +60,7 @@ impl Write {
     pub fn format(&self) -> u32 {
         match self {
             Write::Set { .. } | Write::Delete { .. } => 2,
-            Write::Expire { .. } | Write::Persist { .. } => 3,
+            Write::Expire { .. } | Write::Persist { .. } | Write::Incr { .. } => 3,
         }
     }
 
@@ -65,6 +71,7 @@ impl Write {
             Write::Delete { .. } => "delete",
             Write::Expire { .. } => "expire",
             Write::Persist { .. } => "persist",
+            Write::Incr { .. } => "incr",
         }
     }
 
@@ -72,7 +79,7 @@ impl Write {
     pub fn if_version(&self) -> Option<u64> {
         match self {
             Write::Set { if_version, .. } | Write::Delete { if_version, .. } => *if_version,
-            Write::Expire { .. } | Write::Persist { .. } => None,
+            Write::Expire { .. } | Write::Persist { .. } | Write::Incr { .. } => None,
         }
     }
 
@@ -94,7 +101,10 @@ impl Write {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Write::Set { key, value, .. } => key.len() + value.len(),
-            Write::Delete { key, .. } | Write::Expire { key, .. } | Write::Persist { key } => key.len(),
+            Write::Delete { key, .. }
+            | Write::Expire { key, .. }
+            | Write::Persist { key }
+            | Write::Incr { key, .. } => key.len() + 20,
         }
     }
 }
@@ -138,6 +148,9 @@ pub struct Done {
     pub version: u64,
     /// Whether the key existed (and had not expired) before the write.
     pub existed: bool,
+    /// The new value of an [`Write::Incr`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
 }
 
 /// Why a write was not applied; nothing changed.
@@ -151,6 +164,10 @@ pub enum Refusal {
     NotFound { key: String },
     /// `persist` of a key that has no expiry.
     NoExpiry { key: String },
+    /// `incr` of a value that is not a decimal signed 64-bit integer.
+    NotAnInteger { key: String },
+    /// `incr` past the signed 64-bit range.
+    Overflow { key: String },
 }
 
 /// A batch applied at one version.

@@ -25,7 +25,11 @@ fn did(r: Result<Done, Refusal>) -> Effect {
 }
 
 fn done(version: u64, existed: bool) -> Result<Done, Refusal> {
-    Ok(Done { version, existed })
+    Ok(Done {
+        version,
+        existed,
+        number: None,
+    })
 }
 
 fn set(k: &str, v: &str) -> Write {
@@ -156,11 +160,13 @@ fn batch_is_all_or_nothing() {
             done: vec![
                 Done {
                     version: 3,
-                    existed: false
+                    existed: false,
+                    number: None
                 },
                 Done {
                     version: 3,
-                    existed: true
+                    existed: true,
+                    number: None
                 }
             ]
         }))

@@ -19,6 +19,9 @@ pub struct LocalCluster {
     pub data_dir: PathBuf,
 }
 
+/// Node `i`'s RESP port is the base port plus this plus `i - 1` (9080, 9081, ... by default).
+const RESP_OFFSET: u16 = 1000;
+
 /// Starts the nodes, prints how to reach them, and waits for Ctrl-C.
 pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     anyhow::ensure!((1..=9).contains(&opts.nodes), "--nodes must be between 1 and 9");
@@ -37,14 +40,18 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
         initial_cluster,
     };
     let mut children: Vec<(String, Child)> = Vec::new();
-    println!("{:<6}  {:<24}  {:<24}  LOG", "NAME", "CLIENT URL", "PEER URL");
+    println!(
+        "{:<6}  {:<24}  {:<24}  {:<24}  LOG",
+        "NAME", "CLIENT URL", "PEER URL", "RESP URL"
+    );
     for i in 1..=opts.nodes {
         let name = format!("node{i}");
         let child = spawner.spawn(i, false)?;
         println!(
-            "{name:<6}  {:<24}  {:<24}  {}",
+            "{name:<6}  {:<24}  {:<24}  {:<24}  {}",
             spawner.url(i, 0),
             spawner.url(i, 1),
+            spawner.resp_url(i),
             spawner.log_path(i).display()
         );
         children.push((name, child));
@@ -54,6 +61,7 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
     println!("try:  dcache --server {first} set greeting hello");
     println!("      dcache --server {first} cluster status");
     println!("      dcache dash --server {first}");
+    println!("      redis-cli -p {} set greeting hello", opts.base_port + RESP_OFFSET);
     println!("Ctrl-C stops every node; type `restart NAME` and Enter to restart a node that exited.");
     report_health(&children, opts, port).await;
 
@@ -93,6 +101,12 @@ impl Spawner {
         format!("http://127.0.0.1:{}", self.base_port + 2 * (i - 1) + peer)
     }
 
+    /// `redis://127.0.0.1:PORT` of node `i`'s RESP listener: the base port plus
+    /// [`RESP_OFFSET`] plus `i - 1`.
+    fn resp_url(&self, i: u16) -> String {
+        format!("redis://127.0.0.1:{}", self.base_port + RESP_OFFSET + (i - 1))
+    }
+
     fn log_path(&self, i: u16) -> PathBuf {
         self.data_dir.join(format!("node{i}.log"))
     }
@@ -125,6 +139,7 @@ impl Spawner {
             .arg(self.data_dir.join(&name))
             .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--listen-resp-urls", &self.resp_url(i)])
             .args(["--initial-cluster", &self.initial_cluster])
             .stdout(Stdio::null())
             .stderr(log)

@@ -30,7 +30,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         "starting dcache\n{config}"
     );
     warn_if_exposed(&config);
-    let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
+    let listeners = Listeners::bind(config.listen_client, config.listen_peer, config.listen_resp).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
     let shutdown = CancellationToken::new();
     let node = Node::start(config, shutdown.clone())

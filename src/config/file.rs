@@ -17,6 +17,8 @@ pub(super) struct FileConfig {
     pub(super) data_dir: Option<PathBuf>,
     pub(super) listen_client_urls: Option<String>,
     pub(super) advertise_client_urls: Option<String>,
+    pub(super) listen_resp_urls: Option<String>,
+    pub(super) advertise_resp_urls: Option<String>,
     pub(super) listen_peer_urls: Option<String>,
     pub(super) initial_advertise_peer_urls: Option<String>,
     pub(super) initial_cluster: Option<String>,

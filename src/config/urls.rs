@@ -4,7 +4,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use super::{pick, ClusterState, ConfigError, Sources, DEFAULT_CLIENT_URL, DEFAULT_PEER_URL};
+use super::{pick, ClusterState, ConfigError, Sources, DEFAULT_CLIENT_URL, DEFAULT_PEER_URL, DEFAULT_RESP_URL};
 
 /// The checked URL section, plus what `security` needs to match TLS settings to schemes.
 pub(super) struct Urls {
@@ -20,6 +20,8 @@ pub(super) struct Urls {
     /// Whether `listen-peer-urls` came from a flag.
     pub(super) listen_peer_from_flag: bool,
     pub(super) advertise_peer_url: String,
+    pub(super) listen_resp: Option<SocketAddr>,
+    pub(super) advertise_resp_url: String,
     pub(super) initial_cluster: Vec<(String, String)>,
     /// Whether `initial-cluster` came from a flag.
     pub(super) initial_cluster_from_flag: bool,
@@ -59,6 +61,26 @@ pub(super) fn load(src: &Sources<'_>, name: &str) -> Result<Urls, ConfigError> {
         None => base_url(&listen_peer_url).map_err(|m| src.invalid("listen-peer-urls", listen_peer_from_flag, m))?,
     };
 
+    let (listen, f) = pick(&args.listen_resp_urls, &file.listen_resp_urls);
+    let listen_resp_url = listen.unwrap_or_else(|| DEFAULT_RESP_URL.to_string());
+    let listen_resp = resp_addr(&listen_resp_url).map_err(|m| src.invalid("listen-resp-urls", f, m))?;
+    if listen_resp.is_some_and(|a| a == listen_client || a == listen_peer) {
+        return Err(src.invalid(
+            "listen-resp-urls",
+            f,
+            format!("`{listen_resp_url}` is the address of another listener; give RESP its own port"),
+        ));
+    }
+    let (adv, af) = pick(&args.advertise_resp_urls, &file.advertise_resp_urls);
+    let advertise_resp_url = match (listen_resp, adv) {
+        (None, _) => String::new(),
+        (Some(_), Some(u)) => {
+            resp_addr(&u).map_err(|m| src.invalid("advertise-resp-urls", af, m))?;
+            u.trim().trim_end_matches('/').to_string()
+        }
+        (Some(_), None) => listen_resp_url.trim().trim_end_matches('/').to_string(),
+    };
+
     let (initial_cluster, initial_cluster_from_flag) = initial_cluster(src, name, &advertise_peer_url)?;
     let initial_cluster_state = cluster_state(src)?;
     let (join, f) = pick(&args.join, &file.join);
@@ -75,6 +97,8 @@ pub(super) fn load(src: &Sources<'_>, name: &str) -> Result<Urls, ConfigError> {
         listen_peer_url,
         listen_peer_from_flag,
         advertise_peer_url,
+        listen_resp,
+        advertise_resp_url,
         initial_cluster,
         initial_cluster_from_flag,
         initial_cluster_state,
@@ -167,6 +191,36 @@ pub(crate) fn base_url(s: &str) -> Result<String, String> {
 }
 
 /// The socket address a listener URL resolves to (the first, when several).
+/// The address of a `redis://HOST:PORT` URL; `None` for an empty value (RESP disabled).
+fn resp_addr(s: &str) -> Result<Option<SocketAddr>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.starts_with("rediss://") {
+        return Err(format!(
+            "`{s}`: TLS on the RESP listener (rediss://) is not supported yet; use redis:// (on loopback or a private network)"
+        ));
+    }
+    let Some(hostport) = s.strip_prefix("redis://") else {
+        return Err(format!(
+            "`{s}` must be redis://HOST:PORT (or empty to disable the RESP listener)"
+        ));
+    };
+    let hostport = hostport.trim_end_matches('/');
+    if hostport.contains('/') || hostport.contains('@') {
+        return Err(format!(
+            "`{s}`: expected redis://HOST:PORT with no user, path or database"
+        ));
+    }
+    hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("`{s}`: cannot resolve `{hostport}` ({e})"))?
+        .next()
+        .map(Some)
+        .ok_or_else(|| format!("`{s}`: `{hostport}` resolves to no address"))
+}
+
 fn listen_addr(s: &str) -> Result<SocketAddr, String> {
     let base = base_url(s)?;
     let hostport = base.split_once("://").map_or(base.as_str(), |(_, rest)| rest);

@@ -163,6 +163,7 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
         client_url: join.client_url.clone(),
         version: join.version.clone(),
         format: join.format,
+        resp_url: String::new(),
     };
     tracing::info!(id, name = %join.name, peer_url = %join.peer_url, "adding learner");
     node.inner
@@ -178,6 +179,7 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
         voter: false,
         version: Some(join.version).filter(|v| !v.is_empty()),
         format: Some(join.format).filter(|f| *f != 0),
+        resp_url: String::new(),
     })
 }
 

@@ -55,6 +55,7 @@ fn members(m: &RaftMetrics) -> Vec<MemberInfo> {
             voter: voters.contains(id),
             version: Some(n.version.clone()).filter(|v| !v.is_empty()),
             format: Some(n.format).filter(|f| *f != 0),
+            resp_url: n.resp_url.clone(),
         })
         .collect()
 }
@@ -120,6 +121,7 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         disk_bytes: node.inner.store.size_on_disk(),
         client_url: config.advertise_client_url.clone(),
         peer_url: config.advertise_peer_url.clone(),
+        resp_url: config.advertise_resp_url.clone(),
         uptime_secs: node.inner.started.elapsed().as_secs(),
         version: crate::version::CRATE.to_string(),
         build: crate::version::build(),

@@ -233,6 +233,7 @@ async fn publish_self(node: Node) {
         client_url: node.inner.config.advertise_client_url.clone(),
         version: crate::version::build(),
         format: crate::version::max_format(),
+        resp_url: node.inner.config.advertise_resp_url.clone(),
         ..me.clone()
     };
     let mut rx = node.inner.raft.metrics();

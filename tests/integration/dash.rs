@@ -31,6 +31,7 @@ fn member(id: u64) -> MemberInfo {
         voter: true,
         version: Some("0.1.0+test".into()),
         format: Some(3),
+        resp_url: String::new(),
     }
 }
 
@@ -67,6 +68,7 @@ fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
         disk_bytes: 0,
         client_url: member(id).client_url,
         peer_url: member(id).peer_url,
+        resp_url: String::new(),
         uptime_secs: 60,
         version: "0.1.0".into(),
         build: "0.1.0+test".into(),

@@ -18,6 +18,7 @@ mod durability;
 mod faults;
 mod kv;
 mod local_cluster;
+mod resp;
 mod security;
 mod support;
 mod untrusted;

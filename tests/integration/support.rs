@@ -379,6 +379,8 @@ pub(crate) struct Node {
     name: String,
     client_port: u16,
     peer_port: u16,
+    /// The Redis-protocol listener's port.
+    resp_port: u16,
     /// The flags that place the node in a cluster (`--initial-cluster ...` or `--join URL`);
     /// empty for a one-node cluster of its own.
     placement: Vec<String>,
@@ -417,8 +419,8 @@ impl Node {
         node.secure(tls, token);
         let mut failures = Vec::new();
         for attempt in 1..=3 {
-            let [client, peer] = free_ports();
-            node.place(client, peer, attempt);
+            let [client, peer, resp] = free_ports();
+            node.place(client, peer, resp, attempt);
             node.spawn();
             match node.await_healthy() {
                 Ok(()) => return node,
@@ -441,6 +443,7 @@ impl Node {
             name: name.to_string(),
             client_port: 0,
             peer_port: 0,
+            resp_port: 0,
             placement,
             extra: extra.to_vec(),
             tls: None,
@@ -454,9 +457,10 @@ impl Node {
     }
 
     /// Gives the node its ports and a data dir of its own for start attempt `attempt`.
-    fn place(&mut self, client_port: u16, peer_port: u16, attempt: u32) {
+    fn place(&mut self, client_port: u16, peer_port: u16, resp_port: u16, attempt: u32) {
         self.client_port = client_port;
         self.peer_port = peer_port;
+        self.resp_port = resp_port;
         self.data_dir = self.dir.path().join(format!("data-{attempt}"));
         self.http = Http::secured(&self.url(), self.tls.as_ref(), self.token.as_deref());
     }
@@ -498,6 +502,16 @@ impl Node {
     /// The running child's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("node is not running").id()
+    }
+
+    /// `redis://127.0.0.1:PORT` of the node's RESP listener.
+    pub(crate) fn resp_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.resp_port)
+    }
+
+    /// The RESP listener's port.
+    pub(crate) fn resp_port(&self) -> u16 {
+        self.resp_port
     }
 
     /// Whether a child process was spawned and has not been seen to exit or been killed.
@@ -626,6 +640,7 @@ impl Node {
             .arg(&self.data_dir)
             .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args(["--listen-resp-urls", &self.resp_url()])
             .args(&placement)
             .args(self.tls.iter().flat_map(Pki::serve_flags))
             .args(self.token.iter().flat_map(|t| {

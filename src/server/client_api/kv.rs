@@ -100,6 +100,14 @@ impl From<Refusal> for ApiError {
                 ),
             ),
             Refusal::NotFound { key } => ApiError::new(ErrorCode::KeyNotFound, format!("key {key:?} not found")),
+            Refusal::NotAnInteger { key } => ApiError::new(
+                ErrorCode::ConditionFailed,
+                format!("the value of key {key:?} is not an integer or out of range"),
+            ),
+            Refusal::Overflow { key } => ApiError::new(
+                ErrorCode::ConditionFailed,
+                format!("incrementing key {key:?} would overflow"),
+            ),
             Refusal::NoExpiry { key } => {
                 let mut e = ApiError::new(
                     ErrorCode::ConditionFailed,

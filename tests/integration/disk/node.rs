@@ -33,6 +33,8 @@ pub(crate) fn serve_args(data_dir: &Path, [client, peer]: [u16; 2]) -> Vec<OsStr
         &peer,
         "--initial-cluster",
         &format!("n1={peer}"),
+        "--listen-resp-urls",
+        "",
     ] {
         args.push(flag.into());
     }

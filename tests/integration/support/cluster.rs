@@ -75,12 +75,12 @@ impl Cluster {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut failures = Vec::new();
         for attempt in 1..=3 {
-            let ports = free_port_list(2 * n);
+            let ports = free_port_list(3 * n);
             let mut nodes: Vec<Node> = (0..n)
                 .map(|i| {
                     let mut node = Node::unstarted(&format!("node{}", i + 1), Vec::new(), &extra);
                     node.secure(tls, token);
-                    node.place(ports[2 * i], ports[2 * i + 1], attempt);
+                    node.place(ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], attempt);
                     node
                 })
                 .collect();
@@ -125,8 +125,8 @@ impl Cluster {
         node.secure(self.nodes[via].tls.as_ref(), self.nodes[via].token.as_deref());
         let mut failures = Vec::new();
         for attempt in 1..=3 {
-            let [client, peer] = super::free_ports();
-            node.place(client, peer, attempt);
+            let [client, peer, resp] = super::free_ports();
+            node.place(client, peer, resp, attempt);
             node.spawn();
             match node.await_healthy() {
                 Ok(()) => {

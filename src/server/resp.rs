@@ -1,0 +1,119 @@
+//! The Redis-protocol (RESP) listener: any Redis client talks to any member. A third thin
+//! front end beside the HTTP API, over the node API only: followers forward writes and
+//! linearize reads exactly as for HTTP.
+//!
+//! One task per connection reads requests, answers every complete one in order (pipelining)
+//! and writes the answers before it reads more, so a client that does not read its answers
+//! stops being read: the output buffer per connection stays bounded.
+
+mod codec;
+mod commands;
+mod glob;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use codec::Reply;
+use commands::Session;
+
+use crate::node::Node;
+
+/// Answers are written out once this many bytes wait, even mid-pipeline.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Serves RESP on `listener` (if enabled) until `shutdown`; open connections end with it.
+pub async fn serve(node: Node, listener: Option<TcpListener>, shutdown: CancellationToken) {
+    let Some(listener) = listener else {
+        return;
+    };
+    let max = node.config().conn_limits.max_connections;
+    let permits = Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)));
+    let ids = Arc::new(AtomicU64::new(1));
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "RESP accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let id = ids.fetch_add(1, Ordering::Relaxed);
+        let (node, shutdown) = (node.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = connection(&node, stream, id, peer.to_string(), &shutdown).await {
+                tracing::debug!(id, %peer, error = %e, "RESP connection ended");
+            }
+        });
+    }
+}
+
+async fn connection(
+    node: &Node,
+    mut stream: TcpStream,
+    id: u64,
+    peer: String,
+    shutdown: &CancellationToken,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut session = Session::new(node, id, peer);
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let mut output = BytesMut::with_capacity(16 * 1024);
+    loop {
+        loop {
+            let limits = session.limits(node);
+            match codec::parse(&mut input, &limits) {
+                Ok(Some(args)) if args.is_empty() => continue,
+                Ok(Some(args)) => {
+                    let reply = commands::execute(&mut session, node, args).await;
+                    reply.encode(session.protocol, &mut output);
+                    if session.closing {
+                        break;
+                    }
+                    if output.len() >= FLUSH_AT {
+                        stream.write_all(&output).await?;
+                        output.clear();
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    Reply::err(&e).encode(session.protocol, &mut output);
+                    stream.write_all(&output).await?;
+                    tracing::debug!(id, error = %e, "closing a RESP connection after a protocol error");
+                    return Ok(());
+                }
+            }
+        }
+        if !output.is_empty() {
+            stream.write_all(&output).await?;
+            output.clear();
+        }
+        if session.closing {
+            return Ok(());
+        }
+        let read = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            read = stream.read_buf(&mut input) => read?,
+        };
+        if read == 0 {
+            return Ok(());
+        }
+    }
+}

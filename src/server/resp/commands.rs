@@ -1,0 +1,902 @@
+//! The commands of the RESP front end, each over the node API: a connection's [`Session`]
+//! and [`execute`], which checks arity and permissions and runs one command.
+//!
+//! Strings are the only type. Writes are the node's [`Write`]s (forwarded by followers,
+//! coalesced under load); read-modify-write commands that have no operation of their own yet
+//! (`GETSET`, `GETDEL`, `APPEND`, `SET ... XX|GET`) read the key's version and write on
+//! condition of it, retrying on a concurrent change: atomic, and the same on every replica.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::codec::{self, Limits, Reply};
+use super::glob;
+use crate::cache::{KeyView, Refusal, Write};
+use crate::config::security::Role;
+use crate::node::{wall_clock_ms, Node, NodeError};
+use crate::types::{Consistency, Role as RaftRole};
+
+/// How often a conditional read-modify-write is retried after a concurrent change.
+const CAS_ATTEMPTS: usize = 16;
+
+/// Cursors a connection keeps for `SCAN` (older ones restart from the beginning).
+const CURSORS: usize = 16;
+
+/// One connection's state.
+pub(super) struct Session {
+    /// RESP 2 or 3 (`HELLO`).
+    pub(super) protocol: u8,
+    /// What the connection may do; `None` until `AUTH` when tokens are configured.
+    role: Option<Role>,
+    id: u64,
+    peer: String,
+    name: Option<String>,
+    /// Linearizable by default; `READONLY` switches to local reads.
+    consistency: Consistency,
+    /// Set by `QUIT`: answer, then close.
+    pub(super) closing: bool,
+    /// `SCAN` cursors handed out: id -> the last key returned.
+    cursors: VecDeque<(u64, String)>,
+    next_cursor: u64,
+}
+
+impl Session {
+    pub(super) fn new(node: &Node, id: u64, peer: String) -> Session {
+        let open = node.config().security.auth_tokens.is_empty();
+        Session {
+            protocol: 2,
+            role: open.then_some(Role::ReadWrite),
+            id,
+            peer,
+            name: None,
+            consistency: Consistency::Linearizable,
+            closing: false,
+            cursors: VecDeque::new(),
+            next_cursor: 1,
+        }
+    }
+
+    /// Request bounds: Redis's tight ones before authentication, the node's after.
+    pub(super) fn limits(&self, node: &Node) -> Limits {
+        if self.role.is_none() {
+            return codec::UNAUTHENTICATED;
+        }
+        let l = &node.config().limits;
+        Limits {
+            max_args: 1024 * 1024,
+            max_bulk: l.max_value_bytes.max(l.max_key_bytes),
+            max_inline: 64 * 1024,
+        }
+    }
+}
+
+/// What a command may need: nothing (connection commands), reading, or writing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    None,
+    Read,
+    Write,
+}
+
+/// Arity (Redis's: positive is exact, negative a minimum, the name included) and access.
+fn spec(name: &str) -> Option<(i32, Access)> {
+    use Access::*;
+    Some(match name {
+        "ping" => (-1, None),
+        "echo" => (2, None),
+        "quit" => (-1, None),
+        "reset" => (1, None),
+        "select" => (2, None),
+        "hello" => (-1, None),
+        "auth" => (-2, None),
+        "client" => (-2, None),
+        "command" => (-1, None),
+        "config" => (-2, None),
+        "info" => (-1, Read),
+        "time" => (1, None),
+        "readonly" | "readwrite" => (1, None),
+        "get" | "strlen" | "type" | "ttl" | "pttl" => (2, Read),
+        "mget" | "exists" => (-2, Read),
+        "dbsize" => (1, Read),
+        "keys" => (2, Read),
+        "scan" => (-2, Read),
+        "set" => (-3, Write),
+        "setnx" => (3, Write),
+        "setex" | "psetex" => (4, Write),
+        "getset" => (3, Write),
+        "getdel" => (2, Write),
+        "append" => (3, Write),
+        "mset" | "msetnx" => (-3, Write),
+        "del" | "unlink" => (-2, Write),
+        "expire" | "pexpire" | "expireat" | "pexpireat" => (-3, Write),
+        "persist" => (2, Write),
+        "incr" | "decr" => (2, Write),
+        "incrby" | "decrby" => (3, Write),
+        _ => return Option::None,
+    })
+}
+
+/// Runs one request (`args[0]` is the command name) and returns its answer.
+pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
+    let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+    let Some((arity, access)) = spec(&name) else {
+        return unknown(&args);
+    };
+    let n = args.len() as i32;
+    if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+        return Reply::err(format!("wrong number of arguments for '{name}' command"));
+    }
+    let open_before_auth = matches!(name.as_str(), "auth" | "hello" | "quit" | "reset");
+    match s.role {
+        None if !open_before_auth => return Reply::Error("NOAUTH Authentication required.".into()),
+        Some(Role::ReadOnly) if access == Access::Write => {
+            return Reply::Error(format!(
+                "NOPERM this user has no permissions to run the '{name}' command"
+            ))
+        }
+        _ => {}
+    }
+    let started = std::time::Instant::now();
+    let reply = match run(s, node, &name, &args[1..]).await {
+        Ok(r) => r,
+        Err(r) => r,
+    };
+    node.metrics()
+        .resp_command(&name, started.elapsed(), matches!(reply, Reply::Error(_)));
+    reply
+}
+
+/// `-ERR unknown command`, in Redis's words.
+fn unknown(args: &[Bytes]) -> Reply {
+    let shown: String = args[1..]
+        .iter()
+        .take(20)
+        .map(|a| format!("'{}' ", String::from_utf8_lossy(a)))
+        .collect();
+    Reply::err(format!(
+        "unknown command '{}', with args beginning with: {shown}",
+        String::from_utf8_lossy(&args[0])
+    ))
+}
+
+type Answer = Result<Reply, Reply>;
+
+fn syntax() -> Reply {
+    Reply::err("syntax error")
+}
+
+fn not_integer() -> Reply {
+    Reply::err("value is not an integer or out of range")
+}
+
+/// A node failure in Redis's terms: no leader is `-TRYAGAIN` (retry shortly).
+fn failed(e: NodeError) -> Reply {
+    match e {
+        NodeError::NoLeader(why) => Reply::Error(format!("TRYAGAIN no leader: {why}")),
+        other => Reply::err(other),
+    }
+}
+
+/// Keys and values are UTF-8 text in this build.
+fn text(b: &Bytes) -> Result<&str, Reply> {
+    std::str::from_utf8(b)
+        .map_err(|_| Reply::err("dcache stores UTF-8 keys and values only; this one is not valid UTF-8"))
+}
+
+fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
+    let k = text(b)?;
+    let max = node.config().limits.max_key_bytes;
+    if k.is_empty() || k.len() > max {
+        return Err(Reply::err(format!(
+            "key is {} bytes; keys must be 1 to {max} bytes (max-key-bytes)",
+            k.len()
+        )));
+    }
+    Ok(k)
+}
+
+fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
+    let v = text(b)?;
+    let max = node.config().limits.max_value_bytes;
+    if v.len() > max {
+        return Err(Reply::err(format!(
+            "value is {} bytes; the limit is {max} (max-value-bytes)",
+            v.len()
+        )));
+    }
+    Ok(v)
+}
+
+fn int(b: &Bytes) -> Result<i64, Reply> {
+    std::str::from_utf8(b)
+        .ok()
+        .filter(|s| !s.starts_with('+') && s.len() <= 20)
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(not_integer)
+}
+
+fn upper(b: &Bytes) -> String {
+    String::from_utf8_lossy(b).to_uppercase()
+}
+
+async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
+    match name {
+        "ping" => Ok(match a {
+            [] => Reply::Simple("PONG"),
+            [msg] => Reply::Bulk(msg.clone()),
+            _ => return Err(Reply::err("wrong number of arguments for 'ping' command")),
+        }),
+        "echo" => Ok(Reply::Bulk(a[0].clone())),
+        "quit" => {
+            s.closing = true;
+            Ok(Reply::Simple("OK"))
+        }
+        "reset" => {
+            *s = Session::new(node, s.id, std::mem::take(&mut s.peer));
+            Ok(Reply::Simple("RESET"))
+        }
+        "select" => match int(&a[0]) {
+            Ok(0) => Ok(Reply::Simple("OK")),
+            Ok(_) => Err(Reply::err("DB index is out of range")),
+            Err(e) => Err(e),
+        },
+        "hello" => hello(s, node, a),
+        "auth" => auth(s, node, a),
+        "client" => client(s, a),
+        "command" => command(a),
+        "config" => config(node, a),
+        "info" => info(node, a).await,
+        "time" => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            Ok(Reply::Array(vec![
+                Reply::text(now.as_secs().to_string()),
+                Reply::text(now.subsec_micros().to_string()),
+            ]))
+        }
+        "readonly" => {
+            s.consistency = Consistency::Local;
+            Ok(Reply::Simple("OK"))
+        }
+        "readwrite" => {
+            s.consistency = Consistency::Linearizable;
+            Ok(Reply::Simple("OK"))
+        }
+        "get" => Ok(view_value(read(s, node, key(node, &a[0])?).await?)),
+        "strlen" => Ok(Reply::Int(
+            read(s, node, key(node, &a[0])?)
+                .await?
+                .map_or(0, |v| v.value.len() as i64),
+        )),
+        "type" => Ok(Reply::Simple(match read(s, node, key(node, &a[0])?).await? {
+            Some(_) => "string",
+            None => "none",
+        })),
+        "ttl" | "pttl" => {
+            let found = read(s, node, key(node, &a[0])?).await?;
+            Ok(Reply::Int(match found {
+                None => -2,
+                Some(KeyView { ttl_ms: None, .. }) => -1,
+                Some(KeyView { ttl_ms: Some(ms), .. }) if name == "ttl" => ((ms + 500) / 1000) as i64,
+                Some(KeyView { ttl_ms: Some(ms), .. }) => ms as i64,
+            }))
+        }
+        "mget" | "exists" => {
+            let keys = a.iter().map(|k| key(node, k)).collect::<Result<Vec<_>, _>>()?;
+            let views = node.get_many(&keys, s.consistency).await.map_err(failed)?;
+            Ok(if name == "mget" {
+                Reply::Array(views.into_iter().map(view_value).collect())
+            } else {
+                Reply::Int(views.iter().filter(|v| v.is_some()).count() as i64)
+            })
+        }
+        "dbsize" => Ok(Reply::Int(node.key_count(s.consistency).await.map_err(failed)? as i64)),
+        "keys" => keys(s, node, &a[0]).await,
+        "scan" => scan(s, node, a).await,
+        "set" => set(node, a).await,
+        "setnx" => {
+            let w = set_write(key(node, &a[0])?, value(node, &a[1])?, None, Some(0));
+            Ok(Reply::Int(i64::from(write(node, w).await?.is_ok())))
+        }
+        "setex" | "psetex" => {
+            let unit = if name == "setex" { 1000 } else { 1 };
+            let ttl = int(&a[1])?;
+            if ttl <= 0 {
+                return Err(Reply::err(format!("invalid expire time in '{name}' command")));
+            }
+            let ttl_ms = (ttl as u64)
+                .checked_mul(unit)
+                .ok_or_else(|| Reply::err(format!("invalid expire time in '{name}' command")))?;
+            let w = set_write(key(node, &a[0])?, value(node, &a[2])?, Some(ttl_ms), None);
+            write(node, w).await?.map_err(refused)?;
+            Ok(Reply::Simple("OK"))
+        }
+        "getset" => {
+            let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
+            read_modify_write(node, k, |_| Some(v.to_string()), None)
+                .await
+                .map(|(old, _)| view_value(old))
+        }
+        "getdel" => {
+            let k = key(node, &a[0])?;
+            read_modify_write(node, k, |_| None, None)
+                .await
+                .map(|(old, _)| view_value(old))
+        }
+        "append" => {
+            let (k, tail) = (key(node, &a[0])?, value(node, &a[1])?);
+            let (_, new) = read_modify_write(
+                node,
+                k,
+                |old| Some(format!("{}{tail}", old.map_or("", |o| o.value.as_str()))),
+                Some(node.config().limits.max_value_bytes),
+            )
+            .await?;
+            Ok(Reply::Int(new.map_or(0, |n| n.len() as i64)))
+        }
+        "mset" | "msetnx" => {
+            if a.len() % 2 != 0 {
+                return Err(Reply::err(format!("wrong number of arguments for '{name}' command")));
+            }
+            let cond = (name == "msetnx").then_some(0);
+            let writes = a
+                .chunks(2)
+                .map(|kv| Ok(set_write(key(node, &kv[0])?, value(node, &kv[1])?, None, cond)))
+                .collect::<Result<Vec<_>, Reply>>()?;
+            let done = node.batch(writes).await.map_err(failed)?;
+            Ok(match (name, done) {
+                ("msetnx", Ok(_)) => Reply::Int(1),
+                (_, Ok(_)) => Reply::Simple("OK"),
+                (_, Err(Refusal::ConditionFailed { .. })) => Reply::Int(0),
+                (_, Err(r)) => return Err(refused(r)),
+            })
+        }
+        "del" | "unlink" => {
+            let writes = a
+                .iter()
+                .map(|k| {
+                    Ok(Write::Delete {
+                        key: key(node, k)?.to_string(),
+                        if_version: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, Reply>>()?;
+            let batched = node.batch(writes).await.map_err(failed)?.map_err(refused)?;
+            Ok(Reply::Int(batched.done.iter().filter(|d| d.existed).count() as i64))
+        }
+        "expire" | "pexpire" | "expireat" | "pexpireat" => expire(node, name, a).await,
+        "persist" => Ok(Reply::Int(
+            match write(
+                node,
+                Write::Persist {
+                    key: key(node, &a[0])?.to_string(),
+                },
+            )
+            .await?
+            {
+                Ok(_) => 1,
+                Err(Refusal::NotFound { .. } | Refusal::NoExpiry { .. }) => 0,
+                Err(r) => return Err(refused(r)),
+            },
+        )),
+        "incr" | "decr" | "incrby" | "decrby" => {
+            let by = match a.get(1) {
+                Some(b) => int(b)?,
+                None => 1,
+            };
+            let by = if name.starts_with("decr") {
+                by.checked_neg().ok_or_else(|| Reply::err("decrement would overflow"))?
+            } else {
+                by
+            };
+            let done = write(
+                node,
+                Write::Incr {
+                    key: key(node, &a[0])?.to_string(),
+                    by,
+                },
+            )
+            .await?
+            .map_err(refused)?;
+            Ok(Reply::Int(done.number.unwrap_or_default()))
+        }
+        _ => Ok(Reply::err(format!("command '{name}' is listed but not served"))),
+    }
+}
+
+fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
+    Write::Set {
+        key: key.to_string(),
+        value: value.to_string(),
+        ttl_ms,
+        if_version,
+    }
+}
+
+/// Runs one write; `Err` is the answer for a node failure.
+async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refusal>, Reply> {
+    node.write(w).await.map_err(failed)
+}
+
+/// A refused write in Redis's words.
+fn refused(r: Refusal) -> Reply {
+    match r {
+        Refusal::NotAnInteger { .. } => not_integer(),
+        Refusal::Overflow { .. } => Reply::err("increment or decrement would overflow"),
+        Refusal::TooLarge { key, bytes, max_bytes } => Reply::Error(format!(
+            "OOM key {key:?} needs {bytes} bytes, more than the whole memory bound of {max_bytes} (max-memory)"
+        )),
+        Refusal::ConditionFailed { key, .. } => Reply::err(format!("key {key:?} changed; try again")),
+        Refusal::NotFound { .. } => Reply::Nil,
+        Refusal::NoExpiry { .. } => Reply::Int(0),
+    }
+}
+
+async fn read(s: &Session, node: &Node, key: &str) -> Result<Option<KeyView>, Reply> {
+    node.get(key, s.consistency).await.map_err(failed)
+}
+
+fn view_value(v: Option<KeyView>) -> Reply {
+    v.map_or(Reply::Nil, |v| Reply::Bulk(Bytes::from(v.value)))
+}
+
+/// Reads `key` linearizably, computes its new value with `next` (`None` deletes it) and
+/// writes it on condition that the key is still at the version read; retries after a
+/// concurrent change. Returns the old view and the new value. The expiry is kept.
+async fn read_modify_write(
+    node: &Node,
+    key: &str,
+    next: impl Fn(Option<&KeyView>) -> Option<String>,
+    max_value: Option<usize>,
+) -> Result<(Option<KeyView>, Option<String>), Reply> {
+    for _ in 0..CAS_ATTEMPTS {
+        let old = node.get(key, Consistency::Linearizable).await.map_err(failed)?;
+        let new = next(old.as_ref());
+        if let (Some(max), Some(v)) = (max_value, &new) {
+            if v.len() > max {
+                return Err(Reply::err(format!(
+                    "string exceeds maximum allowed size ({max} bytes, max-value-bytes)"
+                )));
+            }
+        }
+        let version = old.as_ref().map_or(0, |o| o.version);
+        let w = match &new {
+            Some(v) => set_write(key, v, old.as_ref().and_then(|o| o.ttl_ms), Some(version)),
+            None if old.is_none() => return Ok((None, None)),
+            None => Write::Delete {
+                key: key.to_string(),
+                if_version: Some(version),
+            },
+        };
+        match write(node, w).await? {
+            Ok(_) => return Ok((old, new)),
+            Err(Refusal::ConditionFailed { .. }) => continue,
+            Err(r) => return Err(refused(r)),
+        }
+    }
+    Err(Reply::Error(format!("TRYAGAIN key {key:?} kept changing; try again")))
+}
+
+async fn set(node: &Node, a: &[Bytes]) -> Answer {
+    let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
+    let (mut cond, mut ttl_ms, mut get) = (None::<&str>, None::<u64>, false);
+    let mut i = 2;
+    let bad_time = || Reply::err("invalid expire time in 'set' command");
+    while i < a.len() {
+        let opt = upper(&a[i]);
+        match opt.as_str() {
+            "NX" | "XX" if cond.is_none() => cond = Some(if opt == "NX" { "NX" } else { "XX" }),
+            "GET" => get = true,
+            "EX" | "PX" | "EXAT" | "PXAT" if ttl_ms.is_none() => {
+                let n = int(a.get(i + 1).ok_or_else(syntax)?)?;
+                i += 1;
+                if n <= 0 {
+                    return Err(bad_time());
+                }
+                let n = n as u64;
+                ttl_ms = Some(match opt.as_str() {
+                    "EX" => n.checked_mul(1000).ok_or_else(bad_time)?,
+                    "PX" => n,
+                    "EXAT" => n
+                        .checked_mul(1000)
+                        .ok_or_else(bad_time)?
+                        .saturating_sub(wall_clock_ms())
+                        .max(1),
+                    _ => n.saturating_sub(wall_clock_ms()).max(1),
+                });
+            }
+            "KEEPTTL" => return Err(Reply::err("SET ... KEEPTTL is not supported by dcache yet")),
+            _ => return Err(syntax()),
+        }
+        i += 1;
+    }
+    match (cond, get) {
+        (None, false) => {
+            write(node, set_write(k, v, ttl_ms, None)).await?.map_err(refused)?;
+            Ok(Reply::Simple("OK"))
+        }
+        (Some("NX"), false) => Ok(match write(node, set_write(k, v, ttl_ms, Some(0))).await? {
+            Ok(_) => Reply::Simple("OK"),
+            Err(Refusal::ConditionFailed { .. }) => Reply::Nil,
+            Err(r) => return Err(refused(r)),
+        }),
+        _ => {
+            // XX and/or GET: decided against the version read, written on condition of it.
+            for _ in 0..CAS_ATTEMPTS {
+                let old = node.get(k, Consistency::Linearizable).await.map_err(failed)?;
+                let skip = match cond {
+                    Some("NX") => old.is_some(),
+                    Some(_) => old.is_none(),
+                    None => false,
+                };
+                let answer = |old: Option<KeyView>| {
+                    if get {
+                        view_value(old)
+                    } else if skip {
+                        Reply::Nil
+                    } else {
+                        Reply::Simple("OK")
+                    }
+                };
+                if skip {
+                    return Ok(answer(old));
+                }
+                let version = old.as_ref().map_or(0, |o| o.version);
+                match write(node, set_write(k, v, ttl_ms, Some(version))).await? {
+                    Ok(_) => return Ok(answer(old)),
+                    Err(Refusal::ConditionFailed { .. }) => continue,
+                    Err(r) => return Err(refused(r)),
+                }
+            }
+            Err(Reply::Error(format!("TRYAGAIN key {k:?} kept changing; try again")))
+        }
+    }
+}
+
+async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
+    if a.len() > 2 {
+        return Err(Reply::err(format!(
+            "{} options (NX, XX, GT, LT) are not supported by dcache yet",
+            name.to_uppercase()
+        )));
+    }
+    let k = key(node, &a[0])?;
+    let n = int(&a[1])?;
+    let ttl_ms: i128 = match name {
+        "expire" => i128::from(n) * 1000,
+        "pexpire" => i128::from(n),
+        "expireat" => i128::from(n) * 1000 - i128::from(wall_clock_ms()),
+        _ => i128::from(n) - i128::from(wall_clock_ms()),
+    };
+    if ttl_ms <= 0 {
+        // A time in the past deletes the key, as in Redis.
+        let done = write(
+            node,
+            Write::Delete {
+                key: k.to_string(),
+                if_version: None,
+            },
+        )
+        .await?
+        .map_err(refused)?;
+        return Ok(Reply::Int(i64::from(done.existed)));
+    }
+    let ttl_ms = u64::try_from(ttl_ms).map_err(|_| Reply::err(format!("invalid expire time in '{name}' command")))?;
+    Ok(Reply::Int(
+        match write(
+            node,
+            Write::Expire {
+                key: k.to_string(),
+                ttl_ms,
+            },
+        )
+        .await?
+        {
+            Ok(_) => 1,
+            Err(Refusal::NotFound { .. }) => 0,
+            Err(r) => return Err(refused(r)),
+        },
+    ))
+}
+
+async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
+    let prefix = glob::literal_prefix(pattern);
+    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
+    let (views, _) = node.scan(&prefix, usize::MAX, s.consistency).await.map_err(failed)?;
+    Ok(Reply::Array(
+        views
+            .into_iter()
+            .filter(|v| glob::matches(pattern, v.key.as_bytes()))
+            .map(|v| Reply::Bulk(Bytes::from(v.key)))
+            .collect(),
+    ))
+}
+
+async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
+    let cursor = std::str::from_utf8(&a[0])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+        .ok_or_else(|| Reply::err("invalid cursor"))?;
+    let (mut pattern, mut count) = (None::<Bytes>, 10usize);
+    let mut i = 1;
+    while i < a.len() {
+        match (upper(&a[i]).as_str(), a.get(i + 1)) {
+            ("MATCH", Some(p)) => pattern = Some(p.clone()),
+            ("COUNT", Some(c)) => {
+                count = usize::try_from(int(c)?).ok().filter(|c| *c > 0).ok_or_else(syntax)?;
+            }
+            ("TYPE", Some(t)) => {
+                if !t.eq_ignore_ascii_case(b"string") {
+                    return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(Vec::new())]));
+                }
+            }
+            _ => return Err(syntax()),
+        }
+        i += 2;
+    }
+    let prefix = pattern.as_deref().map(glob::literal_prefix).unwrap_or_default();
+    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
+    let after = match cursor {
+        0 => None,
+        c => s.cursors.iter().find(|(id, _)| *id == c).map(|(_, k)| k.clone()),
+    };
+    let (views, more) = node
+        .scan_after(&prefix, after.as_deref(), count.min(10_000), s.consistency)
+        .await
+        .map_err(failed)?;
+    let next = match (more, views.last()) {
+        (true, Some(last)) => {
+            let id = s.next_cursor;
+            s.next_cursor += 1;
+            s.cursors.push_back((id, last.key.clone()));
+            if s.cursors.len() > CURSORS {
+                s.cursors.pop_front();
+            }
+            id
+        }
+        _ => 0,
+    };
+    let keys = views
+        .into_iter()
+        .filter(|v| pattern.as_ref().is_none_or(|p| glob::matches(p, v.key.as_bytes())))
+        .map(|v| Reply::Bulk(Bytes::from(v.key)))
+        .collect();
+    Ok(Reply::Array(vec![Reply::text(next.to_string()), Reply::Array(keys)]))
+}
+
+fn hello(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
+    let mut protocol = s.protocol;
+    let mut i = 0;
+    if let Some(v) = a.first() {
+        protocol = match int(v) {
+            Ok(2) => 2,
+            Ok(3) => 3,
+            _ => return Err(Reply::Error("NOPROTO unsupported protocol version".into())),
+        };
+        i = 1;
+    }
+    while i < a.len() {
+        match upper(&a[i]).as_str() {
+            "AUTH" if i + 2 < a.len() => {
+                auth(s, node, &a[i + 1..i + 3])?;
+                i += 3;
+            }
+            "SETNAME" if i + 1 < a.len() => {
+                s.name = Some(String::from_utf8_lossy(&a[i + 1]).into_owned());
+                i += 2;
+            }
+            _ => return Err(syntax()),
+        }
+    }
+    if s.role.is_none() {
+        return Err(Reply::Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+    }
+    s.protocol = protocol;
+    let role = if node.status().role == RaftRole::Leader {
+        "master"
+    } else {
+        "replica"
+    };
+    Ok(Reply::Map(vec![
+        (Reply::text("server"), Reply::text("redis")),
+        (Reply::text("version"), Reply::text("7.0.0")),
+        (Reply::text("proto"), Reply::Int(i64::from(protocol))),
+        (Reply::text("id"), Reply::Int(s.id as i64)),
+        (Reply::text("mode"), Reply::text("standalone")),
+        (Reply::text("role"), Reply::text(role)),
+        (Reply::text("modules"), Reply::Array(Vec::new())),
+    ]))
+}
+
+fn auth(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
+    let security = &node.config().security;
+    if security.auth_tokens.is_empty() {
+        return Err(Reply::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    let token = match a {
+        [token] | [_, token] => token,
+        _ => return Err(syntax()),
+    };
+    match security.role_of(token) {
+        Some(role) => {
+            s.role = Some(role);
+            Ok(Reply::Simple("OK"))
+        }
+        None => Err(Reply::Error(
+            "WRONGPASS invalid username-password pair or user is disabled.".into(),
+        )),
+    }
+}
+
+fn client(s: &mut Session, a: &[Bytes]) -> Answer {
+    let sub = upper(&a[0]);
+    let info = || {
+        format!(
+            "id={} addr={} name={} db=0 resp={}",
+            s.id,
+            s.peer,
+            s.name.as_deref().unwrap_or(""),
+            s.protocol
+        )
+    };
+    match (sub.as_str(), a.len()) {
+        ("SETNAME", 2) => {
+            s.name = Some(String::from_utf8_lossy(&a[1]).into_owned()).filter(|n| !n.is_empty());
+            Ok(Reply::Simple("OK"))
+        }
+        ("GETNAME", 1) => Ok(s.name.clone().map_or(Reply::Nil, Reply::text)),
+        ("ID", 1) => Ok(Reply::Int(s.id as i64)),
+        ("INFO", 1) => Ok(Reply::text(info() + "\n")),
+        ("LIST", _) => Ok(Reply::text(info() + "\n")),
+        ("SETINFO", 3) | ("NO-EVICT", 2) | ("NO-TOUCH", 2) => Ok(Reply::Simple("OK")),
+        _ => Err(Reply::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&a[0])
+        ))),
+    }
+}
+
+/// Enough of `COMMAND` for clients and `redis-cli` to start cleanly.
+fn command(a: &[Bytes]) -> Answer {
+    match a.first().map(upper).as_deref() {
+        None | Some("DOCS") => Ok(Reply::Array(Vec::new())),
+        Some("COUNT") => Ok(Reply::Int(COMMANDS.len() as i64)),
+        Some("INFO") => Ok(Reply::Array(a[1..].iter().map(|_| Reply::Nil).collect())),
+        Some(_) => Err(Reply::err("unknown subcommand. Try COMMAND HELP.")),
+    }
+}
+
+/// Every command served, for `COMMAND COUNT`.
+const COMMANDS: &[&str] = &[
+    "ping",
+    "echo",
+    "quit",
+    "reset",
+    "select",
+    "hello",
+    "auth",
+    "client",
+    "command",
+    "config",
+    "info",
+    "time",
+    "readonly",
+    "readwrite",
+    "get",
+    "strlen",
+    "type",
+    "ttl",
+    "pttl",
+    "mget",
+    "exists",
+    "dbsize",
+    "keys",
+    "scan",
+    "set",
+    "setnx",
+    "setex",
+    "psetex",
+    "getset",
+    "getdel",
+    "append",
+    "mset",
+    "msetnx",
+    "del",
+    "unlink",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "incr",
+    "decr",
+    "incrby",
+    "decrby",
+];
+
+/// `CONFIG GET` for the settings tools ask about; everything else is empty.
+fn config(node: &Node, a: &[Bytes]) -> Answer {
+    if upper(&a[0]) != "GET" || a.len() < 2 {
+        return Err(Reply::err(
+            "dcache answers CONFIG GET only; its settings are in its config file",
+        ));
+    }
+    let max_memory = node.config().limits.max_memory.unwrap_or(0).to_string();
+    let known = [
+        ("maxmemory", max_memory.as_str()),
+        ("timeout", "0"),
+        ("save", ""),
+        ("appendonly", "no"),
+        ("databases", "1"),
+    ];
+    let mut pairs = Vec::new();
+    for pattern in &a[1..] {
+        for (k, v) in known {
+            if glob::matches(&pattern.to_ascii_lowercase(), k.as_bytes()) {
+                pairs.push((Reply::text(k), Reply::text(v)));
+            }
+        }
+    }
+    Ok(Reply::Map(pairs))
+}
+
+async fn info(node: &Node, a: &[Bytes]) -> Answer {
+    let st = node.status();
+    let want = |section: &str| {
+        a.is_empty()
+            || a.iter().any(|s| {
+                s.eq_ignore_ascii_case(section.as_bytes())
+                    || s.eq_ignore_ascii_case(b"all")
+                    || s.eq_ignore_ascii_case(b"everything")
+            })
+    };
+    let mut out = String::new();
+    if want("server") {
+        out += &format!(
+            "# Server\r\nredis_version:7.0.0\r\ndcache_version:{}\r\ndcache_build:{}\r\ndcache_format:{}\r\ncluster_format:{}\r\nredis_mode:standalone\r\nrun_id:{}\r\nuptime_in_seconds:{}\r\n\r\n",
+            st.version, st.build, st.format, st.cluster_format, st.name, st.uptime_secs
+        );
+    }
+    if want("memory") {
+        out += &format!(
+            "# Memory\r\nused_memory:{}\r\nmaxmemory:{}\r\n\r\n",
+            st.approx_bytes,
+            st.max_memory.unwrap_or(0)
+        );
+    }
+    if want("stats") {
+        out += &format!(
+            "# Stats\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n\r\n",
+            st.evictions, st.expirations
+        );
+    }
+    if want("replication") {
+        let role = if st.role == RaftRole::Leader { "master" } else { "slave" };
+        out += &format!(
+            "# Replication\r\nrole:{role}\r\nraft_role:{}\r\nraft_term:{}\r\nraft_leader:{}\r\nlast_log_index:{}\r\ncommit_index:{}\r\napplied_index:{}\r\n",
+            st.role,
+            st.term,
+            st.leader.as_ref().map_or(String::new(), |l| l.name.clone()),
+            st.last_log_index,
+            st.committed,
+            st.applied
+        );
+        for (i, r) in st.replication.iter().flatten().enumerate() {
+            out += &format!(
+                "follower{i}:name={},matched={},lag={}\r\n",
+                r.name,
+                r.matched.map_or("unknown".into(), |m| m.to_string()),
+                r.lag.map_or("unknown".into(), |l| l.to_string())
+            );
+        }
+        out += "\r\n";
+    }
+    if want("keyspace") {
+        out += &format!("# Keyspace\r\ndb0:keys={},expires=0,avg_ttl=0\r\n", st.key_count);
+    }
+    Ok(Reply::text(out))
+}
