@@ -9,6 +9,7 @@
 mod backup;
 mod membership;
 mod reads;
+mod removal;
 mod start;
 mod status;
 mod tasks;
@@ -26,6 +27,7 @@ use openraft::Instant as _;
 /// Why an incoming Raft RPC got no answer (the peer router maps it to a status).
 pub use crate::raft::network::InboundError;
 pub use backup::restore;
+pub use removal::removed_note;
 pub use start::StartError;
 pub use watch::{Compacted, Lagged, Watch};
 
@@ -350,8 +352,16 @@ impl Node {
             return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
         }
         tracing::warn!(id, "this node was removed from the cluster; stopping");
-        self.inner.shutdown.cancel();
+        self.stop_removed();
         Ok(())
+    }
+
+    /// Stops this node for good after its removal: leaves the removed mark in the data dir
+    /// (so a restart is refused with the fix), then stops the process.
+    fn stop_removed(&self) {
+        let config = &self.inner.config;
+        removal::mark(&config.data_dir, self.inner.id, &config.name, &config.cluster_id);
+        self.inner.shutdown.cancel();
     }
 
     /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded), and
