@@ -39,6 +39,20 @@ pub enum ClientError {
     },
     #[error("unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
+    /// The https server's certificate is not signed by a CA this client trusts.
+    #[error(
+        "{url} presented a certificate this client does not trust ({reason}); \
+         give the CA that signed it with --cacert FILE (or DCACHE_CACERT)"
+    )]
+    Untrusted { url: String, reason: String },
+    /// The URL's scheme does not match what the server speaks (http:// to a TLS listener,
+    /// or https:// to a plain one); `use_url` is the URL that works.
+    #[error("{url} {speaks}; use {use_url}")]
+    WrongScheme {
+        url: String,
+        speaks: &'static str,
+        use_url: String,
+    },
 }
 
 impl ClientError {
@@ -235,12 +249,10 @@ impl Client {
             .connect_timeout(self.timeout)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        let resp = http
-            .get(self.url(path))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let resp = match http.get(self.url(path)).query(query).send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.connect_error(e).await),
+        };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.unwrap_or_default();
@@ -324,7 +336,10 @@ impl Client {
 
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
         let url = self.base.clone();
-        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.connect_error(e).await),
+        };
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
@@ -342,6 +357,50 @@ impl Client {
                 url,
                 detail: format!("HTTP {status}, envelope without data or error"),
             }),
+        }
+    }
+
+    /// Why a request got no answer, with what to do: an untrusted certificate (use
+    /// `--cacert`), the wrong scheme for the server (probed: one request to `/health` with the
+    /// other scheme, only on this failure path), else [`Client::transport_error`].
+    async fn connect_error(&self, e: reqwest::Error) -> ClientError {
+        if let Some(reason) = untrusted_certificate(&e) {
+            return ClientError::Untrusted {
+                url: self.base.clone(),
+                reason,
+            };
+        }
+        let plain = self.base.starts_with("http://");
+        if !e.is_timeout() && (e.is_connect() || e.is_request()) {
+            let other = match plain {
+                true => self.base.replacen("http://", "https://", 1),
+                false => self.base.replacen("https://", "http://", 1),
+            };
+            if self.answers_at(&other).await {
+                return ClientError::WrongScheme {
+                    url: self.base.clone(),
+                    speaks: if plain {
+                        "serves https (TLS), not plain HTTP"
+                    } else {
+                        "serves plain HTTP, not https (TLS)"
+                    },
+                    use_url: other,
+                };
+            }
+        }
+        self.transport_error(e)
+    }
+
+    /// Whether something answers HTTP at `base` (any status, any certificate): the probe
+    /// behind [`ClientError::WrongScheme`].
+    async fn answers_at(&self, base: &str) -> bool {
+        let probe = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .timeout(self.timeout.min(Duration::from_secs(2)))
+            .build();
+        match probe {
+            Ok(http) => http.get(format!("{base}/health")).send().await.is_ok(),
+            Err(_) => false,
         }
     }
 
@@ -416,6 +475,23 @@ pub async fn read_sse(
             }
         }
     }
+}
+
+/// The reason when `e` failed because the server's certificate is not trusted: rustls's
+/// certificate error, found in the error's chain (reqwest wraps it in nested I/O errors,
+/// whose `source` skips the error they wrap).
+fn untrusted_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(why)) = err.downcast_ref::<rustls::Error>() {
+            return Some(format!("{why:?}"));
+        }
+        cur = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// The innermost error message (e.g. "Connection refused (os error 111)").

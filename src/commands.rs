@@ -87,7 +87,10 @@ impl CommandError {
 fn exit_for(e: &ClientError) -> Exit {
     match e {
         _ if e.is_not_found() => Exit::KeyNotFound,
-        ClientError::Unreachable { .. } | ClientError::Timeout { .. } => Exit::Unreachable,
+        ClientError::Unreachable { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::Untrusted { .. }
+        | ClientError::WrongScheme { .. } => Exit::Unreachable,
         ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
         ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,

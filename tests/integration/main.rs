@@ -16,6 +16,7 @@ mod dash;
 mod disk;
 mod durability;
 mod faults;
+mod hints;
 mod kv;
 mod local_cluster;
 mod security;
