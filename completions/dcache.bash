@@ -185,7 +185,7 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version serve set ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version serve set ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +215,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -223,7 +227,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version save restore help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version save restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,6 +254,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +325,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__restore)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +487,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -487,7 +499,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__save)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +529,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -525,7 +541,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__bench)
-            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --endpoints --no-prefill --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,10 +579,6 @@ _dcache() {
                     COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
                     return 0
                     ;;
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -591,6 +603,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -599,7 +615,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version status leader members transfer-leadership remove help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version status leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,6 +642,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -735,7 +755,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__leader)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,6 +782,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -773,7 +797,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__members)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,6 +824,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -811,7 +839,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__remove)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,6 +866,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -849,7 +881,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__status)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -876,6 +908,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -887,7 +923,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +953,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -925,7 +965,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__completions)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version bash elvish fish powershell zsh"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -955,6 +995,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -963,16 +1007,12 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__dash)
-            opts="-o -h -V --endpoints --interval --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --interval --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1001,6 +1041,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1009,7 +1053,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__delete)
-            opts="-o -h -V --if-version --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --if-version --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1043,6 +1087,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1051,7 +1099,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__get)
-            opts="-o -h -V --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1130,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1401,7 +1453,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__local__subcmd__cluster)
-            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1443,6 +1495,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1451,7 +1507,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__scan)
-            opts="-o -h -V --limit --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --limit --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1489,6 +1545,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1497,7 +1557,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__serve)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1659,6 +1719,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1667,7 +1731,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__set)
-            opts="-o -h -V --file --ttl --if-version --if-absent --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --file --ttl --if-version --if-absent --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1709,6 +1773,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1717,7 +1785,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__ttl)
-            opts="-o -h -V --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1751,6 +1819,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1759,7 +1831,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__watch)
-            opts="-o -h -V --from-version --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --from-version --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1790,6 +1862,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

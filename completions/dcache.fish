@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dcache_global_optspecs
-    string join \n server= timeout= o/output= token= cacert= h/help V/version
+    string join \n server= timeout= o/output= token= cacert= endpoints= h/help V/version
 end
 
 function __fish_dcache_needs_command
@@ -30,6 +30,7 @@ complete -c dcache -n "__fish_dcache_needs_command" -s o -l output -d 'Output fo
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_needs_command" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_needs_command" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_needs_command" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
@@ -85,6 +86,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -s o -l output -d '
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
@@ -97,6 +99,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-absent -d 'Only write if the key does not exist'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
@@ -109,6 +112,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l from-version -d 'Resume after this version (replays kept history first)' -r
@@ -118,6 +122,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand watch" -s o -l output -d '
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
@@ -129,6 +134,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
@@ -138,6 +144,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
@@ -150,6 +157,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -158,6 +166,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_se
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
@@ -172,6 +181,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -180,6 +190,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -188,6 +199,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -196,6 +208,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -204,6 +217,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
@@ -212,7 +226,6 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs to discover the cluster from (comma-separated); default: --server' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
@@ -220,6 +233,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight (at least 1)' -r
@@ -234,13 +248,13 @@ complete -c dcache -n "__fish_dcache_using_subcommand bench" -l value-size -d 'V
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l consistency -d 'Consistency of the gets' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs to spread the clients over (default: --server)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l no-prefill -d 'Skip writing the key space before a get or mixed run'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s V -l version -d 'Print version'
@@ -253,6 +267,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s o -l out
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -261,6 +276,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_see
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
@@ -272,6 +288,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -312,6 +329,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -324,6 +342,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
@@ -335,6 +354,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -375,6 +395,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -387,6 +408,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l outpu
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'

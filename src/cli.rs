@@ -42,6 +42,22 @@ pub struct ClientOpts {
     /// CA bundle (PEM) to trust for https:// servers, in addition to the system's roots.
     #[arg(long, env = "DCACHE_CACERT", global = true)]
     pub cacert: Option<PathBuf>,
+    /// Client URLs of several members (comma-separated), tried in turn when one is down or
+    /// has no leader; replaces --server. `dash` discovers the cluster from them and `bench`
+    /// spreads its clients over them.
+    #[arg(long, env = "DCACHE_ENDPOINTS", value_name = "URL,URL", value_delimiter = ',', global = true, value_parser = parse_server_url)]
+    pub endpoints: Vec<String>,
+}
+
+impl ClientOpts {
+    /// The URLs to talk to, in order: `--endpoints` when given, else `--server`.
+    pub fn urls(&self) -> Vec<String> {
+        if self.endpoints.is_empty() {
+            vec![self.server.clone()]
+        } else {
+            self.endpoints.clone()
+        }
+    }
 }
 
 /// How client commands print results.
@@ -205,9 +221,6 @@ pub enum BackupCommand {
 /// Options of `dcache dash`.
 #[derive(Debug, Clone, Args)]
 pub struct DashArgs {
-    /// Client URLs to discover the cluster from (comma-separated); default: --server.
-    #[arg(long, value_name = "URL,URL")]
-    pub endpoints: Option<String>,
     /// How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms).
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
@@ -240,9 +253,6 @@ pub struct BenchArgs {
     /// Consistency of the gets.
     #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
     pub consistency: Consistency,
-    /// Client URLs to spread the clients over (default: --server).
-    #[arg(long, value_delimiter = ',', value_parser = parse_server_url)]
-    pub endpoints: Vec<String>,
     /// Skip writing the key space before a get or mixed run.
     #[arg(long)]
     pub no_prefill: bool,

@@ -15,6 +15,10 @@ use crate::types::{
     MemberInfo, NodeStatus, SetRequest, SetResult,
 };
 
+mod failover;
+
+pub use failover::{Endpoints, Retry};
+
 /// Characters left as they are in a key path segment; everything else is percent-encoded.
 const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
@@ -53,6 +57,14 @@ pub enum ClientError {
         speaks: &'static str,
         use_url: String,
     },
+    /// Every `--endpoints` member failed; `last` is the last failure, which fixes the exit
+    /// code.
+    #[error("no endpoint could serve the request: {reasons}")]
+    AllEndpoints { reasons: String, last: Box<ClientError> },
+    /// A watch dropped and no member took it back; `detail` names the last version and the
+    /// command that resumes, `last` is the last failure (which fixes the exit code).
+    #[error("the watch stream was lost: {detail}")]
+    WatchLost { detail: String, last: Box<ClientError> },
 }
 
 impl ClientError {
@@ -61,19 +73,23 @@ impl ClientError {
         match self {
             ClientError::Unreachable { .. } | ClientError::Timeout { .. } => true,
             ClientError::Api { status, .. } => *status >= 500,
+            ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => last.is_transient(),
             _ => false,
         }
     }
 
     /// Whether the server said the key does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Api {
-                code: ErrorCode::KeyNotFound,
-                ..
-            }
-        )
+        match self {
+            ClientError::AllEndpoints { last, .. } => last.is_not_found(),
+            e => matches!(
+                e,
+                ClientError::Api {
+                    code: ErrorCode::KeyNotFound,
+                    ..
+                }
+            ),
+        }
     }
 }
 

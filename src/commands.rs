@@ -11,6 +11,7 @@ pub mod dash;
 pub mod kv;
 pub mod local_cluster;
 pub mod serve;
+pub mod watch;
 
 use crate::cli::{Cli, ClientOpts, Command};
 use crate::client::{Access, ClientError};
@@ -94,6 +95,7 @@ fn exit_for(e: &ClientError) -> Exit {
         ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
         ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,
+        ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => exit_for(last),
     }
 }
 
@@ -147,7 +149,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             kv::set(opts, &key, &value, ttl, if_version).await?
         }
         Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
-        Command::Watch { prefix, from_version } => kv::watch(opts, &prefix, from_version).await?,
+        Command::Watch { prefix, from_version } => watch::run(opts, &prefix, from_version).await?,
         Command::Get { key, consistency } => kv::get(opts, &key, consistency).await?,
         Command::Delete { key, if_version } => kv::delete(opts, &key, if_version).await?,
         Command::Scan {

@@ -5,23 +5,24 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::{ClientOpts, ClusterCommand, Output};
-use crate::client::{to_json, Client, ClientError};
+use crate::client::{to_json, Client, ClientError, Endpoints, Retry};
 use crate::types::{MemberInfo, NodeStatus, Role};
 
 /// Runs one `cluster` subcommand.
 pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
-    let client = Client::new(&opts.server, opts.timeout, &super::access(opts)?)?;
+    let members = super::kv::endpoints(opts)?;
+    let members = &members;
     match command {
-        ClusterCommand::Status => status(opts, &client).await?,
+        ClusterCommand::Status => status(opts, members).await?,
         ClusterCommand::Leader => {
-            let l = client.leader().await?;
+            let l = members.call(Retry::Read, |c| async move { c.leader().await }).await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&l)),
                 Output::Text => println!("{} (id {}) {}", l.name, l.id, l.client_url),
             }
         }
         ClusterCommand::Members => {
-            let s = client.status().await?;
+            let s = members.call(Retry::Read, |c| async move { c.status().await }).await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&s.members)),
                 Output::Text => print_table(
@@ -31,14 +32,18 @@ pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), Clie
             }
         }
         ClusterCommand::TransferLeadership { target } => {
-            let l = client.transfer_leadership(target).await?;
+            let l = members
+                .call(Retry::Write, |c| async move { c.transfer_leadership(target).await })
+                .await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&l)),
                 Output::Text => println!("leader is now {} (id {}) {}", l.name, l.id, l.client_url),
             }
         }
         ClusterCommand::Remove { target } => {
-            let m = client.remove_member(target).await?;
+            let m = members
+                .call(Retry::Write, |c| async move { c.remove_member(target).await })
+                .await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&m)),
                 Output::Text => println!("removed {} (id {}) {}", m.name, m.id, m.peer_url),
@@ -73,9 +78,11 @@ struct StatusRow {
     error: Option<String>,
 }
 
-/// Asks the given node for the member list, then every member for its own status.
-async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
-    let first = client.status().await?;
+/// Asks the first member that answers for the member list, then every member for its own
+/// status.
+async fn status(opts: &ClientOpts, members: &Endpoints) -> Result<(), ClientError> {
+    let first = members.call(Retry::Read, |c| async move { c.status().await }).await?;
+    let client = members.current();
     let per_node = opts.timeout.min(Duration::from_secs(3));
     let fetches = first.members.iter().map(|m| {
         let m = m.clone();

@@ -202,6 +202,7 @@ fn describe(e: &ClientError) -> String {
         ClientError::BadCaCert { reason, .. } => format!("bad CA file: {reason}"),
         ClientError::Untrusted { reason, .. } => format!("untrusted certificate ({reason}); use --cacert"),
         ClientError::WrongScheme { speaks, use_url, .. } => format!("{speaks}; use {use_url}"),
+        ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => describe(last),
     }
 }
 

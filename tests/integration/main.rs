@@ -15,6 +15,7 @@ mod config;
 mod dash;
 mod disk;
 mod durability;
+mod failover;
 mod faults;
 mod hints;
 mod kv;
