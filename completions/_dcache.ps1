@@ -203,7 +203,8 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
             [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
@@ -212,6 +213,20 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;cluster;status' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;cluster;health' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -282,7 +297,8 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;cluster;help' {
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
             [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
@@ -291,6 +307,9 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;cluster;help;status' {
+            break
+        }
+        'dcache;cluster;help;health' {
             break
         }
         'dcache;cluster;help;leader' {
@@ -604,7 +623,8 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;cluster' {
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)')
             [CompletionResult]::new('leader', 'leader', [CompletionResultType]::ParameterValue, 'The current leader')
             [CompletionResult]::new('members', 'members', [CompletionResultType]::ParameterValue, 'The members of the cluster')
             [CompletionResult]::new('transfer-leadership', 'transfer-leadership', [CompletionResultType]::ParameterValue, 'Move leadership to a member (by name or id); waits until it leads')
@@ -612,6 +632,9 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;cluster;status' {
+            break
+        }
+        'dcache;help;cluster;health' {
             break
         }
         'dcache;help;cluster;leader' {

@@ -79,6 +79,9 @@ _dcache() {
             dcache__subcmd__backup__subcmd__help,save)
                 cmd="dcache__subcmd__backup__subcmd__help__subcmd__save"
                 ;;
+            dcache__subcmd__cluster,health)
+                cmd="dcache__subcmd__cluster__subcmd__health"
+                ;;
             dcache__subcmd__cluster,help)
                 cmd="dcache__subcmd__cluster__subcmd__help"
                 ;;
@@ -96,6 +99,9 @@ _dcache() {
                 ;;
             dcache__subcmd__cluster,transfer-leadership)
                 cmd="dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership"
+                ;;
+            dcache__subcmd__cluster__subcmd__help,health)
+                cmd="dcache__subcmd__cluster__subcmd__help__subcmd__health"
                 ;;
             dcache__subcmd__cluster__subcmd__help,help)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__help"
@@ -162,6 +168,9 @@ _dcache() {
                 ;;
             dcache__subcmd__help__subcmd__backup,save)
                 cmd="dcache__subcmd__help__subcmd__backup__subcmd__save"
+                ;;
+            dcache__subcmd__help__subcmd__cluster,health)
+                cmd="dcache__subcmd__help__subcmd__cluster__subcmd__health"
                 ;;
             dcache__subcmd__help__subcmd__cluster,leader)
                 cmd="dcache__subcmd__help__subcmd__cluster__subcmd__leader"
@@ -615,7 +624,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster)
-            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version status leader members transfer-leadership remove help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version status health leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,9 +665,65 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dcache__subcmd__cluster__subcmd__help)
-            opts="status leader members transfer-leadership remove help"
+        dcache__subcmd__cluster__subcmd__health)
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__help)
+            opts="status health leader members transfer-leadership remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__help__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1215,8 +1280,22 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help__subcmd__cluster)
-            opts="status leader members transfer-leadership remove"
+            opts="status health leader members transfer-leadership remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__cluster__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -192,7 +192,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+            cand health 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
             cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
@@ -200,6 +201,19 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dcache;cluster;status'= {
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand --endpoints 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;cluster;health'= {
             cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -265,7 +279,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;cluster;help'= {
-            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+            cand health 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
             cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
@@ -273,6 +288,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'dcache;cluster;help;status'= {
+        }
+        &'dcache;cluster;help;health'= {
         }
         &'dcache;cluster;help;leader'= {
         }
@@ -554,13 +571,16 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;scan'= {
         }
         &'dcache;help;cluster'= {
-            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member'
+            cand status 'Every member''s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+            cand health 'Every member''s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
             cand leader 'The current leader'
             cand members 'The members of the cluster'
             cand transfer-leadership 'Move leadership to a member (by name or id); waits until it leads'
             cand remove 'Remove a member (by name or id) from the cluster; the removed node stops itself'
         }
         &'dcache;help;cluster;status'= {
+        }
+        &'dcache;help;cluster;health'= {
         }
         &'dcache;help;cluster;leader'= {
         }

@@ -180,8 +180,12 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Every member's role, term, log indexes, lag and key count, asked of each member.
+    /// Every member's role, term, log indexes, lag and key count, asked of each member, and
+    /// the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows.
     Status,
+    /// Every member's /health, one line each, then the quorum line; exits 6 when a member
+    /// is down or unhealthy or the voters have no quorum (for scripts and probes).
+    Health,
     /// The current leader.
     Leader,
     /// The members of the cluster.

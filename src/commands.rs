@@ -61,6 +61,9 @@ pub enum CommandError {
     /// A local failure, already phrased with its cause (a file, a damaged backup).
     #[error("{0}")]
     Failed(String),
+    /// `cluster health` found a member down or unhealthy, or no quorum.
+    #[error("{0}")]
+    Unhealthy(String),
     /// Anything else from the glue of `serve` and `local-cluster`; printed with its causes,
     /// each once.
     #[error("{}", describe_chain(.0))]
@@ -77,6 +80,7 @@ impl CommandError {
                 DashError::NoEndpoints | DashError::BadEndpoint { .. } | DashError::IntervalTooShort(_),
             ) => Exit::Usage,
             CommandError::Usage(_) => Exit::Usage,
+            CommandError::Unhealthy(_) => Exit::Unavailable,
             CommandError::Config(_) | CommandError::Dash(_) | CommandError::Failed(_) | CommandError::Other(_) => {
                 Exit::Failure
             }

@@ -104,6 +104,13 @@ impl App {
             Color::Red
         };
         let rate = self.writes_per_sec.map_or("-".to_string(), |r| format!("{r:.1}"));
+        let voters = self.nodes.iter().filter(|n| n.member.voter);
+        let quorum = crate::quorum::Quorum {
+            voters: voters.clone().count(),
+            up: voters.filter(|n| n.is_up()).count(),
+            leader: self.leader.is_some(),
+        };
+        let quorum_color = if quorum.ok() { Color::Green } else { Color::Red };
         let fields = vec![
             vec![Span::raw("leader: "), leader],
             vec![Span::raw("term "), Span::styled(opt(self.term), bold)],
@@ -111,6 +118,7 @@ impl App {
                 Span::raw("healthy "),
                 Span::styled(format!("{up}/{total}"), bold.fg(health)),
             ],
+            vec![Span::styled(quorum.to_string(), bold.fg(quorum_color))],
             vec![Span::raw("writes/s "), Span::styled(rate, bold)],
             vec![Span::raw("members "), Span::styled(total.to_string(), bold)],
         ];

@@ -563,7 +563,12 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
         "header must have the columns {columns:?} in order: {header:?}\n{what}"
     );
     let error_column = positions[9].unwrap_or_default();
-    let rows: Vec<&str> = lines.collect();
+    let mut rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.pop(),
+        Some("2/3 voters up, quorum OK"),
+        "the quorum line last: {what}"
+    );
     assert_eq!(rows.len(), 3, "one row per member: {what}");
     for i in 0..3 {
         let name = c.node(i).name();

@@ -669,9 +669,10 @@ fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
     );
     let tmux = Tmux::start(&script, 160, 45);
 
-    tmux.wait_for("all three nodes and the leader", |s| {
+    tmux.wait_for("all three nodes, the leader and the quorum", |s| {
         ["node1", "node2", "node3"].iter().all(|n| s.contains(n))
             && header_leader(s).as_deref() == Some(old.as_str())
+            && s.contains("3/3 voters up, quorum OK")
             && s.lines()
                 .any(|l| l.contains(&format!(" {old} ")) && l.contains("leader"))
     });
@@ -679,7 +680,7 @@ fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
     cluster.kill9(leader);
     let screen = tmux.wait_for(&format!("{old} DOWN and another leader"), |s| {
         let old_down = s.lines().any(|l| l.contains(&format!(" {old} ")) && l.contains("DOWN"));
-        old_down && header_leader(s).is_some_and(|l| l != old)
+        old_down && header_leader(s).is_some_and(|l| l != old) && s.contains("2/3 voters up, quorum OK")
     });
     assert!(screen.contains(&format!("{old} is DOWN")), "event log:\n{screen}");
     let new_leader = cluster.leader();
