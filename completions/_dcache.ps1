@@ -176,7 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;scan' {
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most keys to return (1-10000)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most keys to list in all (fetched in pages of up to 10000)')
             [CompletionResult]::new('--consistency', '--consistency', [CompletionResultType]::ParameterName, 'Read consistency')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
@@ -185,6 +185,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
             [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List every key under PREFIX, however many')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -1586,7 +1586,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__scan)
-            opts="-o -h -V --limit --consistency --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-o -h -V --limit --all --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

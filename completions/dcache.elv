@@ -166,7 +166,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;scan'= {
-            cand --limit 'Most keys to return (1-10000)'
+            cand --limit 'Most keys to list in all (fetched in pages of up to 10000)'
             cand --consistency 'Read consistency'
             cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
@@ -175,6 +175,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --token 'Bearer token sent with every request, for nodes that require client authentication'
             cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
             cand --endpoints 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them'
+            cand --all 'List every key under PREFIX, however many'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

@@ -147,7 +147,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand delete" -l cacert -d 'CA b
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to list in all (fetched in pages of up to 10000)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
@@ -158,6 +158,7 @@ json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l all -d 'List every key under PREFIX, however many'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r

@@ -355,6 +355,30 @@ impl Cache {
         (items, truncated)
     }
 
+    /// Like [`Cache::scan`], starting after the key `after` when given (a scan's next page:
+    /// `after` is the last key of the page before). Same cost.
+    pub fn scan_after(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now_ms: u64,
+    ) -> (Vec<(&str, &Entry)>, bool) {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        let mut iter = self
+            .map
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, e)| e.is_live(now_ms))
+            .map(|(k, v)| (&**k, v));
+        let items: Vec<_> = iter.by_ref().take(limit).collect();
+        let truncated = iter.next().is_some();
+        (items, truncated)
+    }
+
     /// The earliest expiry of any key, on the leader's clock; the leader purges after it.
     pub fn next_expiry(&self) -> Option<u64> {
         self.by_expiry.first().map(|(t, _)| *t)

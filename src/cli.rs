@@ -132,13 +132,18 @@ pub enum Command {
     ///
     /// Text output is `KEY<TAB>VALUE` per line, with tab, newline, carriage return, backslash
     /// and other control characters escaped (\t \n \r \\ \xNN); `-o json` gives the exact text.
+    /// Keys are fetched in pages of up to 10000 and printed as each page arrives; each page
+    /// is one read at --consistency, so keys written meanwhile may show in either state.
     Scan {
         /// Key prefix; empty lists every key.
         #[arg(default_value = "")]
         prefix: String,
-        /// Most keys to return (1-10000).
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
+        /// Most keys to list in all (fetched in pages of up to 10000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "all")]
+        limit: u64,
+        /// List every key under PREFIX, however many.
+        #[arg(long)]
+        all: bool,
         /// Read consistency.
         #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
         consistency: Consistency,

@@ -297,13 +297,23 @@ impl Client {
         self.transport_error(e)
     }
 
-    /// Lists up to `limit` keys under `prefix`.
-    pub async fn scan(&self, prefix: &str, limit: u32, consistency: Consistency) -> Result<KeysResult, ClientError> {
-        let query = [
+    /// Lists up to `limit` (1-10000) keys under `prefix`, after the key `after` when given
+    /// (the `next` of the page before).
+    pub async fn scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+        consistency: Consistency,
+    ) -> Result<KeysResult, ClientError> {
+        let mut query = vec![
             ("prefix", prefix.to_string()),
             ("limit", limit.to_string()),
             ("consistency", consistency.as_str().to_string()),
         ];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
         self.send(self.http.get(self.url("/api/v1/keys")).query(&query)).await
     }
 

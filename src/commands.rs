@@ -10,6 +10,7 @@ pub mod completions;
 pub mod dash;
 pub mod kv;
 pub mod local_cluster;
+pub mod scan;
 pub mod serve;
 pub mod watch;
 
@@ -159,8 +160,17 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Scan {
             prefix,
             limit,
+            all,
             consistency,
-        } => kv::scan(opts, &prefix, limit, consistency).await?,
+        } => {
+            let listing = scan::Listing {
+                prefix: &prefix,
+                limit: (!all).then_some(limit),
+                consistency,
+                keys_only: false,
+            };
+            scan::run(opts, &listing).await?
+        }
         Command::Cluster { command } => cluster::run(opts, &command).await?,
     }
     Ok(())

@@ -222,18 +222,20 @@ impl Node {
         Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
     }
 
-    /// Up to `limit` keys under `prefix` in key order, as a reader at `consistency` sees
-    /// them, and whether more matched.
+    /// Up to `limit` keys under `prefix` in key order (after the key `after` when given:
+    /// the next page of a scan), as a reader at `consistency` sees them, and whether more
+    /// matched. Each call is one consistent read; pages read at different times.
     pub async fn scan(
         &self,
         prefix: &str,
+        after: Option<&str>,
         limit: usize,
         consistency: Consistency,
     ) -> Result<(Vec<KeyView>, bool), NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
         let now = read_clock_ms(&applied);
-        let (items, truncated) = applied.cache.scan(prefix, limit, now);
+        let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
         Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
     }
 

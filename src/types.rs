@@ -262,6 +262,9 @@ pub struct KeysResult {
     pub count: usize,
     /// True when more keys matched than `limit` allowed.
     pub truncated: bool,
+    /// When truncated: the last key of this page; ask again with `after=` it for the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// Who leads, as far as the answering node knows.

@@ -86,25 +86,6 @@ pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Re
     Ok(())
 }
 
-/// `dcache scan PREFIX`: `KEY<TAB>VALUE` per line in key order.
-pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Consistency) -> Result<(), ClientError> {
-    let res = endpoints(opts)?
-        .call(Retry::Read, |c| async move { c.scan(prefix, limit, consistency).await })
-        .await?;
-    match opts.output {
-        Output::Text => {
-            for kv in &res.keys {
-                println!("{}\t{}", escape(&kv.key), escape(&kv.value));
-            }
-            if res.truncated {
-                eprintln!("(more keys match {prefix:?}; raise --limit to see them)");
-            }
-        }
-        Output::Json => println!("{}", to_json(&res)),
-    }
-    Ok(())
-}
-
 /// `dcache ttl KEY`: the time left, or `none`.
 pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
     let res = endpoints(opts)?

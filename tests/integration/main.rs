@@ -20,6 +20,7 @@ mod faults;
 mod hints;
 mod kv;
 mod local_cluster;
+mod pages;
 mod security;
 mod support;
 mod untrusted;
