@@ -36,8 +36,10 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store VALUE under KEY')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print the time left before KEY expires (`none` without a TTL)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)')
+            [CompletionResult]::new('txn', 'txn', [CompletionResultType]::ParameterValue, 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
@@ -146,7 +148,42 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;get' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'With --prefix: most keys to list in all (default: every one)')
             [CompletionResult]::new('--consistency', '--consistency', [CompletionResultType]::ParameterName, 'Read consistency')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Treat KEY as a prefix and list every key under it (in pages, as `scan --all`)')
+            [CompletionResult]::new('--keys-only', '--keys-only', [CompletionResultType]::ParameterName, 'Print keys only, without values')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;delete' {
+            [CompletionResult]::new('--if-version', '--if-version', [CompletionResultType]::ParameterName, 'Only delete if the key is at this version')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token sent with every request, for nodes that require client authentication')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots')
+            [CompletionResult]::new('--endpoints', '--endpoints', [CompletionResultType]::ParameterName, 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Treat KEY as a prefix and delete every key under it')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when standard input is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when standard input is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dcache;txn' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -160,8 +197,7 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'dcache;delete' {
-            [CompletionResult]::new('--if-version', '--if-version', [CompletionResultType]::ParameterName, 'Only delete if the key is at this version')
+        'dcache;batch' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Client URL of any dcache node (http:// or https://, with host and port)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for an answer (e.g. 500ms, 10s, 2m)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -590,8 +626,9 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store VALUE under KEY')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print the time left before KEY expires (`none` without a TTL)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)')
+            [CompletionResult]::new('txn', 'txn', [CompletionResultType]::ParameterValue, 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List keys starting with PREFIX, in key order, with their values')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Show and change the cluster')
             [CompletionResult]::new('dash', 'dash', [CompletionResultType]::ParameterValue, 'Live terminal dashboard: every member''s role, term, log positions, lag and keys')
@@ -618,6 +655,9 @@ Register-ArgumentCompleter -Native -CommandName 'dcache' -ScriptBlock {
             break
         }
         'dcache;help;delete' {
+            break
+        }
+        'dcache;help;txn' {
             break
         }
         'dcache;help;scan' {

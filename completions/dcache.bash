@@ -19,6 +19,9 @@ _dcache() {
             dcache,backup)
                 cmd="dcache__subcmd__backup"
                 ;;
+            dcache,batch)
+                cmd="dcache__subcmd__txn"
+                ;;
             dcache,bench)
                 cmd="dcache__subcmd__bench"
                 ;;
@@ -57,6 +60,9 @@ _dcache() {
                 ;;
             dcache,ttl)
                 cmd="dcache__subcmd__ttl"
+                ;;
+            dcache,txn)
+                cmd="dcache__subcmd__txn"
                 ;;
             dcache,watch)
                 cmd="dcache__subcmd__watch"
@@ -160,6 +166,9 @@ _dcache() {
             dcache__subcmd__help,ttl)
                 cmd="dcache__subcmd__help__subcmd__ttl"
                 ;;
+            dcache__subcmd__help,txn)
+                cmd="dcache__subcmd__help__subcmd__txn"
+                ;;
             dcache__subcmd__help,watch)
                 cmd="dcache__subcmd__help__subcmd__watch"
                 ;;
@@ -194,7 +203,7 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version serve set ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version serve set ttl watch get delete txn batch scan cluster dash bench local-cluster backup snapshot completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1118,7 +1127,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__delete)
-            opts="-o -h -V --if-version --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-y -o -h -V --if-version --prefix --yes --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1164,12 +1173,16 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__get)
-            opts="-o -h -V --consistency --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-o -h -V --prefix --keys-only --limit --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --consistency)
                     COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
                     return 0
@@ -1210,7 +1223,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help)
-            opts="serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help"
+            opts="serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1504,6 +1517,20 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help__subcmd__ttl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__txn)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1874,6 +1901,48 @@ _dcache() {
                     COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__txn)
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

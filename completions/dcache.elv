@@ -33,8 +33,10 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand set 'Store VALUE under KEY'
             cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
             cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-            cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
-            cand delete 'Remove KEY'
+            cand get 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+            cand delete 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+            cand txn 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
+            cand batch 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
@@ -138,7 +140,40 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand --version 'Print version'
         }
         &'dcache;get'= {
+            cand --limit 'With --prefix: most keys to list in all (default: every one)'
             cand --consistency 'Read consistency'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand --endpoints 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them'
+            cand --prefix 'Treat KEY as a prefix and list every key under it (in pages, as `scan --all`)'
+            cand --keys-only 'Print keys only, without values'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;delete'= {
+            cand --if-version 'Only delete if the key is at this version'
+            cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
+            cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --token 'Bearer token sent with every request, for nodes that require client authentication'
+            cand --cacert 'CA bundle (PEM) to trust for https:// servers, in addition to the system''s roots'
+            cand --endpoints 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them'
+            cand --prefix 'Treat KEY as a prefix and delete every key under it'
+            cand -y 'Do not ask for confirmation (needed when standard input is not a terminal)'
+            cand --yes 'Do not ask for confirmation (needed when standard input is not a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dcache;txn'= {
             cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -151,8 +186,7 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'dcache;delete'= {
-            cand --if-version 'Only delete if the key is at this version'
+        &'dcache;batch'= {
             cand --server 'Client URL of any dcache node (http:// or https://, with host and port)'
             cand --timeout 'How long to wait for an answer (e.g. 500ms, 10s, 2m)'
             cand -o 'Output format'
@@ -546,8 +580,9 @@ set edit:completion:arg-completer[dcache] = {|@words|
             cand set 'Store VALUE under KEY'
             cand ttl 'Print the time left before KEY expires (`none` without a TTL)'
             cand watch 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-            cand get 'Print the value stored under KEY (exit code 3 if it is missing)'
-            cand delete 'Remove KEY'
+            cand get 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+            cand delete 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+            cand txn 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
             cand scan 'List keys starting with PREFIX, in key order, with their values'
             cand cluster 'Show and change the cluster'
             cand dash 'Live terminal dashboard: every member''s role, term, log positions, lag and keys'
@@ -568,6 +603,8 @@ set edit:completion:arg-completer[dcache] = {|@words|
         &'dcache;help;get'= {
         }
         &'dcache;help;delete'= {
+        }
+        &'dcache;help;txn'= {
         }
         &'dcache;help;scan'= {
         }

@@ -37,8 +37,10 @@ complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcac
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "set" -d 'Store VALUE under KEY'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "txn" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "batch" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
@@ -125,6 +127,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand watch" -l cacert -d 'CA bu
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l limit -d 'With --prefix: most keys to list in all (default: every one)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
@@ -135,6 +138,8 @@ json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l prefix -d 'Treat KEY as a prefix and list every key under it (in pages, as `scan --all`)'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l keys-only -d 'Print keys only, without values'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
@@ -145,8 +150,28 @@ json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l prefix -d 'Treat KEY as a prefix and delete every key under it'
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (needed when standard input is not a terminal)'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to list in all (fetched in pages of up to 10000)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
@@ -423,20 +448,21 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "txn" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "health" -d 'Every member\'s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'

@@ -114,19 +114,50 @@ pub enum Command {
         #[arg(long)]
         from_version: Option<u64>,
     },
-    /// Print the value stored under KEY (exit code 3 if it is missing).
+    /// Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every
+    /// key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`).
     Get {
         key: String,
+        /// Treat KEY as a prefix and list every key under it (in pages, as `scan --all`).
+        #[arg(long)]
+        prefix: bool,
+        /// Print keys only, without values.
+        #[arg(long)]
+        keys_only: bool,
+        /// With --prefix: most keys to list in all (default: every one).
+        #[arg(long, requires = "prefix", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
         /// Read consistency.
         #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
         consistency: Consistency,
     },
-    /// Remove KEY.
+    /// Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes).
+    ///
+    /// `delete --prefix` lists the keys, asks for confirmation on a terminal (without one it
+    /// needs --yes), then deletes them in batches of 1000, each atomic; keys written under
+    /// the prefix after the listing are kept.
     Delete {
         key: String,
         /// Only delete if the key is at this version.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prefix")]
         if_version: Option<u64>,
+        /// Treat KEY as a prefix and delete every key under it.
+        #[arg(long)]
+        prefix: bool,
+        /// Do not ask for confirmation (needed when standard input is not a terminal).
+        #[arg(long, short = 'y', requires = "prefix")]
+        yes: bool,
+    },
+    /// Apply several sets and deletes atomically, at one version (POST /api/v1/batch).
+    ///
+    /// Reads one operation per line from FILE or standard input: `set KEY VALUE [ttl=30s]
+    /// [if-version=N]`, `delete KEY [if-version=N]`, or a JSON object as in the API. KEY and
+    /// VALUE are bare words or JSON strings ("a b", "line\n"); blank lines and `#` comments
+    /// are skipped. At most 1000 operations; all apply or none (a failed if-version exits 5).
+    #[command(visible_alias = "batch")]
+    Txn {
+        /// File of operations; `-` or none reads standard input.
+        file: Option<PathBuf>,
     },
     /// List keys starting with PREFIX, in key order, with their values.
     ///

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::types::{
-    Consistency, DeleteResult, Envelope, ErrorCode, Health, JoinRequest, JoinResult, KeyValue, KeysResult, LeaderInfo,
-    MemberInfo, NodeStatus, SetRequest, SetResult,
+    BatchOp, BatchRequest, BatchResult, Consistency, DeleteResult, Envelope, ErrorCode, Health, JoinRequest,
+    JoinResult, KeyValue, KeysResult, LeaderInfo, MemberInfo, NodeStatus, SetRequest, SetResult,
 };
 
 mod failover;
@@ -230,6 +230,12 @@ impl Client {
             if_version,
         };
         self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
+    }
+
+    /// Applies `ops` (1-1000) atomically, in order, at one version: all or nothing.
+    pub async fn batch(&self, ops: &[BatchOp]) -> Result<BatchResult, ClientError> {
+        let body = BatchRequest { ops: ops.to_vec() };
+        self.send(self.http.post(self.url("/api/v1/batch")).json(&body)).await
     }
 
     /// Removes `key` (only at version `if_version` when given).

@@ -4,6 +4,7 @@
 //! only; `main` prints the error.
 
 pub mod backup;
+pub mod batch;
 pub mod bench;
 pub mod cluster;
 pub mod completions;
@@ -155,8 +156,32 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         }
         Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
         Command::Watch { prefix, from_version } => watch::run(opts, &prefix, from_version).await?,
-        Command::Get { key, consistency } => kv::get(opts, &key, consistency).await?,
-        Command::Delete { key, if_version } => kv::delete(opts, &key, if_version).await?,
+        Command::Get {
+            key,
+            prefix: true,
+            keys_only,
+            limit,
+            consistency,
+        } => {
+            let listing = scan::Listing {
+                prefix: &key,
+                limit,
+                consistency,
+                keys_only,
+            };
+            scan::run(opts, &listing).await?
+        }
+        Command::Get {
+            key,
+            keys_only,
+            consistency,
+            ..
+        } => kv::get(opts, &key, consistency, keys_only).await?,
+        Command::Delete {
+            key, prefix: true, yes, ..
+        } => batch::delete_prefix(opts, &key, yes).await?,
+        Command::Delete { key, if_version, .. } => kv::delete(opts, &key, if_version).await?,
+        Command::Txn { file } => batch::txn(opts, file.as_deref()).await?,
         Command::Scan {
             prefix,
             limit,

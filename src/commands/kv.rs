@@ -63,11 +63,12 @@ pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).
-pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
+pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency, keys_only: bool) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Read, |c| async move { c.get(key, consistency).await })
         .await?;
     match opts.output {
+        Output::Text if keys_only => println!("{}", escape(&res.key)),
         Output::Text => println!("{}", res.value),
         Output::Json => println!("{}", to_json(&res)),
     }

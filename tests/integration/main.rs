@@ -24,3 +24,4 @@ mod pages;
 mod security;
 mod support;
 mod untrusted;
+mod verbs;
