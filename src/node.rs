@@ -85,6 +85,8 @@ struct Inner {
     started: Instant,
     /// When a leader's append was last accepted here, in ms since `started` (0: never).
     leader_heard_ms: AtomicU64,
+    /// Client writes acknowledged to this node's own clients (each set, delete, batch op).
+    client_writes: AtomicU64,
     /// Every call to other members goes through this one pooled client.
     peers: PeerClient,
     /// Serializes membership changes made by this node: openraft refuses a change while
@@ -155,15 +157,26 @@ impl Node {
     /// until the request timeout.
     pub async fn write(&self, write: Write) -> Result<Result<Done, Refusal>, NodeError> {
         match self.submit(Op::Write(write)).await? {
-            OpOutcome::Write(result) => Ok(result),
+            OpOutcome::Write(result) => {
+                if result.is_ok() {
+                    self.inner.client_writes.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(result)
+            }
             OpOutcome::Batch(_) => Err(mismatched("write")),
         }
     }
 
     /// Applies `writes` atomically at one version (all or none), like [`Node::write`].
     pub async fn batch(&self, writes: Vec<Write>) -> Result<Result<Batched, Refusal>, NodeError> {
+        let ops = writes.len() as u64;
         match self.submit(Op::Batch(writes)).await? {
-            OpOutcome::Batch(result) => Ok(result),
+            OpOutcome::Batch(result) => {
+                if result.is_ok() {
+                    self.inner.client_writes.fetch_add(ops, Ordering::Relaxed);
+                }
+                Ok(result)
+            }
             OpOutcome::Write(_) => Err(mismatched("batch")),
         }
     }

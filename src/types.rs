@@ -297,6 +297,10 @@ pub struct ReplicationInfo {
     /// Entries the member is behind the leader's last log index; `None` while the leader
     /// does not know how far the member's log matches (it has not reached it yet).
     pub lag: Option<u64>,
+    /// Milliseconds since the leader last heard from the member (its last acknowledgement);
+    /// `None` if it never has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heard_ms: Option<u64>,
 }
 
 /// A node's Raft role as `NodeStatus.role` reports it; lowercase on the wire (`"leader"`).
@@ -372,6 +376,11 @@ pub struct NodeStatus {
     pub peer_url: String,
     pub uptime_secs: u64,
     pub version: String,
+    /// Client writes this node acknowledged to its own clients since it started (each set,
+    /// delete and batch operation; writes forwarded here by other members are theirs). The
+    /// sum over members is the cluster's; the dashboard's writes/s is its rate.
+    #[serde(default)]
+    pub client_writes: u64,
 }
 
 impl NodeStatus {
@@ -484,6 +493,7 @@ mod tests {
             peer_url: String::new(),
             uptime_secs: 0,
             version: String::new(),
+            client_writes: 0,
         }
     }
 
@@ -499,6 +509,7 @@ mod tests {
             name: "node3".into(),
             matched: Some(40),
             lag: Some(60),
+            last_heard_ms: None,
         }]);
         assert_eq!(leader.lag_of(3, None), Some(60), "the report covers a down node");
         leader.replication = Some(vec![ReplicationInfo {
@@ -506,6 +517,7 @@ mod tests {
             name: "node3".into(),
             matched: None,
             lag: None,
+            last_heard_ms: None,
         }]);
         assert_eq!(
             leader.lag_of(3, None),

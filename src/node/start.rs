@@ -167,6 +167,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             config,
             started: Instant::now(),
             leader_heard_ms: Default::default(),
+            client_writes: Default::default(),
             peers,
             membership_lock: tokio::sync::Mutex::new(()),
             shutdown,

@@ -2,6 +2,7 @@
 //! the applied state.
 
 use openraft::async_runtime::WatchReceiver;
+use openraft::Instant as _;
 use openraft::ServerState;
 
 use super::Node;
@@ -67,6 +68,10 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
             .unwrap_or_else(|| id.to_string())
     };
     let last_log_index = m.last_log_index.unwrap_or(0);
+    let heard = |id: &NodeId| {
+        let at = m.heartbeat.as_ref()?.get(id).cloned().flatten()?;
+        Some(at.elapsed().as_millis() as u64)
+    };
     m.replication.as_ref().map(|r| {
         r.iter()
             .map(|(id, matched)| {
@@ -76,6 +81,7 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
                     name: name_of(*id),
                     matched,
                     lag: matched.map(|m| last_log_index.saturating_sub(m)),
+                    last_heard_ms: heard(id),
                 }
             })
             .collect()
@@ -119,5 +125,6 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         peer_url: config.advertise_peer_url.clone(),
         uptime_secs: node.inner.started.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        client_writes: node.inner.client_writes.load(std::sync::atomic::Ordering::Relaxed),
     }
 }
