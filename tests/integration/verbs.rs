@@ -97,3 +97,18 @@ fn delete_prefix_asks_first_and_deletes_in_batches() {
     assert_eq!(stdout(&node, &["scan", "d/"]), "");
     assert!(node.http.value_of("e").is_some(), "keys outside the prefix stay");
 }
+
+/// Issue 17, item 13 (part): subcommands' `--help` ends with examples, and an empty
+/// `DCACHE_SERVER` does not show as `[env: DCACHE_SERVER=]`.
+#[test]
+fn help_has_examples_and_hides_empty_env_values() {
+    for sub in ["set", "get", "delete", "scan", "watch", "txn"] {
+        let mut cmd = dcache(None);
+        cmd.env("DCACHE_SERVER", "");
+        let (out, what) = run_dcache(cmd, &[sub, "--help"]);
+        assert!(out.status.success(), "{what}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Examples:\n  ") && help.contains("dcache "), "{what}");
+        assert!(!help.contains("DCACHE_SERVER="), "{what}");
+    }
+}
