@@ -19,6 +19,9 @@ _dcache() {
             dcache,backup)
                 cmd="dcache__subcmd__backup"
                 ;;
+            dcache,batch)
+                cmd="dcache__subcmd__txn"
+                ;;
             dcache,bench)
                 cmd="dcache__subcmd__bench"
                 ;;
@@ -64,6 +67,9 @@ _dcache() {
             dcache,ttl)
                 cmd="dcache__subcmd__ttl"
                 ;;
+            dcache,txn)
+                cmd="dcache__subcmd__txn"
+                ;;
             dcache,watch)
                 cmd="dcache__subcmd__watch"
                 ;;
@@ -85,6 +91,9 @@ _dcache() {
             dcache__subcmd__backup__subcmd__help,save)
                 cmd="dcache__subcmd__backup__subcmd__help__subcmd__save"
                 ;;
+            dcache__subcmd__cluster,health)
+                cmd="dcache__subcmd__cluster__subcmd__health"
+                ;;
             dcache__subcmd__cluster,help)
                 cmd="dcache__subcmd__cluster__subcmd__help"
                 ;;
@@ -102,6 +111,9 @@ _dcache() {
                 ;;
             dcache__subcmd__cluster,transfer-leadership)
                 cmd="dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership"
+                ;;
+            dcache__subcmd__cluster__subcmd__help,health)
+                cmd="dcache__subcmd__cluster__subcmd__help__subcmd__health"
                 ;;
             dcache__subcmd__cluster__subcmd__help,help)
                 cmd="dcache__subcmd__cluster__subcmd__help__subcmd__help"
@@ -166,6 +178,9 @@ _dcache() {
             dcache__subcmd__help,ttl)
                 cmd="dcache__subcmd__help__subcmd__ttl"
                 ;;
+            dcache__subcmd__help,txn)
+                cmd="dcache__subcmd__help__subcmd__txn"
+                ;;
             dcache__subcmd__help,watch)
                 cmd="dcache__subcmd__help__subcmd__watch"
                 ;;
@@ -174,6 +189,9 @@ _dcache() {
                 ;;
             dcache__subcmd__help__subcmd__backup,save)
                 cmd="dcache__subcmd__help__subcmd__backup__subcmd__save"
+                ;;
+            dcache__subcmd__help__subcmd__cluster,health)
+                cmd="dcache__subcmd__help__subcmd__cluster__subcmd__health"
                 ;;
             dcache__subcmd__help__subcmd__cluster,leader)
                 cmd="dcache__subcmd__help__subcmd__cluster__subcmd__leader"
@@ -197,7 +215,7 @@ _dcache() {
 
     case "${cmd}" in
         dcache)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup snapshot completions help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version serve set expire persist ttl watch get delete txn batch scan cluster dash bench local-cluster backup snapshot completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +245,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -235,7 +257,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version save restore help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version save restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +284,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -329,7 +355,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__restore)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +390,14 @@ _dcache() {
                     return 0
                     ;;
                 --advertise-client-urls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen-resp-urls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-resp-urls)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -491,6 +525,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -499,7 +537,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__save)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +567,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -537,7 +579,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__bench)
-            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --endpoints --no-prefill --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -575,10 +617,6 @@ _dcache() {
                     COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
                     return 0
                     ;;
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -603,6 +641,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -611,7 +653,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version status leader members transfer-leadership remove help"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version status health leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,6 +683,52 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__health)
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -649,8 +737,22 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__help)
-            opts="status leader members transfer-leadership remove help"
+            opts="status health leader members transfer-leadership remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__cluster__subcmd__help__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -747,7 +849,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__leader)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -774,6 +876,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -785,7 +891,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__members)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +918,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -823,7 +933,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__remove)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,6 +960,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -861,7 +975,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__status)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -888,6 +1002,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -899,7 +1017,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__cluster__subcmd__transfer__subcmd__leadership)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +1047,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -937,7 +1059,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__completions)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version bash elvish fish powershell zsh"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -967,6 +1089,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -975,16 +1101,12 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__dash)
-            opts="-o -h -V --endpoints --interval --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --interval --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1013,6 +1135,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1021,7 +1147,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__delete)
-            opts="-o -h -V --if-version --server --timeout --output --token --cacert --help --version"
+            opts="-y -o -h -V --if-version --prefix --yes --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1055,6 +1181,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1063,7 +1193,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__expire)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1093,6 +1223,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1101,12 +1235,16 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__get)
-            opts="-o -h -V --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --prefix --keys-only --limit --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --consistency)
                     COMPREPLY=($(compgen -W "linearizable lease local" -- "${cur}"))
                     return 0
@@ -1135,6 +1273,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1143,7 +1285,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help)
-            opts="serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help"
+            opts="serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,8 +1355,22 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__help__subcmd__cluster)
-            opts="status leader members transfer-leadership remove"
+            opts="status health leader members transfer-leadership remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__help__subcmd__cluster__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1464,6 +1620,20 @@ _dcache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dcache__subcmd__help__subcmd__txn)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dcache__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1479,7 +1649,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__local__subcmd__cluster)
-            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1521,6 +1691,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1529,7 +1703,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__persist)
-            opts="-o -h -V --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1559,6 +1733,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1567,7 +1745,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__scan)
-            opts="-o -h -V --limit --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --limit --all --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1605,6 +1783,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1613,7 +1795,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__serve)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1648,6 +1830,14 @@ _dcache() {
                     return 0
                     ;;
                 --advertise-client-urls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen-resp-urls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-resp-urls)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1775,6 +1965,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1783,7 +1977,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__set)
-            opts="-o -h -V --file --ttl --if-version --if-absent --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --file --ttl --if-version --if-absent --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1825,6 +2019,10 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1833,7 +2031,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__ttl)
-            opts="-o -h -V --consistency --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --consistency --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1867,6 +2065,52 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dcache__subcmd__txn)
+            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1875,7 +2119,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__watch)
-            opts="-o -h -V --from-version --server --timeout --output --token --cacert --help --version"
+            opts="-o -h -V --from-version --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1906,6 +2150,10 @@ _dcache() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

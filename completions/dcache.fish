@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dcache_global_optspecs
-    string join \n server= timeout= o/output= token= cacert= h/help V/version
+    string join \n server= timeout= o/output= token= cacert= endpoints= h/help V/version
 end
 
 function __fish_dcache_needs_command
@@ -30,6 +30,7 @@ complete -c dcache -n "__fish_dcache_needs_command" -s o -l output -d 'Output fo
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_needs_command" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_needs_command" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_needs_command" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_needs_command" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
@@ -38,8 +39,10 @@ complete -c dcache -n "__fish_dcache_needs_command" -f -a "expire" -d 'Make the 
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "persist" -d 'Remove KEY\'s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "delete" -d 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "txn" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "batch" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
@@ -56,6 +59,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cluster-id -d 'C
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l data-dir -d 'Where the Raft log, vote and snapshots are kept' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l listen-client-urls -d 'URL the client API listens on' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l advertise-client-urls -d 'Client URL other nodes and tools should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l listen-resp-urls -d 'URL the Redis-protocol (RESP) listener binds, `redis://HOST:PORT`; empty disables it [default: redis://127.0.0.1:6379]' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l advertise-resp-urls -d 'RESP URL other nodes and tools should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l listen-peer-urls -d 'URL the peer (Raft) listener binds' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-advertise-peer-urls -d 'Peer URL other nodes should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
@@ -87,6 +92,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -s o -l output -d '
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -s V -l version -d 'Print version'
@@ -99,6 +105,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand set" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand set" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand set" -l if-absent -d 'Only write if the key does not exist'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand set" -s V -l version -d 'Print version'
@@ -108,6 +115,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand expire" -s o -l output -d 
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand expire" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand expire" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand expire" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand expire" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand expire" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand persist" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -116,6 +124,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand persist" -s o -l output -d
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand persist" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand persist" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand persist" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand persist" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand persist" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
@@ -127,6 +136,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand ttl" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand ttl" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l from-version -d 'Resume after this version (replays kept history first)' -r
@@ -136,8 +146,10 @@ complete -c dcache -n "__fish_dcache_using_subcommand watch" -s o -l output -d '
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand watch" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l limit -d 'With --prefix: most keys to list in all (default: every one)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
@@ -147,6 +159,9 @@ complete -c dcache -n "__fish_dcache_using_subcommand get" -s o -l output -d 'Ou
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand get" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l prefix -d 'Treat KEY as a prefix and list every key under it (in pages, as `scan --all`)'
+complete -c dcache -n "__fish_dcache_using_subcommand get" -l keys-only -d 'Print keys only, without values'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand get" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l if-version -d 'Only delete if the key is at this version' -r
@@ -156,9 +171,30 @@ complete -c dcache -n "__fish_dcache_using_subcommand delete" -s o -l output -d 
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -l prefix -d 'Treat KEY as a prefix and delete every key under it'
+complete -c dcache -n "__fish_dcache_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (needed when standard input is not a terminal)'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand delete" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to return (1-10000)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand txn" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand batch" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l limit -d 'Most keys to list in all (fetched in pages of up to 10000)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l consistency -d 'Read consistency' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
@@ -168,36 +204,51 @@ complete -c dcache -n "__fish_dcache_using_subcommand scan" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand scan" -l all -d 'List every key under PREFIX, however many'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand scan" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "leader" -d 'The current leader'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "members" -d 'The members of the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status leader members transfer-leadership remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "health" -d 'Every member\'s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "leader" -d 'The current leader'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "members" -d 'The members of the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and not __fish_seen_subcommand_from status health leader members transfer-leadership remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from health" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from leader" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -206,6 +257,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -214,6 +266,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from transfer-leadership" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -222,15 +275,16 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "health" -d 'Every member\'s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "members" -d 'The members of the cluster'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a member (by name or id) from the cluster; the removed node stops itself'
 complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs to discover the cluster from (comma-separated); default: --server' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
@@ -238,6 +292,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'O
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight (at least 1)' -r
@@ -252,18 +307,18 @@ complete -c dcache -n "__fish_dcache_using_subcommand bench" -l value-size -d 'V
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l consistency -d 'Consistency of the gets' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
 local\t'This node\'s applied state; fastest, may be stale on a follower (alias `serializable`, as etcd calls it)'"
-complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs to spread the clients over (default: --server)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l no-prefill -d 'Skip writing the key space before a get or mixed run'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l nodes -d 'How many nodes (1-9)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l base-port -d 'Client port of node1; node K uses base+2(K-1) for clients and the next port for peers' -r
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l base-port -d 'Client port of node1; node K uses base+2(K-1) for clients, the next port for peers and base+1000+(K-1) for the Redis protocol' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l data-dir -d 'Where the nodes keep their data and logs' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
@@ -271,6 +326,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s o -l out
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand local-cluster" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
@@ -279,6 +335,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_see
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
@@ -290,6 +347,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from save" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -299,6 +357,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l data-dir -d 'Where the Raft log, vote and snapshots are kept' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l listen-client-urls -d 'URL the client API listens on' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l advertise-client-urls -d 'Client URL other nodes and tools should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l listen-resp-urls -d 'URL the Redis-protocol (RESP) listener binds, `redis://HOST:PORT`; empty disables it [default: redis://127.0.0.1:6379]' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l advertise-resp-urls -d 'RESP URL other nodes and tools should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l listen-peer-urls -d 'URL the peer (Raft) listener binds' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l initial-advertise-peer-urls -d 'Peer URL other nodes should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
@@ -330,6 +390,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -342,6 +403,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_s
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and not __fish_seen_subcommand_from save restore help" -f -a "save" -d 'Download a consistent backup from the leader into FILE (every write acknowledged before the command started is in it)'
@@ -353,6 +415,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from save" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s c -l config -d 'YAML config file (see config/dcache.yaml for every key)' -r -F
@@ -362,6 +425,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l data-dir -d 'Where the Raft log, vote and snapshots are kept' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l listen-client-urls -d 'URL the client API listens on' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l advertise-client-urls -d 'Client URL other nodes and tools should use for this node' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l listen-resp-urls -d 'URL the Redis-protocol (RESP) listener binds, `redis://HOST:PORT`; empty disables it [default: redis://127.0.0.1:6379]' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l advertise-resp-urls -d 'RESP URL other nodes and tools should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l listen-peer-urls -d 'URL the peer (Raft) listener binds' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l initial-advertise-peer-urls -d 'Peer URL other nodes should use for this node' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l initial-cluster -d 'Founding members: name=peer-url,... (identical on every founding node)' -r
@@ -393,6 +458,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l check -d 'Validate the configuration, print it, and exit without starting'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -405,25 +471,28 @@ complete -c dcache -n "__fish_dcache_using_subcommand completions" -s o -l outpu
 json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l token -d 'Bearer token sent with every request, for nodes that require client authentication' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots' -r -F
+complete -c dcache -n "__fish_dcache_using_subcommand completions" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them' -r
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dcache -n "__fish_dcache_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "expire" -d 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "persist" -d 'Remove KEY\'s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "serve" -d 'Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "set" -d 'Store VALUE under KEY'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "expire" -d 'Make the existing KEY expire after DURATION, keeping its value (exit code 3 if missing)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "persist" -d 'Remove KEY\'s expiry, keeping its value (exit code 3 if missing, 5 if it has none)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "ttl" -d 'Print the time left before KEY expires (`none` without a TTL)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "watch" -d 'Stream every change under PREFIX (sets, deletes, expiries, evictions) until Ctrl-C'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "get" -d 'Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "delete" -d 'Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "txn" -d 'Apply several sets and deletes atomically, at one version (POST /api/v1/batch)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every member\'s role, term, log indexes, lag and key count, asked of each member, and the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "health" -d 'Every member\'s /health, one line each, then the quorum line; exits 6 when a member is down or unhealthy or the voters have no quorum (for scripts and probes)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "leader" -d 'The current leader'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "members" -d 'The members of the cluster'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "transfer-leadership" -d 'Move leadership to a member (by name or id); waits until it leads'

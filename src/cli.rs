@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct ClientOpts {
     /// Client URL of any dcache node (http:// or https://, with host and port).
-    #[arg(long, env = "DCACHE_SERVER", default_value = DEFAULT_CLIENT_URL, global = true, value_parser = parse_server_url)]
+    #[arg(long, env = "DCACHE_SERVER", hide_env_values = true, default_value = DEFAULT_CLIENT_URL, global = true, value_parser = parse_server_url)]
     pub server: String,
     /// How long to wait for an answer (e.g. 500ms, 10s, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, global = true)]
@@ -40,8 +40,24 @@ pub struct ClientOpts {
     #[arg(long, env = "DCACHE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// CA bundle (PEM) to trust for https:// servers, in addition to the system's roots.
-    #[arg(long, env = "DCACHE_CACERT", global = true)]
+    #[arg(long, env = "DCACHE_CACERT", hide_env_values = true, global = true)]
     pub cacert: Option<PathBuf>,
+    /// Client URLs of several members (comma-separated), tried in turn when one is down or
+    /// has no leader; replaces --server. `dash` discovers the cluster from them and `bench`
+    /// spreads its clients over them.
+    #[arg(long, env = "DCACHE_ENDPOINTS", hide_env_values = true, value_name = "URL,URL", value_delimiter = ',', global = true, value_parser = parse_server_url)]
+    pub endpoints: Vec<String>,
+}
+
+impl ClientOpts {
+    /// The URLs to talk to, in order: `--endpoints` when given, else `--server`.
+    pub fn urls(&self) -> Vec<String> {
+        if self.endpoints.is_empty() {
+            vec![self.server.clone()]
+        } else {
+            self.endpoints.clone()
+        }
+    }
 }
 
 /// How client commands print results.
@@ -58,6 +74,9 @@ pub enum Command {
     /// Run a dcache node (a one-node cluster on 127.0.0.1:8080 with no flags).
     Serve(Box<ServeArgs>),
     /// Store VALUE under KEY.
+    #[command(
+        after_help = "Examples:\n  dcache set greeting hello\n  dcache set session:42 abc123 --ttl 30m\n  dcache set config - < config.json\n  dcache set big --file ./blob.txt\n  dcache set lock owner-a --if-absent"
+    )]
     Set {
         /// The key (any UTF-8 text, up to max-key-bytes).
         key: String,
@@ -92,6 +111,7 @@ pub enum Command {
     /// Needs cluster version 3: refused (exit 5) while a member runs an older build.
     Persist { key: String },
     /// Print the time left before KEY expires (`none` without a TTL).
+    #[command(after_help = "Examples:\n  dcache ttl session:42")]
     Ttl {
         key: String,
         /// Read consistency.
@@ -103,6 +123,9 @@ pub enum Command {
     /// Text output is `VERSION KIND KEY [VALUE]` per line, with tab, newline, carriage return,
     /// backslash and other control characters escaped (\t \n \r \\ \xNN); `-o json` gives one
     /// exact JSON object per line.
+    #[command(
+        after_help = "Examples:\n  dcache watch users/\n  dcache watch --from-version 1200 -o json\n  dcache --endpoints http://h1:8080,http://h2:8080 watch jobs/"
+    )]
     Watch {
         /// Key prefix; empty watches every key.
         #[arg(default_value = "")]
@@ -111,31 +134,77 @@ pub enum Command {
         #[arg(long)]
         from_version: Option<u64>,
     },
-    /// Print the value stored under KEY (exit code 3 if it is missing).
+    /// Print the value stored under KEY (exit code 3 if it is missing); with --prefix, every
+    /// key starting with KEY and its value (`KEY<TAB>VALUE`, escaped as in `scan`).
+    #[command(
+        after_help = "Examples:\n  dcache get greeting\n  dcache get greeting --consistency local\n  dcache get users/ --prefix --keys-only"
+    )]
     Get {
         key: String,
+        /// Treat KEY as a prefix and list every key under it (in pages, as `scan --all`).
+        #[arg(long)]
+        prefix: bool,
+        /// Print keys only, without values.
+        #[arg(long)]
+        keys_only: bool,
+        /// With --prefix: most keys to list in all (default: every one).
+        #[arg(long, requires = "prefix", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
         /// Read consistency.
         #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
         consistency: Consistency,
     },
-    /// Remove KEY.
+    /// Remove KEY; with --prefix, every key starting with KEY (asks first unless --yes).
+    ///
+    /// `delete --prefix` lists the keys, asks for confirmation on a terminal (without one it
+    /// needs --yes), then deletes them in batches of 1000, each atomic; keys written under
+    /// the prefix after the listing are kept.
+    #[command(
+        after_help = "Examples:\n  dcache delete greeting\n  dcache delete lock --if-version 17\n  dcache delete tmp/ --prefix --yes"
+    )]
     Delete {
         key: String,
         /// Only delete if the key is at this version.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prefix")]
         if_version: Option<u64>,
+        /// Treat KEY as a prefix and delete every key under it.
+        #[arg(long)]
+        prefix: bool,
+        /// Do not ask for confirmation (needed when standard input is not a terminal).
+        #[arg(long, short = 'y', requires = "prefix")]
+        yes: bool,
+    },
+    /// Apply several sets and deletes atomically, at one version (POST /api/v1/batch).
+    ///
+    /// Reads one operation per line from FILE or standard input: `set KEY VALUE [ttl=30s]
+    /// [if-version=N]`, `delete KEY [if-version=N]`, or a JSON object as in the API. KEY and
+    /// VALUE are bare words or JSON strings ("a b", "line\n"); blank lines and `#` comments
+    /// are skipped. At most 1000 operations; all apply or none (a failed if-version exits 5).
+    #[command(visible_alias = "batch")]
+    #[command(after_help = "Examples:\n  printf 'set a 1\\ndelete b\\n' | dcache txn\n  dcache batch ops.txt")]
+    Txn {
+        /// File of operations; `-` or none reads standard input.
+        file: Option<PathBuf>,
     },
     /// List keys starting with PREFIX, in key order, with their values.
     ///
     /// Text output is `KEY<TAB>VALUE` per line, with tab, newline, carriage return, backslash
     /// and other control characters escaped (\t \n \r \\ \xNN); `-o json` gives the exact text.
+    /// Keys are fetched in pages of up to 10000 and printed as each page arrives; each page
+    /// is one read at --consistency, so keys written meanwhile may show in either state.
+    #[command(
+        after_help = "Examples:\n  dcache scan users/\n  dcache scan users/ --limit 50000\n  dcache scan --all -o json > dump.json"
+    )]
     Scan {
         /// Key prefix; empty lists every key.
         #[arg(default_value = "")]
         prefix: String,
-        /// Most keys to return (1-10000).
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
+        /// Most keys to list in all (fetched in pages of up to 10000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "all")]
+        limit: u64,
+        /// List every key under PREFIX, however many.
+        #[arg(long)]
+        all: bool,
         /// Read consistency.
         #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
         consistency: Consistency,
@@ -146,10 +215,17 @@ pub enum Command {
         command: ClusterCommand,
     },
     /// Live terminal dashboard: every member's role, term, log positions, lag and keys.
+    #[command(
+        after_help = "Examples:\n  dcache dash\n  dcache dash --endpoints http://127.0.0.1:8080,http://127.0.0.1:8082 --interval 250ms"
+    )]
     Dash(DashArgs),
     /// Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end.
+    #[command(
+        after_help = "Examples:\n  dcache bench --clients 32 --duration 30s\n  dcache bench --workload mixed --read-ratio 0.9 --requests 100000"
+    )]
     Bench(BenchArgs),
     /// Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it).
+    #[command(after_help = "Examples:\n  dcache local-cluster\n  dcache local-cluster --nodes 5 --base-port 9000")]
     LocalCluster {
         /// How many nodes (1-9).
         #[arg(long, default_value_t = 3)]
@@ -178,8 +254,14 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Every member's role, term, log indexes, lag and key count, asked of each member.
+    /// Every member's role, term, log indexes, lag and key count, asked of each member, and
+    /// the quorum line (`2/3 voters up, quorum OK`). A report: exits 0 whatever it shows.
+    #[command(after_help = "Examples:\n  dcache cluster status\n  dcache -o json cluster status")]
     Status,
+    /// Every member's /health, one line each, then the quorum line; exits 6 when a member
+    /// is down or unhealthy or the voters have no quorum (for scripts and probes).
+    #[command(after_help = "Examples:\n  dcache cluster health\n  dcache cluster health || echo degraded")]
+    Health,
     /// The current leader.
     Leader,
     /// The members of the cluster.
@@ -219,9 +301,6 @@ pub enum BackupCommand {
 /// Options of `dcache dash`.
 #[derive(Debug, Clone, Args)]
 pub struct DashArgs {
-    /// Client URLs to discover the cluster from (comma-separated); default: --server.
-    #[arg(long, value_name = "URL,URL")]
-    pub endpoints: Option<String>,
     /// How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms).
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
@@ -254,9 +333,6 @@ pub struct BenchArgs {
     /// Consistency of the gets.
     #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
     pub consistency: Consistency,
-    /// Client URLs to spread the clients over (default: --server).
-    #[arg(long, value_delimiter = ',', value_parser = parse_server_url)]
-    pub endpoints: Vec<String>,
     /// Skip writing the key space before a get or mixed run.
     #[arg(long)]
     pub no_prefill: bool,

@@ -11,9 +11,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::types::{
-    Consistency, DeleteResult, Envelope, ErrorCode, Health, JoinRequest, JoinResult, KeyValue, KeysResult, LeaderInfo,
-    MemberInfo, NodeStatus, SetRequest, SetResult,
+    BatchOp, BatchRequest, BatchResult, Consistency, DeleteResult, Envelope, ErrorCode, Health, JoinRequest,
+    JoinResult, KeyValue, KeysResult, LeaderInfo, MemberInfo, NodeStatus, SetRequest, SetResult,
 };
+
+mod failover;
+
+pub use failover::{Endpoints, Retry};
 
 /// Characters left as they are in a key path segment; everything else is percent-encoded.
 const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -39,6 +43,28 @@ pub enum ClientError {
     },
     #[error("unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
+    /// The https server's certificate is not signed by a CA this client trusts.
+    #[error(
+        "{url} presented a certificate this client does not trust ({reason}); \
+         give the CA that signed it with --cacert FILE (or DCACHE_CACERT)"
+    )]
+    Untrusted { url: String, reason: String },
+    /// The URL's scheme does not match what the server speaks (http:// to a TLS listener,
+    /// or https:// to a plain one); `use_url` is the URL that works.
+    #[error("{url} {speaks}; use {use_url}")]
+    WrongScheme {
+        url: String,
+        speaks: &'static str,
+        use_url: String,
+    },
+    /// Every `--endpoints` member failed; `last` is the last failure, which fixes the exit
+    /// code.
+    #[error("no endpoint could serve the request: {reasons}")]
+    AllEndpoints { reasons: String, last: Box<ClientError> },
+    /// A watch dropped and no member took it back; `detail` names the last version and the
+    /// command that resumes, `last` is the last failure (which fixes the exit code).
+    #[error("the watch stream was lost: {detail}")]
+    WatchLost { detail: String, last: Box<ClientError> },
 }
 
 impl ClientError {
@@ -47,19 +73,23 @@ impl ClientError {
         match self {
             ClientError::Unreachable { .. } | ClientError::Timeout { .. } => true,
             ClientError::Api { status, .. } => *status >= 500,
+            ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => last.is_transient(),
             _ => false,
         }
     }
 
     /// Whether the server said the key does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Api {
-                code: ErrorCode::KeyNotFound,
-                ..
-            }
-        )
+        match self {
+            ClientError::AllEndpoints { last, .. } => last.is_not_found(),
+            e => matches!(
+                e,
+                ClientError::Api {
+                    code: ErrorCode::KeyNotFound,
+                    ..
+                }
+            ),
+        }
     }
 }
 
@@ -217,6 +247,12 @@ impl Client {
         self.send(self.http.post(self.url("/api/v1/persist")).json(&body)).await
     }
 
+    /// Applies `ops` (1-1000) atomically, in order, at one version: all or nothing.
+    pub async fn batch(&self, ops: &[BatchOp]) -> Result<BatchResult, ClientError> {
+        let body = BatchRequest { ops: ops.to_vec() };
+        self.send(self.http.post(self.url("/api/v1/batch")).json(&body)).await
+    }
+
     /// Removes `key` (only at version `if_version` when given).
     pub async fn delete(&self, key: &str, if_version: Option<u64>) -> Result<DeleteResult, ClientError> {
         let mut path = format!("/api/v1/delete/{}", encode_key(key));
@@ -250,12 +286,10 @@ impl Client {
             .connect_timeout(self.timeout)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        let resp = http
-            .get(self.url(path))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let resp = match http.get(self.url(path)).query(query).send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.connect_error(e).await),
+        };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.unwrap_or_default();
@@ -284,13 +318,23 @@ impl Client {
         self.transport_error(e)
     }
 
-    /// Lists up to `limit` keys under `prefix`.
-    pub async fn scan(&self, prefix: &str, limit: u32, consistency: Consistency) -> Result<KeysResult, ClientError> {
-        let query = [
+    /// Lists up to `limit` (1-10000) keys under `prefix`, after the key `after` when given
+    /// (the `next` of the page before).
+    pub async fn scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+        consistency: Consistency,
+    ) -> Result<KeysResult, ClientError> {
+        let mut query = vec![
             ("prefix", prefix.to_string()),
             ("limit", limit.to_string()),
             ("consistency", consistency.as_str().to_string()),
         ];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
         self.send(self.http.get(self.url("/api/v1/keys")).query(&query)).await
     }
 
@@ -339,7 +383,10 @@ impl Client {
 
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
         let url = self.base.clone();
-        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.connect_error(e).await),
+        };
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
@@ -357,6 +404,50 @@ impl Client {
                 url,
                 detail: format!("HTTP {status}, envelope without data or error"),
             }),
+        }
+    }
+
+    /// Why a request got no answer, with what to do: an untrusted certificate (use
+    /// `--cacert`), the wrong scheme for the server (probed: one request to `/health` with the
+    /// other scheme, only on this failure path), else [`Client::transport_error`].
+    async fn connect_error(&self, e: reqwest::Error) -> ClientError {
+        if let Some(reason) = untrusted_certificate(&e) {
+            return ClientError::Untrusted {
+                url: self.base.clone(),
+                reason,
+            };
+        }
+        let plain = self.base.starts_with("http://");
+        if !e.is_timeout() && (e.is_connect() || e.is_request()) {
+            let other = match plain {
+                true => self.base.replacen("http://", "https://", 1),
+                false => self.base.replacen("https://", "http://", 1),
+            };
+            if self.answers_at(&other).await {
+                return ClientError::WrongScheme {
+                    url: self.base.clone(),
+                    speaks: if plain {
+                        "serves https (TLS), not plain HTTP"
+                    } else {
+                        "serves plain HTTP, not https (TLS)"
+                    },
+                    use_url: other,
+                };
+            }
+        }
+        self.transport_error(e)
+    }
+
+    /// Whether something answers HTTP at `base` (any status, any certificate): the probe
+    /// behind [`ClientError::WrongScheme`].
+    async fn answers_at(&self, base: &str) -> bool {
+        let probe = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .timeout(self.timeout.min(Duration::from_secs(2)))
+            .build();
+        match probe {
+            Ok(http) => http.get(format!("{base}/health")).send().await.is_ok(),
+            Err(_) => false,
         }
     }
 
@@ -431,6 +522,23 @@ pub async fn read_sse(
             }
         }
     }
+}
+
+/// The reason when `e` failed because the server's certificate is not trusted: rustls's
+/// certificate error, found in the error's chain (reqwest wraps it in nested I/O errors,
+/// whose `source` skips the error they wrap).
+fn untrusted_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(why)) = err.downcast_ref::<rustls::Error>() {
+            return Some(format!("{why:?}"));
+        }
+        cur = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// The innermost error message (e.g. "Connection refused (os error 111)").

@@ -4,13 +4,16 @@
 //! only; `main` prints the error.
 
 pub mod backup;
+pub mod batch;
 pub mod bench;
 pub mod cluster;
 pub mod completions;
 pub mod dash;
 pub mod kv;
 pub mod local_cluster;
+pub mod scan;
 pub mod serve;
+pub mod watch;
 
 use crate::cli::{Cli, ClientOpts, Command};
 use crate::client::{Access, ClientError};
@@ -60,6 +63,9 @@ pub enum CommandError {
     /// A local failure, already phrased with its cause (a file, a damaged backup).
     #[error("{0}")]
     Failed(String),
+    /// `cluster health` found a member down or unhealthy, or no quorum.
+    #[error("{0}")]
+    Unhealthy(String),
     /// Anything else from the glue of `serve` and `local-cluster`; printed with its causes,
     /// each once.
     #[error("{}", describe_chain(.0))]
@@ -76,6 +82,7 @@ impl CommandError {
                 DashError::NoEndpoints | DashError::BadEndpoint { .. } | DashError::IntervalTooShort(_),
             ) => Exit::Usage,
             CommandError::Usage(_) => Exit::Usage,
+            CommandError::Unhealthy(_) => Exit::Unavailable,
             CommandError::Config(_) | CommandError::Dash(_) | CommandError::Failed(_) | CommandError::Other(_) => {
                 Exit::Failure
             }
@@ -87,10 +94,14 @@ impl CommandError {
 fn exit_for(e: &ClientError) -> Exit {
     match e {
         _ if e.is_not_found() => Exit::KeyNotFound,
-        ClientError::Unreachable { .. } | ClientError::Timeout { .. } => Exit::Unreachable,
+        ClientError::Unreachable { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::Untrusted { .. }
+        | ClientError::WrongScheme { .. } => Exit::Unreachable,
         ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
         ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,
+        ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => exit_for(last),
     }
 }
 
@@ -146,14 +157,47 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Expire { key, duration } => kv::expire(opts, &key, duration).await?,
         Command::Persist { key } => kv::persist(opts, &key).await?,
         Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
-        Command::Watch { prefix, from_version } => kv::watch(opts, &prefix, from_version).await?,
-        Command::Get { key, consistency } => kv::get(opts, &key, consistency).await?,
-        Command::Delete { key, if_version } => kv::delete(opts, &key, if_version).await?,
+        Command::Watch { prefix, from_version } => watch::run(opts, &prefix, from_version).await?,
+        Command::Get {
+            key,
+            prefix: true,
+            keys_only,
+            limit,
+            consistency,
+        } => {
+            let listing = scan::Listing {
+                prefix: &key,
+                limit,
+                consistency,
+                keys_only,
+            };
+            scan::run(opts, &listing).await?
+        }
+        Command::Get {
+            key,
+            keys_only,
+            consistency,
+            ..
+        } => kv::get(opts, &key, consistency, keys_only).await?,
+        Command::Delete {
+            key, prefix: true, yes, ..
+        } => batch::delete_prefix(opts, &key, yes).await?,
+        Command::Delete { key, if_version, .. } => kv::delete(opts, &key, if_version).await?,
+        Command::Txn { file } => batch::txn(opts, file.as_deref()).await?,
         Command::Scan {
             prefix,
             limit,
+            all,
             consistency,
-        } => kv::scan(opts, &prefix, limit, consistency).await?,
+        } => {
+            let listing = scan::Listing {
+                prefix: &prefix,
+                limit: (!all).then_some(limit),
+                consistency,
+                keys_only: false,
+            };
+            scan::run(opts, &listing).await?
+        }
         Command::Cluster { command } => cluster::run(opts, &command).await?,
     }
     Ok(())

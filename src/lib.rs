@@ -6,6 +6,7 @@
 //!   completions) and the one error type that carries each command's exit code.
 //! - `dash`: the live terminal dashboard (pollers, pure `App::update`, widgets, terminal guard).
 //! - `bench`: the closed-loop load generator behind `dcache bench`.
+//! - `quorum`: the voters-up / quorum summary of `cluster status`, `cluster health` and `dash`.
 //! - `backup`: the file format of `dcache backup save/restore`.
 //! - `client`, `types`: the typed HTTP client and the wire types of the client API.
 //! - `server`: the listeners; `server::listener` (accept loop, TLS, connection limits),
@@ -32,6 +33,7 @@ pub mod dash;
 pub mod metrics;
 pub mod node;
 pub mod peer;
+pub mod quorum;
 pub mod raft;
 pub mod server;
 pub mod tls;

@@ -9,6 +9,7 @@
 mod backup;
 mod membership;
 mod reads;
+mod removal;
 mod start;
 mod status;
 mod tasks;
@@ -26,6 +27,7 @@ use openraft::Instant as _;
 /// Why an incoming Raft RPC got no answer (the peer router maps it to a status).
 pub use crate::raft::network::InboundError;
 pub use backup::restore;
+pub use removal::removed_note;
 pub use start::StartError;
 pub use watch::{Compacted, Lagged, Watch};
 
@@ -86,6 +88,8 @@ struct Inner {
     started: Instant,
     /// When a leader's append was last accepted here, in ms since `started` (0: never).
     leader_heard_ms: AtomicU64,
+    /// Client writes acknowledged to this node's own clients (each set, delete, batch op).
+    client_writes: AtomicU64,
     /// Every call to other members goes through this one pooled client.
     peers: PeerClient,
     /// Serializes membership changes made by this node: openraft refuses a change while
@@ -158,15 +162,26 @@ impl Node {
     /// until the request timeout.
     pub async fn write(&self, write: Write) -> Result<Result<Done, Refusal>, NodeError> {
         match self.submit(Op::Write(write)).await? {
-            OpOutcome::Write(result) => Ok(result),
+            OpOutcome::Write(result) => {
+                if result.is_ok() {
+                    self.inner.client_writes.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(result)
+            }
             OpOutcome::Batch(_) => Err(mismatched("write")),
         }
     }
 
     /// Applies `writes` atomically at one version (all or none), like [`Node::write`].
     pub async fn batch(&self, writes: Vec<Write>) -> Result<Result<Batched, Refusal>, NodeError> {
+        let ops = writes.len() as u64;
         match self.submit(Op::Batch(writes)).await? {
-            OpOutcome::Batch(result) => Ok(result),
+            OpOutcome::Batch(result) => {
+                if result.is_ok() {
+                    self.inner.client_writes.fetch_add(ops, Ordering::Relaxed);
+                }
+                Ok(result)
+            }
             OpOutcome::Write(_) => Err(mismatched("batch")),
         }
     }
@@ -247,23 +262,10 @@ impl Node {
         Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
     }
 
-    /// Up to `limit` keys under `prefix` in key order, as a reader at `consistency` sees
-    /// them, and whether more matched.
+    /// Up to `limit` keys under `prefix` in key order (after the key `after` when given:
+    /// the next page of a scan), as a reader at `consistency` sees them, and whether more
+    /// matched. Each call is one consistent read; pages read at different times.
     pub async fn scan(
-        &self,
-        prefix: &str,
-        limit: usize,
-        consistency: Consistency,
-    ) -> Result<(Vec<KeyView>, bool), NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = read_clock_ms(&applied);
-        let (items, truncated) = applied.cache.scan(prefix, limit, now);
-        Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
-    }
-
-    /// Like [`Node::scan`], continuing after key `after` when given.
-    pub async fn scan_after(
         &self,
         prefix: &str,
         after: Option<&str>,
@@ -409,8 +411,16 @@ impl Node {
             return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
         }
         tracing::warn!(id, "this node was removed from the cluster; stopping");
-        self.inner.shutdown.cancel();
+        self.stop_removed();
         Ok(())
+    }
+
+    /// Stops this node for good after its removal: leaves the removed mark in the data dir
+    /// (so a restart is refused with the fix), then stops the process.
+    fn stop_removed(&self) {
+        let config = &self.inner.config;
+        removal::mark(&config.data_dir, self.inner.id, &config.name, &config.cluster_id);
+        self.inner.shutdown.cancel();
     }
 
     /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded), and

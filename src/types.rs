@@ -283,6 +283,9 @@ pub struct KeysResult {
     pub count: usize,
     /// True when more keys matched than `limit` allowed.
     pub truncated: bool,
+    /// When truncated: the last key of this page; ask again with `after=` it for the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// Who leads, as far as the answering node knows.
@@ -325,6 +328,10 @@ pub struct ReplicationInfo {
     /// Entries the member is behind the leader's last log index; `None` while the leader
     /// does not know how far the member's log matches (it has not reached it yet).
     pub lag: Option<u64>,
+    /// Milliseconds since the leader last heard from the member (its last acknowledgement);
+    /// `None` if it never has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heard_ms: Option<u64>,
 }
 
 /// A node's Raft role as `NodeStatus.role` reports it; lowercase on the wire (`"leader"`).
@@ -414,6 +421,11 @@ pub struct NodeStatus {
     /// once the leader has raised it through the log).
     #[serde(default)]
     pub cluster_format: u32,
+    /// Client writes this node acknowledged to its own clients since it started (each set,
+    /// delete and batch operation; writes forwarded here by other members are theirs). The
+    /// sum over members is the cluster's; the dashboard's writes/s is its rate.
+    #[serde(default)]
+    pub client_writes: u64,
 }
 
 impl NodeStatus {
@@ -536,6 +548,7 @@ mod tests {
             build: String::new(),
             format: 3,
             cluster_format: 3,
+            client_writes: 0,
         }
     }
 
@@ -551,6 +564,7 @@ mod tests {
             name: "node3".into(),
             matched: Some(40),
             lag: Some(60),
+            last_heard_ms: None,
         }]);
         assert_eq!(leader.lag_of(3, None), Some(60), "the report covers a down node");
         leader.replication = Some(vec![ReplicationInfo {
@@ -558,6 +572,7 @@ mod tests {
             name: "node3".into(),
             matched: None,
             lag: None,
+            last_heard_ms: None,
         }]);
         assert_eq!(
             leader.lag_of(3, None),

@@ -23,11 +23,7 @@ impl From<BenchError> for CommandError {
 /// all on `--server` without them.
 fn options(client: &ClientOpts, args: &BenchArgs) -> Result<BenchOptions, CommandError> {
     Ok(BenchOptions {
-        endpoints: if args.endpoints.is_empty() {
-            vec![client.server.clone()]
-        } else {
-            args.endpoints.clone()
-        },
+        endpoints: client.urls(),
         clients: args.clients,
         stop: match args.requests {
             Some(n) => bench::Stop::Requests(n),

@@ -4,24 +4,28 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::CommandError;
 use crate::cli::{ClientOpts, ClusterCommand, Output};
-use crate::client::{to_json, Client, ClientError};
+use crate::client::{to_json, Client, ClientError, Endpoints, Retry};
+use crate::quorum::Quorum;
 use crate::types::{MemberInfo, NodeStatus, Role};
 
 /// Runs one `cluster` subcommand.
-pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), ClientError> {
-    let client = Client::new(&opts.server, opts.timeout, &super::access(opts)?)?;
+pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), CommandError> {
+    let members = super::kv::endpoints(opts)?;
+    let members = &members;
     match command {
-        ClusterCommand::Status => status(opts, &client).await?,
+        ClusterCommand::Status => status(opts, members).await?,
+        ClusterCommand::Health => health(opts, members).await?,
         ClusterCommand::Leader => {
-            let l = client.leader().await?;
+            let l = members.call(Retry::Read, |c| async move { c.leader().await }).await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&l)),
                 Output::Text => println!("{} (id {}) {}", l.name, l.id, l.client_url),
             }
         }
         ClusterCommand::Members => {
-            let s = client.status().await?;
+            let s = members.call(Retry::Read, |c| async move { c.status().await }).await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&s.members)),
                 Output::Text => print_table(
@@ -31,14 +35,18 @@ pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), Clie
             }
         }
         ClusterCommand::TransferLeadership { target } => {
-            let l = client.transfer_leadership(target).await?;
+            let l = members
+                .call(Retry::Write, |c| async move { c.transfer_leadership(target).await })
+                .await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&l)),
                 Output::Text => println!("leader is now {} (id {}) {}", l.name, l.id, l.client_url),
             }
         }
         ClusterCommand::Remove { target } => {
-            let m = client.remove_member(target).await?;
+            let m = members
+                .call(Retry::Write, |c| async move { c.remove_member(target).await })
+                .await?;
             match opts.output {
                 Output::Json => println!("{}", to_json(&m)),
                 Output::Text => println!("removed {} (id {}) {}", m.name, m.id, m.peer_url),
@@ -79,9 +87,11 @@ struct StatusRow {
     error: Option<String>,
 }
 
-/// Asks the given node for the member list, then every member for its own status.
-async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
-    let first = client.status().await?;
+/// Asks the first member that answers for the member list, then every member for its own
+/// status.
+async fn status(opts: &ClientOpts, members: &Endpoints) -> Result<(), ClientError> {
+    let first = members.call(Retry::Read, |c| async move { c.status().await }).await?;
+    let client = members.current();
     let per_node = opts.timeout.min(Duration::from_secs(3));
     let fetches = first.members.iter().map(|m| {
         let m = m.clone();
@@ -111,6 +121,13 @@ async fn status(opts: &ClientOpts, client: &Client) -> Result<(), ClientError> {
         Output::Json => println!("{}", to_json(&rows)),
         Output::Text => {
             print_status(&rows);
+            let voters = results.iter().filter(|(m, _)| m.voter);
+            let quorum = Quorum {
+                voters: voters.clone().count(),
+                up: voters.filter(|(_, r)| r.is_ok()).count(),
+                leader: leader.is_some(),
+            };
+            println!("{quorum}");
             println!("{}", cluster_version_line(&rows));
         }
     }
@@ -137,6 +154,101 @@ fn cluster_version_line(rows: &[StatusRow]) -> String {
             behind.join(", ")
         )
     }
+}
+
+/// One member's line in `cluster health`.
+#[derive(Debug, Serialize)]
+struct HealthRow {
+    name: String,
+    id: u64,
+    client_url: String,
+    voter: bool,
+    /// `healthy`, `unhealthy` (answers, but is not in touch with a leader) or `down`.
+    state: &'static str,
+    /// The leader's id when healthy, else why not.
+    leader: Option<u64>,
+    error: Option<String>,
+}
+
+/// `cluster health`: every member's `/health`, one line each, then the quorum line. Fails
+/// (exit 6) unless every member is healthy and the voters have a quorum.
+async fn health(opts: &ClientOpts, members: &Endpoints) -> Result<(), CommandError> {
+    let first = members.call(Retry::Read, |c| async move { c.status().await }).await?;
+    let access = members.current().access().clone();
+    let per_node = opts.timeout.min(Duration::from_secs(3));
+    let checks = first.members.iter().map(|m| {
+        let access = &access;
+        async move {
+            let answer = match Client::new(&m.client_url, per_node, access) {
+                _ if m.client_url.is_empty() => Err(("down", "client URL not registered yet".to_string())),
+                Ok(c) => match c.health().await {
+                    Ok(h) => Ok(h.leader),
+                    Err(ClientError::Api { message, .. }) => Err(("unhealthy", message)),
+                    Err(e) => Err(("down", e.to_string())),
+                },
+                Err(e) => Err(("down", e.to_string())),
+            };
+            let (state, leader, error) = match answer {
+                Ok(leader) => ("healthy", leader, None),
+                Err((state, why)) => (state, None, Some(why)),
+            };
+            HealthRow {
+                name: m.name.clone(),
+                id: m.id,
+                client_url: m.client_url.clone(),
+                voter: m.voter,
+                state,
+                leader,
+                error,
+            }
+        }
+    });
+    let rows: Vec<HealthRow> = futures::future::join_all(checks).await;
+    let voters = rows.iter().filter(|r| r.voter);
+    let quorum = Quorum {
+        voters: voters.clone().count(),
+        up: voters.filter(|r| r.state != "down").count(),
+        leader: rows.iter().any(|r| r.state == "healthy"),
+    };
+    match opts.output {
+        Output::Json => println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "members": rows,
+                "voters": quorum.voters,
+                "voters_up": quorum.up,
+                "quorum": quorum.ok(),
+            }))
+        ),
+        Output::Text => {
+            print_rows(rows.iter().map(health_line).collect());
+            println!("{quorum}");
+        }
+    }
+    let unhealthy = rows.iter().filter(|r| r.state != "healthy").count();
+    if unhealthy > 0 || !quorum.ok() {
+        return Err(CommandError::Unhealthy(format!(
+            "{unhealthy} of {} members unhealthy; {quorum}",
+            rows.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `NAME  CLIENT URL  STATE  DETAIL` of one member.
+fn health_line(r: &HealthRow) -> Vec<String> {
+    let kind = if r.voter { "" } else { " (learner)" };
+    let detail = match (&r.error, r.leader) {
+        (Some(e), _) => e.clone(),
+        (None, Some(l)) => format!("leader id {l}"),
+        (None, None) => String::new(),
+    };
+    vec![
+        format!("{}{kind}", r.name),
+        r.client_url.clone(),
+        r.state.to_string(),
+        detail,
+    ]
 }
 
 /// `m`'s row from its answer `r`; the lag is taken from `leader`'s view when one is known.
@@ -219,16 +331,22 @@ fn print_status(rows: &[StatusRow]) {
     );
 }
 
-/// Prints left-aligned columns separated by two spaces.
+/// Prints left-aligned columns separated by two spaces, under `header`.
 fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    print_rows(std::iter::once(header).chain(rows).collect());
+}
+
+/// Prints left-aligned columns separated by two spaces.
+fn print_rows(rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = Vec::new();
     for row in &rows {
+        widths.resize(widths.len().max(row.len()), 0);
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in &rows {
         let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", line.join("  ").trim_end());
     }

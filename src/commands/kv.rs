@@ -1,14 +1,16 @@
-//! `dcache get/set/delete/scan`: one request each, printed as text or JSON.
+//! `dcache get/set/delete/scan/ttl`: one request each (to the first of `--endpoints` that
+//! can serve it), printed as text or JSON.
 
 use std::time::Duration;
 
 use crate::cli::{ClientOpts, Output};
-use crate::client::{read_sse, to_json, Client, ClientError};
+use crate::client::{to_json, ClientError, Endpoints, Retry};
 use crate::commands::CommandError;
-use crate::types::{Consistency, ErrorCode};
+use crate::types::Consistency;
 
-fn client(opts: &ClientOpts) -> Result<Client, ClientError> {
-    Client::new(&opts.server, opts.timeout, &super::access(opts)?)
+/// The members to talk to: `--endpoints`, or `--server`.
+pub(super) fn endpoints(opts: &ClientOpts) -> Result<Endpoints, ClientError> {
+    Endpoints::new(&opts.urls(), opts.timeout, &super::access(opts)?)
 }
 
 /// `dcache set KEY VALUE [--ttl D] [--if-version N | --if-absent]`.
@@ -19,7 +21,11 @@ pub async fn set(
     ttl: Option<Duration>,
     if_version: Option<u64>,
 ) -> Result<(), ClientError> {
-    let res = client(opts)?.set_with(key, value, ttl, if_version).await?;
+    let res = endpoints(opts)?
+        .call(Retry::Write, |c| async move {
+            c.set_with(key, value, ttl, if_version).await
+        })
+        .await?;
     match opts.output {
         Output::Text => println!("OK"),
         Output::Json => println!("{}", to_json(&res)),
@@ -57,9 +63,12 @@ pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).
-pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
-    let res = client(opts)?.get(key, consistency).await?;
+pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency, keys_only: bool) -> Result<(), ClientError> {
+    let res = endpoints(opts)?
+        .call(Retry::Read, |c| async move { c.get(key, consistency).await })
+        .await?;
     match opts.output {
+        Output::Text if keys_only => println!("{}", escape(&res.key)),
         Output::Text => println!("{}", res.value),
         Output::Json => println!("{}", to_json(&res)),
     }
@@ -68,7 +77,9 @@ pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency) -> Resu
 
 /// `dcache expire KEY DURATION`: prints the key's new version.
 pub async fn expire(opts: &ClientOpts, key: &str, ttl: Duration) -> Result<(), ClientError> {
-    let res = client(opts)?.expire(key, ttl).await?;
+    let res = endpoints(opts)?
+        .call(Retry::Write, |c| async move { c.expire(key, ttl).await })
+        .await?;
     match opts.output {
         Output::Text => println!("{}", res.version),
         Output::Json => println!("{}", to_json(&res)),
@@ -78,7 +89,9 @@ pub async fn expire(opts: &ClientOpts, key: &str, ttl: Duration) -> Result<(), C
 
 /// `dcache persist KEY`: prints the key's new version.
 pub async fn persist(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
-    let res = client(opts)?.persist(key).await?;
+    let res = endpoints(opts)?
+        .call(Retry::Write, |c| async move { c.persist(key).await })
+        .await?;
     match opts.output {
         Output::Text => println!("{}", res.version),
         Output::Json => println!("{}", to_json(&res)),
@@ -88,7 +101,9 @@ pub async fn persist(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
 
 /// `dcache delete KEY`; deleting a missing key succeeds and says so.
 pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Result<(), ClientError> {
-    let res = client(opts)?.delete(key, if_version).await?;
+    let res = endpoints(opts)?
+        .call(Retry::Write, |c| async move { c.delete(key, if_version).await })
+        .await?;
     match opts.output {
         Output::Text => println!("{}", if res.deleted { "deleted" } else { "not found" }),
         Output::Json => println!("{}", to_json(&res)),
@@ -96,26 +111,11 @@ pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Re
     Ok(())
 }
 
-/// `dcache scan PREFIX`: `KEY<TAB>VALUE` per line in key order.
-pub async fn scan(opts: &ClientOpts, prefix: &str, limit: u32, consistency: Consistency) -> Result<(), ClientError> {
-    let res = client(opts)?.scan(prefix, limit, consistency).await?;
-    match opts.output {
-        Output::Text => {
-            for kv in &res.keys {
-                println!("{}\t{}", escape(&kv.key), escape(&kv.value));
-            }
-            if res.truncated {
-                eprintln!("(more keys match {prefix:?}; raise --limit to see them)");
-            }
-        }
-        Output::Json => println!("{}", to_json(&res)),
-    }
-    Ok(())
-}
-
 /// `dcache ttl KEY`: the time left, or `none`.
 pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
-    let res = client(opts)?.get(key, consistency).await?;
+    let res = endpoints(opts)?
+        .call(Retry::Read, |c| async move { c.get(key, consistency).await })
+        .await?;
     match opts.output {
         Output::Json => println!(
             "{}",
@@ -127,55 +127,6 @@ pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Resu
         },
     }
     Ok(())
-}
-
-/// `dcache watch PREFIX`: prints `VERSION KIND KEY [VALUE]` per change (or one JSON object
-/// per line) until the stream ends.
-pub async fn watch(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -> Result<(), ClientError> {
-    let resp = client(opts)?.watch(prefix, from_version).await?;
-    let output = opts.output;
-    let mut failure = None;
-    read_sse(resp, |ev| {
-        if ev.name == "error" {
-            failure = Some(ev.data);
-            return false;
-        }
-        match output {
-            Output::Json => println!("{}", ev.data),
-            Output::Text => {
-                let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap_or_default();
-                let field = |k: &str| {
-                    v.get(k)
-                        .map(|x| x.as_str().map_or(x.to_string(), String::from))
-                        .unwrap_or_default()
-                };
-                let value = v
-                    .get("value")
-                    .and_then(|x| x.as_str())
-                    .map(|s| format!(" {}", escape(s)))
-                    .unwrap_or_default();
-                println!(
-                    "{} {} {}{value}",
-                    field("version"),
-                    field("kind"),
-                    escape(&field("key"))
-                );
-            }
-        }
-        true
-    })
-    .await?;
-    match failure {
-        Some(data) => {
-            let v: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
-            Err(ClientError::Api {
-                status: 410,
-                code: ErrorCode::parse(v.get("code").and_then(|c| c.as_str()).unwrap_or("WATCH_ENDED")),
-                message: v.get("message").and_then(|c| c.as_str()).unwrap_or(&data).to_string(),
-            })
-        }
-        None => Ok(()),
-    }
 }
 
 /// Text output of keys and values, one record per line: backslash, tab, newline, carriage

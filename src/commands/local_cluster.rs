@@ -39,13 +39,21 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
         base_port: opts.base_port,
         initial_cluster,
     };
-    let mut children: Vec<(String, Child)> = Vec::new();
+    let mut children: Vec<(u16, String, Child)> = Vec::new();
+    let mut removed = Vec::new();
     println!(
         "{:<6}  {:<24}  {:<24}  {:<24}  LOG",
         "NAME", "CLIENT URL", "PEER URL", "RESP URL"
     );
     for i in 1..=opts.nodes {
         let name = format!("node{i}");
+        if let Some(note) = spawner.removed(i) {
+            removed.push(format!(
+                "{name}: not started: {note}; it stays out (delete {} to start it afresh)",
+                spawner.node_dir(i).display()
+            ));
+            continue;
+        }
         let child = spawner.spawn(i, false)?;
         println!(
             "{name:<6}  {:<24}  {:<24}  {:<24}  {}",
@@ -54,27 +62,38 @@ pub async fn run(opts: &LocalCluster) -> anyhow::Result<()> {
             spawner.resp_url(i),
             spawner.log_path(i).display()
         );
-        children.push((name, child));
+        children.push((i, name, child));
     }
-    let first = format!("http://127.0.0.1:{}", opts.base_port);
+    for line in &removed {
+        println!("{line}");
+    }
+    anyhow::ensure!(
+        !children.is_empty(),
+        "every node in {} was removed from the cluster; delete it to start afresh",
+        opts.data_dir.display()
+    );
+    let first = spawner.url(children[0].0, 0);
     println!();
     println!("try:  dcache --server {first} set greeting hello");
     println!("      dcache --server {first} cluster status");
     println!("      dcache dash --server {first}");
-    println!("      redis-cli -p {} set greeting hello", opts.base_port + RESP_OFFSET);
+    println!(
+        "      redis-cli -p {} set greeting hello",
+        opts.base_port + RESP_OFFSET + children[0].0 - 1
+    );
     println!("Ctrl-C stops every node; type `restart NAME` and Enter to restart a node that exited.");
-    report_health(&children, opts, port).await;
+    report_health(&children, &spawner).await;
 
     wait_for_signal_or_exit(&mut children, &spawner).await;
     println!("stopping {} nodes...", children.len());
-    for (name, child) in &children {
+    for (_, name, child) in &children {
         if let Some(pid) = child.id() {
             if let Err(e) = kill(Pid::from_raw(pid as i32), Signal::SIGTERM) {
                 eprintln!("{name}: cannot signal pid {pid}: {e}");
             }
         }
     }
-    for (name, child) in &mut children {
+    for (_, name, child) in &mut children {
         match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
             Ok(Ok(status)) => println!("{name}: exited ({status})"),
             Ok(Err(e)) => eprintln!("{name}: {e}"),
@@ -111,6 +130,16 @@ impl Spawner {
         self.data_dir.join(format!("node{i}.log"))
     }
 
+    fn node_dir(&self, i: u16) -> PathBuf {
+        self.data_dir.join(format!("node{i}"))
+    }
+
+    /// Why node `i` must not be started: the note it left when it was removed from the
+    /// cluster (`dcache serve` would refuse to start on its data dir).
+    fn removed(&self, i: u16) -> Option<String> {
+        crate::node::removed_note(&self.node_dir(i))
+    }
+
     /// Starts node `i`, its stderr to its log (appended to on a restart). The node gets the
     /// parent-death signal, so it never outlives this process.
     fn spawn(&self, i: u16, append: bool) -> anyhow::Result<Child> {
@@ -136,7 +165,7 @@ impl Spawner {
             .arg("serve")
             .args(["--name", &name, "--cluster-id", "dcache-local"])
             .arg("--data-dir")
-            .arg(self.data_dir.join(&name))
+            .arg(self.node_dir(i))
             .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
             .args(["--listen-resp-urls", &self.resp_url(i)])
@@ -150,11 +179,11 @@ impl Spawner {
 }
 
 /// Polls every node's `/health` until it answers 200 (up to 20 s) and says which did.
-async fn report_health(children: &[(String, Child)], opts: &LocalCluster, port: impl Fn(u16, u16) -> u16) {
+async fn report_health(children: &[(u16, String, Child)], spawner: &Spawner) {
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    for (i, (name, _)) in (1u16..).zip(children) {
-        let url = format!("http://127.0.0.1:{}/health", port(i, 0));
+    for (i, name, _) in children {
+        let url = format!("{}/health", spawner.url(*i, 0));
         loop {
             let healthy = http
                 .get(&url)
@@ -167,7 +196,7 @@ async fn report_health(children: &[(String, Child)], opts: &LocalCluster, port: 
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                let log = opts.data_dir.join(format!("{name}.log"));
+                let log = spawner.log_path(*i);
                 println!("{name}: not healthy after 20 s; see {}", log.display());
                 break;
             }
@@ -178,7 +207,7 @@ async fn report_health(children: &[(String, Child)], opts: &LocalCluster, port: 
 
 /// Returns on SIGINT, SIGTERM or SIGHUP. A node that exits on its own is reported once, with
 /// the last lines of its log; `restart NAME` on standard input starts an exited node again.
-async fn wait_for_signal_or_exit(children: &mut [(String, Child)], spawner: &Spawner) {
+async fn wait_for_signal_or_exit(children: &mut [(u16, String, Child)], spawner: &Spawner) {
     use tokio::io::AsyncBufReadExt;
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
@@ -206,9 +235,13 @@ async fn wait_for_signal_or_exit(children: &mut [(String, Child)], spawner: &Spa
                 Ok(None) | Err(_) => stdin = None,
             },
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                for ((name, child), done) in children.iter_mut().zip(reported.iter_mut()) {
+                for ((i, name, child), done) in children.iter_mut().zip(reported.iter_mut()) {
                     if let (false, Ok(Some(status))) = (*done, child.try_wait()) {
                         *done = true;
+                        if let Some(note) = spawner.removed(*i) {
+                            eprintln!("{name} exited ({status}): {note}; it will not be started again");
+                            continue;
+                        }
                         let log = spawner.data_dir.join(format!("{name}.log"));
                         eprintln!("{name} exited ({status}); last lines of {}:", log.display());
                         for line in last_lines(&log, 5) {
@@ -223,24 +256,29 @@ async fn wait_for_signal_or_exit(children: &mut [(String, Child)], spawner: &Spa
 }
 
 /// Handles one line of standard input: `restart NAME` starts that node again if it exited.
-fn restart(children: &mut [(String, Child)], reported: &mut [bool], spawner: &Spawner, line: &str) {
+fn restart(children: &mut [(u16, String, Child)], reported: &mut [bool], spawner: &Spawner, line: &str) {
     let Some(name) = line.strip_prefix("restart ").map(str::trim) else {
         if !line.is_empty() {
             eprintln!("unknown input `{line}`; type `restart NAME` to restart a node that exited");
         }
         return;
     };
-    let Some(at) = children.iter().position(|(n, _)| n == name) else {
-        eprintln!("no node is named `{name}`");
+    let Some(at) = children.iter().position(|(_, n, _)| n == name) else {
+        eprintln!("no node is named `{name}` (a removed node is not started)");
         return;
     };
-    if matches!(children[at].1.try_wait(), Ok(None)) {
+    if matches!(children[at].2.try_wait(), Ok(None)) {
         eprintln!("{name} is still running");
         return;
     }
-    match spawner.spawn(at as u16 + 1, true) {
+    let i = children[at].0;
+    if let Some(note) = spawner.removed(i) {
+        eprintln!("{name}: not restarted: {note}");
+        return;
+    }
+    match spawner.spawn(i, true) {
         Ok(child) => {
-            children[at].1 = child;
+            children[at].2 = child;
             reported[at] = false;
             println!("{name}: restarted");
         }

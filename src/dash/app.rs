@@ -103,8 +103,12 @@ pub struct NodeRow {
     /// Why the last poll failed; `None` while the node answers.
     pub error: Option<String>,
     pub latency: Duration,
-    /// Entries behind the leader; `None` when no leader is known.
+    /// Entries behind the leader, as the leader reports it (DOWN or not); `None` when no
+    /// leader is known or it has not reached the member.
     pub lag: Option<u64>,
+    /// How long since the leader last heard from the member, as the leader reports it;
+    /// `None` for the leader itself, or when unknown.
+    pub heard: Option<Duration>,
 }
 
 impl NodeRow {
@@ -149,10 +153,15 @@ pub struct App {
     /// The highest term any node reported so far.
     pub(crate) term: Option<u64>,
     pub(crate) discovery_error: Option<String>,
-    /// Applied entries per second, one sample per round, oldest first.
+    /// Client writes per second, one sample per round, oldest first.
     pub(crate) rates: VecDeque<u64>,
-    /// Applied entries per second averaged over the last few seconds.
+    /// Client writes per second averaged over the last few seconds: the header's figure and
+    /// the sparkline's title.
     pub(crate) writes_per_sec: Option<f64>,
+    /// Each member's last `client_writes` counter, to add up what each acknowledged since.
+    writes_seen: std::collections::HashMap<u64, u64>,
+    /// Client writes the whole cluster acknowledged since the dashboard started.
+    writes_total: u64,
     pub(crate) events: VecDeque<LogEntry>,
     /// The selected member's id.
     pub(crate) selected: Option<u64>,
@@ -163,7 +172,7 @@ pub struct App {
     pub(crate) help: bool,
     pub(crate) rounds: u64,
     pub(crate) last_round: Option<SystemTime>,
-    /// `(at, applied index)` samples within the rate window, oldest first.
+    /// `(at, writes_total)` samples within the rate window, oldest first.
     samples: VecDeque<(Instant, u64)>,
 }
 
@@ -182,6 +191,8 @@ impl App {
             discovery_error: None,
             rates: VecDeque::new(),
             writes_per_sec: None,
+            writes_seen: Default::default(),
+            writes_total: 0,
             events: VecDeque::new(),
             selected: None,
             confirm: None,
@@ -296,15 +307,23 @@ impl App {
             self.selected = self.nodes.get(keep).map(|n| n.member.id);
         }
 
-        let applied = leader_status.as_ref().map(|l| l.applied).or_else(|| {
-            self.nodes
-                .iter()
-                .filter_map(|n| n.status.as_ref())
-                .map(|s| s.applied)
-                .max()
-        });
-        if let Some(applied) = applied {
-            self.sample_rate(round.at, applied);
+        let counters: Vec<(u64, u64)> = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.status.as_ref())
+            .map(|s| (s.id, s.client_writes))
+            .collect();
+        if !counters.is_empty() {
+            for (id, count) in counters {
+                let delta = match self.writes_seen.insert(id, count) {
+                    Some(before) if count >= before => count - before,
+                    // Lower than before: the node restarted and counts from 0 again.
+                    Some(_) => count,
+                    None => 0,
+                };
+                self.writes_total += delta;
+            }
+            self.sample_rate(round.at, self.writes_total);
         }
     }
 
@@ -402,6 +421,8 @@ impl App {
         };
     }
 
+    /// Adds the sample `(at, writes)` of a counter that only grows: one bar of the sparkline
+    /// (the rate since the last sample) and the windowed rate of the header.
     fn sample_rate(&mut self, at: Instant, applied: u64) {
         if let Some(&(prev_at, prev_applied)) = self.samples.back() {
             let dt = at.saturating_duration_since(prev_at).as_secs_f64();
@@ -555,6 +576,11 @@ fn node_rows(polls: Vec<NodePoll>, leader: Option<&NodeStatus>) -> Vec<NodeRow> 
         .into_iter()
         .map(|p| {
             let lag = leader.and_then(|l| l.lag_of(p.member.id, p.outcome.as_ref().ok()));
+            let heard = leader
+                .and_then(|l| l.replication.as_ref())
+                .and_then(|r| r.iter().find(|r| r.id == p.member.id))
+                .and_then(|r| r.last_heard_ms)
+                .map(Duration::from_millis);
             let (status, error) = match p.outcome {
                 Ok(s) => (Some(s), None),
                 Err(e) => (None, Some(e)),
@@ -565,6 +591,7 @@ fn node_rows(polls: Vec<NodePoll>, leader: Option<&NodeStatus>) -> Vec<NodeRow> 
                 error,
                 latency: p.latency,
                 lag,
+                heard,
             }
         })
         .collect()

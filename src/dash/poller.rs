@@ -200,6 +200,9 @@ fn describe(e: &ClientError) -> String {
         ClientError::Protocol { detail, .. } => detail.clone(),
         ClientError::BadUrl { reason, .. } => format!("bad client URL: {reason}"),
         ClientError::BadCaCert { reason, .. } => format!("bad CA file: {reason}"),
+        ClientError::Untrusted { reason, .. } => format!("untrusted certificate ({reason}); use --cacert"),
+        ClientError::WrongScheme { speaks, use_url, .. } => format!("{speaks}; use {use_url}"),
+        ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => describe(last),
     }
 }
 

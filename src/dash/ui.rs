@@ -104,6 +104,13 @@ impl App {
             Color::Red
         };
         let rate = self.writes_per_sec.map_or("-".to_string(), |r| format!("{r:.1}"));
+        let voters = self.nodes.iter().filter(|n| n.member.voter);
+        let quorum = crate::quorum::Quorum {
+            voters: voters.clone().count(),
+            up: voters.filter(|n| n.is_up()).count(),
+            leader: self.leader.is_some(),
+        };
+        let quorum_color = if quorum.ok() { Color::Green } else { Color::Red };
         let fields = vec![
             vec![Span::raw("leader: "), leader],
             vec![Span::raw("term "), Span::styled(opt(self.term), bold)],
@@ -111,6 +118,7 @@ impl App {
                 Span::raw("healthy "),
                 Span::styled(format!("{up}/{total}"), bold.fg(health)),
             ],
+            vec![Span::styled(quorum.to_string(), bold.fg(quorum_color))],
             vec![Span::raw("writes/s "), Span::styled(rate, bold)],
             vec![Span::raw("members "), Span::styled(total.to_string(), bold)],
         ];
@@ -209,8 +217,9 @@ impl App {
         let skip = self.rates.len().saturating_sub(width);
         let data: Vec<u64> = self.rates.iter().skip(skip).copied().collect();
         let max = data.iter().copied().max().unwrap_or(0);
-        let now = self.rates.back().map_or("-".to_string(), u64::to_string);
-        let title = format!(" throughput: applied entries/s · now {now} · max {max} ");
+        // The header's figure, so both say the same.
+        let now = self.writes_per_sec.map_or("-".to_string(), |r| format!("{r:.1}"));
+        let title = format!(" client writes/s {now} · max {max} ");
         Sparkline::default()
             .block(Block::bordered().title(title))
             .data(&data)
@@ -293,12 +302,13 @@ enum Kind {
     Committed,
     Applied,
     Lag,
+    Heard,
     Keys,
     Latency,
 }
 
 impl Kind {
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::Name,
         Kind::Id,
         Kind::Url,
@@ -308,6 +318,7 @@ impl Kind {
         Kind::Committed,
         Kind::Applied,
         Kind::Lag,
+        Kind::Heard,
         Kind::Keys,
         Kind::Latency,
     ];
@@ -323,6 +334,7 @@ impl Kind {
             Kind::Committed => "COMMITTED",
             Kind::Applied => "APPLIED",
             Kind::Lag => "LAG",
+            Kind::Heard => "HEARD",
             Kind::Keys => "KEYS",
             Kind::Latency => "LATENCY",
         }
@@ -333,6 +345,7 @@ impl Kind {
         match self {
             Kind::Name | Kind::Role => u8::MAX,
             Kind::Lag => 9,
+            Kind::Heard => 0,
             Kind::Applied => 8,
             Kind::Term => 7,
             Kind::Id => 6,
@@ -362,6 +375,7 @@ impl Kind {
             Kind::Committed => num(|s| s.committed),
             Kind::Applied => num(|s| s.applied),
             Kind::Lag => lag_number(row.lag),
+            Kind::Heard => row.heard.map_or(String::new(), heard),
             Kind::Keys => num(|s| s.key_count),
             Kind::Latency => s.map_or(String::new(), |_| latency(row.latency)),
         }
@@ -424,8 +438,8 @@ fn fit_columns(rows: &[NodeRow], width: u16) -> Vec<Col> {
     cols
 }
 
-/// One node's line: a `>` marks the selection; a down node shows DOWN and its error in place
-/// of the figures.
+/// One node's line: a `>` marks the selection. A down node shows DOWN, the leader's view of
+/// it (lag, last heard), and its error after the columns.
 fn row_line(row: &NodeRow, cols: &[Col], selected: bool) -> Line<'static> {
     let base = if selected {
         Style::new().bg(Color::DarkGray)
@@ -436,16 +450,29 @@ fn row_line(row: &NodeRow, cols: &[Col], selected: bool) -> Line<'static> {
         if selected { "> " } else { "  " },
         Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
     )];
-    for c in cols {
+    // Columns a down node has no figures for, from `Term` up to the lag: its error goes there.
+    let mut covered = 0;
+    for (i, c) in cols.iter().enumerate() {
+        if covered > i {
+            continue;
+        }
         match (c.kind, &row.error) {
             (Kind::Role, Some(err)) => {
                 spans.push(Span::styled(
                     c.pad("DOWN"),
                     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
                 ));
-                spans.push(Span::raw(GAP));
-                spans.push(Span::styled(err.clone(), Style::new().fg(Color::Red)));
-                return Line::from(spans).style(base);
+                let rest = &cols[i + 1..];
+                let n = rest
+                    .iter()
+                    .position(|c| matches!(c.kind, Kind::Lag | Kind::Heard | Kind::Keys | Kind::Latency))
+                    .unwrap_or(rest.len());
+                if n > 0 {
+                    let room = rest[..n].iter().map(|c| c.width + GAP.len()).sum::<usize>() - GAP.len();
+                    spans.push(Span::raw(GAP));
+                    spans.push(Span::styled(fit_text(err, room), Style::new().fg(Color::Red)));
+                    covered = i + 1 + n;
+                }
             }
             (Kind::Role, None) => {
                 let role = c.kind.text(row);
@@ -469,6 +496,25 @@ fn row_line(row: &NodeRow, cols: &[Col], selected: bool) -> Line<'static> {
         spans.push(Span::raw(GAP));
     }
     Line::from(spans).style(base)
+}
+
+/// `text` in exactly `width` cells: padded, or cut with `…`.
+fn fit_text(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return format!("{text:<width$}");
+    }
+    let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// How long ago, in a few characters: `40ms`, `2.5s`, `75s`, `12m`.
+fn heard(d: Duration) -> String {
+    match d.as_millis() {
+        ms if ms < 1000 => format!("{ms}ms"),
+        ms if ms < 10_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        ms if ms < 600_000 => format!("{}s", ms / 1000),
+        ms => format!("{}m", ms / 60_000),
+    }
 }
 
 fn lag_number(lag: Option<u64>) -> String {

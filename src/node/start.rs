@@ -47,6 +47,12 @@ pub enum StartError {
     JoinNeedsUrl,
     #[error("cannot join the cluster at {url}: {reason}")]
     Join { url: String, reason: String },
+    #[error(
+        "this data dir belongs to a removed member ({note}); it cannot rejoin with its old state. \
+         To add the node back, move {dir} aside (or delete it) and start it with --join URL \
+         (the client URL of any member); to stop it being started, drop it from your scripts"
+    )]
+    Removed { dir: String, note: String },
 }
 
 /// Ids of the founding members: position of the name in the sorted `initial-cluster`, from 1.
@@ -113,6 +119,9 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
         .as_ref()
         .map(crate::tls::PeerClientTls::load)
         .transpose()?;
+    if let Some(note) = super::removal::removed_note(&config.data_dir) {
+        return Err(StartError::Removed { dir: dir.clone(), note });
+    }
     let store = Store::open(&config.data_dir)?;
     let fresh = !store.has_raft_state().map_err(load)?;
     let founding = config.join.is_none() && config.initial_cluster_state == ClusterState::New;
@@ -164,6 +173,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             config,
             started: Instant::now(),
             leader_heard_ms: Default::default(),
+            client_writes: Default::default(),
             peers,
             membership_lock: tokio::sync::Mutex::new(()),
             shutdown,

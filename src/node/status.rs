@@ -2,6 +2,7 @@
 //! the applied state.
 
 use openraft::async_runtime::WatchReceiver;
+use openraft::Instant as _;
 use openraft::ServerState;
 
 use super::Node;
@@ -70,6 +71,10 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
             .unwrap_or_else(|| id.to_string())
     };
     let last_log_index = m.last_log_index.unwrap_or(0);
+    let heard = |id: &NodeId| {
+        let at = m.heartbeat.as_ref()?.get(id).cloned().flatten()?;
+        Some(at.elapsed().as_millis() as u64)
+    };
     m.replication.as_ref().map(|r| {
         r.iter()
             .map(|(id, matched)| {
@@ -79,6 +84,7 @@ fn replication(m: &RaftMetrics) -> Option<Vec<ReplicationInfo>> {
                     name: name_of(*id),
                     matched,
                     lag: matched.map(|m| last_log_index.saturating_sub(m)),
+                    last_heard_ms: heard(id),
                 }
             })
             .collect()
@@ -127,5 +133,6 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         build: crate::version::build(),
         format: crate::version::max_format(),
         cluster_format,
+        client_writes: node.inner.client_writes.load(std::sync::atomic::Ordering::Relaxed),
     }
 }

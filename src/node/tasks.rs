@@ -185,7 +185,7 @@ async fn log_changes(node: Node) {
             let is_member = membership.get_node(&node.inner.id).is_some();
             if was_member && !is_member && membership.nodes().next().is_some() {
                 tracing::warn!(id = node.inner.id, "this node was removed from the cluster; stopping");
-                node.inner.shutdown.cancel();
+                node.stop_removed();
                 return;
             }
             was_member |= is_member;

@@ -29,7 +29,22 @@ pub fn router(node: Node) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(node.clone(), check_sender))
         .layer(axum::middleware::from_fn_with_state(node.clone(), require_peer_token))
+        // After the token layer: a client pointed at this port by mistake learns where the
+        // client API is without holding the peer token (the client URL is advertised anyway).
+        .fallback(wrong_port)
         .with_state(node)
+}
+
+/// Any request that is not a peer route, e.g. a CLI given this port as `--server`: 404 in
+/// the client API's envelope, naming this node's client URL.
+async fn wrong_port(State(node): State<Node>) -> super::client_api::ApiError {
+    super::client_api::ApiError::new(
+        crate::types::ErrorCode::NotFound,
+        format!(
+            "this is a dcache peer port; the client port is {} (give that as --server)",
+            node.config().advertise_client_url
+        ),
+    )
 }
 
 /// Answers one call on `route`.

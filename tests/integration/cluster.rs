@@ -563,15 +563,17 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
         "header must have the columns {columns:?} in order: {header:?}\n{what}"
     );
     let error_column = positions[9].unwrap_or_default();
-    let rows: Vec<&str> = lines
-        .by_ref()
-        .take_while(|l| !l.starts_with("cluster version:"))
-        .collect();
-    assert_eq!(
-        rows.len(),
-        3,
-        "one row per member, then the cluster version line: {what}"
+    let mut rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.pop().is_some_and(|l| l.starts_with("cluster version: format 3")),
+        "the cluster version line last: {what}"
     );
+    assert_eq!(
+        rows.pop(),
+        Some("2/3 voters up, quorum OK"),
+        "the quorum line before it: {what}"
+    );
+    assert_eq!(rows.len(), 3, "one row per member: {what}");
     for i in 0..3 {
         let name = c.node(i).name();
         let row = rows

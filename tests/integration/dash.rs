@@ -74,6 +74,7 @@ fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
         build: "0.1.0+test".into(),
         format: 3,
         cluster_format: 3,
+        client_writes: 0,
     }
 }
 
@@ -203,6 +204,7 @@ fn dash_draws_lag_bars_from_the_leaders_replication_report() {
                 name: format!("node{id}"),
                 matched: Some(5000 - lag),
                 lag: Some(lag),
+                last_heard_ms: Some(40),
             })
             .collect(),
     );
@@ -314,16 +316,91 @@ fn dash_reports_when_no_endpoint_answers() {
     assert!(text.contains("leader: none"), "{text}");
 }
 
+/// Issue 17, bug 6: writes/s is the rate of the client writes the nodes acknowledged (their
+/// `client_writes` counters, summed), not of log entries, and the header and the sparkline
+/// show the same figure.
 #[test]
-fn dash_measures_writes_per_second_from_the_applied_index() {
+fn dash_measures_client_writes_per_second_from_the_nodes_counters() {
     let base = Instant::now();
     let mut app = new_app();
     for s in 0..5 {
-        app.update(healthy(base, s, 1, 1, 1000 + 250 * s));
+        // 1000 log entries a second, but 250 client writes a second: 150 taken by node1,
+        // 100 by node2 (a follower, forwarding them).
+        let polls = (1..=3)
+            .map(|id| {
+                let mut st = status(id, Some(1), 1, 1000 + 1000 * s);
+                st.client_writes = match id {
+                    1 => 7 + 150 * s,
+                    2 => 100 * s,
+                    _ => 0,
+                };
+                up(st)
+            })
+            .collect();
+        app.update(round(base, s, polls));
     }
     let text = screen(&app, 100, 30);
     assert!(text.contains("writes/s 250.0"), "{text}");
-    assert!(text.contains("now 250 · max 250"), "{text}");
+    assert!(text.contains("client writes/s 250.0 · max 250"), "{text}");
+
+    // A restarted node counts from 0 again: no negative (or huge) rate.
+    let polls = (1..=3)
+        .map(|id| {
+            let mut st = status(id, Some(1), 1, 6000);
+            st.client_writes = match id {
+                1 => 10,
+                2 => 100 * 4 + 40,
+                _ => 0,
+            };
+            up(st)
+        })
+        .collect();
+    app.update(round(base, 5, polls));
+    // 10 from the restarted node1 and 40 from node2 that second: the peak stays 250.
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("· max 250 "), "{text}");
+}
+
+/// Issue 17, bug 5: a DOWN row still shows the leader's view of the member: its lag and how
+/// long since the leader last heard from it.
+#[test]
+fn dash_shows_the_leaders_view_of_a_down_member() {
+    let base = Instant::now();
+    let mut app = new_app();
+    let mut leader = status(1, Some(1), 2, 5000);
+    leader.replication = Some(vec![
+        ReplicationInfo {
+            id: 2,
+            name: "node2".into(),
+            matched: Some(4990),
+            lag: Some(10),
+            last_heard_ms: Some(30),
+        },
+        ReplicationInfo {
+            id: 3,
+            name: "node3".into(),
+            matched: Some(4321),
+            lag: Some(679),
+            last_heard_ms: Some(7_400),
+        },
+    ]);
+    app.update(round(
+        base,
+        0,
+        vec![
+            up(leader),
+            up(status(2, Some(1), 2, 4990)),
+            down(3, "connection refused"),
+        ],
+    ));
+    let text = screen(&app, 140, 20);
+    let node3 = row(&text, "node3");
+    assert!(node3.contains("DOWN"), "{text}");
+    assert!(node3.contains("679"), "the lag of a DOWN member: {text}");
+    assert!(node3.contains("7.4s"), "time since last heard: {text}");
+    assert!(node3.contains("connection refused"), "{text}");
+    assert!(row(&text, "node2").contains("30ms"), "{text}");
+    assert!(text.contains("HEARD"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -676,9 +753,10 @@ fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
     );
     let tmux = Tmux::start(&script, 160, 45);
 
-    tmux.wait_for("all three nodes and the leader", |s| {
+    tmux.wait_for("all three nodes, the leader and the quorum", |s| {
         ["node1", "node2", "node3"].iter().all(|n| s.contains(n))
             && header_leader(s).as_deref() == Some(old.as_str())
+            && s.contains("3/3 voters up, quorum OK")
             && s.lines()
                 .any(|l| l.contains(&format!(" {old} ")) && l.contains("leader"))
     });
@@ -686,7 +764,7 @@ fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
     cluster.kill9(leader);
     let screen = tmux.wait_for(&format!("{old} DOWN and another leader"), |s| {
         let old_down = s.lines().any(|l| l.contains(&format!(" {old} ")) && l.contains("DOWN"));
-        old_down && header_leader(s).is_some_and(|l| l != old)
+        old_down && header_leader(s).is_some_and(|l| l != old) && s.contains("2/3 voters up, quorum OK")
     });
     assert!(screen.contains(&format!("{old} is DOWN")), "event log:\n{screen}");
     let new_leader = cluster.leader();
@@ -742,4 +820,63 @@ fn dash_follows_a_failover_and_transfers_leadership_in_a_real_terminal() {
         flags.contains(&"icanon") && flags.contains(&"echo"),
         "terminal not restored after exit: {stty}"
     );
+}
+
+/// The token after `label` on the first line containing it.
+fn figure_after<'a>(screen: &'a str, label: &str) -> Option<&'a str> {
+    let line = screen.lines().find(|l| l.contains(label))?;
+    let rest = &line[line.find(label)? + label.len()..];
+    rest.split_whitespace().next()
+}
+
+/// Issue 17, bugs 5 and 6 in a real terminal: a killed follower's row keeps the leader's
+/// view of it (lag, time since last heard), and writes/s counts client writes, the same
+/// figure in the header and the sparkline.
+#[test]
+fn dash_shows_a_down_followers_lag_and_client_writes_in_a_real_terminal() {
+    let mut cluster = Cluster::start(3, &FAST);
+    let leader = cluster.leader();
+    let follower = cluster.followers_of(leader)[0];
+    let name = cluster.node(follower).name().to_string();
+    let script = format!("'{BIN}' dash --server {} --interval 250ms", cluster.node(leader).url());
+    let tmux = Tmux::start(&script, 170, 45);
+    tmux.wait_for("all three nodes", |s| {
+        ["node1", "node2", "node3"].iter().all(|n| s.contains(n))
+    });
+
+    cluster.kill9(follower);
+    let url = cluster.node(leader).url();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let http = crate::support::Http::new(&url);
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                http.set(&format!("w{}", i % 100), "v");
+                i += 1;
+            }
+        });
+        let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tmux.wait_for(&format!("{name} DOWN with its lag and last heard"), |s| {
+                s.lines().any(|l| {
+                    let words: Vec<&str> = l.split_whitespace().collect();
+                    words.contains(&name.as_str())
+                        && words.contains(&"DOWN")
+                        && words.iter().any(|w| w.parse::<u64>().is_ok_and(|n| n >= 20))
+                        && words
+                            .iter()
+                            .any(|w| w.strip_suffix('s').is_some_and(|n| n.parse::<f64>().is_ok()))
+                })
+            });
+            tmux.wait_for("the same non-zero writes/s in the header and the sparkline", |s| {
+                let header = s.lines().next().and_then(|l| figure_after(l, "writes/s "));
+                let spark = figure_after(s, "client writes/s ");
+                header.is_some_and(|h| h != "-" && h.parse::<f64>().is_ok_and(|r| r > 0.0)) && header == spark
+            });
+        }));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Err(panic) = shown {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }

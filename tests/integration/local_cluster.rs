@@ -23,6 +23,7 @@ fn free_base() -> u16 {
 struct Launcher {
     child: Child,
     dir: tempfile::TempDir,
+    base: u16,
     /// Kept open: closing it would tell the launcher there is no more input.
     stdin: Option<std::process::ChildStdin>,
 }
@@ -30,10 +31,15 @@ struct Launcher {
 impl Launcher {
     /// Starts a 3-node local cluster and waits until it says every node is healthy.
     fn start() -> Launcher {
-        let dir = tempfile::tempdir().unwrap();
-        let base = free_base().to_string();
+        Launcher::start_in(tempfile::tempdir().unwrap(), free_base(), 3)
+    }
+
+    /// Starts a 3-node local cluster on `dir` and `base`, and waits until it says `healthy`
+    /// nodes are healthy.
+    fn start_in(dir: tempfile::TempDir, base: u16, healthy: usize) -> Launcher {
+        let base_arg = base.to_string();
         let child = Command::new(BIN)
-            .args(["local-cluster", "--nodes", "3", "--base-port", &base, "--data-dir"])
+            .args(["local-cluster", "--nodes", "3", "--base-port", &base_arg, "--data-dir"])
             .arg(dir.path().join("data"))
             .stdin(Stdio::piped())
             .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
@@ -42,11 +48,23 @@ impl Launcher {
             .unwrap();
         let mut child = child;
         let stdin = child.stdin.take();
-        let l = Launcher { child, dir, stdin };
-        let healthy = wait_until(Duration::from_secs(30), || l.out().matches(": healthy").count() == 3);
-        assert!(healthy, "not every node said healthy:\n{}\n{}", l.out(), l.err());
-        assert_eq!(l.nodes().len(), 3, "three nodes run under the launcher");
+        let l = Launcher {
+            child,
+            dir,
+            base,
+            stdin,
+        };
+        let said = wait_until(Duration::from_secs(30), || {
+            l.out().matches(": healthy").count() == healthy
+        });
+        assert!(said, "not every node said healthy:\n{}\n{}", l.out(), l.err());
+        assert_eq!(l.nodes().len(), healthy, "{healthy} nodes run under the launcher");
         l
+    }
+
+    /// Client URL of node `k` (from 1).
+    fn url(&self, k: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base + 2 * (k - 1))
     }
 
     fn out(&self) -> String {
@@ -166,4 +184,58 @@ fn a_node_that_exits_is_reported_once_with_its_log() {
         l.out().contains(&format!("{name}: restarted")) && l.nodes().len() == 3
     });
     assert!(back, "{name} was not restarted:\n{}\n{}", l.out(), l.err());
+}
+
+/// Issue 17, bug 7: a removed node leaves a mark in its data dir; `dcache serve` on that data
+/// dir refuses to start and says how to add it back, and a new `local-cluster` run on the same
+/// data does not start it (the old code started it as a stuck member answering "no leader").
+#[test]
+fn a_removed_node_is_not_started_again() {
+    let mut l = Launcher::start();
+    let (out, what) =
+        crate::support::run_dcache(crate::support::dcache(Some(&l.url(2))), &["cluster", "remove", "node1"]);
+    assert!(out.status.success(), "{what}");
+    let said = wait_until(Duration::from_secs(20), || {
+        l.err().contains("node1 exited") && l.err().contains("it will not be started again")
+    });
+    assert!(said, "the removed node's exit was not explained:\n{}", l.err());
+    l.signal("TERM");
+    assert!(wait_until(Duration::from_secs(20), || matches!(
+        l.child.try_wait(),
+        Ok(Some(_))
+    )));
+
+    // The node's own data dir refuses to serve, naming the fix.
+    let node1_dir = l.dir.path().join("data").join("node1");
+    let ports = crate::support::free_ports::<2>();
+    let (out, what) = crate::support::run_dcache(
+        crate::support::dcache(None),
+        &[
+            "serve",
+            "--name",
+            "node1",
+            "--cluster-id",
+            "dcache-local",
+            "--data-dir",
+            node1_dir.to_str().unwrap(),
+            "--listen-client-urls",
+            &format!("http://127.0.0.1:{}", ports[0]),
+            "--listen-peer-urls",
+            &format!("http://127.0.0.1:{}", ports[1]),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}");
+    assert!(
+        stderr.contains("removed") && stderr.contains("--join") && stderr.contains("node1"),
+        "{what}"
+    );
+
+    // A new local-cluster run on the same data starts node2 and node3 only.
+    let (dir, base) = (std::mem::replace(&mut l.dir, tempfile::tempdir().unwrap()), l.base);
+    drop(l);
+    let again = Launcher::start_in(dir, base, 2);
+    assert!(again.out().contains("node1: not started"), "{}", again.out());
+    let (out, what) = crate::support::run_dcache(crate::support::dcache(Some(&again.url(2))), &["set", "k", "v"]);
+    assert!(out.status.success(), "the two remaining nodes serve: {what}");
 }

@@ -66,6 +66,7 @@ pub(crate) fn dcache(server: Option<&str>) -> assert_cmd::Command {
     cmd.env_remove("DCACHE_SERVER")
         .env_remove("DCACHE_TOKEN")
         .env_remove("DCACHE_CACERT")
+        .env_remove("DCACHE_ENDPOINTS")
         .timeout(Duration::from_secs(30));
     if let Some(url) = server {
         cmd.args(["--server", url]);

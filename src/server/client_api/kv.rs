@@ -225,6 +225,8 @@ pub(super) struct ScanParams {
     prefix: String,
     limit: Option<String>,
     consistency: Option<String>,
+    /// Continue after this key (the `next` of the page before).
+    after: Option<String>,
 }
 
 pub(super) async fn scan_keys(
@@ -244,13 +246,21 @@ pub(super) async fn scan_keys(
         },
     };
     let consistency = parse_consistency(params.consistency.as_deref())?;
-    let (views, truncated) = node.scan(&params.prefix, limit, consistency).await?;
+    let (views, truncated) = node
+        .scan(&params.prefix, params.after.as_deref(), limit, consistency)
+        .await?;
     let keys: Vec<KeyValue> = views.into_iter().map(key_value).collect();
+    let next = if truncated {
+        keys.last().map(|kv| kv.key.clone())
+    } else {
+        None
+    };
     ok(KeysResult {
         prefix: params.prefix.clone(),
         count: keys.len(),
         keys,
         truncated,
+        next,
     })
 }
 

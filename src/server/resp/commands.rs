@@ -604,7 +604,10 @@ async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
 async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
     let prefix = glob::literal_prefix(pattern);
     let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
-    let (views, _) = node.scan(&prefix, usize::MAX, s.consistency).await.map_err(failed)?;
+    let (views, _) = node
+        .scan(&prefix, None, usize::MAX, s.consistency)
+        .await
+        .map_err(failed)?;
     Ok(Reply::Array(
         views
             .into_iter()
@@ -643,7 +646,7 @@ async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         c => s.cursors.iter().find(|(id, _)| *id == c).map(|(_, k)| k.clone()),
     };
     let (views, more) = node
-        .scan_after(&prefix, after.as_deref(), count.min(10_000), s.consistency)
+        .scan(&prefix, after.as_deref(), count.min(10_000), s.consistency)
         .await
         .map_err(failed)?;
     let next = match (more, views.last()) {

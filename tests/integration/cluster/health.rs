@@ -80,3 +80,48 @@ fn a_member_the_new_leader_has_not_reached_shows_unknown_lag() {
         "unknown lag is shown as unknown, not the whole log: {row}"
     );
 }
+
+/// Issue 17, item 11: `cluster health` is scriptable (one line per member, exit 6 when a
+/// member is down or the quorum is lost) and `cluster status` carries the quorum line.
+#[test]
+fn cluster_health_fails_when_a_member_is_down_and_says_the_quorum() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.leader();
+    let url = c.node(leader).url();
+    let health = |url: &str| {
+        let (out, what) = run_dcache(dcache(Some(url)), &["cluster", "health"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            what,
+        )
+    };
+    let (code, stdout, what) = health(&url);
+    assert_eq!(code, Some(0), "{what}");
+    assert_eq!(stdout.lines().filter(|l| l.contains(" healthy ")).count(), 3, "{what}");
+    assert!(stdout.contains("3/3 voters up, quorum OK"), "{what}");
+
+    let followers = c.followers_of(leader);
+    c.kill9(followers[0]);
+    let down = c.node(followers[0]).name().to_string();
+    let (code, stdout, what) = health(&url);
+    assert_eq!(code, Some(6), "{what}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with(&down) && l.contains(" down ")),
+        "{what}"
+    );
+    assert!(stdout.contains("2/3 voters up, quorum OK"), "{what}");
+    let (out, what) = run_dcache(dcache(Some(&url)), &["cluster", "status"]);
+    assert!(out.status.success(), "status stays a report: {what}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2/3 voters up, quorum OK"),
+        "{what}"
+    );
+
+    c.kill9(followers[1]);
+    let lost = wait_until(Duration::from_secs(10), || {
+        let (code, stdout, _) = health(&url);
+        code == Some(6) && stdout.contains("1/3 voters up, no quorum (needs 2)")
+    });
+    assert!(lost, "{}", health(&url).2);
+}
