@@ -193,8 +193,12 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
-            "connections:     at most {} per listener, request head <= {} B within {:?}",
-            self.conn_limits.max_connections, self.conn_limits.max_header_bytes, self.conn_limits.header_read_timeout
+            "connections:     at most {} per listener (+{} pending), {} watchers, request head <= {} B within {:?}",
+            self.conn_limits.max_connections,
+            self.conn_limits.max_pending,
+            self.conn_limits.max_watchers,
+            self.conn_limits.max_header_bytes,
+            self.conn_limits.header_read_timeout
         )?;
         write!(
             f,

@@ -76,6 +76,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 408: the client took longer than the request timeout to send its body.
     RequestTimeout,
+    /// 503: the node already serves `max-watchers` watch streams.
+    TooManyWatchers,
     /// A code this build does not know (from a newer server, or a client-side pseudo-code),
     /// kept verbatim. The server never sends one it cannot name; its status is taken as 500.
     Unknown(String),
@@ -83,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this build knows, for parsing.
-    const KNOWN: [ErrorCode; 16] = [
+    const KNOWN: [ErrorCode; 17] = [
         ErrorCode::InvalidRequest,
         ErrorCode::KeyNotFound,
         ErrorCode::NotFound,
@@ -100,6 +102,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::RequestTimeout,
+        ErrorCode::TooManyWatchers,
     ];
 
     /// The code string carried in [`ErrorBody::code`].
@@ -121,6 +124,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::TooManyWatchers => "TOO_MANY_WATCHERS",
             ErrorCode::Unknown(code) => code,
         }
     }
@@ -142,7 +146,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::ConditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::NoLeader | ErrorCode::NotReady => 503,
+            ErrorCode::NoLeader | ErrorCode::NotReady | ErrorCode::TooManyWatchers => 503,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
             ErrorCode::Unauthorized => 401,

@@ -11,12 +11,18 @@ use crate::tls::{Acceptors, PeerClientTls};
 
 /// Runs a node until a signal asks it to stop; returns once it has drained and flushed.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let config = Config::load(args)?;
+    let mut config = Config::load(args)?;
+    // Raised before anything opens a file, so the caps below see the real budget.
+    let raised = crate::fds::raise_soft_limit().context("cannot read the open-file limit (RLIMIT_NOFILE)")?;
+    let lowered = crate::fds::fit(&mut config.conn_limits, raised.after)?;
     let tls = Acceptors::load(&config.security)?;
     if let Some(peer) = &config.security.peer_tls {
         PeerClientTls::load(peer)?;
     }
     if args.check {
+        if let Some(warning) = &lowered {
+            println!("warning: {warning}");
+        }
         println!("{config}");
         println!("configuration OK");
         return Ok(());
@@ -24,6 +30,12 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     init_tracing(&config.log_level);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
     warn_if_exposed(&config);
+    if raised.after > raised.before {
+        tracing::info!(from = raised.before, to = raised.after, "raised the open-file limit");
+    }
+    if let Some(warning) = lowered {
+        tracing::warn!("{warning}");
+    }
     let listeners = Listeners::bind(config.listen_client, config.listen_peer).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
     let shutdown = CancellationToken::new();

@@ -82,8 +82,16 @@ impl Security {
 /// Limits applied to every connection of both listeners.
 #[derive(Debug, Clone)]
 pub struct ConnLimits {
-    /// Most connections open at once per listener; more wait in the kernel's accept queue.
+    /// Most connections serving requests at once per listener; more wait (see `max_pending`).
     pub max_connections: usize,
+    /// Most connections per listener that are accepted but not yet serving: silent so far,
+    /// in their TLS handshake, or waiting for a free connection slot. Past it the oldest
+    /// silent (then handshaking) one is closed, so a flood of idle sockets never keeps a
+    /// talking client (or a Raft peer) in the kernel's accept queue.
+    pub max_pending: usize,
+    /// Most watch streams open at once (client listener); counted apart from
+    /// `max_connections`, past it a watch is answered 503 `TOO_MANY_WATCHERS`.
+    pub max_watchers: usize,
     /// Largest request head (request line and headers); larger heads get 431.
     pub max_header_bytes: usize,
     /// Time allowed for a TLS handshake and for each request head, and the longest a
@@ -95,10 +103,18 @@ impl Default for ConnLimits {
     fn default() -> Self {
         ConnLimits {
             max_connections: 1024,
+            max_pending: pending_for(1024),
+            max_watchers: 256,
             max_header_bytes: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The pending-connection cap that goes with `max_connections`: a quarter of it, at least 16
+/// and at most 256 (a connection that talks leaves the pending set within a round trip).
+pub(crate) fn pending_for(max_connections: usize) -> usize {
+    (max_connections / 4).clamp(16, 256)
 }
 
 /// The security section: the peer token, client TLS (on with an `https://` client URL),

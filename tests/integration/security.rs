@@ -3,5 +3,6 @@
 
 mod limits;
 mod peer_token;
+mod resources;
 mod tls;
 mod tokens;

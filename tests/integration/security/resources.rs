@@ -1,0 +1,216 @@
+//! No way down through resources: running out of file descriptors, floods of silent sockets
+//! on the client and peer ports, and many watch streams never stop a node or its cluster.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+
+use crate::support::{assert_error, wait_until, Cluster, Http, Node};
+
+/// Silent TCP connections an attacker keeps open: `per_addr` to each address, each one the
+/// node closes opened again every `every`. Stops (and closes them) on drop.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Flood {
+    fn start(addrs: Vec<SocketAddr>, per_addr: usize, every: Duration) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let mut conns: Vec<(SocketAddr, Option<TcpStream>)> = addrs
+            .iter()
+            .flat_map(|a| std::iter::repeat_n(*a, per_addr))
+            .map(|a| (a, None))
+            .collect();
+        // The first round is opened before returning, so the ports are flooded from then on.
+        reopen_closed(&mut conns);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                // An attacker's pace, not a wait for a state.
+                std::thread::sleep(every);
+                reopen_closed(&mut conns);
+            }
+        });
+        Flood {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Opens every connection of `conns` that is not open or that the node has closed.
+fn reopen_closed(conns: &mut [(SocketAddr, Option<TcpStream>)]) {
+    for (addr, conn) in conns.iter_mut() {
+        if conn.as_mut().is_none_or(closed_by_peer) {
+            *conn = TcpStream::connect_timeout(addr, Duration::from_millis(200)).ok();
+            if let Some(c) = conn {
+                c.set_nonblocking(true).unwrap();
+            }
+        }
+    }
+}
+
+/// Whether the node closed the (non-blocking) connection.
+fn closed_by_peer(c: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    match c.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+fn addr(url: &str) -> SocketAddr {
+    url.split("://").nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn running_out_of_file_descriptors_never_kills_the_node() {
+    // ulimit -n 128 (soft and hard, so it cannot be raised), snapshots every 10 entries.
+    let node = Node::start_with_nofile(128, &["--snapshot-logs", "10"]);
+    assert!(
+        node.stderr().contains("open-file limit (ulimit -n) is 128"),
+        "the lowered caps must be logged:\n{}",
+        node.log()
+    );
+    // The writer's connection is open before the flood, as a busy client's would be.
+    let writer = Http::new(&node.url());
+    writer.set("fd/first", "before the flood");
+    let flood = Flood::start(vec![addr(&node.url())], 200, Duration::from_millis(200));
+    for i in 0..80 {
+        let body = serde_json::json!({"key": format!("fd/{i}"), "value": "during the flood"});
+        match writer.try_send(Method::POST, "/api/v1/set", None, Some(body.to_string().into_bytes())) {
+            Ok((200, _)) => {}
+            other => panic!(
+                "write {i} during the flood failed: {other:?}; node log:\n{}",
+                node.log()
+            ),
+        }
+    }
+    let snapshotted = wait_until(Duration::from_secs(10), || {
+        writer.status()["snapshot_index"].as_u64().unwrap_or(0) >= 50
+    });
+    assert!(snapshotted, "snapshots were taken during the flood:\n{}", node.log());
+    drop(flood);
+    assert_eq!(
+        writer.value_of("fd/79").map(|(v, _)| v).as_deref(),
+        Some("during the flood")
+    );
+    assert_eq!(Http::new(&node.url()).health(), Some(200));
+}
+
+#[test]
+fn a_limit_too_low_for_any_connection_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // Far below what a node needs: no start, and a message naming the limit and the fix.
+    let out = std::process::Command::new("prlimit")
+        .args(["--nofile=40:40", crate::support::BIN, "serve", "--check", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("open-file limit (ulimit -n) is 40") && stderr.contains("raise it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn silent_sockets_on_every_port_do_not_stop_a_failover() {
+    let mut cluster = Cluster::start(3, &["--max-connections", "20"]);
+    let old = cluster.leader();
+    let addrs: Vec<SocketAddr> = (0..3)
+        .flat_map(|i| [addr(&cluster.node(i).peer_url()), addr(&cluster.node(i).url())])
+        .collect();
+    // Twice max-connections of silent sockets on each peer and client port, reopened as
+    // soon as the node closes them.
+    let flood = Flood::start(addrs, 40, Duration::from_millis(100));
+    cluster.kill9(old);
+    let started = Instant::now();
+    let rest = cluster.followers_of(old);
+    let mut leader = None;
+    // Election timeout 400-800 ms: a few of them, not the 7 s the flood used to cost.
+    let elected = wait_until(Duration::from_secs(5), || {
+        leader = rest.iter().copied().find(|&i| {
+            cluster
+                .node(i)
+                .http
+                .status_within(Duration::from_millis(500))
+                .is_some_and(|s| s["role"] == "leader")
+        });
+        leader.is_some()
+    });
+    assert!(
+        elected,
+        "no new leader within 5 s of the kill under the flood:\n{}",
+        cluster.logs()
+    );
+    let took = started.elapsed();
+    let leader = leader.unwrap();
+    cluster.node(leader).http.set("failover/under-flood", "written");
+    drop(flood);
+    eprintln!("new leader after {took:?} under the flood");
+}
+
+#[test]
+fn watchers_have_their_own_cap_and_never_keep_health_out() {
+    let node = Node::start_with(&["--max-connections", "8", "--max-watchers", "12"]);
+    // Twelve watch streams: more than max-connections, each open and streaming.
+    let watchers: Vec<reqwest::blocking::Response> = (0..12)
+        .map(|i| {
+            let resp = reqwest::blocking::Client::builder()
+                .timeout(None)
+                .build()
+                .unwrap()
+                .get(format!("{}/api/v1/watch?prefix=w/{i}", node.url()))
+                .send()
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "watch {i}");
+            resp
+        })
+        .collect();
+    let quick = Http::with_timeout(&node.url(), Duration::from_secs(3));
+    assert_eq!(quick.health(), Some(200), "/health answers beside 12 watchers");
+    quick.set("w/0", "seen");
+    // One more watcher is refused with a clear 503.
+    let refused = quick.send(Method::GET, "/api/v1/watch?prefix=w/", None, None);
+    assert_error("the 13th watcher", &refused, 503, "TOO_MANY_WATCHERS");
+    // The first watcher saw the write; closing one frees a watcher slot.
+    let mut first = BufReader::new(watchers.into_iter().next().unwrap());
+    let mut line = String::new();
+    let saw = (0..20).any(|_| {
+        line.clear();
+        first.read_line(&mut line).unwrap() > 0 && line.contains("\"w/0\"")
+    });
+    assert!(saw, "the watcher saw the write");
+    drop(first);
+    let freed = wait_until(Duration::from_secs(5), || {
+        let mut resp = match reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/watch?prefix=w/", node.url()))
+            .send()
+        {
+            Ok(r) => r,
+            Err(_) => return false,
+        };
+        let ok = resp.status().as_u16() == 200;
+        let _ = resp.read(&mut [0u8; 1]);
+        ok
+    });
+    assert!(freed, "a closed watch gives its slot back");
+}
