@@ -83,11 +83,6 @@ fn addr(url: &str) -> SocketAddr {
 fn running_out_of_file_descriptors_never_kills_the_node() {
     // ulimit -n 128 (soft and hard, so it cannot be raised), snapshots every 10 entries.
     let node = Node::start_with_nofile(128, &["--snapshot-logs", "10"]);
-    assert!(
-        node.stderr().contains("open-file limit (ulimit -n) is 128"),
-        "the lowered caps must be logged:\n{}",
-        node.log()
-    );
     // The writer's connection is open before the flood, as a busy client's would be.
     let writer = Http::new(&node.url());
     writer.set("fd/first", "before the flood");
@@ -112,6 +107,11 @@ fn running_out_of_file_descriptors_never_kills_the_node() {
         Some("during the flood")
     );
     assert_eq!(Http::new(&node.url()).health(), Some(200));
+    assert!(
+        node.stderr().contains("open-file limit (ulimit -n) is 128"),
+        "the lowered caps must be logged:\n{}",
+        node.log()
+    );
 }
 
 #[test]
@@ -133,14 +133,31 @@ fn a_limit_too_low_for_any_connection_refuses_to_start() {
 
 #[test]
 fn silent_sockets_on_every_port_do_not_stop_a_failover() {
-    let mut cluster = Cluster::start(3, &["--max-connections", "20"]);
+    let mut cluster = Cluster::start(3, &["--max-connections", "20", "--header-read-timeout", "2s"]);
     let old = cluster.leader();
-    let addrs: Vec<SocketAddr> = (0..3)
-        .flat_map(|i| [addr(&cluster.node(i).peer_url()), addr(&cluster.node(i).url())])
-        .collect();
-    // Twice max-connections of silent sockets on each peer and client port, reopened as
-    // soon as the node closes them.
-    let flood = Flood::start(addrs, 40, Duration::from_millis(100));
+    let [a, b] = cluster.followers_of(old)[..] else {
+        panic!("three nodes, one leader")
+    };
+    // The followers have not talked to each other since the first election, so their
+    // keep-alive connections end within the head timeout: the election after the kill must
+    // open new ones, through the flood.
+    let (pid_a, pid_b) = (cluster.node(a).pid(), cluster.node(b).pid());
+    let (port_a, port_b) = (
+        addr(&cluster.node(a).peer_url()).port(),
+        addr(&cluster.node(b).peer_url()).port(),
+    );
+    let apart = wait_until(Duration::from_secs(15), || {
+        established(pid_a, port_b) == 0 && established(pid_b, port_a) == 0
+    });
+    assert!(apart, "the followers kept connections to each other open");
+    // Four times max-connections of silent sockets on each peer port, three times on each
+    // client port, reopened as soon as the node closes them.
+    let peers: Vec<SocketAddr> = (0..3).map(|i| addr(&cluster.node(i).peer_url())).collect();
+    let clients: Vec<SocketAddr> = (0..3).map(|i| addr(&cluster.node(i).url())).collect();
+    let flood = (
+        Flood::start(peers, 80, Duration::from_millis(100)),
+        Flood::start(clients, 60, Duration::from_millis(100)),
+    );
     cluster.kill9(old);
     let started = Instant::now();
     let rest = cluster.followers_of(old);
@@ -166,6 +183,33 @@ fn silent_sockets_on_every_port_do_not_stop_a_failover() {
     cluster.node(leader).http.set("failover/under-flood", "written");
     drop(flood);
     eprintln!("new leader after {took:?} under the flood");
+}
+
+/// Established TCP connections of process `pid` to local port `port` (from `/proc`).
+fn established(pid: u32, port: u16) -> usize {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|l| {
+                    let l = l.to_string_lossy().into_owned();
+                    l.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| t.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = cols.get(2).and_then(|r| r.rsplit(':').next());
+            remote_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port)
+                && cols.get(3) == Some(&"01")
+                && cols.get(9).is_some_and(|i| inodes.contains(*i))
+        })
+        .count()
 }
 
 #[test]
