@@ -78,6 +78,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// 503: the node already serves `max-watchers` watch streams.
     TooManyWatchers,
+    /// 503: the node is already sending a backup (one at a time).
+    BackupInProgress,
     /// A code this build does not know (from a newer server, or a client-side pseudo-code),
     /// kept verbatim. The server never sends one it cannot name; its status is taken as 500.
     Unknown(String),
@@ -85,7 +87,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this build knows, for parsing.
-    const KNOWN: [ErrorCode; 17] = [
+    const KNOWN: [ErrorCode; 18] = [
         ErrorCode::InvalidRequest,
         ErrorCode::KeyNotFound,
         ErrorCode::NotFound,
@@ -103,6 +105,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::RequestTimeout,
         ErrorCode::TooManyWatchers,
+        ErrorCode::BackupInProgress,
     ];
 
     /// The code string carried in [`ErrorBody::code`].
@@ -125,6 +128,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::TooManyWatchers => "TOO_MANY_WATCHERS",
+            ErrorCode::BackupInProgress => "BACKUP_IN_PROGRESS",
             ErrorCode::Unknown(code) => code,
         }
     }
@@ -146,7 +150,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::ConditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::NoLeader | ErrorCode::NotReady | ErrorCode::TooManyWatchers => 503,
+            ErrorCode::NoLeader | ErrorCode::NotReady | ErrorCode::TooManyWatchers | ErrorCode::BackupInProgress => 503,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
             ErrorCode::Unauthorized => 401,

@@ -258,3 +258,73 @@ fn watchers_have_their_own_cap_and_never_keep_health_out() {
     });
     assert!(freed, "a closed watch gives its slot back");
 }
+
+#[test]
+fn backups_need_read_write_go_one_at_a_time_and_a_stalled_reader_loses_its_turn() {
+    const RW: &str = "rw-token-0123456789abcdef";
+    const RO: &str = "ro-token-0123456789abcdef";
+    let node = Node::start_with(&[
+        "--auth-token",
+        RW,
+        "--read-only-token",
+        RO,
+        "--header-read-timeout",
+        "1s",
+    ]);
+    let writer = Http::secured(&node.url(), None, Some(RW));
+    let reader = Http::secured(&node.url(), None, Some(RO));
+    // 24 MB of values: more than the kernel buffers for a reader that stops reading.
+    let value = "v".repeat(1_000_000);
+    for i in 0..24 {
+        writer.set(&format!("big/{i}"), &value);
+    }
+    assert_error(
+        "a backup with a read-only token",
+        &reader.get("/api/v1/snapshot"),
+        403,
+        "FORBIDDEN",
+    );
+
+    // A reader that asks for a backup, reads the head and stops reading.
+    let mut stalled = TcpStream::connect(addr(&node.url())).unwrap();
+    std::io::Write::write_all(
+        &mut stalled,
+        format!("GET /api/v1/snapshot HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {RW}\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    stalled.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200", "the first backup starts");
+
+    assert_error(
+        "a second backup while the first is sent",
+        &writer.get("/api/v1/snapshot"),
+        503,
+        "BACKUP_IN_PROGRESS",
+    );
+    // After header-read-timeout without progress the stalled one is given up, and a backup
+    // can be taken (whole) again.
+    let full = || {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/snapshot", node.url()))
+            .bearer_auth(RW)
+            .send()
+            .ok()?;
+        if resp.status().as_u16() != 200 {
+            return None;
+        }
+        let length: usize = resp.headers()["content-length"].to_str().ok()?.parse().ok()?;
+        let body = resp.bytes().ok()?;
+        (body.len() == length && body.starts_with(b"DCACHE-BACKUP 1\n")).then_some(length)
+    };
+    let mut got = None;
+    let freed = wait_until(Duration::from_secs(20), || {
+        got = full();
+        got.is_some()
+    });
+    assert!(freed, "the stalled backup never gave its turn back:\n{}", node.log());
+    assert!(got.unwrap() > 24_000_000);
+    assert!(node.stderr().contains("stopped reading"), "{}", node.log());
+    drop(stalled);
+}
