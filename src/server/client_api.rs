@@ -120,13 +120,19 @@ pub(crate) fn ok<T: Serialize>(data: T) -> ApiResult<T> {
     Ok(Json(Envelope::ok(data)))
 }
 
+/// The largest request body a client may send: a batch's worth of maximal keys and values
+/// with JSON escaping (which can grow a string up to six times, \uXXXX) plus framing. Peer
+/// calls that carry a client operation are bounded by it too.
+pub(crate) fn body_limit(limits: &crate::config::Limits) -> usize {
+    (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
+        .saturating_mul(6)
+        .saturating_add(64 * 1024)
+}
+
 /// The client API router over `node`.
 pub fn router(node: Node) -> Router {
     let limits = &node.config().limits;
-    // JSON escaping can grow a string up to six times (\uXXXX); allow for it plus framing.
-    let body_limit = (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
-        .saturating_mul(6)
-        .saturating_add(64 * 1024);
+    let body_limit = body_limit(limits);
     Router::new()
         .route("/health", get(health))
         .route("/api/v1/get/{*key}", get(kv::get_key))
@@ -152,6 +158,7 @@ pub fn router(node: Node) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             limits.request_timeout,
         ))
+        .route_layer(axum::middleware::from_fn(refuse_non_utf8_query))
         .route_layer(axum::middleware::from_fn_with_state(node.clone(), require_token))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
@@ -215,6 +222,21 @@ async fn require_token(
 
 /// Size of the pieces a backup is sent in.
 const BACKUP_CHUNK: usize = 256 * 1024;
+
+/// Refuses (400) a query string with a name or value that is not UTF-8 once percent-decoded
+/// (`%FF`), as paths are: replacing the bytes would silently turn one prefix into another.
+async fn refuse_non_utf8_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(query) = req.uri().query() {
+        for piece in query.split(['&', '=']) {
+            let decoded: Vec<u8> = percent_encoding::percent_decode(piece.as_bytes()).collect();
+            if std::str::from_utf8(&decoded).is_err() {
+                return ApiError::invalid(format!("bad query string: `{piece}` is not UTF-8 once percent-decoded"))
+                    .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
 
 /// `GET /api/v1/snapshot`: a backup file (see [`crate::backup`]) of every write acknowledged
 /// before the request, streamed as the header then the body. Needs a read-write token (when

@@ -328,3 +328,37 @@ fn backups_need_read_write_go_one_at_a_time_and_a_stalled_reader_loses_its_turn(
     assert!(node.stderr().contains("stopped reading"), "{}", node.log());
     drop(stalled);
 }
+
+#[test]
+fn peer_bodies_are_bounded_and_queries_that_are_not_utf8_are_refused() {
+    // Client body bound: 6 x (64 + 1024) + 64 KiB, about 70 KB.
+    let node = Node::start_with(&["--max-key-bytes", "64", "--max-value-bytes", "1024"]);
+    let peer = reqwest::blocking::Client::new();
+    let post = |path: &str, len: usize| {
+        peer.post(format!("{}{path}", node.peer_url()))
+            .header("content-type", "application/msgpack")
+            .body(vec![0xc1u8; len])
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    };
+    assert_eq!(post("/peer/ping", 1 << 20), 413, "a 1 MiB ping");
+    assert_eq!(post("/peer/forward-write", 1 << 20), 413, "a 1 MiB forwarded write");
+    assert_eq!(post("/raft/vote", 1 << 20), 413, "a 1 MiB vote");
+    // Appends carry log entries and are not held to it (a garbage one is a decode error).
+    assert_eq!(post("/raft/append", 1 << 20), 400, "a 1 MiB garbage append");
+
+    for query in ["prefix=%FF", "prefix=a%C3", "%FF=1", "prefix=ok&limit=%FE"] {
+        let got = node.http.get(&format!("/api/v1/keys?{query}"));
+        assert_error(&format!("scan with ?{query}"), &got, 400, "INVALID_REQUEST");
+        assert!(got.1["error"]["message"].as_str().unwrap().contains("UTF-8"), "{got:?}");
+    }
+    let got = node.http.get("/api/v1/watch?prefix=%FF");
+    assert_error("watch with ?prefix=%FF", &got, 400, "INVALID_REQUEST");
+    node.http.set("still", "serving");
+    assert_eq!(
+        node.http.get("/api/v1/keys?prefix=st%C3%A9").0,
+        200,
+        "UTF-8 escapes are fine"
+    );
+}
