@@ -71,6 +71,10 @@ pub struct Config {
     pub raft: RaftTuning,
     /// The file the configuration was read from, if any.
     pub file: Option<PathBuf>,
+    /// Settings that work but expose the node (plain HTTP or no tokens beyond loopback, a
+    /// peer token in clear text, a data dir others can read): logged at start and printed
+    /// by `serve --check`.
+    pub warnings: Vec<String>,
 }
 
 /// The two sources of every setting (flags win over the file) and where the file is, so a
@@ -125,7 +129,9 @@ impl Config {
         let log_level = identity::log_level(&src)?;
         let limits = limits::load(&src)?;
         let raft = tuning::load(&src)?;
-        let data_dir = identity::data_dir(&src)?;
+        let (data_dir, dir_warning) = identity::data_dir(&src)?;
+        let mut warnings = security::exposure(&security, urls.listen_client, urls.listen_peer);
+        warnings.extend(dir_warning);
         Ok(Config {
             name,
             cluster_id,
@@ -143,6 +149,7 @@ impl Config {
             limits,
             raft,
             file: args.config.clone(),
+            warnings,
         })
     }
 }

@@ -20,7 +20,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         PeerClientTls::load(peer)?;
     }
     if args.check {
-        if let Some(warning) = &lowered {
+        for warning in config.warnings.iter().chain(&lowered) {
             println!("warning: {warning}");
         }
         println!("{config}");
@@ -29,7 +29,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     init_tracing(&config.log_level);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting dcache\n{config}");
-    warn_if_exposed(&config);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     if raised.after > raised.before {
         tracing::info!(from = raised.before, to = raised.after, "raised the open-file limit");
     }
@@ -49,32 +51,6 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("the node stopped: {reason}");
     }
     Ok(())
-}
-
-/// Plain HTTP on loopback is the zero-config default; anything reachable from the network
-/// without protection deserves a loud line at start.
-fn warn_if_exposed(config: &Config) {
-    let security = &config.security;
-    if !config.listen_client.ip().is_loopback() {
-        if security.auth_tokens.is_empty() {
-            tracing::warn!(
-                addr = %config.listen_client,
-                "the client API listens beyond loopback without auth-tokens: anyone who can reach it can read and write the cache"
-            );
-        }
-        if security.client_tls.is_none() {
-            tracing::warn!(
-                addr = %config.listen_client,
-                "the client API listens beyond loopback over plain HTTP: tokens and values cross the network unencrypted; use https:// with client-cert-file"
-            );
-        }
-    }
-    if !config.listen_peer.ip().is_loopback() && security.peer_token.is_none() && security.peer_tls.is_none() {
-        tracing::warn!(
-            addr = %config.listen_peer,
-            "the peer API listens beyond loopback without TLS or a peer-token: anyone who can reach it can send Raft messages; use https:// peer URLs or set peer-token"
-        );
-    }
 }
 
 /// Logs to stderr at `level`. A plain level keeps the Raft library's own chatter at `warn`
