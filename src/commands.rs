@@ -91,6 +91,7 @@ fn exit_for(e: &ClientError) -> Exit {
         ClientError::Api { status, .. } if *status >= 500 => Exit::Unavailable,
         ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,
+        ClientError::TokenWithheld { .. } => Exit::Usage,
     }
 }
 
@@ -157,9 +158,15 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// The token and CA bundle given by `--token` / `--cacert` (or their environment variables).
+/// The token and CA bundle given by `--token` / `--cacert` (or their environment variables),
+/// the token guarded by `--server` (see [`Access::guarded_by`]).
 pub fn access(opts: &ClientOpts) -> Result<Access, ClientError> {
-    Access::new(opts.token.as_deref(), opts.cacert.as_deref())
+    access_from(opts, &opts.server)
+}
+
+/// Like [`access`], the token guarded by `first` (the first of `--endpoints`).
+pub fn access_from(opts: &ClientOpts, first: &str) -> Result<Access, ClientError> {
+    Ok(Access::new(opts.token.as_deref(), opts.cacert.as_deref())?.guarded_by(first))
 }
 
 #[cfg(test)]

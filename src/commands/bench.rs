@@ -40,7 +40,7 @@ fn options(client: &ClientOpts, args: &BenchArgs) -> Result<BenchOptions, Comman
         consistency: args.consistency,
         timeout: client.timeout,
         prefill: !args.no_prefill,
-        access: super::access(client)?,
+        access: super::access_from(client, args.endpoints.first().unwrap_or(&client.server))?,
     })
 }
 

@@ -6,7 +6,12 @@ use crate::dash::{self, DashOptions};
 
 /// Runs the dashboard against `--endpoints`, or `--server` without them.
 pub async fn run(opts: &ClientOpts, args: &DashArgs) -> Result<(), CommandError> {
-    let access = super::access(opts)?;
+    let first = args
+        .endpoints
+        .as_deref()
+        .and_then(|e| e.split(',').next())
+        .map(str::trim);
+    let access = super::access_from(opts, first.unwrap_or(&opts.server))?;
     let dash_opts = DashOptions::new(
         &opts.server,
         args.endpoints.as_deref(),

@@ -200,6 +200,7 @@ fn describe(e: &ClientError) -> String {
         ClientError::Protocol { detail, .. } => detail.clone(),
         ClientError::BadUrl { reason, .. } => format!("bad client URL: {reason}"),
         ClientError::BadCaCert { reason, .. } => format!("bad CA file: {reason}"),
+        ClientError::TokenWithheld { reason, .. } => format!("token not sent: {reason}"),
     }
 }
 

@@ -150,3 +150,51 @@ fn check_prints_the_exposure_warnings() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && !stdout.contains("warning:"), "{stdout}");
 }
+
+#[test]
+fn the_cli_never_sends_its_token_in_clear_text_beyond_loopback_or_to_another_scheme() {
+    const TOKEN: &str = "rw-token-0123456789abcdef";
+    // An attacker's plain-HTTP listener, recording whatever reaches it.
+    let attacker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let attacker_url = format!("http://{}", attacker.local_addr().unwrap());
+    attacker.set_nonblocking(true).unwrap();
+
+    // A plain-HTTP server beyond loopback (TEST-NET-1, never routed): refused before any
+    // connection, saying why.
+    let (out, what) = run_dcache(
+        dcache(Some("http://192.0.2.1:8080")),
+        &["--token", TOKEN, "--timeout", "30s", "get", "k"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{what}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not sending the token to http://192.0.2.1:8080") && stderr.contains("beyond loopback"),
+        "{what}"
+    );
+
+    // Endpoints of another scheme than the first: the http one never gets the token.
+    let (out, what) = run_dcache(
+        dcache(None),
+        &[
+            "--token",
+            TOKEN,
+            "bench",
+            "--endpoints",
+            &format!("https://127.0.0.1:1,{attacker_url}"),
+            "--requests",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{what}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("not sending the token to {attacker_url}")) && stderr.contains("uses https://"),
+        "{what}"
+    );
+    assert!(attacker.accept().is_err(), "the attacker's listener was connected to");
+
+    // Without a token nothing is withheld, and loopback http keeps working with one.
+    let node = Node::start_with(&["--auth-token", TOKEN]);
+    let (out, what) = run_dcache(dcache(Some(&node.url())), &["--token", TOKEN, "set", "k", "v"]);
+    assert!(out.status.success(), "{what}");
+}
