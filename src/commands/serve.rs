@@ -16,6 +16,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let raised = crate::fds::raise_soft_limit().context("cannot read the open-file limit (RLIMIT_NOFILE)")?;
     let lowered = crate::fds::fit(&mut config.conn_limits, raised.after)?;
     let tls = Acceptors::load(&config.security)?;
+    config.warnings.extend(crate::tls::expiry_warnings(&config.security));
     if let Some(peer) = &config.security.peer_tls {
         PeerClientTls::load(peer)?;
     }

@@ -175,7 +175,7 @@ impl Drop for PendingEntry {
 pub(crate) async fn serve(
     what: Kind,
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<crate::tls::Reloading>>,
     app: Router,
     limits: ConnLimits,
     shutdown: CancellationToken,
@@ -234,13 +234,9 @@ pub(crate) async fn serve(
         };
         full_logged = false;
         let _ = stream.set_nodelay(true);
-        let (tls, app, http, watcher, permits) = (
-            tls.clone(),
-            app.clone(),
-            http.clone(),
-            graceful.watcher(),
-            permits.clone(),
-        );
+        // Per connection, so replaced certificate files take effect for the next client.
+        let tls = tls.as_ref().map(|t| t.acceptor());
+        let (app, http, watcher, permits) = (app.clone(), http.clone(), graceful.watcher(), permits.clone());
         let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let Some((io, permit)) =
