@@ -355,7 +355,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__restore)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +462,10 @@ _dcache() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-watchers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1795,7 +1799,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__serve)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1902,6 +1906,10 @@ _dcache() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-watchers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -76,7 +76,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand serve" -l peer-trusted-ca-
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l auth-token -d 'Client token with read-write access (repeatable); with any token set, clients must send one' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l read-only-token -d 'Client token with read-only access (repeatable)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l join-token -d 'Token this node sends when it joins a cluster whose client API requires one' -r
-complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-connections -d 'Most open connections per listener; further clients wait in the accept queue' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-connections -d 'Most connections serving requests per listener; further clients wait' -r
+complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-watchers -d 'Most watch streams open at once, counted apart from max-connections (503 past it)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-header-bytes -d 'Largest accepted request head (request line + headers) in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l header-read-timeout -d 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand serve" -l max-key-bytes -d 'Longest accepted key in bytes' -r
@@ -374,7 +375,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_su
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l auth-token -d 'Client token with read-write access (repeatable); with any token set, clients must send one' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l read-only-token -d 'Client token with read-only access (repeatable)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l join-token -d 'Token this node sends when it joins a cluster whose client API requires one' -r
-complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-connections -d 'Most open connections per listener; further clients wait in the accept queue' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-connections -d 'Most connections serving requests per listener; further clients wait' -r
+complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-watchers -d 'Most watch streams open at once, counted apart from max-connections (503 past it)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-header-bytes -d 'Largest accepted request head (request line + headers) in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l header-read-timeout -d 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand backup; and __fish_seen_subcommand_from restore" -l max-key-bytes -d 'Longest accepted key in bytes' -r
@@ -442,7 +444,8 @@ complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l auth-token -d 'Client token with read-write access (repeatable); with any token set, clients must send one' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l read-only-token -d 'Client token with read-only access (repeatable)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l join-token -d 'Token this node sends when it joins a cluster whose client API requires one' -r
-complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l max-connections -d 'Most open connections per listener; further clients wait in the accept queue' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l max-connections -d 'Most connections serving requests per listener; further clients wait' -r
+complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l max-watchers -d 'Most watch streams open at once, counted apart from max-connections (503 past it)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l max-header-bytes -d 'Largest accepted request head (request line + headers) in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l header-read-timeout -d 'How long a client may take to send a request head, e.g. 10s (cuts slow clients and idle connections)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand snapshot; and __fish_seen_subcommand_from restore" -l max-key-bytes -d 'Longest accepted key in bytes' -r

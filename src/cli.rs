@@ -427,9 +427,12 @@ pub struct ServeArgs {
     /// Token this node sends when it joins a cluster whose client API requires one.
     #[arg(long, env = "DCACHE_JOIN_TOKEN", hide_env_values = true)]
     pub join_token: Option<String>,
-    /// Most open connections per listener; further clients wait in the accept queue.
+    /// Most connections serving requests per listener; further clients wait.
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// Most watch streams open at once, counted apart from max-connections (503 past it).
+    #[arg(long)]
+    pub max_watchers: Option<usize>,
     /// Largest accepted request head (request line + headers) in bytes.
     #[arg(long)]
     pub max_header_bytes: Option<usize>,

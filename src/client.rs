@@ -65,6 +65,9 @@ pub enum ClientError {
     /// command that resumes, `last` is the last failure (which fixes the exit code).
     #[error("the watch stream was lost: {detail}")]
     WatchLost { detail: String, last: Box<ClientError> },
+    /// The CLI would have sent its token where it could be read or was not meant to go.
+    #[error("not sending the token to {url}: {reason}")]
+    TokenWithheld { url: String, reason: String },
 }
 
 impl ClientError {
@@ -100,6 +103,10 @@ pub struct Access {
     token: Option<String>,
     cacert: Option<std::path::PathBuf>,
     roots: Vec<reqwest::Certificate>,
+    /// With a token, the URL whose scheme every further node must share (`--server`), and
+    /// the rule that plain HTTP carries the token to loopback only; `None` = unchecked (a
+    /// node's own join call).
+    guarded_by: Option<url::Url>,
 }
 
 impl std::fmt::Debug for Access {
@@ -114,7 +121,7 @@ impl std::fmt::Debug for Access {
 
 impl PartialEq for Access {
     fn eq(&self, other: &Self) -> bool {
-        self.token == other.token && self.cacert == other.cacert
+        self.token == other.token && self.cacert == other.cacert && self.guarded_by == other.guarded_by
     }
 }
 
@@ -134,7 +141,45 @@ impl Access {
             token: token.map(str::to_string),
             cacert: cacert.map(Path::to_path_buf),
             roots,
+            guarded_by: None,
         })
+    }
+
+    /// This access for the CLI, whose first server is `server`: the token then only goes
+    /// to URLs of `server`'s scheme, and over plain HTTP only to loopback addresses
+    /// ([`ClientError::TokenWithheld`] otherwise). A `server` that does not parse is left to
+    /// [`Client::new`] to report.
+    pub fn guarded_by(mut self, server: &str) -> Access {
+        self.guarded_by = url::Url::parse(server).ok();
+        self
+    }
+
+    /// Whether the token may go to `url`; the reason when it may not.
+    fn check_destination(&self, url: &url::Url) -> Result<(), String> {
+        let (Some(_), Some(server)) = (&self.token, &self.guarded_by) else {
+            return Ok(());
+        };
+        if url.scheme() != server.scheme() {
+            return Err(format!(
+                "it uses {}:// but --server {} uses {}://; a member registered with another scheme is not trusted with the token",
+                url.scheme(),
+                server.as_str().trim_end_matches('/'),
+                server.scheme()
+            ));
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        };
+        if url.scheme() == "http" && !loopback {
+            return Err(
+                "it is plain http:// beyond loopback, where anyone on the path could read the token; use https:// (and --cacert)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     /// A reqwest builder carrying this access.
@@ -177,6 +222,12 @@ impl Client {
                 reason: format!("scheme `{}` is not supported; use http:// or https://", parsed.scheme()),
             });
         }
+        access
+            .check_destination(&parsed)
+            .map_err(|reason| ClientError::TokenWithheld {
+                url: server.to_string(),
+                reason,
+            })?;
         let http = access
             .builder()
             .timeout(timeout)

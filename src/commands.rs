@@ -102,6 +102,7 @@ fn exit_for(e: &ClientError) -> Exit {
         ClientError::Api { .. } | ClientError::BadUrl { .. } | ClientError::BadCaCert { .. } => Exit::Rejected,
         ClientError::Protocol { .. } => Exit::Failure,
         ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => exit_for(last),
+        ClientError::TokenWithheld { .. } => Exit::Usage,
     }
 }
 
@@ -203,9 +204,16 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// The token and CA bundle given by `--token` / `--cacert` (or their environment variables).
+/// The token and CA bundle given by `--token` / `--cacert` (or their environment variables),
+/// the token guarded by the first URL the command talks to (`--endpoints`, else `--server`; see [`Access::guarded_by`]).
 pub fn access(opts: &ClientOpts) -> Result<Access, ClientError> {
-    Access::new(opts.token.as_deref(), opts.cacert.as_deref())
+    let urls = opts.urls();
+    access_from(opts, urls.first().unwrap_or(&opts.server))
+}
+
+/// Like [`access`], the token guarded by `first` (the first of `--endpoints`).
+pub fn access_from(opts: &ClientOpts, first: &str) -> Result<Access, ClientError> {
+    Ok(Access::new(opts.token.as_deref(), opts.cacert.as_deref())?.guarded_by(first))
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ pub struct Config {
     pub raft: RaftTuning,
     /// The file the configuration was read from, if any.
     pub file: Option<PathBuf>,
+    /// Settings that work but expose the node (plain HTTP or no tokens beyond loopback, a
+    /// peer token in clear text, a data dir others can read): logged at start and printed
+    /// by `serve --check`.
+    pub warnings: Vec<String>,
 }
 
 /// The two sources of every setting (flags win over the file) and where the file is, so a
@@ -131,7 +135,9 @@ impl Config {
         let log_level = identity::log_level(&src)?;
         let limits = limits::load(&src)?;
         let raft = tuning::load(&src)?;
-        let data_dir = identity::data_dir(&src)?;
+        let (data_dir, dir_warning) = identity::data_dir(&src)?;
+        let mut warnings = security::exposure(&security, urls.listen_client, urls.listen_peer);
+        warnings.extend(dir_warning);
         Ok(Config {
             name,
             cluster_id,
@@ -151,6 +157,7 @@ impl Config {
             limits,
             raft,
             file: args.config.clone(),
+            warnings,
         })
     }
 }
@@ -209,8 +216,12 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
-            "connections:     at most {} per listener, request head <= {} B within {:?}",
-            self.conn_limits.max_connections, self.conn_limits.max_header_bytes, self.conn_limits.header_read_timeout
+            "connections:     at most {} per listener (+{} pending), {} watchers, request head <= {} B within {:?}",
+            self.conn_limits.max_connections,
+            self.conn_limits.max_pending,
+            self.conn_limits.max_watchers,
+            self.conn_limits.max_header_bytes,
+            self.conn_limits.header_read_timeout
         )?;
         write!(
             f,

@@ -12,6 +12,7 @@
 //! - `server`: the listeners; `server::listener` (accept loop, TLS, connection limits),
 //!   `server::client_api` (the `/api/v1` routes over the node API, client tokens),
 //!   `server::peer_api` (the peer port's router, peer token), `server::metrics` (`/metrics`).
+//! - `fds`: the file-descriptor budget (soft limit raised, caps fitted, EMFILE reported).
 //! - `tls`: certificates and keys from PEM files into rustls/reqwest settings.
 //! - `node`: the node API every front end uses: writes (forwarded, coalesced), linearized
 //!   reads, watches, status, membership, backups; `metrics`: the node's registry.
@@ -30,6 +31,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod dash;
+pub mod fds;
 pub mod metrics;
 pub mod node;
 pub mod peer;

@@ -41,6 +41,9 @@ fn tune_allocator() {
 
 fn main() -> ExitCode {
     tune_allocator();
+    // Everything dcache creates holds cache data or secrets: data dirs (0700), sled files,
+    // snapshot and backup files (0600), local-cluster logs. Nobody else needs to read them.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -94,6 +94,7 @@ pub struct Metrics {
     latency: Family<RouteOnly, Histogram>,
     gauges: Vec<(&'static str, Gauge<i64, AtomicI64>)>,
     lag: Family<PeerLabels, Gauge>,
+    cert_expiry: Family<CertLabels, Gauge>,
     read_rounds: Counter,
     write_entries: Counter,
     writes: Counter,
@@ -102,6 +103,12 @@ pub struct Metrics {
 }
 
 type AtomicI64 = std::sync::atomic::AtomicI64;
+
+/// Which certificate an expiry gauge is about: `client`, `peer` or `peer-ca`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct CertLabels {
+    certificate: &'static str,
+}
 
 /// Gauges refreshed from the status at scrape time: name and help.
 const GAUGES: [(&str, &str); 13] = [
@@ -147,6 +154,12 @@ impl Metrics {
             "dcache_http_request_seconds",
             "Client API latency by route",
             latency.clone(),
+        );
+        let cert_expiry = Family::<CertLabels, Gauge>::default();
+        registry.register(
+            "dcache_tls_certificate_expiry_seconds",
+            "Seconds until the certificate expires (negative once it has), read from its file at scrape time",
+            cert_expiry.clone(),
         );
         let lag = Family::<PeerLabels, Gauge>::default();
         registry.register(
@@ -200,6 +213,7 @@ impl Metrics {
             latency,
             gauges,
             lag,
+            cert_expiry,
             read_rounds,
             write_entries,
             writes,
@@ -242,6 +256,11 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    /// Records that `certificate` (`client`, `peer`, `peer-ca`) expires in `seconds`.
+    pub fn set_cert_expiry(&self, certificate: &'static str, seconds: i64) {
+        self.cert_expiry.get_or_create(&CertLabels { certificate }).set(seconds);
     }
 
     /// Sets the gauges from `s`, this node's status, then encodes every metric in the

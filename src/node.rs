@@ -477,7 +477,7 @@ impl Node {
 
     /// A backup of the cache that includes every write acknowledged before the call; see
     /// [`backup::take`].
-    pub async fn backup(&self) -> Result<(crate::backup::BackupMeta, Vec<u8>), NodeError> {
+    pub async fn backup(&self) -> Result<(crate::backup::BackupMeta, std::fs::File), NodeError> {
         backup::take(self).await
     }
 

@@ -5,7 +5,7 @@
 //! the request timeout), then stop Raft and flush storage.
 
 pub mod client_api;
-mod listener;
+pub(crate) mod listener;
 pub mod metrics;
 pub mod peer_api;
 pub mod resp;
@@ -101,7 +101,8 @@ impl Listeners {
 pub async fn serve(node: Node, listeners: Listeners, tls: Acceptors, shutdown: CancellationToken) {
     let drain = node.config().limits.request_timeout + Duration::from_secs(1);
     let limits = node.config().conn_limits.clone();
-    let client_app = client_api::router(node.clone());
+    let watchers = listener::WatchSlots::new(limits.max_watchers);
+    let client_app = client_api::router(node.clone()).layer(axum::Extension(watchers));
     let peer_app = peer_api::router(node.clone());
     let client = listener::serve(
         Kind::Clients,

@@ -1,10 +1,12 @@
 //! TLS material: reads PEM certificates, keys and CA bundles named in the config and turns them
-//! into rustls server configs (client listener; peer listener with mutual TLS) and reqwest
-//! client settings (outgoing peer calls; the join call). Owns no sockets; `server::listener`
-//! performs the handshakes and `raft::network` makes the calls.
+//! into rustls server configs (client listener; peer listener with mutual TLS), re-read when
+//! the files change (checked on each new connection), and reqwest client settings (outgoing
+//! peer calls; the join call); tells when certificates expire. Owns no sockets;
+//! `server::listener` performs the handshakes and `raft::network` makes the calls.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -35,28 +37,178 @@ pub enum TlsError {
 /// Acceptors for the two listeners; `None` = plain HTTP on that listener.
 #[derive(Clone, Default)]
 pub struct Acceptors {
-    pub client: Option<tokio_rustls::TlsAcceptor>,
-    pub peer: Option<tokio_rustls::TlsAcceptor>,
+    pub client: Option<Arc<Reloading>>,
+    pub peer: Option<Arc<Reloading>>,
 }
 
 impl Acceptors {
-    /// Loads every server-side file named in `security`; fails on the first unusable one.
+    /// Loads every server-side file named in `security`; fails on the first unusable one,
+    /// and on a certificate that has expired.
     pub fn load(security: &Security) -> Result<Acceptors, TlsError> {
         let client = security
             .client_tls
             .as_ref()
-            .map(|files| server_config(files, ("client-cert-file", "client-key-file"), None))
+            .map(|files| Reloading::load(files.clone(), ("client-cert-file", "client-key-file"), None))
             .transpose()?;
         let peer = security
             .peer_tls
             .as_ref()
-            .map(|p| server_config(&p.files, ("peer-cert-file", "peer-key-file"), Some(&p.ca)))
+            .map(|p| Reloading::load(p.files.clone(), ("peer-cert-file", "peer-key-file"), Some(p.ca.clone())))
             .transpose()?;
+        for (what, path, _) in certificate_files(security) {
+            if let Expiry::Expired { since } = expiry(what, path)? {
+                return Err(TlsError::Invalid {
+                    what,
+                    path: path.to_path_buf(),
+                    reason: format!("expired {} ago; renew it", humantime::format_duration(since)),
+                });
+            }
+        }
         Ok(Acceptors {
-            client: client.map(tokio_rustls::TlsAcceptor::from),
-            peer: peer.map(tokio_rustls::TlsAcceptor::from),
+            client: client.map(Arc::new),
+            peer: peer.map(Arc::new),
         })
     }
+}
+
+/// A listener's TLS settings, read again from its files when one of them has changed (size
+/// or modification time), as etcd does on each new connection. A change that does not load
+/// (a half-written file, a key that does not match) keeps the previous settings, logged.
+pub struct Reloading {
+    files: TlsFiles,
+    keys: (&'static str, &'static str),
+    client_ca: Option<PathBuf>,
+    current: Mutex<(Stamp, tokio_rustls::TlsAcceptor)>,
+}
+
+/// Size and modification time of each file of a listener (`None` when it cannot be read).
+type Stamp = Vec<Option<(u64, SystemTime)>>;
+
+impl Reloading {
+    fn load(
+        files: TlsFiles,
+        keys: (&'static str, &'static str),
+        client_ca: Option<PathBuf>,
+    ) -> Result<Reloading, TlsError> {
+        let config = server_config(&files, keys, client_ca.as_deref())?;
+        let stamp = stamp(&files, client_ca.as_deref());
+        Ok(Reloading {
+            files,
+            keys,
+            client_ca,
+            current: Mutex::new((stamp, tokio_rustls::TlsAcceptor::from(config))),
+        })
+    }
+
+    /// The acceptor for a new connection: costs a `stat` of each file, and a reload when one
+    /// changed.
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        let now = stamp(&self.files, self.client_ca.as_deref());
+        // A poisoned lock only means a panic elsewhere held it; the acceptor is still valid.
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.0 != now {
+            match server_config(&self.files, self.keys, self.client_ca.as_deref()) {
+                Ok(config) => {
+                    tracing::info!(cert = %self.files.cert.display(), "TLS certificate files changed: reloaded");
+                    *current = (now, tokio_rustls::TlsAcceptor::from(config));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "TLS certificate files changed but do not load; keeping the previous ones");
+                    current.0 = now;
+                }
+            }
+        }
+        current.1.clone()
+    }
+}
+
+/// The [`Stamp`] of a listener's files now.
+fn stamp(files: &TlsFiles, ca: Option<&Path>) -> Stamp {
+    [Some(files.cert.as_path()), Some(files.key.as_path()), ca]
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)))
+        })
+        .collect()
+}
+
+/// How long a certificate has left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Valid for `left` more.
+    Valid { left: std::time::Duration },
+    /// Expired `since` ago.
+    Expired { since: std::time::Duration },
+}
+
+/// Warn this long before a certificate expires.
+pub const EXPIRY_WARNING: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Seconds until the first certificate in `path` expires (negative once it has).
+pub fn seconds_to_expiry(what: &'static str, path: &Path) -> Result<i64, TlsError> {
+    let certs = certificates(what, path)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&certs[0]).map_err(|e| TlsError::Invalid {
+        what,
+        path: path.to_path_buf(),
+        reason: format!("not an X.509 certificate ({e})"),
+    })?;
+    let not_after = cert.validity().not_after.timestamp();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Ok(not_after.saturating_sub(now))
+}
+
+/// Whether the first certificate in `path` is still valid, and for how long.
+pub fn expiry(what: &'static str, path: &Path) -> Result<Expiry, TlsError> {
+    let secs = seconds_to_expiry(what, path)?;
+    Ok(if secs > 0 {
+        Expiry::Valid {
+            left: std::time::Duration::from_secs(secs.unsigned_abs()),
+        }
+    } else {
+        Expiry::Expired {
+            since: std::time::Duration::from_secs(secs.unsigned_abs()),
+        }
+    })
+}
+
+/// The certificate files of `security` whose expiry matters: config key, path, and the
+/// label used in metrics.
+pub fn certificate_files(security: &Security) -> Vec<(&'static str, &Path, &'static str)> {
+    let mut files = Vec::new();
+    if let Some(c) = &security.client_tls {
+        files.push(("client-cert-file", c.cert.as_path(), "client"));
+    }
+    if let Some(p) = &security.peer_tls {
+        files.push(("peer-cert-file", p.files.cert.as_path(), "peer"));
+        files.push(("peer-trusted-ca-file", p.ca.as_path(), "peer-ca"));
+    }
+    files
+}
+
+/// Warnings for certificates that expire within [`EXPIRY_WARNING`] (or cannot be read).
+pub fn expiry_warnings(security: &Security) -> Vec<String> {
+    certificate_files(security)
+        .into_iter()
+        .filter_map(|(what, path, _)| match expiry(what, path) {
+            Ok(Expiry::Valid { left }) if left < EXPIRY_WARNING => Some(format!(
+                "{what} {} expires in {}; renew it (it is reloaded on the next connection once replaced)",
+                path.display(),
+                humantime::format_duration(std::time::Duration::from_secs(left.as_secs() / 3600 * 3600))
+            )),
+            Ok(Expiry::Valid { .. }) => None,
+            Ok(Expiry::Expired { since }) => Some(format!(
+                "{what} {} expired {} ago; renew it",
+                path.display(),
+                humantime::format_duration(since)
+            )),
+            Err(e) => Some(e.to_string()),
+        })
+        .collect()
 }
 
 /// The client side of mutual TLS between peers: our certificate and the CA peers must chain to.

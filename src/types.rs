@@ -79,6 +79,10 @@ pub enum ErrorCode {
     /// 409: the operation needs a newer format than the cluster version (a member is not
     /// upgraded yet).
     ClusterVersion,
+    /// 503: the node already serves `max-watchers` watch streams.
+    TooManyWatchers,
+    /// 503: the node is already sending a backup (one at a time).
+    BackupInProgress,
     /// A code this build does not know (from a newer server, or a client-side pseudo-code),
     /// kept verbatim. The server never sends one it cannot name; its status is taken as 500.
     Unknown(String),
@@ -86,7 +90,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this build knows, for parsing.
-    const KNOWN: [ErrorCode; 17] = [
+    const KNOWN: [ErrorCode; 19] = [
         ErrorCode::InvalidRequest,
         ErrorCode::KeyNotFound,
         ErrorCode::NotFound,
@@ -104,6 +108,8 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::RequestTimeout,
         ErrorCode::ClusterVersion,
+        ErrorCode::TooManyWatchers,
+        ErrorCode::BackupInProgress,
     ];
 
     /// The code string carried in [`ErrorBody::code`].
@@ -126,6 +132,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::ClusterVersion => "CLUSTER_VERSION",
+            ErrorCode::TooManyWatchers => "TOO_MANY_WATCHERS",
+            ErrorCode::BackupInProgress => "BACKUP_IN_PROGRESS",
             ErrorCode::Unknown(code) => code,
         }
     }
@@ -147,7 +155,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::ConditionFailed => 412,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::NoLeader | ErrorCode::NotReady => 503,
+            ErrorCode::NoLeader | ErrorCode::NotReady | ErrorCode::TooManyWatchers | ErrorCode::BackupInProgress => 503,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
             ErrorCode::Unauthorized => 401,

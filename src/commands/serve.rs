@@ -12,12 +12,19 @@ use crate::tls::{Acceptors, PeerClientTls};
 /// Runs a node until a signal asks it to stop; returns once it has drained and flushed.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     crate::version::check_test_override().map_err(anyhow::Error::msg)?;
-    let config = Config::load(args)?;
+    let mut config = Config::load(args)?;
+    // Raised before anything opens a file, so the caps below see the real budget.
+    let raised = crate::fds::raise_soft_limit().context("cannot read the open-file limit (RLIMIT_NOFILE)")?;
+    let lowered = crate::fds::fit(&mut config.conn_limits, raised.after)?;
     let tls = Acceptors::load(&config.security)?;
+    config.warnings.extend(crate::tls::expiry_warnings(&config.security));
     if let Some(peer) = &config.security.peer_tls {
         PeerClientTls::load(peer)?;
     }
     if args.check {
+        for warning in config.warnings.iter().chain(&lowered) {
+            println!("warning: {warning}");
+        }
         println!("{config}");
         println!("configuration OK");
         return Ok(());
@@ -29,7 +36,15 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         format = crate::version::max_format(),
         "starting dcache\n{config}"
     );
-    warn_if_exposed(&config);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    if raised.after > raised.before {
+        tracing::info!(from = raised.before, to = raised.after, "raised the open-file limit");
+    }
+    if let Some(warning) = lowered {
+        tracing::warn!("{warning}");
+    }
     let listeners = Listeners::bind(config.listen_client, config.listen_peer, config.listen_resp).await?;
     let (client_addr, peer_addr) = (listeners.client.local_addr()?, listeners.peer.local_addr()?);
     let shutdown = CancellationToken::new();
@@ -43,32 +58,6 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("the node stopped: {reason}");
     }
     Ok(())
-}
-
-/// Plain HTTP on loopback is the zero-config default; anything reachable from the network
-/// without protection deserves a loud line at start.
-fn warn_if_exposed(config: &Config) {
-    let security = &config.security;
-    if !config.listen_client.ip().is_loopback() {
-        if security.auth_tokens.is_empty() {
-            tracing::warn!(
-                addr = %config.listen_client,
-                "the client API listens beyond loopback without auth-tokens: anyone who can reach it can read and write the cache"
-            );
-        }
-        if security.client_tls.is_none() {
-            tracing::warn!(
-                addr = %config.listen_client,
-                "the client API listens beyond loopback over plain HTTP: tokens and values cross the network unencrypted; use https:// with client-cert-file"
-            );
-        }
-    }
-    if !config.listen_peer.ip().is_loopback() && security.peer_token.is_none() && security.peer_tls.is_none() {
-        tracing::warn!(
-            addr = %config.listen_peer,
-            "the peer API listens beyond loopback without TLS or a peer-token: anyone who can reach it can send Raft messages; use https:// peer URLs or set peer-token"
-        );
-    }
 }
 
 /// Logs to stderr at `level`. A plain level keeps the Raft library's own chatter at `warn`

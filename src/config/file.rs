@@ -38,6 +38,7 @@ pub(super) struct FileConfig {
     pub(super) auth_tokens: Option<Vec<AuthToken>>,
     pub(super) join_token: Option<String>,
     pub(super) max_connections: Option<usize>,
+    pub(super) max_watchers: Option<usize>,
     pub(super) max_header_bytes: Option<usize>,
     pub(super) header_read_timeout: Option<String>,
     pub(super) request_timeout: Option<String>,

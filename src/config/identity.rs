@@ -42,19 +42,38 @@ pub(super) fn log_level(src: &Sources<'_>) -> Result<String, ConfigError> {
     Ok(log_level)
 }
 
-/// The data dir (default `./dcache-data`), created if needed and proven writable.
-pub(super) fn data_dir(src: &Sources<'_>) -> Result<PathBuf, ConfigError> {
+/// The data dir (default `./dcache-data`), created (mode 0700) if needed and proven writable;
+/// with a warning when it already exists and others may read or enter it.
+pub(super) fn data_dir(src: &Sources<'_>) -> Result<(PathBuf, Option<String>), ConfigError> {
     let (dir, f) = pick(&src.args.data_dir, &src.file.data_dir);
     let data_dir = dir.unwrap_or_else(|| PathBuf::from("./dcache-data"));
-    check_writable(&data_dir).map_err(|m| src.invalid("data-dir", f, m))?;
-    Ok(data_dir)
+    let warning = check_writable(&data_dir).map_err(|m| src.invalid("data-dir", f, m))?;
+    Ok((data_dir, warning))
 }
 
-/// Creates `dir` if needed and proves a file can be written in it.
-fn check_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("`{}` cannot be created: {e}", dir.display()))?;
+/// Creates `dir` (0700) if needed and proves a file can be written in it. A directory that
+/// group or others may use is kept as it is, with a warning (as etcd does).
+fn check_writable(dir: &Path) -> Result<Option<String>, String> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("`{}` cannot be created: {e}", dir.display()))?;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| format!("`{}` cannot be read: {e}", dir.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    let warning = (mode & 0o077 != 0).then(|| {
+        format!(
+            "data dir `{}` has mode {mode:04o}: other users may read the cache and Raft log; `chmod 700 {}`",
+            dir.display(),
+            dir.display()
+        )
+    });
     let probe = dir.join(".dcache-write-probe");
     std::fs::write(&probe, b"ok").map_err(|e| format!("`{}` is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    Ok(warning)
 }

@@ -23,7 +23,7 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
-/// `max-connections` (> 0), `max-header-bytes` (1 KiB to 1 MiB) and `header-read-timeout`
+/// `max-connections` and `max-watchers` (> 0), `max-header-bytes` (1 KiB to 1 MiB) and `header-read-timeout`
 /// (100ms to 24h), each defaulting to [`ConnLimits::default`].
 pub(super) fn connections(src: &Sources<'_>) -> Result<ConnLimits, ConfigError> {
     let (args, file) = (src.args, src.file);
@@ -31,6 +31,8 @@ pub(super) fn connections(src: &Sources<'_>) -> Result<ConnLimits, ConfigError> 
     let (v, f) = pick(&args.max_connections, &file.max_connections);
     let max_connections =
         positive(v.unwrap_or(defaults.max_connections)).map_err(|m| src.invalid("max-connections", f, m))?;
+    let (v, f) = pick(&args.max_watchers, &file.max_watchers);
+    let max_watchers = positive(v.unwrap_or(defaults.max_watchers)).map_err(|m| src.invalid("max-watchers", f, m))?;
     let (v, f) = pick(&args.max_header_bytes, &file.max_header_bytes);
     let max_header_bytes = v.unwrap_or(defaults.max_header_bytes);
     if !(1024..=1024 * 1024).contains(&max_header_bytes) {
@@ -53,6 +55,8 @@ pub(super) fn connections(src: &Sources<'_>) -> Result<ConnLimits, ConfigError> 
     };
     Ok(ConnLimits {
         max_connections,
+        max_pending: super::security::pending_for(max_connections),
+        max_watchers,
         max_header_bytes,
         header_read_timeout,
     })

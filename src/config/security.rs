@@ -3,6 +3,7 @@
 //! that the settings agree with each other and with the URLs; reading the PEM files is
 //! `tls.rs`'s job.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,8 +83,16 @@ impl Security {
 /// Limits applied to every connection of both listeners.
 #[derive(Debug, Clone)]
 pub struct ConnLimits {
-    /// Most connections open at once per listener; more wait in the kernel's accept queue.
+    /// Most connections serving requests at once per listener; more wait (see `max_pending`).
     pub max_connections: usize,
+    /// Most connections per listener that are accepted but not yet serving: silent so far,
+    /// in their TLS handshake, or waiting for a free connection slot. Past it the oldest
+    /// silent (then handshaking) one is closed, so a flood of idle sockets never keeps a
+    /// talking client (or a Raft peer) in the kernel's accept queue.
+    pub max_pending: usize,
+    /// Most watch streams open at once (client listener); counted apart from
+    /// `max_connections`, past it a watch is answered 503 `TOO_MANY_WATCHERS`.
+    pub max_watchers: usize,
     /// Largest request head (request line and headers); larger heads get 431.
     pub max_header_bytes: usize,
     /// Time allowed for a TLS handshake and for each request head, and the longest a
@@ -95,10 +104,18 @@ impl Default for ConnLimits {
     fn default() -> Self {
         ConnLimits {
             max_connections: 1024,
+            max_pending: pending_for(1024),
+            max_watchers: 256,
             max_header_bytes: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The pending-connection cap that goes with `max_connections`: a quarter of it, at least 16
+/// and at most 256 (a connection that talks leaves the pending set within a round trip).
+pub(crate) fn pending_for(max_connections: usize) -> usize {
+    (max_connections / 4).clamp(16, 256)
 }
 
 /// The security section: the peer token, client TLS (on with an `https://` client URL),
@@ -113,6 +130,18 @@ pub(super) fn load(src: &Sources<'_>, urls: &Urls) -> Result<Security, ConfigErr
     let (trusted_ca, _) = pick(&src.args.trusted_ca_file, &src.file.trusted_ca_file);
     let peer_tls = peer_tls(src, urls)?;
     let auth_tokens = auth_tokens(src)?;
+    if let Some(peer) = &token {
+        if let Some(i) = auth_tokens.iter().position(|t| t.token == *peer) {
+            return Err(src.invalid(
+                "peer-token",
+                f,
+                format!(
+                    "is the same as client token #{}: a client could then act as a peer; use two different secrets",
+                    i + 1
+                ),
+            ));
+        }
+    }
     let (join_token, f) = pick(&src.args.join_token, &src.file.join_token);
     if let Some(t) = &join_token {
         check_token(t).map_err(|m| src.invalid("join-token", f, m))?;
@@ -239,14 +268,56 @@ fn auth_tokens(src: &Sources<'_>) -> Result<Vec<AuthToken>, ConfigError> {
     Ok(tokens)
 }
 
-/// Checks a secret: long enough to resist guessing and safe to put in a header.
+/// Checks a secret: long enough to resist guessing, safe to put in a header, and not a
+/// placeholder (the example configs' `change-me...`) or a character or short pattern
+/// repeated (`aaaa...`, `abab...`).
 pub(crate) fn check_token(token: &str) -> Result<(), String> {
     if token.len() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
         return Err(
             "must be at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)".into(),
         );
     }
+    let lower = token.to_ascii_lowercase();
+    if ["change-me", "changeme", "change_me"].iter().any(|p| lower.contains(p)) {
+        return Err(
+            "is a placeholder from the example configs; generate a secret (e.g. `openssl rand -hex 32`)".into(),
+        );
+    }
+    let bytes = token.as_bytes();
+    if (1..=4).any(|p| bytes[p..].iter().zip(bytes).all(|(a, b)| a == b)) {
+        return Err("repeats one character or a short pattern; generate a secret (e.g. `openssl rand -hex 32`)".into());
+    }
     Ok(())
+}
+
+/// Warnings for settings that leave a listener reachable beyond loopback unprotected: no
+/// client tokens, plain HTTP for clients, a peer port without TLS or token, or a peer token
+/// sent in clear text.
+pub(super) fn exposure(security: &Security, client: SocketAddr, peer: SocketAddr) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !client.ip().is_loopback() {
+        if security.auth_tokens.is_empty() {
+            warnings.push(format!(
+                "the client API listens on {client}, beyond loopback, without auth-tokens: anyone who can reach it can read and write the cache"
+            ));
+        }
+        if security.client_tls.is_none() {
+            warnings.push(format!(
+                "the client API listens on {client}, beyond loopback, over plain HTTP: tokens and values cross the network unencrypted; use https:// with client-cert-file"
+            ));
+        }
+    }
+    if !peer.ip().is_loopback() && security.peer_tls.is_none() {
+        warnings.push(match security.peer_token {
+            None => format!(
+                "the peer API listens on {peer}, beyond loopback, without TLS or a peer-token: anyone who can reach it can send Raft messages; use https:// peer URLs or set peer-token"
+            ),
+            Some(_) => format!(
+                "the peer API listens on {peer}, beyond loopback, over plain HTTP: the peer-token and every replicated value cross the network in clear text, and whoever sees it can act as a peer; use https:// peer URLs (mutual TLS)"
+            ),
+        });
+    }
+    warnings
 }
 
 /// Compares without an early exit, so the time taken does not reveal a matching prefix.
@@ -285,5 +356,9 @@ mod tests {
         assert!(check_token("short").is_err());
         assert!(check_token("has a space in it, 16+").is_err());
         assert!(check_token("0123456789abcdef").is_ok());
+        assert!(check_token("change-me-read-write-token").is_err());
+        assert!(check_token("aaaaaaaaaaaaaaaaaaaa").is_err());
+        assert!(check_token("abcabcabcabcabcabcabc").is_err());
+        assert!(check_token("rw-token-0123456789abcdef").is_ok());
     }
 }

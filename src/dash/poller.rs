@@ -203,6 +203,7 @@ fn describe(e: &ClientError) -> String {
         ClientError::Untrusted { reason, .. } => format!("untrusted certificate ({reason}); use --cacert"),
         ClientError::WrongScheme { speaks, use_url, .. } => format!("{speaks}; use {use_url}"),
         ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => describe(last),
+        ClientError::TokenWithheld { reason, .. } => format!("token not sent: {reason}"),
     }
 }
 

@@ -8,7 +8,7 @@ use openraft::Membership;
 
 use super::start::{founding_ids, StartError};
 use super::{wall_clock_ms, Node, NodeError};
-use crate::backup::{checksum, BackupMeta};
+use crate::backup::BackupMeta;
 use crate::config::Config;
 use crate::raft::state_machine;
 use crate::raft::store::{Identity, Store};
@@ -17,20 +17,75 @@ use crate::types::Consistency;
 
 /// A backup of the cache that includes every write acknowledged before the call (a
 /// linearizable barrier first, so a follower serves it as safely as the leader). The body is
-/// encoded in memory: it costs about the cache's size while it is sent.
-pub(super) async fn take(node: &Node) -> Result<(BackupMeta, Vec<u8>), NodeError> {
+/// encoded into an unlinked file in the data dir (mode 0600; gone when the returned handle
+/// closes), positioned at its start: a backup costs disk space while it is sent, not a copy
+/// of the cache in memory.
+pub(super) async fn take(node: &Node) -> Result<(BackupMeta, std::fs::File), NodeError> {
     node.linearize(Consistency::Linearizable).await?;
-    let (index, keys, body) =
-        state_machine::export(&node.inner.state).map_err(|e| NodeError::Internal(e.to_string()))?;
+    let state = node.inner.state.clone();
+    let dir = node.inner.config.data_dir.clone();
+    let internal =
+        |e: std::io::Error| NodeError::Internal(format!("cannot write the backup in {}: {e}", dir.display()));
+    let dir2 = dir.clone();
+    let (index, keys, body_bytes, crc32, file) = tokio::task::spawn_blocking(move || export_to_file(&state, &dir2))
+        .await
+        .map_err(|e| NodeError::Internal(format!("the backup task failed: {e}")))?
+        .map_err(internal)?;
     let meta = BackupMeta {
         cluster_id: node.inner.config.cluster_id.clone(),
         index,
         keys,
-        body_bytes: body.len() as u64,
-        crc32: checksum(&body),
+        body_bytes,
+        crc32,
         created_ms: wall_clock_ms(),
     };
-    Ok((meta, body))
+    Ok((meta, file))
+}
+
+/// Encodes the cache into a new file in `dir`, unlinked at once (only the handle keeps it),
+/// and returns index, key count, body length, CRC-32 and the handle rewound to the start.
+fn export_to_file(
+    state: &state_machine::SharedState,
+    dir: &std::path::Path,
+) -> std::io::Result<(u64, usize, u64, u32, std::fs::File)> {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("backup-{}.tmp", wall_clock_ms()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    /// Counts and checksums what passes through.
+    struct Summing<W> {
+        inner: W,
+        crc: crc32fast::Hasher,
+        len: u64,
+    }
+    impl<W: Write> Write for Summing<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.crc.update(&buf[..n]);
+            self.len += n as u64;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let mut out = Summing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+    };
+    let (index, keys) = state_machine::export_to(state, &mut out)?;
+    out.flush()?;
+    let (len, crc) = (out.len, out.crc.finalize());
+    let mut file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    file.rewind()?;
+    Ok((index, keys, len, crc, file))
 }
 
 /// Seeds `config.data_dir` (which must hold no Raft state) with the backup `body`: a snapshot

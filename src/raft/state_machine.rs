@@ -103,12 +103,15 @@ impl SharedState {
     }
 }
 
-/// The applied cache encoded as a snapshot body, with the log index it reflects and its key
-/// count: what a backup carries.
-pub fn export(state: &SharedState) -> io::Result<(u64, usize, Vec<u8>)> {
+/// Writes the applied cache to `out` as a snapshot body and returns the log index it reflects
+/// and its key count: what a backup carries. Encodes straight into `out` (no copy of the
+/// cache in memory) under the state's read lock, so applies wait while it runs: give it a
+/// buffered file, not a network peer.
+pub fn export_to(state: &SharedState, out: &mut impl io::Write) -> io::Result<(u64, usize)> {
     let applied = state.read();
     let index = applied.last_applied.map_or(0, |l| l.index());
-    Ok((index, applied.cache.len(), encode_cache(&applied.cache)?))
+    write_cache(&applied.cache, out)?;
+    Ok((index, applied.cache.len()))
 }
 
 /// Checks that `body` is a snapshot body this version can load; returns its key count.
@@ -130,6 +133,19 @@ struct SnapshotBody {
 /// Serializes the cache into a snapshot body, in the oldest format that holds it: format 2
 /// until the cluster version moves (so a format-2 member can install it), then format 3.
 fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
+    // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
+    // doubling would copy the body several times over and leave a half-used allocation the
+    // size of the whole cache behind.
+    let estimate = cache
+        .approx_bytes()
+        .saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
+    let mut out = Vec::with_capacity(usize::try_from(estimate).unwrap_or(0));
+    write_cache(cache, &mut out)?;
+    Ok(out)
+}
+
+/// Serializes the cache as a snapshot body into `out`.
+fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
     /// The entries, serialized straight from the map (no intermediate list of a million
     /// references).
     struct Entries<'a>(&'a Cache);
@@ -153,15 +169,7 @@ fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
         entries: Entries(cache),
         cluster_format: (cluster_format >= 3).then_some(cluster_format),
     };
-    // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
-    // doubling would copy the body several times over and leave a half-used allocation the
-    // size of the whole cache behind.
-    let estimate = cache
-        .approx_bytes()
-        .saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
-    let mut out = Vec::with_capacity(usize::try_from(estimate).unwrap_or(0));
-    rmp_serde::encode::write(&mut out, &body).map_err(io::Error::other)?;
-    Ok(out)
+    rmp_serde::encode::write(out, &body).map_err(io::Error::other)
 }
 
 /// The format of a snapshot body, read from its head without decoding the entries.

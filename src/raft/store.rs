@@ -231,7 +231,7 @@ impl Store {
         }
         let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
         let name = format!("snapshot-{index:020}-{:x}.bin", wall_clock_nanos());
-        write_durably(&dir.join(&name), data)?;
+        write_retrying(&dir.join(&name), data).await?;
         let mut batch = sled::Batch::default();
         batch.insert(KEY_SNAPSHOT_META, encode(meta)?);
         batch.insert(KEY_SNAPSHOT_FILE, name.as_bytes());
@@ -412,6 +412,30 @@ fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// How often, and how far apart at most, a file write that ran out of descriptors is retried.
+const FD_RETRIES: u32 = 40;
+const FD_RETRY_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// [`write_durably`], retried while the process or the system is out of file descriptors
+/// (EMFILE/ENFILE): that is load, not a failing disk, so listeners are told to shed idle
+/// connections and the write waits for a free descriptor (up to about half a minute).
+async fn write_retrying(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut pause = std::time::Duration::from_millis(25);
+    let mut attempt = 0;
+    loop {
+        match write_durably(path, data) {
+            Err(e) if crate::fds::is_exhaustion(&e) && attempt < FD_RETRIES => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "out of file descriptors writing a snapshot; retrying");
+                crate::fds::report_exhaustion();
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(FD_RETRY_MAX_PAUSE);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Writes `data` to a new file at `path` and fsyncs it and its directory.

@@ -2,6 +2,8 @@
 //! envelope. Handlers validate input and translate between HTTP and `Node`; every failure,
 //! including malformed paths, queries and bodies, answers with the error envelope.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -119,13 +121,19 @@ pub(crate) fn ok<T: Serialize>(data: T) -> ApiResult<T> {
     Ok(Json(Envelope::ok(data)))
 }
 
+/// The largest request body a client may send: a batch's worth of maximal keys and values
+/// with JSON escaping (which can grow a string up to six times, \uXXXX) plus framing. Peer
+/// calls that carry a client operation are bounded by it too.
+pub(crate) fn body_limit(limits: &crate::config::Limits) -> usize {
+    (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
+        .saturating_mul(6)
+        .saturating_add(64 * 1024)
+}
+
 /// The client API router over `node`.
 pub fn router(node: Node) -> Router {
     let limits = &node.config().limits;
-    // JSON escaping can grow a string up to six times (\uXXXX); allow for it plus framing.
-    let body_limit = (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
-        .saturating_mul(6)
-        .saturating_add(64 * 1024);
+    let body_limit = body_limit(limits);
     Router::new()
         .route("/health", get(health))
         .route("/api/v1/get/{*key}", get(kv::get_key))
@@ -137,7 +145,11 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/batch", post(kv::batch))
         .route("/api/v1/watch", get(watch::watch))
         .route("/metrics", get(super::metrics::scrape))
-        .route("/api/v1/snapshot", get(backup))
+        .route("/api/v1/snapshot", {
+            // One backup at a time per node: each holds a file and a sender task.
+            let turn = Arc::new(tokio::sync::Semaphore::new(1));
+            get(move |state| backup(state, turn))
+        })
         .route("/api/v1/cluster/status", get(cluster_status))
         .route("/api/v1/cluster/leader", get(cluster_leader))
         .route("/api/v1/cluster/transfer-leadership", post(transfer_leadership))
@@ -149,6 +161,7 @@ pub fn router(node: Node) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             limits.request_timeout,
         ))
+        .route_layer(axum::middleware::from_fn(refuse_non_utf8_query))
         .route_layer(axum::middleware::from_fn_with_state(node.clone(), require_token))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
@@ -159,8 +172,8 @@ pub fn router(node: Node) -> Router {
 }
 
 /// With client tokens configured, admits a request only with `Authorization: Bearer TOKEN`
-/// naming a known token whose role allows it: reads (GET) need any token, everything else a
-/// read-write one. `/health` stays open so load balancers can probe. 401/403 otherwise.
+/// naming a known token whose role allows it: reads (GET) need any token, everything else
+/// (and backups, `GET /api/v1/snapshot`) a read-write one. `/health` stays open so load balancers can probe. 401/403 otherwise.
 async fn require_token(
     State(node): State<Node>,
     req: axum::extract::Request,
@@ -176,6 +189,8 @@ async fn require_token(
         .and_then(|v| bearer_token(v.as_bytes()));
     let role = presented.and_then(|t| security.role_of(t.trim_ascii()));
     let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    // A backup is the whole cache at once: as costly as any write, so it needs the role.
+    let read = read && req.uri().path() != "/api/v1/snapshot";
     match role {
         Some(Role::ReadWrite) => next.run(req).await,
         Some(Role::ReadOnly) if read => next.run(req).await,
@@ -208,16 +223,72 @@ async fn require_token(
     }
 }
 
+/// Size of the pieces a backup is sent in.
+const BACKUP_CHUNK: usize = 256 * 1024;
+
+/// Refuses (400) a query string with a name or value that is not UTF-8 once percent-decoded
+/// (`%FF`), as paths are: replacing the bytes would silently turn one prefix into another.
+async fn refuse_non_utf8_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(query) = req.uri().query() {
+        for piece in query.split(['&', '=']) {
+            let decoded: Vec<u8> = percent_encoding::percent_decode(piece.as_bytes()).collect();
+            if std::str::from_utf8(&decoded).is_err() {
+                return ApiError::invalid(format!("bad query string: `{piece}` is not UTF-8 once percent-decoded"))
+                    .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// `GET /api/v1/snapshot`: a backup file (see [`crate::backup`]) of every write acknowledged
-/// before the request, streamed as the header then the body.
-async fn backup(State(node): State<Node>) -> Result<Response, ApiError> {
-    let (meta, body) = node.backup().await?;
+/// before the request, streamed as the header then the body. Needs a read-write token (when
+/// tokens are on); one at a time per node (`turn`; 503 `BACKUP_IN_PROGRESS` otherwise). The
+/// body is read from a file in pieces, and a client that takes no piece for
+/// `header-read-timeout` loses the backup (its turn, file and connection are given up).
+async fn backup(State(node): State<Node>, turn: Arc<tokio::sync::Semaphore>) -> Result<Response, ApiError> {
+    let Ok(turn) = turn.try_acquire_owned() else {
+        return Err(ApiError::new(
+            ErrorCode::BackupInProgress,
+            "this node is already sending a backup; retry when it is done",
+        ));
+    };
+    let (meta, file) = node.backup().await?;
     let mut header = Vec::new();
     crate::backup::write_header(&mut header, &meta)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode the backup header: {e}")))?;
-    let length = header.len() + body.len();
-    let chunks = [Bytes::from(header), Bytes::from(body)].map(Ok::<_, std::convert::Infallible>);
-    let stream = futures::stream::iter(chunks);
+    let length = header.len() as u64 + meta.body_bytes;
+    let stall = node.config().conn_limits.header_read_timeout;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let _turn = turn;
+        let mut file = tokio::fs::File::from_std(file);
+        let mut next = Ok(Bytes::from(header));
+        loop {
+            let last = next.is_err();
+            if tx.send_timeout(next, stall).await.is_err() {
+                tracing::info!(?stall, "a backup reader stopped reading; the backup is abandoned");
+                return;
+            }
+            if last {
+                return;
+            }
+            let mut buf = vec![0u8; BACKUP_CHUNK];
+            next = match file.read(&mut buf).await {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(Bytes::from(buf))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the backup file; the backup is cut short");
+                    Err(e)
+                }
+            };
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),

@@ -24,6 +24,12 @@ pub async fn track(State(node): State<Node>, req: Request, next: Next) -> Respon
 
 /// `GET /metrics`.
 pub async fn scrape(State(node): State<Node>) -> Response {
+    for (what, path, label) in crate::tls::certificate_files(&node.config().security) {
+        match crate::tls::seconds_to_expiry(what, path) {
+            Ok(secs) => node.metrics().set_cert_expiry(label, secs),
+            Err(e) => tracing::warn!(error = %e, "cannot read a certificate's expiry"),
+        }
+    }
     match node.metrics().encode(&node.status()) {
         Ok(body) => (
             [(

@@ -19,11 +19,21 @@ use crate::peer::{
 };
 use crate::types::Consistency;
 
-/// The peer router over `node`. Bodies are unbounded: a snapshot is as large as the cache.
+/// The peer router over `node`. Bodies are bounded by the client body limit (what a forwarded
+/// client operation may take), except appends and snapshots, which carry log entries and the
+/// whole cache.
 pub fn router(node: Node) -> Router {
+    let bound = super::client_api::body_limit(&node.config().limits);
     let mut router = Router::new();
     for route in Route::ALL {
-        router = router.route(route.path(), post(move |state, body| serve(route, state, body)));
+        let limit = match route {
+            Route::Append | Route::Snapshot => DefaultBodyLimit::disable(),
+            _ => DefaultBodyLimit::max(bound),
+        };
+        router = router.route(
+            route.path(),
+            post(move |state, body| serve(route, state, body)).layer(limit),
+        );
     }
     router
         .layer(DefaultBodyLimit::disable())

@@ -394,6 +394,8 @@ pub(crate) struct Node {
     env: Vec<(String, String)>,
     /// The `dcache` binary to run: this build's unless set (an older build, for upgrades).
     bin: PathBuf,
+    /// The open-file limit (soft = hard) of the `serve` process, when set.
+    nofile: Option<u64>,
     child: Option<Child>,
     spawns: u32,
     /// A client bound to this node's client URL.
@@ -415,9 +417,20 @@ impl Node {
     /// Like [`Node::start_with`], with TLS on both listeners using `tls`'s certificates and
     /// a read-write client token the node requires (and `http` sends), when given.
     pub(crate) fn start_secured(tls: Option<&Pki>, token: Option<&str>, extra: &[&str]) -> Node {
+        Node::start_limited(tls, token, None, extra)
+    }
+
+    /// Like [`Node::start_with`], with the process's open-file limit (soft and hard, like
+    /// `prlimit --nofile=N:N`) set to `nofile`.
+    pub(crate) fn start_with_nofile(nofile: u64, extra: &[&str]) -> Node {
+        Node::start_limited(None, None, Some(nofile), extra)
+    }
+
+    fn start_limited(tls: Option<&Pki>, token: Option<&str>, nofile: Option<u64>, extra: &[&str]) -> Node {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut node = Node::unstarted("node1", Vec::new(), &extra);
         node.secure(tls, token);
+        node.nofile = nofile;
         let mut failures = Vec::new();
         for attempt in 1..=3 {
             let [client, peer, resp] = free_ports();
@@ -451,6 +464,7 @@ impl Node {
             token: None,
             env: Vec::new(),
             bin: PathBuf::from(BIN),
+            nofile: None,
             child: None,
             spawns: 0,
             http: Http::new("http://unset"),
@@ -635,7 +649,18 @@ impl Node {
         } else {
             self.placement.clone()
         };
-        let child = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        if let Some(limit) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, limit, limit)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = command
             .arg("serve")
             .args(["--name", &self.name, "--data-dir"])
             .arg(&self.data_dir)

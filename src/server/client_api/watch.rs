@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream;
@@ -20,6 +20,8 @@ use serde::Deserialize;
 use super::ApiError;
 use crate::cache::WatchEvent;
 use crate::node::Node;
+use crate::server::listener::{ConnSlot, WatchSlots};
+use crate::types::ErrorCode;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,10 +47,35 @@ fn error_event(code: &str, message: String, resume_after: u64) -> Event {
     Event::default().event("error").data(body.to_string())
 }
 
-pub(super) async fn watch(State(node): State<Node>, query: Result<Query<WatchParams>, QueryRejection>) -> Response {
+/// Streams events. A watch takes one of `max-watchers` slots for its lifetime (503
+/// `TOO_MANY_WATCHERS` when none is free) and gives back its connection slot, so watchers
+/// never keep requests (or `/health`) out; the connection closes when the stream ends.
+pub(super) async fn watch(
+    State(node): State<Node>,
+    watchers: Option<Extension<WatchSlots>>,
+    conn: Option<Extension<ConnSlot>>,
+    query: Result<Query<WatchParams>, QueryRejection>,
+) -> Response {
     let Query(params) = match query {
         Ok(q) => q,
         Err(e) => return ApiError::from(e).into_response(),
+    };
+    let slot = match &watchers {
+        None => None,
+        Some(Extension(w)) => match w.try_take() {
+            Some(slot) => Some(slot),
+            None => {
+                tracing::info!(max = w.max(), "refused a watch: max-watchers streams are open");
+                return ApiError::new(
+                    ErrorCode::TooManyWatchers,
+                    format!(
+                        "this node already serves {} watch streams (max-watchers); retry later or watch through another node",
+                        w.max()
+                    ),
+                )
+                .into_response();
+            }
+        },
     };
     let watch = match node.watch(params.prefix, params.from_version) {
         Ok(watch) => watch,
@@ -57,14 +84,23 @@ pub(super) async fn watch(State(node): State<Node>, query: Result<Query<WatchPar
             return Sse::new(stream::once(async move { Ok::<_, Infallible>(once) })).into_response();
         }
     };
-    let events = stream::unfold(watch, |mut watch| async move {
+    if let Some(Extension(conn)) = conn {
+        conn.release();
+    }
+    let events = stream::unfold((watch, slot), |(mut watch, slot)| async move {
         let sse = match watch.next().await? {
             Ok(e) => event(&e),
             Err(lagged) => error_event("LAGGED", lagged.to_string(), lagged.resume),
         };
-        Some((Ok::<_, Infallible>(sse), watch))
+        Some((Ok::<_, Infallible>(sse), (watch, slot)))
     });
-    Sse::new(events)
+    let mut resp = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+        .into_response();
+    // The connection gave its slot away: it must not carry further requests.
+    resp.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    resp
 }

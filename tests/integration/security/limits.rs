@@ -92,8 +92,15 @@ fn slow_and_silent_clients_are_cut_off_while_others_are_served() {
 fn connections_past_the_cap_wait_until_one_closes() {
     let node = Node::start_with(&["--max-connections", "4", "--header-read-timeout", "30s"]);
     // The test's own keep-alive connection holds no slot between requests only once closed,
-    // so use fresh clients and fill every slot with idle raw connections.
-    let held: Vec<TcpStream> = (0..4).map(|_| connect(&node)).collect();
+    // so use fresh clients and fill every slot with raw connections that have sent half a
+    // request head (a silent one is only pending and holds no slot).
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = connect(&node);
+            c.write_all(b"GET /health HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
     let quick = Http::with_timeout(&node.url(), Duration::from_millis(500));
     let waiting = quick.try_send(Method::GET, "/health", None, None);
     assert!(waiting.is_err(), "a fifth connection must wait, got {waiting:?}");

@@ -22,6 +22,19 @@ impl Pki {
     /// A fresh CA (`ca.pem`) and a certificate for 127.0.0.1 signed by it (`node.pem`,
     /// `node.key`).
     pub(crate) fn new() -> Pki {
+        Pki::valid(-1, 365)
+    }
+
+    /// Like [`Pki::new`], the node certificate valid from `from_days` to `to_days` days from
+    /// now (negative: in the past).
+    pub(crate) fn valid(from_days: i64, to_days: i64) -> Pki {
+        let day = |d: i64| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs((now + d * 86_400) as u64)
+        };
         let dir = tempfile::tempdir().unwrap();
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -40,6 +53,8 @@ impl Pki {
             .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         node.distinguished_name.push(DnType::CommonName, "dcache test node");
         node.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        node.not_before = day(from_days);
+        node.not_after = day(to_days);
         let cert = node.signed_by(&key, &ca_cert, &ca_key).unwrap();
 
         std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
