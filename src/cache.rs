@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use history::{EventKind, History, WatchEvent};
 pub use log::{too_new, Change, Effect, Request};
-pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Write};
+pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 
 /// One stored value: its version (the log index of its last write, like etcd's
 /// `mod_revision`) and its absolute expiry on the leader's clock, if any.
@@ -133,6 +133,9 @@ impl Cache {
                 Effect::ClusterFormat(self.cluster_format())
             }
             Change::Batch(writes) => Effect::Batch(self.apply_batch(index, writes, max_bytes)),
+            Change::Transaction { watch, writes } => {
+                Effect::Transaction(self.apply_transaction(index, &watch, writes, max_bytes))
+            }
             Change::Writes(writes) => Effect::Writes(
                 writes
                     .into_iter()
@@ -166,14 +169,7 @@ impl Cache {
         match write {
             Write::Set { key, value, ttl_ms, .. } => {
                 let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
-                let key: Box<str> = key.into();
-                match max_bytes {
-                    Some(max) => {
-                        self.insert(key.clone(), value, index, expires_at_ms);
-                        self.evict_to(max, index, &key);
-                    }
-                    None => self.insert(key, value, index, expires_at_ms),
-                }
+                self.insert_bounded(key.into(), value, index, expires_at_ms, max_bytes);
             }
             Write::Expire { key, ttl_ms } => {
                 let at = self.counters.clock_ms.saturating_add(ttl_ms);
@@ -184,7 +180,7 @@ impl Cache {
                 let (current, expires_at_ms) = self.counter(&key).unwrap_or((0, None));
                 let value = current.saturating_add(by);
                 number = Some(value);
-                self.insert(key.into(), value.to_string(), index, expires_at_ms);
+                self.insert_bounded(key.into(), value.to_string(), index, expires_at_ms, max_bytes);
             }
             Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
@@ -218,6 +214,53 @@ impl Cache {
         Ok(Batched { version: index, done })
     }
 
+    /// Inserts `key` and, under a memory bound, evicts other keys until it fits.
+    fn insert_bounded(
+        &mut self,
+        key: Box<str>,
+        value: String,
+        index: u64,
+        expires_at_ms: Option<u64>,
+        max_bytes: Option<u64>,
+    ) {
+        match max_bytes {
+            Some(max) => {
+                self.insert(key.clone(), value, index, expires_at_ms);
+                self.evict_to(max, index, &key);
+            }
+            None => self.insert(key, value, index, expires_at_ms),
+        }
+    }
+
+    /// A transaction: refused (nothing changes) unless every watched key is live at its
+    /// version, or absent for `0`; then each write applies in turn against the state the
+    /// ones before it left, with its own outcome.
+    fn apply_transaction(
+        &mut self,
+        index: u64,
+        watch: &[(String, u64)],
+        writes: Vec<Write>,
+        max_bytes: Option<u64>,
+    ) -> Result<Transacted, Refusal> {
+        for (key, want) in watch {
+            let current = self.live(key).map(|e| e.version);
+            if current.unwrap_or(0) != *want {
+                return Err(Refusal::ConditionFailed {
+                    key: key.clone(),
+                    current,
+                });
+            }
+        }
+        let outcomes = writes
+            .into_iter()
+            .map(|w| self.apply_write(index, w, max_bytes))
+            .collect();
+        Ok(Transacted {
+            version: index,
+            outcomes,
+        })
+    }
+
     /// Stores the live `key`'s value again at `version` with a new expiry (checked live).
     fn rewrite(&mut self, key: String, version: u64, expires_at_ms: Option<u64>) {
         if let Some(entry) = self.live(&key) {
@@ -248,8 +291,16 @@ impl Cache {
             },
             Write::Incr { key, by } => {
                 let (current, _) = self.counter(key)?;
-                if current.checked_add(*by).is_none() {
+                let Some(next) = current.checked_add(*by) else {
                     return Err(Refusal::Overflow { key: key.clone() });
+                };
+                let bytes = entry_size(key, &next.to_string());
+                if let Some(max) = max_bytes.filter(|max| bytes > *max) {
+                    return Err(Refusal::TooLarge {
+                        key: key.clone(),
+                        bytes,
+                        max_bytes: max,
+                    });
                 }
             }
             Write::Delete { .. } => {}

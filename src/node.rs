@@ -31,7 +31,7 @@ pub use removal::removed_note;
 pub use start::StartError;
 pub use watch::{Compacted, Lagged, Watch};
 
-use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Write};
+use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply, Route};
@@ -168,7 +168,7 @@ impl Node {
                 }
                 Ok(result)
             }
-            OpOutcome::Batch(_) => Err(mismatched("write")),
+            _ => Err(mismatched("write")),
         }
     }
 
@@ -182,7 +182,27 @@ impl Node {
                 }
                 Ok(result)
             }
-            OpOutcome::Write(_) => Err(mismatched("batch")),
+            _ => Err(mismatched("batch")),
+        }
+    }
+
+    /// Applies `writes` as one transaction at one version if every key of `watch` is still
+    /// at its version (`0`: absent); `Ok(Err(ConditionFailed))` when one moved, and then
+    /// nothing applied. Each write has its own outcome, as in Redis's EXEC.
+    pub async fn transaction(
+        &self,
+        watch: Vec<(String, u64)>,
+        writes: Vec<Write>,
+    ) -> Result<Result<Transacted, Refusal>, NodeError> {
+        match self.submit(Op::Transaction { watch, writes }).await? {
+            OpOutcome::Transaction(result) => {
+                if let Ok(applied) = &result {
+                    let ok = applied.outcomes.iter().filter(|o| o.is_ok()).count() as u64;
+                    self.inner.client_writes.fetch_add(ok, Ordering::Relaxed);
+                }
+                Ok(result)
+            }
+            _ => Err(mismatched("transaction")),
         }
     }
 

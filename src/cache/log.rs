@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::op::{Batched, Done, Refusal, Write};
+use super::op::{Batched, Done, Refusal, Transacted, Write};
 
 /// Format 1 (no `format` field, a `cmd` that mixed client operations and log internals) is
 /// still read and converted. Formats 2 and later share one encoding: an entry is stamped with
@@ -37,6 +37,12 @@ pub enum Change {
     Writes(Vec<Write>),
     /// A client batch: all conditions checked first, then all writes apply or none does.
     Batch(Vec<Write>),
+    /// A client transaction: applies only if every watched key is at its version (`0`:
+    /// absent); then each write applies in order with its own outcome. Format 3.
+    Transaction {
+        watch: Vec<(String, u64)>,
+        writes: Vec<Write>,
+    },
     /// Remove every key expired at the entry's `at_ms` (proposed periodically by the leader).
     Purge,
     /// From this entry on the cluster runs at this format (format 3): proposed by the leader
@@ -51,6 +57,8 @@ pub enum Effect {
     Writes(Vec<Result<Done, Refusal>>),
     /// The outcome of a [`Change::Batch`].
     Batch(Result<Batched, Refusal>),
+    /// The outcome of a [`Change::Transaction`]: refused when a watched key moved.
+    Transaction(Result<Transacted, Refusal>),
     /// A purge removed this many expired keys.
     Purged(u64),
     /// The cluster version is now this format.
@@ -180,6 +188,7 @@ impl Change {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
+            Change::Transaction { writes, .. } => writes.iter().map(Write::approx_bytes).sum(),
             Change::Purge | Change::ClusterFormat(_) => 0,
         }
     }
@@ -189,7 +198,7 @@ impl Change {
         match self {
             Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::format).max().unwrap_or(2),
             Change::Purge => 2,
-            Change::ClusterFormat(_) => 3,
+            Change::ClusterFormat(_) | Change::Transaction { .. } => 3,
         }
     }
 }
@@ -207,6 +216,14 @@ impl std::fmt::Display for Request {
             Change::Writes(ws) if ws.len() == 1 => write!(f, "{}", ws[0]),
             Change::Writes(ws) => write!(f, "group of {} writes", ws.len()),
             Change::Batch(ws) => write!(f, "batch of {}", ws.len()),
+            Change::Transaction { watch, writes } => {
+                write!(
+                    f,
+                    "transaction of {} writes watching {} keys",
+                    writes.len(),
+                    watch.len()
+                )
+            }
             Change::Purge => write!(f, "purge expired at {}", self.at_ms),
             Change::ClusterFormat(v) => write!(f, "cluster version to format {v}"),
         }

@@ -118,6 +118,14 @@ pub enum Op {
     /// Writes applied atomically at one version: every condition is checked against the
     /// state before the batch, then either all apply or none does.
     Batch(Vec<Write>),
+    /// A transaction (Redis's WATCH/MULTI/EXEC): if every watched key is still at its
+    /// version (`0`: absent), the writes apply in order at one version, each against the
+    /// state the ones before it left and each with its own outcome (a refused write changes
+    /// nothing, the others still apply). Otherwise nothing applies. Format 3.
+    Transaction {
+        watch: Vec<(String, u64)>,
+        writes: Vec<Write>,
+    },
 }
 
 impl Op {
@@ -126,6 +134,10 @@ impl Op {
         match self {
             Op::Write(w) => w.approx_bytes(),
             Op::Batch(ws) => ws.iter().map(Write::approx_bytes).sum(),
+            Op::Transaction { watch, writes } => {
+                watch.iter().map(|(k, _)| k.len() + 8).sum::<usize>()
+                    + writes.iter().map(Write::approx_bytes).sum::<usize>()
+            }
         }
     }
 
@@ -135,6 +147,7 @@ impl Op {
         let writes = match self {
             Op::Write(w) => std::slice::from_ref(w),
             Op::Batch(ws) => ws.as_slice(),
+            Op::Transaction { .. } => return (3, None),
         };
         let newest = writes.iter().max_by_key(|w| w.format());
         (newest.map_or(2, Write::format).max(2), newest)
@@ -184,6 +197,15 @@ pub struct Batched {
 pub enum OpOutcome {
     Write(Result<Done, Refusal>),
     Batch(Result<Batched, Refusal>),
+    Transaction(Result<Transacted, Refusal>),
+}
+
+/// What an applied transaction did: one outcome per write, in order, all at `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transacted {
+    /// The log index of the transaction's entry.
+    pub version: u64,
+    pub outcomes: Vec<Result<Done, Refusal>>,
 }
 
 /// A key as a reader sees it at some moment: its value, version and time left.

@@ -312,6 +312,17 @@ fn arb_change() -> impl Strategy<Value = Change> {
             if_version: ifv
         })),
         Just(Change::Purge),
+        (
+            prop::collection::vec((key.clone(), 0u64..40), 0..3),
+            prop::collection::vec((key.clone(), -5i64..5), 1..4)
+        )
+            .prop_map(|(watch, incrs)| Change::Transaction {
+                watch: watch.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                writes: incrs
+                    .into_iter()
+                    .map(|(k, by)| Write::Incr { key: k.into(), by })
+                    .collect(),
+            }),
         prop::collection::vec((key, "[a-z]{0,10}"), 1..4).prop_map(|ops| Change::Batch(
             ops.into_iter()
                 .map(|(k, v)| Write::Set {
@@ -435,4 +446,49 @@ fn the_cluster_version_only_moves_up_and_entries_carry_the_format_they_need() {
     let mixed = Change::Writes(vec![set("a", "v"), Write::Persist { key: "b".into() }]);
     assert_eq!(mixed.format(), 3);
     assert_eq!(Change::ClusterFormat(3).format(), 3);
+}
+
+#[test]
+fn a_transaction_applies_in_order_at_one_version_or_not_at_all() {
+    let mut c = Cache::new();
+    c.apply(1, req(0, None, one(set("acct", "10"))));
+    c.apply(2, req(0, None, one(set("word", "abc"))));
+    // A watched key that moved: nothing applies.
+    let moved = Change::Transaction {
+        watch: vec![("acct".into(), 1), ("word".into(), 1)],
+        writes: vec![set("acct", "0")],
+    };
+    assert_eq!(
+        c.apply(3, req(0, None, moved)),
+        Effect::Transaction(Err(Refusal::ConditionFailed {
+            key: "word".into(),
+            current: Some(2)
+        }))
+    );
+    assert_eq!(c.get("acct", 0).unwrap().version, 1);
+    // Watched at their versions (absent = 0): each write sees the ones before it, and a
+    // refused write changes nothing while the others apply, all at the entry's index.
+    let tx = Change::Transaction {
+        watch: vec![("acct".into(), 1), ("new".into(), 0)],
+        writes: vec![
+            set("n", "5"),
+            Write::Incr { key: "n".into(), by: 2 },
+            Write::Incr {
+                key: "word".into(),
+                by: 1,
+            },
+            cas("fresh", "x", 0),
+            cas("fresh", "y", 0),
+        ],
+    };
+    let Effect::Transaction(Ok(t)) = c.apply(4, req(0, None, tx)) else {
+        panic!("the transaction should apply");
+    };
+    assert_eq!(t.version, 4);
+    let errors: Vec<bool> = t.outcomes.iter().map(Result::is_err).collect();
+    assert_eq!(errors, [false, false, true, false, true]);
+    assert_eq!(t.outcomes[1].as_ref().unwrap().number, Some(7));
+    assert_eq!(c.get("n", 0).map(|e| (&*e.value, e.version)), Some(("7", 4)));
+    assert_eq!(c.get("fresh", 0).map(|e| &*e.value), Some("x"));
+    assert_eq!(c.get("word", 0).map(|e| e.version), Some(2));
 }

@@ -117,10 +117,19 @@ fn stamp(node: &Node, change: Change) -> Request {
 }
 
 /// Proposes `op` through this node's Raft (which must lead) and waits for its outcome.
-/// Single writes may share an entry with other writes; batches are proposed alone.
+/// Single writes may share an entry with other writes; batches and transactions are
+/// proposed alone.
 pub(super) async fn propose(node: &Node, op: Op) -> Result<OpOutcome, ProposeError> {
     let write = match op {
         Op::Write(write) => write,
+        Op::Transaction { watch, writes } => {
+            let change = Change::Transaction { watch, writes };
+            let resp = node.inner.raft.client_write(stamp(node, change)).await?;
+            return Ok(OpOutcome::Transaction(match resp.data {
+                Effect::Transaction(result) => result,
+                other => return Err(mismatch(resp.log_id.index(), &other)),
+            }));
+        }
         Op::Batch(writes) => {
             let resp = node.inner.raft.client_write(stamp(node, Change::Batch(writes))).await?;
             return Ok(OpOutcome::Batch(match resp.data {

@@ -9,6 +9,7 @@
 mod codec;
 mod commands;
 mod glob;
+mod transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

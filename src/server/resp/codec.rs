@@ -196,6 +196,8 @@ pub(super) enum Reply {
     Bulk(Bytes),
     /// Null bulk (RESP2 `$-1`, RESP3 `_`).
     Nil,
+    /// Null array (RESP2 `*-1`, RESP3 `_`): EXEC after a watched key changed.
+    NilArray,
     Array(Vec<Reply>),
     /// A map (RESP3 `%`, a flat array in RESP2).
     Map(Vec<(Reply, Reply)>),
@@ -225,6 +227,8 @@ impl Reply {
             }
             Reply::Nil if protocol >= 3 => out.put_slice(b"_\r\n"),
             Reply::Nil => out.put_slice(b"$-1\r\n"),
+            Reply::NilArray if protocol >= 3 => out.put_slice(b"_\r\n"),
+            Reply::NilArray => out.put_slice(b"*-1\r\n"),
             Reply::Array(items) => {
                 line(out, b'*', items.len().to_string().as_bytes());
                 items.iter().for_each(|r| r.encode(protocol, out));
@@ -330,6 +334,8 @@ mod tests {
         };
         assert_eq!(&enc(Reply::Nil, 2)[..], b"$-1\r\n");
         assert_eq!(&enc(Reply::Nil, 3)[..], b"_\r\n");
+        assert_eq!(&enc(Reply::NilArray, 2)[..], b"*-1\r\n");
+        assert_eq!(&enc(Reply::NilArray, 3)[..], b"_\r\n");
         let map = Reply::Map(vec![(Reply::text("a"), Reply::Int(1))]);
         assert_eq!(&enc(map.clone(), 2)[..], b"*2\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(&enc(map, 3)[..], b"%1\r\n$1\r\na\r\n:1\r\n");

@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::codec::{self, Limits, Reply};
 use super::glob;
+use super::transaction::{self, Multi};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
 use crate::node::{wall_clock_ms, Node, NodeError};
@@ -39,6 +40,10 @@ pub(super) struct Session {
     /// `SCAN` cursors handed out: id -> the last key returned.
     cursors: VecDeque<(u64, String)>,
     next_cursor: u64,
+    /// The open `MULTI`, if any.
+    multi: Option<Multi>,
+    /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
+    watched: Vec<(String, u64)>,
 }
 
 impl Session {
@@ -54,6 +59,8 @@ impl Session {
             closing: false,
             cursors: VecDeque::new(),
             next_cursor: 1,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 
@@ -113,6 +120,9 @@ fn spec(name: &str) -> Option<(i32, Access)> {
         "persist" => (2, Write),
         "incr" | "decr" => (2, Write),
         "incrby" | "decrby" => (3, Write),
+        "multi" | "discard" | "unwatch" => (1, None),
+        "exec" => (1, None),
+        "watch" => (-2, Read),
         _ => return Option::None,
     })
 }
@@ -120,12 +130,25 @@ fn spec(name: &str) -> Option<(i32, Access)> {
 /// Runs one request (`args[0]` is the command name) and returns its answer.
 pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
     let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+    let queueing =
+        s.multi.is_some() && !matches!(name.as_str(), "exec" | "discard" | "multi" | "watch" | "quit" | "reset");
     let Some((arity, access)) = spec(&name) else {
-        return unknown(&args);
+        return abort_if(s, queueing, unknown(&args));
     };
     let n = args.len() as i32;
     if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
-        return Reply::err(format!("wrong number of arguments for '{name}' command"));
+        let e = Reply::err(format!("wrong number of arguments for '{name}' command"));
+        return abort_if(s, queueing, e);
+    }
+    let role = s.role;
+    if let (true, Some(multi)) = (queueing, s.multi.as_mut()) {
+        return match (role, access) {
+            (None, _) => multi.fail(Reply::Error("NOAUTH Authentication required.".into())),
+            (Some(Role::ReadOnly), Access::Write) => multi.fail(Reply::Error(format!(
+                "NOPERM this user has no permissions to run the '{name}' command"
+            ))),
+            _ => multi.queue(node, &name, &args[1..]),
+        };
     }
     let open_before_auth = matches!(name.as_str(), "auth" | "hello" | "quit" | "reset");
     match s.role {
@@ -145,6 +168,14 @@ pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> R
     node.metrics()
         .resp_command(&name, started.elapsed(), matches!(reply, Reply::Error(_)));
     reply
+}
+
+/// `e`, and while queueing a `MULTI`, marks it aborted (EXEC answers EXECABORT).
+fn abort_if(s: &mut Session, queueing: bool, e: Reply) -> Reply {
+    match s.multi.as_mut() {
+        Some(multi) if queueing => multi.fail(e),
+        _ => e,
+    }
 }
 
 /// `-ERR unknown command`, in Redis's words.
@@ -171,7 +202,7 @@ fn not_integer() -> Reply {
 }
 
 /// A node failure in Redis's terms: no leader is `-TRYAGAIN` (retry shortly).
-fn failed(e: NodeError) -> Reply {
+pub(super) fn failed(e: NodeError) -> Reply {
     match e {
         NodeError::NoLeader(why) => Reply::Error(format!("TRYAGAIN no leader: {why}")),
         other => Reply::err(other),
@@ -184,7 +215,7 @@ fn text(b: &Bytes) -> Result<&str, Reply> {
         .map_err(|_| Reply::err("dcache stores UTF-8 keys and values only; this one is not valid UTF-8"))
 }
 
-fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
+pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
     let k = text(b)?;
     let max = node.config().limits.max_key_bytes;
     if k.is_empty() || k.len() > max {
@@ -196,7 +227,7 @@ fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
     Ok(k)
 }
 
-fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
+pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
     let v = text(b)?;
     let max = node.config().limits.max_value_bytes;
     if v.len() > max {
@@ -208,7 +239,7 @@ fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
     Ok(v)
 }
 
-fn int(b: &Bytes) -> Result<i64, Reply> {
+pub(super) fn int(b: &Bytes) -> Result<i64, Reply> {
     std::str::from_utf8(b)
         .ok()
         .filter(|s| !s.starts_with('+') && s.len() <= 20)
@@ -255,6 +286,41 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
                 Reply::text(now.as_secs().to_string()),
                 Reply::text(now.subsec_micros().to_string()),
             ]))
+        }
+        "multi" => {
+            if s.multi.is_some() {
+                return Err(Reply::err("MULTI calls can not be nested"));
+            }
+            s.multi = Some(Multi::default());
+            Ok(Reply::Simple("OK"))
+        }
+        "exec" => {
+            let multi = s.multi.take().ok_or_else(|| Reply::err("EXEC without MULTI"))?;
+            let watched = std::mem::take(&mut s.watched);
+            Ok(transaction::exec(node, multi, watched).await)
+        }
+        "discard" => {
+            s.multi.take().ok_or_else(|| Reply::err("DISCARD without MULTI"))?;
+            s.watched.clear();
+            Ok(Reply::Simple("OK"))
+        }
+        "watch" => {
+            if s.multi.is_some() {
+                return Err(Reply::err("WATCH inside MULTI is not allowed"));
+            }
+            if s.watched.len() + a.len() > transaction::MAX_WATCHED {
+                return Err(Reply::err(format!(
+                    "a connection watches at most {} keys",
+                    transaction::MAX_WATCHED
+                )));
+            }
+            let versions = transaction::watch(node, a).await?;
+            s.watched.extend(versions);
+            Ok(Reply::Simple("OK"))
+        }
+        "unwatch" => {
+            s.watched.clear();
+            Ok(Reply::Simple("OK"))
         }
         "readonly" => {
             s.consistency = Consistency::Local;
@@ -421,7 +487,7 @@ async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refus
 }
 
 /// A refused write in Redis's words.
-fn refused(r: Refusal) -> Reply {
+pub(super) fn refused(r: Refusal) -> Reply {
     match r {
         Refusal::NotAnInteger { .. } => not_integer(),
         Refusal::Overflow { .. } => Reply::err("increment or decrement would overflow"),
@@ -479,24 +545,37 @@ async fn read_modify_write(
     Err(Reply::Error(format!("TRYAGAIN key {key:?} kept changing; try again")))
 }
 
-async fn set(node: &Node, a: &[Bytes]) -> Answer {
-    let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-    let (mut cond, mut ttl_ms, mut get) = (None::<&str>, None::<u64>, false);
-    let mut i = 2;
+/// The options of `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n]`.
+pub(super) struct SetOptions {
+    /// `NX` or `XX`.
+    pub(super) condition: Option<&'static str>,
+    /// Time to live from now (EXAT/PXAT converted with this node's clock).
+    pub(super) ttl_ms: Option<u64>,
+    pub(super) get: bool,
+}
+
+/// Parses SET's options (everything after the value).
+pub(super) fn set_options(a: &[Bytes]) -> Result<SetOptions, Reply> {
+    let mut o = SetOptions {
+        condition: None,
+        ttl_ms: None,
+        get: false,
+    };
+    let mut i = 0;
     let bad_time = || Reply::err("invalid expire time in 'set' command");
     while i < a.len() {
         let opt = upper(&a[i]);
         match opt.as_str() {
-            "NX" | "XX" if cond.is_none() => cond = Some(if opt == "NX" { "NX" } else { "XX" }),
-            "GET" => get = true,
-            "EX" | "PX" | "EXAT" | "PXAT" if ttl_ms.is_none() => {
+            "NX" | "XX" if o.condition.is_none() => o.condition = Some(if opt == "NX" { "NX" } else { "XX" }),
+            "GET" => o.get = true,
+            "EX" | "PX" | "EXAT" | "PXAT" if o.ttl_ms.is_none() => {
                 let n = int(a.get(i + 1).ok_or_else(syntax)?)?;
                 i += 1;
                 if n <= 0 {
                     return Err(bad_time());
                 }
                 let n = n as u64;
-                ttl_ms = Some(match opt.as_str() {
+                o.ttl_ms = Some(match opt.as_str() {
                     "EX" => n.checked_mul(1000).ok_or_else(bad_time)?,
                     "PX" => n,
                     "EXAT" => n
@@ -512,6 +591,16 @@ async fn set(node: &Node, a: &[Bytes]) -> Answer {
         }
         i += 1;
     }
+    Ok(o)
+}
+
+async fn set(node: &Node, a: &[Bytes]) -> Answer {
+    let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
+    let SetOptions {
+        condition: cond,
+        ttl_ms,
+        get,
+    } = set_options(&a[2..])?;
     match (cond, get) {
         (None, false) => {
             write(node, set_write(k, v, ttl_ms, None)).await?.map_err(refused)?;
@@ -775,6 +864,11 @@ fn command(a: &[Bytes]) -> Answer {
 
 /// Every command served, for `COMMAND COUNT`.
 const COMMANDS: &[&str] = &[
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
     "ping",
     "echo",
     "quit",

@@ -1,0 +1,263 @@
+//! Redis transactions over the node API. `WATCH` reads each key's version linearizably;
+//! `MULTI` queues writes, each already turned into the node's [`Write`]s; `EXEC` proposes
+//! them as one log entry conditioned on the watched versions ([`Node::transaction`]). If a
+//! watched key moved, nothing applies and EXEC answers a null array; otherwise every queued
+//! command applies at one version, in order, each with its own answer (a refused one, e.g.
+//! `INCR` of text, is an error element and the others still apply), as in Redis.
+//!
+//! Differences from Redis, on purpose: only writes queue (read before `MULTI`, under
+//! `WATCH`); `SET ... XX|GET`, `GETSET`, `GETDEL`, `APPEND` and `MSETNX` are refused while
+//! queueing, as are syntax errors, so a transaction either runs whole or not at all.
+
+use bytes::Bytes;
+
+use super::codec::Reply;
+use super::commands::{failed, int, key, refused, set_options, value};
+use crate::cache::{Done, Refusal, Write};
+use crate::node::{wall_clock_ms, Node};
+use crate::types::Consistency;
+
+/// The most writes one transaction may queue: the HTTP batch's bound, one log entry.
+pub(super) const MAX_WRITES: usize = 1000;
+
+/// The most keys one connection may watch at once.
+pub(super) const MAX_WATCHED: usize = 10_000;
+
+/// How a queued command's outcomes become its element of EXEC's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `+OK` (SET, SETEX, PSETEX, MSET).
+    Ok,
+    /// `+OK`, or nil when its condition failed (SET NX).
+    OkOrNil,
+    /// 1, or 0 when its condition failed (SETNX).
+    Flag,
+    /// How many of the keys existed (DEL, UNLINK, EXPIRE with a time in the past).
+    Existed,
+    /// 1, or 0 when the key is missing or has no expiry (EXPIRE family, PERSIST).
+    Changed,
+    /// The new value (INCR family).
+    Number,
+}
+
+/// One queued command.
+#[derive(Debug)]
+pub(super) struct Queued {
+    writes: Vec<Write>,
+    shape: Shape,
+}
+
+/// An open `MULTI`.
+#[derive(Debug, Default)]
+pub(super) struct Multi {
+    queued: Vec<Queued>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    failed: bool,
+}
+
+impl Multi {
+    /// Queues `name a...` or answers why it cannot be queued (which aborts the transaction).
+    pub(super) fn queue(&mut self, node: &Node, name: &str, a: &[Bytes]) -> Reply {
+        match plan(node, name, a) {
+            Ok(q) if self.writes() + q.writes.len() > MAX_WRITES => self.fail(Reply::err(format!(
+                "a dcache transaction holds at most {MAX_WRITES} writes (one log entry)"
+            ))),
+            Ok(q) => {
+                self.queued.push(q);
+                Reply::Simple("QUEUED")
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn writes(&self) -> usize {
+        self.queued.iter().map(|q| q.writes.len()).sum()
+    }
+
+    /// Marks the transaction aborted and returns `e`.
+    pub(super) fn fail(&mut self, e: Reply) -> Reply {
+        self.failed = true;
+        e
+    }
+}
+
+/// `WATCH key...`: each key's version now (`0`: absent), read linearizably whatever the
+/// connection's read consistency, so EXEC judges against what was really current.
+pub(super) async fn watch(node: &Node, a: &[Bytes]) -> Result<Vec<(String, u64)>, Reply> {
+    let keys = a.iter().map(|k| key(node, k)).collect::<Result<Vec<_>, _>>()?;
+    let views = node.get_many(&keys, Consistency::Linearizable).await.map_err(failed)?;
+    Ok(keys
+        .iter()
+        .zip(views)
+        .map(|(k, v)| (k.to_string(), v.map_or(0, |v| v.version)))
+        .collect())
+}
+
+/// `EXEC`: proposes the queued writes on condition of `watched`.
+pub(super) async fn exec(node: &Node, multi: Multi, watched: Vec<(String, u64)>) -> Reply {
+    if multi.failed {
+        return Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
+    }
+    let counts: Vec<(usize, Shape)> = multi.queued.iter().map(|q| (q.writes.len(), q.shape)).collect();
+    let writes: Vec<Write> = multi.queued.into_iter().flat_map(|q| q.writes).collect();
+    match node.transaction(watched, writes).await {
+        Err(e) => failed(e),
+        Ok(Err(Refusal::ConditionFailed { .. })) => Reply::NilArray,
+        Ok(Err(other)) => refused(other),
+        Ok(Ok(applied)) => {
+            let mut outcomes = applied.outcomes.into_iter();
+            Reply::Array(
+                counts
+                    .into_iter()
+                    .map(|(n, shape)| answer(shape, outcomes.by_ref().take(n).collect()))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// One queued command's answer from its writes' outcomes.
+fn answer(shape: Shape, outcomes: Vec<Result<Done, Refusal>>) -> Reply {
+    let flag = |ok: bool| Reply::Int(i64::from(ok));
+    match shape {
+        Shape::Existed => {
+            let mut existed = 0;
+            for o in outcomes {
+                match o {
+                    Ok(d) => existed += i64::from(d.existed),
+                    Err(r) => return refused(r),
+                }
+            }
+            Reply::Int(existed)
+        }
+        Shape::Number => match outcomes.into_iter().next() {
+            Some(Ok(d)) => Reply::Int(d.number.unwrap_or_default()),
+            Some(Err(r)) => refused(r),
+            None => Reply::Int(0),
+        },
+        Shape::Ok | Shape::OkOrNil | Shape::Flag | Shape::Changed => match outcomes.into_iter().find_map(Result::err) {
+            None if matches!(shape, Shape::Ok | Shape::OkOrNil) => Reply::Simple("OK"),
+            None => flag(true),
+            Some(Refusal::ConditionFailed { .. }) if shape == Shape::OkOrNil => Reply::Nil,
+            Some(Refusal::ConditionFailed { .. }) if shape == Shape::Flag => flag(false),
+            Some(Refusal::NotFound { .. } | Refusal::NoExpiry { .. }) if shape == Shape::Changed => flag(false),
+            Some(r) => refused(r),
+        },
+    }
+}
+
+/// What `name a...` queues, or why it cannot be queued.
+fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
+    let one = |w: Write, shape: Shape| Queued { writes: vec![w], shape };
+    let set = |k: &str, v: &str, ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
+        key: k.to_string(),
+        value: v.to_string(),
+        ttl_ms,
+        if_version,
+    };
+    Ok(match name {
+        "set" => {
+            let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
+            let opts = set_options(&a[2..])?;
+            match (opts.condition, opts.get) {
+                (None, false) => one(set(k, v, opts.ttl_ms, None), Shape::Ok),
+                (Some("NX"), false) => one(set(k, v, opts.ttl_ms, Some(0)), Shape::OkOrNil),
+                _ => return Err(not_queueable("SET with XX or GET")),
+            }
+        }
+        "setnx" => one(set(key(node, &a[0])?, value(node, &a[1])?, None, Some(0)), Shape::Flag),
+        "setex" | "psetex" => {
+            let bad = || Reply::err(format!("invalid expire time in '{name}' command"));
+            let ttl = int(&a[1])?;
+            if ttl <= 0 {
+                return Err(bad());
+            }
+            let unit = if name == "setex" { 1000 } else { 1 };
+            let ttl_ms = (ttl as u64).checked_mul(unit).ok_or_else(bad)?;
+            one(
+                set(key(node, &a[0])?, value(node, &a[2])?, Some(ttl_ms), None),
+                Shape::Ok,
+            )
+        }
+        "mset" => {
+            if a.len() % 2 != 0 {
+                return Err(Reply::err("wrong number of arguments for 'mset' command"));
+            }
+            let writes = a
+                .chunks(2)
+                .map(|kv| Ok(set(key(node, &kv[0])?, value(node, &kv[1])?, None, None)))
+                .collect::<Result<Vec<_>, Reply>>()?;
+            Queued {
+                writes,
+                shape: Shape::Ok,
+            }
+        }
+        "del" | "unlink" => Queued {
+            writes: a
+                .iter()
+                .map(|k| {
+                    Ok(Write::Delete {
+                        key: key(node, k)?.to_string(),
+                        if_version: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, Reply>>()?,
+            shape: Shape::Existed,
+        },
+        "expire" | "pexpire" | "expireat" | "pexpireat" => {
+            if a.len() > 2 {
+                return Err(not_queueable("EXPIRE with NX, XX, GT or LT"));
+            }
+            let k = key(node, &a[0])?.to_string();
+            let n = i128::from(int(&a[1])?);
+            let now = i128::from(wall_clock_ms());
+            let ttl_ms = match name {
+                "expire" => n * 1000,
+                "pexpire" => n,
+                "expireat" => n * 1000 - now,
+                _ => n - now,
+            };
+            if ttl_ms <= 0 {
+                one(
+                    Write::Delete {
+                        key: k,
+                        if_version: None,
+                    },
+                    Shape::Existed,
+                )
+            } else {
+                let ttl_ms = u64::try_from(ttl_ms)
+                    .map_err(|_| Reply::err(format!("invalid expire time in '{name}' command")))?;
+                one(Write::Expire { key: k, ttl_ms }, Shape::Changed)
+            }
+        }
+        "persist" => one(
+            Write::Persist {
+                key: key(node, &a[0])?.to_string(),
+            },
+            Shape::Changed,
+        ),
+        "incr" | "decr" | "incrby" | "decrby" => {
+            let by = a.get(1).map_or(Ok(1), int)?;
+            let by = if name.starts_with("decr") {
+                by.checked_neg().ok_or_else(|| Reply::err("decrement would overflow"))?
+            } else {
+                by
+            };
+            one(
+                Write::Incr {
+                    key: key(node, &a[0])?.to_string(),
+                    by,
+                },
+                Shape::Number,
+            )
+        }
+        other => return Err(not_queueable(&format!("'{other}'"))),
+    })
+}
+
+fn not_queueable(what: &str) -> Reply {
+    Reply::err(format!(
+        "{what} cannot be queued in a dcache transaction: only plain writes queue; read before MULTI, under WATCH"
+    ))
+}
