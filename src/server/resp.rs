@@ -4,7 +4,9 @@
 //!
 //! One task per connection reads requests, answers every complete one in order (pipelining)
 //! and writes the answers before it reads more, so a client that does not read its answers
-//! stops being read: the output buffer per connection stays bounded.
+//! stops being read: the output buffer per connection stays bounded. Consecutive plain
+//! writes of a pipeline go to the leader as one entry that applies them in order, each with
+//! its own answer, instead of one round trip each.
 
 mod codec;
 mod commands;
@@ -14,19 +16,22 @@ mod transaction;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use codec::Reply;
+use codec::{ProtocolError, Reply};
 use commands::Session;
 
 use crate::node::Node;
 
 /// Answers are written out once this many bytes wait, even mid-pipeline.
 const FLUSH_AT: usize = 256 * 1024;
+
+/// The most requests of a pipeline taken from the input at once.
+const MAX_AHEAD: usize = 1024;
 
 /// Serves RESP on `listener` (if enabled) until `shutdown`; open connections end with it.
 pub async fn serve(node: Node, listener: Option<TcpListener>, shutdown: CancellationToken) {
@@ -78,36 +83,52 @@ async fn connection(
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
     loop {
-        loop {
-            let limits = session.limits(node);
-            match codec::parse(&mut input, &limits) {
-                Ok(Some(args)) if args.is_empty() => continue,
-                Ok(Some(args)) => {
-                    let reply = commands::execute(&mut session, node, args).await;
+        let (requests, protocol_error) = take_requests(&session, node, &mut input);
+        let took = !requests.is_empty();
+        let mut i = 0;
+        while i < requests.len() && !session.closing {
+            let run = if session.batches_writes() {
+                transaction::pipeline_run(node, &requests[i..])
+            } else {
+                Vec::new()
+            };
+            if run.is_empty() {
+                let reply = commands::execute(&mut session, node, requests[i].clone()).await;
+                reply.encode(session.protocol, &mut output);
+                i += 1;
+            } else {
+                i += run.len();
+                let started = std::time::Instant::now();
+                let (names, queued): (Vec<String>, Vec<_>) = run.into_iter().unzip();
+                let replies = transaction::apply_run(node, queued).await;
+                for (name, reply) in names.iter().zip(replies) {
+                    node.metrics()
+                        .resp_command(name, started.elapsed(), matches!(reply, Reply::Error(_)));
                     reply.encode(session.protocol, &mut output);
-                    if session.closing {
-                        break;
-                    }
-                    if output.len() >= FLUSH_AT {
-                        stream.write_all(&output).await?;
-                        output.clear();
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    Reply::err(&e).encode(session.protocol, &mut output);
-                    stream.write_all(&output).await?;
-                    tracing::debug!(id, error = %e, "closing a RESP connection after a protocol error");
-                    return Ok(());
                 }
             }
+            if output.len() >= FLUSH_AT {
+                stream.write_all(&output).await?;
+                output.clear();
+            }
+        }
+        if let (Some(e), false) = (&protocol_error, session.closing) {
+            Reply::err(e).encode(session.protocol, &mut output);
+            stream.write_all(&output).await?;
+            tracing::debug!(id, error = %e, "closing a RESP connection after a protocol error");
+            return Ok(());
+        }
+        if session.closing {
+            stream.write_all(&output).await?;
+            return Ok(());
+        }
+        if took {
+            // More complete requests may wait in the input: answer them before reading.
+            continue;
         }
         if !output.is_empty() {
             stream.write_all(&output).await?;
             output.clear();
-        }
-        if session.closing {
-            return Ok(());
         }
         let read = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -115,6 +136,26 @@ async fn connection(
         };
         if read == 0 {
             return Ok(());
+        }
+    }
+}
+
+/// The complete requests waiting in `input`, in order, and the protocol error that follows
+/// them, if any. Before authentication only one is taken: `AUTH` changes the bounds the
+/// next one is parsed with.
+fn take_requests(session: &Session, node: &Node, input: &mut BytesMut) -> (Vec<Vec<Bytes>>, Option<ProtocolError>) {
+    let mut requests = Vec::new();
+    loop {
+        match codec::parse(input, &session.limits(node)) {
+            Ok(Some(args)) if args.is_empty() => continue,
+            Ok(Some(args)) => {
+                requests.push(args);
+                if !session.batches_writes() || requests.len() >= MAX_AHEAD {
+                    return (requests, None);
+                }
+            }
+            Ok(None) => return (requests, None),
+            Err(e) => return (requests, Some(e)),
         }
     }
 }

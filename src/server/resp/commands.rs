@@ -64,6 +64,12 @@ impl Session {
         }
     }
 
+    /// Whether the next requests of a pipeline may go as one entry: authenticated for
+    /// writes and not inside `MULTI` (see [`transaction::pipeline_run`]).
+    pub(super) fn batches_writes(&self) -> bool {
+        self.role == Some(Role::ReadWrite) && self.multi.is_none()
+    }
+
     /// Request bounds: Redis's tight ones before authentication, the node's after.
     pub(super) fn limits(&self, node: &Node) -> Limits {
         if self.role.is_none() {
@@ -80,14 +86,14 @@ impl Session {
 
 /// What a command may need: nothing (connection commands), reading, or writing.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(super) enum Access {
     None,
     Read,
     Write,
 }
 
 /// Arity (Redis's: positive is exact, negative a minimum, the name included) and access.
-fn spec(name: &str) -> Option<(i32, Access)> {
+pub(super) fn spec(name: &str) -> Option<(i32, Access)> {
     use Access::*;
     Some(match name {
         "ping" => (-1, None),

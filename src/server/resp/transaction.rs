@@ -12,7 +12,7 @@
 use bytes::Bytes;
 
 use super::codec::Reply;
-use super::commands::{failed, int, key, refused, set_options, value};
+use super::commands::{failed, int, key, refused, set_options, spec, value, Access};
 use crate::cache::{Done, Refusal, Write};
 use crate::node::{wall_clock_ms, Node};
 use crate::types::Consistency;
@@ -78,6 +78,60 @@ impl Multi {
     pub(super) fn fail(&mut self, e: Reply) -> Reply {
         self.failed = true;
         e
+    }
+}
+
+/// Key and value bytes one pipeline run may carry in its entry.
+const MAX_RUN_BYTES: usize = 1024 * 1024;
+
+/// The plain writes at the head of a pipeline (`requests`, each name first), planned: they
+/// can go to the leader as one entry that applies them in order, each with its own answer
+/// (a transaction without WATCH), instead of one round trip each. Empty when fewer than two
+/// qualify, or while the cluster runs below format 3.
+pub(super) fn pipeline_run(node: &Node, requests: &[Vec<Bytes>]) -> Vec<(String, Queued)> {
+    let mut run = Vec::new();
+    if node.cluster_format() < 3 {
+        return run;
+    }
+    let (mut writes, mut bytes) = (0, 0);
+    for args in requests {
+        let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+        let n = args.len() as i32;
+        match spec(&name) {
+            Some((arity, Access::Write)) if (arity > 0 && n == arity) || (arity < 0 && n >= -arity) => {}
+            _ => break,
+        }
+        let Ok(q) = plan(node, &name, &args[1..]) else {
+            break;
+        };
+        writes += q.writes.len();
+        bytes += q.writes.iter().map(Write::approx_bytes).sum::<usize>();
+        if writes > MAX_WRITES || bytes > MAX_RUN_BYTES {
+            break;
+        }
+        run.push((name, q));
+    }
+    if run.len() < 2 {
+        run.clear();
+    }
+    run
+}
+
+/// Applies a [`pipeline_run`] as one entry and returns each command's answer, in order.
+pub(super) async fn apply_run(node: &Node, run: Vec<Queued>) -> Vec<Reply> {
+    let shapes: Vec<(usize, Shape)> = run.iter().map(|q| (q.writes.len(), q.shape)).collect();
+    let writes: Vec<Write> = run.into_iter().flat_map(|q| q.writes).collect();
+    match node.transaction(Vec::new(), writes).await {
+        Ok(Ok(applied)) => {
+            let mut outcomes = applied.outcomes.into_iter();
+            shapes
+                .into_iter()
+                .map(|(n, shape)| answer(shape, outcomes.by_ref().take(n).collect()))
+                .collect()
+        }
+        // Nothing is watched, so nothing can refuse the whole entry; answer alike anyway.
+        Ok(Err(r)) => vec![refused(r); shapes.len()],
+        Err(e) => vec![failed(e); shapes.len()],
     }
 }
 
