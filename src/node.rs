@@ -631,7 +631,13 @@ impl Node {
             Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
             Err(e) if e.never_arrived() => Attempt::Retry(format!("leader {} unreachable", leader.name)),
             Err(CallError::TimedOut { timeout, .. }) => Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) => Attempt::Done(Err(NodeError::Internal(format!("calling {}: {e}", leader.name)))),
+            // The request may have reached the leader before the connection broke (it was
+            // killed, say): its outcome is unknown, which is what the client must hear.
+            Err(e) => Attempt::Done(Err(NodeError::NoLeader(format!(
+                "lost the connection to leader {} with the request in flight ({e}); \
+                 a write may or may not have been applied",
+                leader.name
+            )))),
         }
     }
 

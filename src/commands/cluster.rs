@@ -29,7 +29,7 @@ pub async fn run(opts: &ClientOpts, command: &ClusterCommand) -> Result<(), Comm
             match opts.output {
                 Output::Json => println!("{}", to_json(&s.members)),
                 Output::Text => print_table(
-                    &["NAME", "ID", "KIND", "PEER URL", "CLIENT URL"],
+                    &["NAME", "ID", "KIND", "PEER URL", "CLIENT URL", "RESP URL"],
                     s.members.iter().map(member_row).collect(),
                 ),
             }
@@ -63,6 +63,7 @@ fn member_row(m: &MemberInfo) -> Vec<String> {
         if m.voter { "voter" } else { "learner" }.to_string(),
         m.peer_url.clone(),
         m.client_url.clone(),
+        m.resp_url.clone(),
     ]
 }
 

@@ -11,6 +11,7 @@
 mod codec;
 mod commands;
 mod glob;
+mod pubsub;
 mod transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 use codec::{ProtocolError, Reply};
 use commands::Session;
 
-use crate::node::Node;
+use crate::cache::WatchEvent;
+use crate::node::{Lagged, Node};
 
 /// Answers are written out once this many bytes wait, even mid-pipeline.
 const FLUSH_AT: usize = 256 * 1024;
@@ -130,14 +132,49 @@ async fn connection(
             stream.write_all(&output).await?;
             output.clear();
         }
-        let read = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            read = stream.read_buf(&mut input) => read?,
-        };
-        if read == 0 {
-            return Ok(());
+        match next_input(&mut session, &mut stream, &mut input, shutdown).await? {
+            Input::Read(0) | Input::Stop => return Ok(()),
+            Input::Read(_) => {}
+            Input::Event(Ok(event)) => {
+                for message in session.subs.messages(&event) {
+                    message.encode(session.protocol, &mut output);
+                }
+            }
+            Input::Event(Err(lagged)) => {
+                Reply::err(format!("this subscriber fell behind: {lagged}")).encode(session.protocol, &mut output);
+                stream.write_all(&output).await?;
+                return Ok(());
+            }
         }
     }
+}
+
+/// What woke a waiting connection.
+enum Input {
+    Read(usize),
+    Event(Result<WatchEvent, Lagged>),
+    Stop,
+}
+
+/// Waits for bytes from the client or, while it is subscribed, for the next change applied
+/// on this node.
+async fn next_input(
+    session: &mut Session,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    shutdown: &CancellationToken,
+) -> std::io::Result<Input> {
+    let Some(watch) = session.subs.watch() else {
+        return Ok(tokio::select! {
+            _ = shutdown.cancelled() => Input::Stop,
+            read = stream.read_buf(input) => Input::Read(read?),
+        });
+    };
+    Ok(tokio::select! {
+        _ = shutdown.cancelled() => Input::Stop,
+        read = stream.read_buf(input) => Input::Read(read?),
+        event = watch.next() => event.map_or(Input::Stop, Input::Event),
+    })
 }
 
 /// The complete requests waiting in `input`, in order, and the protocol error that follows

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{free_ports, wait_until, Cluster, Node, BIN};
+use crate::support::{dcache, free_ports, run_dcache, wait_until, Cluster, Node, BIN};
 
 /// Runs `redis-cli -p PORT ARGS...` and returns its stdout (trimmed), asserting success.
 fn cli(port: u16, args: &[&str]) -> String {
@@ -206,6 +206,12 @@ fn any_member_of_a_cluster_serves_pipelines_through_the_redis_crate() {
         member["resp_url"],
         c.node(follower).resp_url(),
         "the RESP URL is published: {member:#}"
+    );
+    let (out, what) = run_dcache(dcache(Some(&c.node(leader).url())), &["cluster", "members"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("RESP URL") && (0..3).all(|i| listing.contains(&c.node(i).resp_url())),
+        "{what}"
     );
 }
 
@@ -469,4 +475,127 @@ fn watch_multi_exec_apply_at_one_version_or_not_at_all() {
         t.join().unwrap();
     }
     assert_eq!(http.value_of("counted").map(|(v, _)| v).as_deref(), Some("50"));
+}
+
+#[test]
+fn a_leader_killed_during_pipelines_loses_no_acknowledged_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let mut c = Cluster::start(3, &[]);
+    await_cluster_version(&(0..3).map(|i| &c.node(i).http).collect::<Vec<_>>());
+    let leader = c.leader();
+    let follower = c.followers_of(leader)[0];
+    let url = c.node(follower).resp_url();
+    let stop = Arc::new(AtomicBool::new(false));
+    // (acknowledged pipelines, failed pipelines with their errors)
+    let record = Arc::new(Mutex::new((Vec::<u32>::new(), Vec::<String>::new())));
+    let writer = {
+        let (stop, record) = (stop.clone(), record.clone());
+        std::thread::spawn(move || {
+            let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+            con.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+            let mut round = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let mut pipe = redis::pipe();
+                for i in 0..50 {
+                    pipe.cmd("SET").arg(format!("r{round}:{i}")).arg(round).ignore();
+                }
+                let result: redis::RedisResult<()> = pipe.query(&mut con);
+                let mut r = record.lock().unwrap();
+                match result {
+                    Ok(()) => r.0.push(round),
+                    Err(e) => r.1.push(e.to_string()),
+                }
+                round += 1;
+            }
+        })
+    };
+    let acked = |record: &Mutex<(Vec<u32>, Vec<String>)>| record.lock().unwrap().0.len();
+    assert!(
+        wait_until(Duration::from_secs(20), || acked(&record) >= 5),
+        "no pipeline acknowledged before the kill"
+    );
+    c.kill9(leader);
+    let before = acked(&record);
+    // Writes go on through the survivor once a new leader is elected.
+    assert!(
+        wait_until(Duration::from_secs(20), || acked(&record) >= before + 5),
+        "no pipeline acknowledged after the kill:\n{}",
+        c.logs()
+    );
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let (ok, failed) = std::mem::take(&mut *record.lock().unwrap());
+    // A pipeline in flight at the kill may fail, and says its outcome is unknown.
+    for e in &failed {
+        assert!(
+            e.contains("TRYAGAIN") || e.contains("may or may not"),
+            "an unclear error for a write in flight: {e}"
+        );
+    }
+    let new_leader = c.leader();
+    for i in c.live() {
+        let http = &c.node(i).http;
+        for &round in &ok {
+            for key in [format!("r{round}:0"), format!("r{round}:49")] {
+                assert_eq!(
+                    http.value_of(&key).map(|(v, _)| v),
+                    Some(round.to_string()),
+                    "acknowledged {key} missing on node{} (leader node{})",
+                    i + 1,
+                    new_leader + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn keyspace_notifications_reach_subscribers_on_every_member() {
+    let c = Cluster::start(3, &[]);
+    await_cluster_version(&(0..3).map(|i| &c.node(i).http).collect::<Vec<_>>());
+    let leader = c.leader();
+    let follower = c.followers_of(leader)[0];
+    // The redis crate subscribes on a follower; writes go through the leader's RESP port.
+    let mut sub_con = redis::Client::open(c.node(follower).resp_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut pubsub = sub_con.as_pubsub();
+    pubsub.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    pubsub.psubscribe("__keyspace@0__:ks:*").unwrap();
+    pubsub.subscribe("__keyevent@0__:del").unwrap();
+    let port = c.node(leader).resp_port();
+    assert_eq!(cli(port, &["set", "ks:a", "1"]), "OK");
+    assert_eq!(cli(port, &["set", "other", "1"]), "OK");
+    assert_eq!(cli(port, &["del", "ks:a", "other"]), "2");
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let m = pubsub.get_message().expect("a notification within 10 s");
+        let payload: String = m.get_payload().unwrap();
+        got.push(format!("{} {payload}", m.get_channel_name()));
+    }
+    assert_eq!(
+        got,
+        [
+            "__keyspace@0__:ks:a set",
+            "__keyspace@0__:ks:a del",
+            "__keyevent@0__:del ks:a",
+            "__keyevent@0__:del other",
+        ]
+    );
+    drop(pubsub);
+
+    // Subscribed mode in Redis's words, byte for byte.
+    let text = |input: &[u8]| String::from_utf8_lossy(&raw(port, input)).into_owned();
+    assert_eq!(
+        text(b"SUBSCRIBE a b\r\nGET k\r\nPING\r\nUNSUBSCRIBE\r\nGET k\r\nPUBLISH a x\r\nQUIT\r\n"),
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n\
+         -ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n\
+         *2\r\n$4\r\npong\r\n$0\r\n\r\n\
+         *3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n\
+         $-1\r\n\
+         -ERR dcache publishes keyspace notifications only (__keyspace@0__ and __keyevent@0__ channels); PUBLISH is not supported\r\n\
+         +OK\r\n"
+    );
 }

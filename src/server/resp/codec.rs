@@ -201,6 +201,10 @@ pub(super) enum Reply {
     Array(Vec<Reply>),
     /// A map (RESP3 `%`, a flat array in RESP2).
     Map(Vec<(Reply, Reply)>),
+    /// An out-of-band message (RESP3 `>`, an array in RESP2): pub/sub.
+    Push(Vec<Reply>),
+    /// Several replies to one command, one after the other (SUBSCRIBE of many channels).
+    Many(Vec<Reply>),
 }
 
 impl Reply {
@@ -233,6 +237,12 @@ impl Reply {
                 line(out, b'*', items.len().to_string().as_bytes());
                 items.iter().for_each(|r| r.encode(protocol, out));
             }
+            Reply::Push(items) => {
+                let kind = if protocol >= 3 { b'>' } else { b'*' };
+                line(out, kind, items.len().to_string().as_bytes());
+                items.iter().for_each(|r| r.encode(protocol, out));
+            }
+            Reply::Many(replies) => replies.iter().for_each(|r| r.encode(protocol, out)),
             Reply::Map(pairs) => {
                 if protocol >= 3 {
                     line(out, b'%', pairs.len().to_string().as_bytes());

@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::codec::{self, Limits, Reply};
 use super::glob;
+use super::pubsub::{self, Subscriptions};
 use super::transaction::{self, Multi};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
@@ -44,6 +45,8 @@ pub(super) struct Session {
     multi: Option<Multi>,
     /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
     watched: Vec<(String, u64)>,
+    /// Keyspace-notification subscriptions.
+    pub(super) subs: Subscriptions,
 }
 
 impl Session {
@@ -61,6 +64,7 @@ impl Session {
             next_cursor: 1,
             multi: None,
             watched: Vec::new(),
+            subs: Subscriptions::default(),
         }
     }
 
@@ -129,6 +133,9 @@ pub(super) fn spec(name: &str) -> Option<(i32, Access)> {
         "multi" | "discard" | "unwatch" => (1, None),
         "exec" => (1, None),
         "watch" => (-2, Read),
+        "subscribe" | "psubscribe" => (-2, Read),
+        "unsubscribe" | "punsubscribe" => (-1, Read),
+        "publish" => (3, Write),
         _ => return Option::None,
     })
 }
@@ -155,6 +162,11 @@ pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> R
             ))),
             _ => multi.queue(node, &name, &args[1..]),
         };
+    }
+    if s.subs.active() && s.protocol < 3 && !pubsub::allowed_while_subscribed(&name) {
+        return Reply::err(format!(
+            "Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ));
     }
     let open_before_auth = matches!(name.as_str(), "auth" | "hello" | "quit" | "reset");
     match s.role {
@@ -259,6 +271,15 @@ fn upper(b: &Bytes) -> String {
 
 async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
     match name {
+        "ping" if s.subs.active() && s.protocol < 3 => Ok(Reply::Array(vec![
+            Reply::text("pong"),
+            a.first().cloned().map_or(Reply::text(""), Reply::Bulk),
+        ])),
+        "subscribe" | "psubscribe" => Ok(s.subs.subscribe(node, a, name == "psubscribe")),
+        "unsubscribe" | "punsubscribe" => Ok(s.subs.unsubscribe(a, name == "punsubscribe")),
+        "publish" => Err(Reply::err(
+            "dcache publishes keyspace notifications only (__keyspace@0__ and __keyevent@0__ channels); PUBLISH is not supported",
+        )),
         "ping" => Ok(match a {
             [] => Reply::Simple("PONG"),
             [msg] => Reply::Bulk(msg.clone()),
@@ -870,6 +891,11 @@ fn command(a: &[Bytes]) -> Answer {
 
 /// Every command served, for `COMMAND COUNT`.
 const COMMANDS: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "publish",
     "multi",
     "exec",
     "discard",
