@@ -146,6 +146,8 @@ pub struct App {
     pub(crate) interval: Duration,
     pub(crate) poll_timeout: Duration,
     pub(crate) cluster_id: Option<String>,
+    /// The cluster version (format) the members have applied, the newest seen.
+    pub(crate) cluster_format: Option<u32>,
     pub(crate) nodes: Vec<NodeRow>,
     pub(crate) leader: Option<LeaderView>,
     /// The last leader seen, kept while there is none, to name both ends of a change.
@@ -184,6 +186,7 @@ impl App {
             interval,
             poll_timeout,
             cluster_id: None,
+            cluster_format: None,
             nodes: Vec::new(),
             leader: None,
             last_leader: None,
@@ -299,6 +302,13 @@ impl App {
         {
             self.cluster_id = Some(id);
         }
+        self.cluster_format = polls
+            .iter()
+            .filter_map(|p| p.outcome.as_ref().ok())
+            .map(|s| s.cluster_format)
+            .filter(|f| *f > 0)
+            .max()
+            .or(self.cluster_format);
 
         let old_index = self.selected_index();
         self.nodes = node_rows(polls, leader_status.as_ref());

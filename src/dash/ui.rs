@@ -147,6 +147,13 @@ impl App {
                     dim,
                 )],
                 vec![Span::styled(
+                    format!(
+                        "format {}",
+                        self.cluster_format.map_or("?".to_string(), |f| f.to_string())
+                    ),
+                    dim,
+                )],
+                vec![Span::styled(
                     format!("every {} (timeout {})", human(self.interval), human(self.poll_timeout)),
                     dim,
                 )],
