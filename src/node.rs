@@ -325,7 +325,12 @@ impl Node {
     /// leader changes.
     fn stamp_clock_ms(&self) -> u64 {
         let applied = self.inner.state.read();
-        wall_clock_ms().max(applied.leader_clock.at(Instant::now()).max(applied.cache.counters().clock_ms))
+        wall_clock_ms().max(
+            applied
+                .leader_clock
+                .at(Instant::now())
+                .max(applied.cache.counters().clock_ms),
+        )
     }
 
     /// Returns once reading this node's applied state satisfies `consistency`.
@@ -674,5 +679,3 @@ impl Node {
 fn left(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
-
-

@@ -16,8 +16,8 @@ use tokio::sync::{broadcast, watch};
 
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::clock::LeaderClock;
 use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent, ENTRY_OVERHEAD};
+use crate::clock::LeaderClock;
 
 /// Everything the state machine has applied, guarded together.
 #[derive(Debug, Default)]
@@ -107,7 +107,9 @@ impl SharedState {
             applied.membership = meta.last_membership.clone();
             applied.leader_clock.observe(stamp, std::time::Instant::now());
             // No receivers is fine: nobody watches.
-            let _ = self.events.send(Feed::Replaced(meta.last_log_id.map_or(0, |l| l.index())));
+            let _ = self
+                .events
+                .send(Feed::Replaced(meta.last_log_id.map_or(0, |l| l.index())));
         }
         self.set_applied(meta.last_log_id);
     }

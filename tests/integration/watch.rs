@@ -41,7 +41,9 @@ fn a_watch_resumed_on_a_lagging_follower_never_goes_back() {
 
     // The follower misses a run of writes; the client saw the newest one (from the leader).
     c.stop_signal(f, "STOP");
-    let versions: Vec<u64> = (0..50).map(|i| c.node(l).http.set(&format!("r/{i:02}"), "missed")).collect();
+    let versions: Vec<u64> = (0..50)
+        .map(|i| c.node(l).http.set(&format!("r/{i:02}"), "missed"))
+        .collect();
     let newest = *versions.last().unwrap();
 
     // Open the watch while the follower is still frozen: its request is served as soon as it
@@ -127,7 +129,15 @@ fn a_follower_that_installs_a_snapshot_ends_its_watches_with_compacted() {
         .filter(|(v, _)| **v <= through)
         .map(|(v, k)| (*v, k.clone()))
         .collect();
-    assert_eq!(got, want, "the events sent must have no gap and no repeat");
+    if let Some(at) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
+        panic!(
+            "the events sent must have no gap and no repeat: event {at} is {:?}, expected {:?} ({} sent, {} expected through version {through})",
+            got.get(at),
+            want.get(at),
+            got.len(),
+            want.len()
+        );
+    }
     match error.first() {
         None => assert_eq!(through, last, "without an error every event must arrive"),
         Some(e) => {
@@ -155,10 +165,7 @@ fn a_follower_that_installs_a_snapshot_ends_its_watches_with_compacted() {
                     (v, key)
                 })
                 .collect();
-            let want: Vec<(u64, String)> = acked
-                .range(compacted + 1..)
-                .map(|(v, k)| (*v, k.clone()))
-                .collect();
+            let want: Vec<(u64, String)> = acked.range(compacted + 1..).map(|(v, k)| (*v, k.clone())).collect();
             assert_eq!(got, want, "resumed from {compacted}");
         }
     }

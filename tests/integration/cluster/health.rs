@@ -174,5 +174,9 @@ fn a_leader_cut_off_from_both_followers_reports_that_it_lost_its_quorum() {
                 .is_some_and(|s| s["role"] == "leader" && s["quorum_lost"] == false)
         })
     });
-    assert!(back, "no leader with a quorum after the followers came back\n{}", c.logs());
+    assert!(
+        back,
+        "no leader with a quorum after the followers came back\n{}",
+        c.logs()
+    );
 }
