@@ -309,14 +309,11 @@ impl Node {
     /// never its own wall clock, so a follower whose clock is ahead does not hide live keys
     /// and one whose clock is behind does not revive expired ones.
     fn read_clock_ms(&self, applied: &Applied) -> u64 {
-        let leader = applied
-            .leader_clock
-            .at(Instant::now())
-            .max(applied.cache.counters().clock_ms);
+        let cluster = applied.cluster_clock_ms();
         if self.leader_id() == Some(self.inner.id) {
-            wall_clock_ms().max(leader)
+            wall_clock_ms().max(cluster)
         } else {
-            leader
+            cluster
         }
     }
 
@@ -324,13 +321,7 @@ impl Node {
     /// or the cluster clock if that is ahead, so the cluster clock only moves forward across
     /// leader changes.
     fn stamp_clock_ms(&self) -> u64 {
-        let applied = self.inner.state.read();
-        wall_clock_ms().max(
-            applied
-                .leader_clock
-                .at(Instant::now())
-                .max(applied.cache.counters().clock_ms),
-        )
+        wall_clock_ms().max(self.inner.state.read().cluster_clock_ms())
     }
 
     /// Returns once reading this node's applied state satisfies `consistency`.

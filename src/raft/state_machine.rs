@@ -30,6 +30,16 @@ pub struct Applied {
     pub leader_clock: LeaderClock,
 }
 
+impl Applied {
+    /// The cluster clock now: the leader's time as the timestamps applied here tell it (see
+    /// [`LeaderClock`]), never below the newest of them.
+    pub fn cluster_clock_ms(&self) -> u64 {
+        self.leader_clock
+            .at(std::time::Instant::now())
+            .max(self.cache.counters().clock_ms)
+    }
+}
+
 /// Events buffered per watcher before it is told it fell behind.
 const WATCH_BUFFER: usize = 4096;
 
