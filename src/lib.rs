@@ -21,6 +21,7 @@
 //!   `raft::store` (the only sled user).
 //! - `cache`: the in-memory ordered map with TTL, eviction and watch history, the client
 //!   operations it applies and the log payload that carries them; no I/O, no Raft, no clock.
+//! - `clock`: the leader's time as any node tells it, which judges expiry on every node.
 //! - `version`: the build, its format versions and the test hook that lowers them.
 
 pub mod backup;
@@ -28,6 +29,7 @@ pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dash;

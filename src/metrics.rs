@@ -275,7 +275,7 @@ impl Metrics {
     fn refresh(&self, s: &NodeStatus) {
         let values = [
             s.term,
-            u64::from(s.role.is_leader()),
+            u64::from(s.leads()),
             s.last_log_index,
             s.committed,
             s.applied,

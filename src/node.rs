@@ -29,7 +29,7 @@ pub use crate::raft::network::InboundError;
 pub use backup::restore;
 pub use removal::removed_note;
 pub use start::StartError;
-pub use watch::{Compacted, Lagged, Watch};
+pub use watch::{Compacted, Interrupted, Lagged, Watch};
 
 use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 use crate::config::Config;
@@ -278,7 +278,7 @@ impl Node {
     pub async fn get(&self, key: &str, consistency: Consistency) -> Result<Option<KeyView>, NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
-        let now = read_clock_ms(&applied);
+        let now = self.read_clock_ms(&applied);
         Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
     }
 
@@ -294,7 +294,7 @@ impl Node {
     ) -> Result<(Vec<KeyView>, bool), NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
-        let now = read_clock_ms(&applied);
+        let now = self.read_clock_ms(&applied);
         let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
         Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
     }
@@ -303,7 +303,7 @@ impl Node {
     pub async fn get_many(&self, keys: &[&str], consistency: Consistency) -> Result<Vec<Option<KeyView>>, NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
-        let now = read_clock_ms(&applied);
+        let now = self.read_clock_ms(&applied);
         Ok(keys
             .iter()
             .map(|k| applied.cache.get(k, now).map(|e| e.view(k, now)))
@@ -320,6 +320,28 @@ impl Node {
     /// history after `from_version` (if given); `Compacted` if some of it is no longer kept.
     pub fn watch(&self, prefix: String, from_version: Option<u64>) -> Result<Watch, Compacted> {
         Watch::open(&self.inner.state, prefix, from_version)
+    }
+
+    /// The time against which reads of `applied` judge expiry: the leader's clock. On the
+    /// leader that is its own wall clock, or the cluster clock if that is ahead (a previous
+    /// leader's clock ran ahead; the cluster clock never goes back). On any other node it is
+    /// the leader's time told by the stamps it applied ([`crate::clock::LeaderClock`]),
+    /// never its own wall clock, so a follower whose clock is ahead does not hide live keys
+    /// and one whose clock is behind does not revive expired ones.
+    fn read_clock_ms(&self, applied: &Applied) -> u64 {
+        let cluster = applied.cluster_clock_ms();
+        if self.leader_id() == Some(self.inner.id) {
+            wall_clock_ms().max(cluster)
+        } else {
+            cluster
+        }
+    }
+
+    /// The time this node stamps into the entries it proposes as leader: its wall clock,
+    /// or the cluster clock if that is ahead, so the cluster clock only moves forward across
+    /// leader changes.
+    fn stamp_clock_ms(&self) -> u64 {
+        wall_clock_ms().max(self.inner.state.read().cluster_clock_ms())
     }
 
     /// Returns once reading this node's applied state satisfies `consistency`.
@@ -480,16 +502,27 @@ impl Node {
                 ))
             };
         }
-        if m.membership_config.membership().voter_ids().count() <= 1 {
-            return Ok(leader);
+        match self.quorum_lost(&m) {
+            Some(why) => Err(why),
+            None => Ok(leader),
         }
+    }
+
+    /// On a leader: why it has lost its quorum, if it has: no quorum of voters acknowledged
+    /// it within the lease (twice `election-timeout-ms`, openraft's `election_timeout_max`).
+    /// `None` while a quorum answers, on a one-voter cluster, and on any other role.
+    fn quorum_lost(&self, m: &crate::raft::RaftMetrics) -> Option<String> {
+        if m.current_leader != Some(self.inner.id) || m.membership_config.membership().voter_ids().count() <= 1 {
+            return None;
+        }
+        let lease = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
         match m.last_quorum_acked.as_ref().map(|t| t.elapsed()) {
-            Some(age) if age <= timeout => Ok(leader),
-            Some(age) => Err(format!(
+            Some(age) if age <= lease => None,
+            Some(age) => Some(format!(
                 "this node leads but no quorum has answered it for {} ms",
                 age.as_millis()
             )),
-            None => Err("this node leads but no quorum has acknowledged it yet".into()),
+            None => Some("this node leads but no quorum has acknowledged it yet".into()),
         }
     }
 
@@ -662,10 +695,4 @@ impl Node {
 /// Time left until `deadline`.
 fn left(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
-}
-
-/// The time against which reads judge expiry: this node's clock, or the newest leader
-/// timestamp it has applied if that is later (a lagging local clock never revives a key).
-fn read_clock_ms(applied: &Applied) -> u64 {
-    wall_clock_ms().max(applied.cache.counters().clock_ms)
 }

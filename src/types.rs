@@ -434,9 +434,29 @@ pub struct NodeStatus {
     /// sum over members is the cluster's; the dashboard's writes/s is its rate.
     #[serde(default)]
     pub client_writes: u64,
+    /// This node leads (by its term) but no quorum of voters has acknowledged it within the
+    /// leader lease (twice `election-timeout-ms`): it cannot commit, a newer leader may exist,
+    /// and `leader` is `null`. Always `false` on other roles.
+    #[serde(default)]
+    pub quorum_lost: bool,
 }
 
 impl NodeStatus {
+    /// Whether this node leads with a quorum behind it: the leader clients should use.
+    pub fn leads(&self) -> bool {
+        self.role.is_leader() && !self.quorum_lost
+    }
+
+    /// The role as people read it: the wire role, with `(no quorum)` after a leader that
+    /// lost its quorum.
+    pub fn role_label(&self) -> String {
+        if self.role.is_leader() && self.quorum_lost {
+            format!("{} (no quorum)", self.role)
+        } else {
+            self.role.to_string()
+        }
+    }
+
     /// Entries `member` is behind this node, read as the leader: 0 for the leader itself;
     /// else the lag in this node's replication report when it lists the member; else the
     /// difference of last log indexes when the member's own `status` is known; else `None`
@@ -557,6 +577,7 @@ mod tests {
             format: 3,
             cluster_format: 3,
             client_writes: 0,
+            quorum_lost: false,
         }
     }
 

@@ -74,6 +74,9 @@ struct StatusRow {
     id: u64,
     client_url: String,
     role: Option<Role>,
+    /// A leader no quorum has acknowledged within the lease (see `NodeStatus::quorum_lost`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    quorum_lost: bool,
     term: Option<u64>,
     committed: Option<u64>,
     applied: Option<u64>,
@@ -115,7 +118,7 @@ async fn status(opts: &ClientOpts, members: &Endpoints) -> Result<(), ClientErro
     let leader = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .filter(|s| s.role.is_leader())
+        .filter(|s| s.leads())
         .max_by_key(|s| s.term);
     let rows: Vec<StatusRow> = results.iter().map(|(m, r)| status_row(m, r, leader)).collect();
     match opts.output {
@@ -260,6 +263,7 @@ fn status_row(m: &MemberInfo, r: &Result<NodeStatus, String>, leader: Option<&No
             id: m.id,
             client_url: m.client_url.clone(),
             role: Some(s.role),
+            quorum_lost: s.quorum_lost,
             term: Some(s.term),
             committed: Some(s.committed),
             applied: Some(s.applied),
@@ -277,6 +281,7 @@ fn status_row(m: &MemberInfo, r: &Result<NodeStatus, String>, leader: Option<&No
             id: m.id,
             client_url: m.client_url.clone(),
             role: None,
+            quorum_lost: false,
             term: None,
             committed: None,
             applied: None,
@@ -313,7 +318,12 @@ fn print_status(rows: &[StatusRow]) {
                     r.name.clone(),
                     r.id.to_string(),
                     r.client_url.clone(),
-                    r.role.map(|r| r.to_string()).unwrap_or_default(),
+                    r.role
+                        .map(|role| match r.quorum_lost {
+                            true => format!("{role} (no quorum)"),
+                            false => role.to_string(),
+                        })
+                        .unwrap_or_default(),
                     opt(r.term),
                     opt(r.committed),
                     opt(r.applied),

@@ -119,7 +119,7 @@ impl NodeRow {
 
     /// Whether the node answered and says it leads.
     pub fn is_leader(&self) -> bool {
-        self.status.as_ref().is_some_and(|s| s.role.is_leader())
+        self.status.as_ref().is_some_and(|s| s.leads())
     }
 }
 
@@ -282,7 +282,7 @@ impl App {
         let leader_status = polls
             .iter()
             .filter_map(|p| p.outcome.as_ref().ok())
-            .filter(|s| s.role.is_leader())
+            .filter(|s| s.leads())
             .max_by_key(|s| s.term)
             .cloned();
         let leader = leader_status.as_ref().map(|s| LeaderView {

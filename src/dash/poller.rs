@@ -211,7 +211,7 @@ fn describe(e: &ClientError) -> String {
 /// advanced node (highest term, then longest log).
 fn authority(answers: &HashMap<String, Answer>) -> Option<&NodeStatus> {
     let ok = || answers.values().filter_map(|(r, _)| r.as_ref().ok());
-    ok().filter(|s| s.role.is_leader())
+    ok().filter(|s| s.leads())
         .max_by_key(|s| s.term)
         .or_else(|| ok().max_by_key(|s| (s.term, s.last_log_index)))
 }

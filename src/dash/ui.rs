@@ -376,7 +376,7 @@ impl Kind {
             Kind::Name => row.member.name.clone(),
             Kind::Id => row.member.id.to_string(),
             Kind::Url => row.member.client_url.clone(),
-            Kind::Role => s.map_or("DOWN".to_string(), |s| s.role.to_string()),
+            Kind::Role => s.map_or("DOWN".to_string(), |s| s.role_label()),
             Kind::Term => num(|s| s.term),
             Kind::LastLog => num(|s| s.last_log_index),
             Kind::Committed => num(|s| s.committed),

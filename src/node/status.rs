@@ -104,6 +104,8 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         )
     };
     let index = |l: &Option<LogId>| l.as_ref().map_or(0, |l| l.index());
+    // A leader no quorum answers may have been replaced already: it must not name itself.
+    let quorum_lost = node.quorum_lost(&m).is_some();
     let config = &node.inner.config;
     NodeStatus {
         name: config.name.clone(),
@@ -111,7 +113,7 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         cluster_id: config.cluster_id.clone(),
         role: role(m.state),
         term: m.current_term,
-        leader: leader_info(&m),
+        leader: leader_info(&m).filter(|_| !quorum_lost),
         last_log_index: m.last_log_index.unwrap_or(0),
         committed: index(&m.local_committed),
         applied: index(&m.last_applied),
@@ -134,5 +136,6 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         format: crate::version::max_format(),
         cluster_format,
         client_writes: node.inner.client_writes.load(std::sync::atomic::Ordering::Relaxed),
+        quorum_lost,
     }
 }

@@ -79,13 +79,9 @@ async fn purge_expired(node: Node) {
         if !node.inner.raft.is_leader() {
             continue;
         }
-        let due = node
-            .inner
-            .state
-            .read()
-            .cache
-            .next_expiry()
-            .is_some_and(|t| t <= super::wall_clock_ms());
+        // Read before taking the state lock below: the clock takes it too.
+        let now = node.stamp_clock_ms();
+        let due = node.inner.state.read().cache.next_expiry().is_some_and(|t| t <= now);
         if due {
             if let Err(e) = super::writes::propose_change(&node, Change::Purge).await {
                 tracing::debug!(error = %e, "expiry purge not applied; will retry");

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use openraft::errors::{ClientWriteError, Fatal, RaftError};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::{wall_clock_ms, Node};
+use super::Node;
 use crate::cache::{Change, Done, Effect, Op, OpOutcome, Refusal, Request, Write};
 use crate::raft::{Raft, TypeConfig};
 
@@ -110,7 +110,7 @@ impl Drop for DrainGuard<'_> {
 /// Wraps `change` in a log entry stamped with this (leader) node's clock and memory bound.
 fn stamp(node: &Node, change: Change) -> Request {
     Request {
-        at_ms: wall_clock_ms(),
+        at_ms: node.stamp_clock_ms(),
         max_bytes: node.inner.config.limits.max_memory,
         change,
     }

@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 use super::store::Store;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent, ENTRY_OVERHEAD};
+use crate::clock::LeaderClock;
 
 /// Everything the state machine has applied, guarded together.
 #[derive(Debug, Default)]
@@ -24,10 +25,34 @@ pub struct Applied {
     pub cache: Cache,
     pub last_applied: Option<LogId>,
     pub membership: StoredMembership,
+    /// The leader's time, from the stamps of the entries applied here: what expiry is judged
+    /// by on a follower (see [`LeaderClock`]).
+    pub leader_clock: LeaderClock,
+}
+
+impl Applied {
+    /// The cluster clock now: the leader's time as the timestamps applied here tell it (see
+    /// [`LeaderClock`]), never below the newest of them.
+    pub fn cluster_clock_ms(&self) -> u64 {
+        self.leader_clock
+            .at(std::time::Instant::now())
+            .max(self.cache.counters().clock_ms)
+    }
 }
 
 /// Events buffered per watcher before it is told it fell behind.
 const WATCH_BUFFER: usize = 4096;
+
+/// What watchers receive from the state machine, in log order.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    /// One change applied here.
+    Event(WatchEvent),
+    /// The applied state was replaced by a snapshot through this log index (the node caught
+    /// up by snapshot): the changes between a watcher's last event and it were never applied
+    /// here one by one, so they can never be streamed.
+    Replaced(u64),
+}
 
 /// A cheap, cloneable read handle on the applied state, for the API.
 ///
@@ -37,7 +62,7 @@ const WATCH_BUFFER: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct SharedState {
     applied: Arc<RwLock<Applied>>,
-    events: broadcast::Sender<WatchEvent>,
+    events: broadcast::Sender<Feed>,
     /// The index of the last applied entry, for reads waiting on a read index without
     /// taking the cache lock or going through openraft's metrics.
     applied_index: watch::Sender<u64>,
@@ -80,26 +105,39 @@ impl SharedState {
         self.applied_index.send_replace(last.map_or(0, |l| l.index()));
     }
 
-    /// Replaces everything applied with `cache` as of snapshot `meta`.
+    /// Replaces everything applied with `cache` as of snapshot `meta`, and tells every open
+    /// watcher (under the write lock, so a watcher subscribes either before, and is told, or
+    /// after, and finds history starting at the snapshot).
     fn install(&self, cache: Cache, meta: &SnapshotMeta) {
         {
             let mut applied = self.write();
+            let stamp = cache.counters().clock_ms;
             applied.cache = cache;
             applied.last_applied = meta.last_log_id;
             applied.membership = meta.last_membership.clone();
+            applied.leader_clock.observe(stamp, std::time::Instant::now());
+            // No receivers is fine: nobody watches.
+            let _ = self
+                .events
+                .send(Feed::Replaced(meta.last_log_id.map_or(0, |l| l.index())));
         }
         self.set_applied(meta.last_log_id);
     }
 
-    /// Subscribes to changes. With `after = Some(v)`, first returns the kept events with a
-    /// version above `v`, or `Err(compacted_through)` if some are no longer kept.
-    pub fn subscribe(&self, after: Option<u64>) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), u64> {
+    /// Subscribes to changes: the kept events with a version above `after` (none without
+    /// it), the receiver of everything applied from now on, and the index applied now; or
+    /// `Err(compacted_through)` if some events after `after` are no longer kept. Events are
+    /// sent under the write lock and this reads under the read lock, so the backlog and the
+    /// receiver never overlap and leave no gap between them.
+    #[allow(clippy::type_complexity)]
+    pub fn subscribe(&self, after: Option<u64>) -> Result<(Vec<WatchEvent>, broadcast::Receiver<Feed>, u64), u64> {
         let applied = self.read();
         let backlog = match after {
             Some(v) => applied.cache.history().since(v)?,
             None => Vec::new(),
         };
-        Ok((backlog, self.events.subscribe()))
+        let index = applied.last_applied.map_or(0, |l| l.index());
+        Ok((backlog, self.events.subscribe(), index))
     }
 }
 
@@ -276,9 +314,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     EntryPayload::Blank => Effect::None,
                     EntryPayload::Normal(req) => {
                         let effect = applied.cache.apply(index, req);
+                        let stamp = applied.cache.counters().clock_ms;
+                        applied.leader_clock.observe(stamp, std::time::Instant::now());
                         for event in applied.cache.take_events() {
                             // No receivers is fine: nobody watches.
-                            let _ = self.state.events.send(event);
+                            let _ = self.state.events.send(Feed::Event(event));
                         }
                         effect
                     }

@@ -27,7 +27,7 @@ use codec::{ProtocolError, Reply};
 use commands::Session;
 
 use crate::cache::WatchEvent;
-use crate::node::{Lagged, Node};
+use crate::node::{Interrupted, Node};
 
 /// Answers are written out once this many bytes wait, even mid-pipeline.
 const FLUSH_AT: usize = 256 * 1024;
@@ -141,7 +141,10 @@ async fn connection(
                 }
             }
             Input::Event(Err(lagged)) => {
-                Reply::err(format!("this subscriber fell behind: {lagged}")).encode(session.protocol, &mut output);
+                Reply::err(format!(
+                    "this subscriber missed notifications and is disconnected: {lagged}"
+                ))
+                .encode(session.protocol, &mut output);
                 stream.write_all(&output).await?;
                 return Ok(());
             }
@@ -152,7 +155,7 @@ async fn connection(
 /// What woke a waiting connection.
 enum Input {
     Read(usize),
-    Event(Result<WatchEvent, Lagged>),
+    Event(Result<WatchEvent, Interrupted>),
     Stop,
 }
 

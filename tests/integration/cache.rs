@@ -119,21 +119,21 @@ fn converged_statuses(c: &Cluster, nodes: &[usize], timeout: Duration) -> Vec<Va
 
 /// One server-sent event: the `event:` name, the `id:` and the joined `data:` lines.
 #[derive(Debug, Clone)]
-struct Sse {
-    name: String,
+pub(crate) struct Sse {
+    pub(crate) name: String,
     id: Option<String>,
     data: String,
 }
 
 impl Sse {
     /// The JSON in `data`, which every watch event carries.
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("event data is not JSON ({e}): {self:?}"))
     }
 
     /// `(kind, key, version)` of a change event, after checking that `event:` matches
     /// `kind` and `id:` matches `version`.
-    fn change(&self) -> (String, String, u64) {
+    pub(crate) fn change(&self) -> (String, String, u64) {
         let d = self.json();
         let kind = d["kind"].as_str().unwrap_or_else(|| panic!("no kind in {self:?}"));
         let key = d["key"].as_str().unwrap_or_else(|| panic!("no key in {self:?}"));
@@ -160,7 +160,7 @@ enum SseMsg {
 /// A `GET /api/v1/watch` stream read line by line on its own thread; the test takes the
 /// events from a channel with deadlines while it goes on writing. The thread ends when the
 /// server closes the stream (at the latest when the test's nodes are killed).
-struct Watch {
+pub(crate) struct Watch {
     rx: mpsc::Receiver<SseMsg>,
     what: String,
 }
@@ -168,7 +168,7 @@ struct Watch {
 impl Watch {
     /// Opens a watch on `base`; returns once the server answered 200 with an event stream,
     /// which is after it subscribed, so every later change is delivered.
-    fn open(base: &str, prefix: &str, from_version: Option<u64>) -> Watch {
+    pub(crate) fn open(base: &str, prefix: &str, from_version: Option<u64>) -> Watch {
         let mut url = format!("{base}/api/v1/watch?prefix={}", enc(prefix));
         if let Some(v) = from_version {
             url += &format!("&from_version={v}");
@@ -198,7 +198,7 @@ impl Watch {
 
     /// The next event within `timeout`; `Err` says why there is none (stream ended or
     /// nothing arrived in time).
-    fn next(&self, timeout: Duration) -> Result<Sse, String> {
+    pub(crate) fn next(&self, timeout: Duration) -> Result<Sse, String> {
         match self.rx.recv_timeout(timeout) {
             Ok(SseMsg::Event(e)) => Ok(e),
             Ok(SseMsg::End(why)) => Err(format!("stream ended: {why}")),
@@ -209,7 +209,7 @@ impl Watch {
 
     /// Takes events until `done(&events)` holds; panics with what arrived if it does not
     /// hold within `timeout`.
-    fn collect_until(&self, timeout: Duration, mut done: impl FnMut(&[Sse]) -> bool) -> Vec<Sse> {
+    pub(crate) fn collect_until(&self, timeout: Duration, mut done: impl FnMut(&[Sse]) -> bool) -> Vec<Sse> {
         let deadline = Instant::now() + timeout;
         let mut events = Vec::new();
         while !done(&events) {

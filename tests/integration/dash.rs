@@ -39,6 +39,7 @@ fn member(id: u64) -> MemberInfo {
 /// entries written, applied and committed.
 fn status(id: u64, leader: Option<u64>, term: u64, log: u64) -> NodeStatus {
     NodeStatus {
+        quorum_lost: false,
         name: format!("node{id}"),
         id,
         cluster_id: "dcache-test".into(),

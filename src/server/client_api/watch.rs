@@ -3,7 +3,9 @@
 //!
 //! Each event: `event: set|delete|expire|evict`, `id: <version>`, `data: {"kind","key",
 //! "value"?,"version"}`. With `from_version` the stream first replays kept history after that
-//! version; if that history was compacted (or the watcher falls too far behind) an
+//! version, and never sends an event at or below it (on a node behind that version it waits
+//! until the node gets there). If that history was compacted, the node skips changes by
+//! installing a snapshot while the stream is open, or the watcher falls too far behind, an
 //! `event: error` with code `COMPACTED` or `LAGGED` is sent and the stream ends: reconnect
 //! with a newer `from_version`, or re-read the keys.
 
@@ -19,7 +21,7 @@ use serde::Deserialize;
 
 use super::ApiError;
 use crate::cache::WatchEvent;
-use crate::node::Node;
+use crate::node::{Interrupted, Node};
 use crate::server::listener::{ConnSlot, WatchSlots};
 use crate::types::ErrorCode;
 
@@ -90,7 +92,8 @@ pub(super) async fn watch(
     let events = stream::unfold((watch, slot), |(mut watch, slot)| async move {
         let sse = match watch.next().await? {
             Ok(e) => event(&e),
-            Err(lagged) => error_event("LAGGED", lagged.to_string(), lagged.resume),
+            Err(Interrupted::Lagged(lagged)) => error_event("LAGGED", lagged.to_string(), lagged.resume),
+            Err(Interrupted::Compacted(c)) => error_event("COMPACTED", c.to_string(), c.through),
         };
         Some((Ok::<_, Infallible>(sse), (watch, slot)))
     });

@@ -17,7 +17,7 @@ use super::transaction::{self, Multi};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
 use crate::node::{wall_clock_ms, Node, NodeError};
-use crate::types::{Consistency, Role as RaftRole};
+use crate::types::Consistency;
 
 /// How often a conditional read-modify-write is retried after a concurrent change.
 const CAS_ATTEMPTS: usize = 16;
@@ -813,11 +813,7 @@ fn hello(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         return Err(Reply::Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
     }
     s.protocol = protocol;
-    let role = if node.status().role == RaftRole::Leader {
-        "master"
-    } else {
-        "replica"
-    };
+    let role = if node.status().leads() { "master" } else { "replica" };
     Ok(Reply::Map(vec![
         (Reply::text("server"), Reply::text("redis")),
         (Reply::text("version"), Reply::text("7.0.0")),
@@ -1004,10 +1000,10 @@ async fn info(node: &Node, a: &[Bytes]) -> Answer {
         );
     }
     if want("replication") {
-        let role = if st.role == RaftRole::Leader { "master" } else { "slave" };
+        let role = if st.leads() { "master" } else { "slave" };
         out += &format!(
             "# Replication\r\nrole:{role}\r\nraft_role:{}\r\nraft_term:{}\r\nraft_leader:{}\r\nlast_log_index:{}\r\ncommit_index:{}\r\napplied_index:{}\r\n",
-            st.role,
+            st.role_label(),
             st.term,
             st.leader.as_ref().map_or(String::new(), |l| l.name.clone()),
             st.last_log_index,

@@ -3,7 +3,7 @@
 //! watch stream of applied changes, so every member notifies every change in log order.
 //!
 //! Events: `set` (every write that stores a value: SET, INCR, EXPIRE, ...), `del`,
-//! `expired`, `evicted`. A subscriber that falls behind the node's event buffer gets an
+//! `expired`, `evicted`. A subscriber that falls behind the node's event buffer (or whose node installs a snapshot) gets an
 //! error and is disconnected; the answers of a subscribed connection are never buffered
 //! without bound (the connection loop writes each batch before it reads more events).
 

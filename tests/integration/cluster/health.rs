@@ -1,7 +1,7 @@
 //! `/health` and `cluster leader` tell the truth when the leader is gone: a survivor without
 //! a quorum is not healthy and names no leader.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::{dcache, run_dcache, wait_until, Cluster};
 
@@ -124,4 +124,59 @@ fn cluster_health_fails_when_a_member_is_down_and_says_the_quorum() {
         code == Some(6) && stdout.contains("1/3 voters up, no quorum (needs 2)")
     });
     assert!(lost, "{}", health(&url).2);
+}
+
+#[test]
+fn a_leader_cut_off_from_both_followers_reports_that_it_lost_its_quorum() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.leader();
+    let url = c.node(leader).url();
+    let status = c.status(leader);
+    assert_eq!(status["quorum_lost"], false, "{status}");
+    assert_eq!(status["leader"]["id"], status["id"], "{status}");
+
+    let cut = Instant::now();
+    for f in c.followers_of(leader) {
+        c.stop_signal(f, "STOP");
+    }
+    // Within ~3 s it no longer names itself a leader with a quorum.
+    let mut last = serde_json::Value::Null;
+    let lost = wait_until(Duration::from_secs(3), || {
+        last = c.status(leader);
+        last["quorum_lost"] == true && last["leader"].is_null()
+    });
+    assert!(
+        lost,
+        "{:?} after the cut the old leader still says it leads with a quorum: {last}",
+        cut.elapsed()
+    );
+    assert_eq!(c.node(leader).http.health(), Some(503), "/health agrees");
+    let (out, what) = run_dcache(dcache(Some(&url)), &["cluster", "leader"]);
+    assert_eq!(out.status.code(), Some(6), "`cluster leader` agrees: {what}");
+    let (out, what) = run_dcache(dcache(Some(&url)), &["cluster", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("leader (no quorum)") && text.contains("no quorum (needs 2)"),
+        "`cluster status` shows the lost quorum: {what}"
+    );
+
+    // Followers back: the cluster has a leader with a quorum again.
+    for f in 0..c.len() {
+        if f != leader {
+            c.stop_signal(f, "CONT");
+        }
+    }
+    let back = wait_until(Duration::from_secs(15), || {
+        (0..c.len()).any(|i| {
+            c.node(i)
+                .http
+                .status_within(Duration::from_secs(2))
+                .is_some_and(|s| s["role"] == "leader" && s["quorum_lost"] == false)
+        })
+    });
+    assert!(
+        back,
+        "no leader with a quorum after the followers came back\n{}",
+        c.logs()
+    );
 }

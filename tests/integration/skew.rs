@@ -1,0 +1,179 @@
+//! Clock skew: one node's wall clock runs 5 s ahead (libfaketime, monotonic clock left
+//! alone). Expiry is judged by the leader's clock everywhere: a follower whose clock is
+//! ahead does not hide live keys, and followers of a leader whose clock is ahead report the
+//! time left truthfully. Needs the `faketime` package (`.ci/run` installs it).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{wait_until, Cluster, Http};
+
+/// libfaketime as Debian's `faketime` package installs it.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// How far the skewed node's wall clock runs ahead.
+const SKEW: &str = "+5s";
+
+/// Slack for the time a request takes and a follower's apply delay, in ms.
+const SLACK_MS: u64 = 250;
+
+/// The environment that runs a process with its wall clock `SKEW` ahead; checks first that
+/// libfaketime is installed and works (a `date` under it is ahead).
+fn skewed_env() -> Vec<(String, String)> {
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: install the `faketime` package (apt-get install faketime; .ci/run does)"
+    );
+    let env = vec![
+        ("LD_PRELOAD".to_string(), LIBFAKETIME.to_string()),
+        ("FAKETIME".to_string(), SKEW.to_string()),
+        // Only the wall clock: tokio's timers and Raft's timeouts run on the monotonic one.
+        ("FAKETIME_DONT_FAKE_MONOTONIC".to_string(), "1".to_string()),
+    ];
+    let out = std::process::Command::new("date")
+        .arg("+%s")
+        .envs(env.iter().cloned())
+        .output()
+        .expect("run date");
+    let faked: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        faked >= real + 4,
+        "libfaketime does not skew the clock here (date said {faked}, real {real})"
+    );
+    env
+}
+
+/// A 3-node cluster whose node `skewed` runs with its wall clock `SKEW` ahead.
+fn cluster_with_skewed(skewed: usize) -> Cluster {
+    let env = skewed_env();
+    Cluster::start_prepared(3, &[], &mut |nodes| {
+        (0..nodes.len())
+            .map(|i| if i == skewed { env.clone() } else { Vec::new() })
+            .collect()
+    })
+}
+
+/// Moves leadership to node `to` (if it does not lead already) and returns the leader.
+fn lead_with(c: &Cluster, to: usize) -> usize {
+    let l = c.leader();
+    if l == to {
+        return l;
+    }
+    let path = format!("/api/v1/cluster/transfer-leadership?target={}", c.node(to).name());
+    let (status, body) = c.node(l).http.send(reqwest::Method::POST, &path, None, None);
+    assert_eq!(status, 200, "transfer to {}: {body}", c.node(to).name());
+    let now = c.leader();
+    assert_eq!(now, to, "leadership did not move to {}", c.node(to).name());
+    now
+}
+
+/// Sets `key` with a TTL through `http`, asserting success.
+fn set_ttl(http: &Http, key: &str, ttl_ms: u64) {
+    let (status, body) = http.post_json("/api/v1/set", &json!({"key": key, "value": "v", "ttl_ms": ttl_ms}));
+    assert_eq!(status, 200, "set {key} with ttl {ttl_ms}: {body}");
+}
+
+/// The `ttl_ms` of a found key, or `None` on 404.
+fn ttl_of(what: &str, got: &(u16, Value)) -> Option<u64> {
+    match got.0 {
+        200 => Some(
+            got.1["data"]["ttl_ms"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{what}: no ttl_ms in {}", got.1)),
+        ),
+        404 => {
+            assert_eq!(got.1["error"]["code"], "KEY_NOT_FOUND", "{what}: {}", got.1);
+            None
+        }
+        s => panic!("{what}: unexpected {s} {}", got.1),
+    }
+}
+
+#[test]
+fn a_follower_whose_clock_runs_ahead_still_sees_live_keys() {
+    const FAST: usize = 2;
+    let c = cluster_with_skewed(FAST);
+    let mut l = c.leader();
+    if l == FAST {
+        l = lead_with(&c, 0);
+    }
+    let fast = &c.node(FAST).http;
+
+    let before = Instant::now();
+    set_ttl(&c.node(l).http, "tk", 3000);
+    let set_at = Instant::now();
+    for consistency in ["linearizable", "lease", "local"] {
+        let what = format!("{consistency} GET tk on the fast follower right after the set");
+        let ttl = ttl_of(&what, &fast.get_key("tk", Some(consistency)))
+            .unwrap_or_else(|| panic!("{what}: KEY_NOT_FOUND for a key with 3 s left"));
+        let waited = before.elapsed().as_millis() as u64;
+        assert!(
+            ttl <= 3000 && ttl + waited + SLACK_MS >= 3000,
+            "{what}: ttl_ms {ttl} after {waited} ms"
+        );
+    }
+
+    // It still expires on time there: not before 3 s after the set, and soon after.
+    let mut gone_after = None;
+    let expired = wait_until(Duration::from_secs(8), || {
+        let r0 = Instant::now();
+        let gone = ttl_of("poll tk", &fast.get_key("tk", Some("linearizable"))).is_none();
+        if gone {
+            gone_after = Some(r0.duration_since(before));
+        }
+        gone
+    });
+    assert!(expired, "tk never expired on the fast follower");
+    let gone_after = gone_after.unwrap();
+    assert!(
+        gone_after + Duration::from_millis(SLACK_MS) >= Duration::from_secs(3),
+        "tk expired on the fast follower {gone_after:?} after the set began, before its 3 s TTL"
+    );
+    assert!(
+        set_at.elapsed() < Duration::from_secs(6),
+        "tk took {:?} to expire on the fast follower",
+        set_at.elapsed()
+    );
+}
+
+#[test]
+fn followers_of_a_leader_whose_clock_runs_ahead_count_the_ttl_down() {
+    const FAST: usize = 0;
+    let c = cluster_with_skewed(FAST);
+    let l = lead_with(&c, FAST);
+    let followers = c.followers_of(l);
+
+    let before = Instant::now();
+    set_ttl(&c.node(l).http, "tk", 8000);
+    let acked = Instant::now();
+    // Every node, every consistency: the time left is 8 s minus the time since the set, and
+    // it counts down (it would stay at 8000 for 5 s if followers judged by their own clocks).
+    let nodes: Vec<usize> = std::iter::once(l).chain(followers.iter().copied()).collect();
+    let mut last = Vec::new();
+    let counted_down = wait_until(Duration::from_secs(6), || {
+        last.clear();
+        for &n in &nodes {
+            for consistency in ["linearizable", "local"] {
+                let what = format!("{consistency} GET tk on {}", c.node(n).name());
+                let r0 = Instant::now();
+                let got = c.node(n).http.get_key("tk", Some(consistency));
+                let r1 = Instant::now();
+                let ttl = ttl_of(&what, &got).unwrap_or_else(|| panic!("{what}: gone before its TTL"));
+                let most = 8000u64.saturating_sub(r0.duration_since(acked).as_millis() as u64) + SLACK_MS;
+                let least = 8000u64.saturating_sub(r1.duration_since(before).as_millis() as u64 + SLACK_MS);
+                assert!(
+                    (least..=most).contains(&ttl),
+                    "{what}: ttl_ms {ttl} is not the time left ({least}..={most} ms)"
+                );
+                last.push(ttl);
+            }
+        }
+        last.iter().all(|&t| t < 5500)
+    });
+    assert!(counted_down, "ttl_ms did not count down below 5500 in 6 s: {last:?}");
+}
