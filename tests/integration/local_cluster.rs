@@ -6,18 +6,24 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{free_ports, wait_until, BIN};
+use crate::support::{wait_until, BIN};
 
-/// A base port with the six consecutive ports a 3-node local cluster needs free.
+/// A base port with the ports a 3-node local cluster needs free: six consecutive client and
+/// peer ports, and three RESP ports 1000 above. Picked below the kernel's ephemeral range
+/// (32768 and up), where the other tests' port-0 listeners never land.
 fn free_base() -> u16 {
-    for _ in 0..100 {
-        let [p] = free_ports::<1>();
-        let base = p.saturating_sub(6).max(1024);
-        if (base..base + 6).all(|q| TcpListener::bind(("127.0.0.1", q)).is_ok()) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id();
+    for i in 0..200u32 {
+        let base = 20_000 + ((seed.wrapping_add(i.wrapping_mul(7919))) % 9_000) as u16;
+        let free = |q: u16| TcpListener::bind(("127.0.0.1", q)).is_ok();
+        if (base..base + 6).all(free) && (base + 1000..base + 1003).all(free) {
             return base;
         }
     }
-    panic!("no six consecutive free ports");
+    panic!("no free base port for a local cluster");
 }
 
 struct Launcher {
