@@ -11,6 +11,9 @@
 mod codec;
 mod commands;
 mod glob;
+mod keys;
+mod long_double;
+mod strings;
 mod transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};
