@@ -2,9 +2,11 @@
 //! and [`execute`], which checks arity and permissions and runs one command.
 //!
 //! Strings are the only type. Writes are the node's [`Write`]s (forwarded by followers,
-//! coalesced under load); read-modify-write commands that have no operation of their own yet
-//! (`GETSET`, `GETDEL`, `APPEND`, `SET ... XX|GET`) read the key's version and write on
-//! condition of it, retrying on a concurrent change: atomic, and the same on every replica.
+//! coalesced under load); read-modify-write commands that have no operation of their own
+//! (`GETSET`, `GETDEL`, `APPEND`, and in `strings.rs` `SET ... XX|GET|KEEPTTL`, `SETRANGE`,
+//! ...) go through [`compare_and_write`]: read the key's version, write on condition of it,
+//! retry on a concurrent change: atomic, and the same on every replica. Key commands
+//! (`EXPIRE`, `RENAME`, `COPY`, `SCAN`, `FLUSHDB`...) are in `keys.rs`.
 
 use std::collections::VecDeque;
 
@@ -16,7 +18,7 @@ use super::{keys, strings};
 use super::transaction::{self, Multi};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
-use crate::node::{wall_clock_ms, Node, NodeError};
+use crate::node::{Node, NodeError};
 use crate::types::{Consistency, Role as RaftRole};
 
 /// How often a conditional read-modify-write is retried after a concurrent change.

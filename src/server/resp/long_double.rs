@@ -83,10 +83,7 @@ impl LongDouble {
         // The value is about 10^magnitude: refuse what cannot be a finite non-zero value
         // before building huge powers of ten.
         let magnitude = d.to_string().len() as i64 + exp10;
-        if magnitude > 4933 {
-            return None;
-        }
-        if magnitude < -4952 {
+        if !(-4952..=4933).contains(&magnitude) {
             return None;
         }
         let (num, den) = if exp10 >= 0 {

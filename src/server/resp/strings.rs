@@ -126,6 +126,7 @@ pub(super) async fn set(node: &Node, a: &[Bytes]) -> Answer {
 pub(super) async fn getex(node: &Node, a: &[Bytes]) -> Answer {
     let k = key(node, &a[0])?;
     /// What GETEX does to the expiry.
+    #[derive(Clone, Copy)]
     enum Expiry {
         Leave,
         Persist,
