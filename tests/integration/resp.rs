@@ -612,12 +612,19 @@ fn rename_under_a_concurrent_writer_never_loses_a_write() {
         .unwrap()
         .get_connection()
         .unwrap();
-    let mut moved = 0;
+    let (mut moved, mut moved_while_writing) = (0, 0);
     while !writer.is_finished() || moved == 0 {
         let to = format!("held:{moved}");
         match redis::cmd("RENAME").arg("moving").arg(&to).query::<()>(&mut con) {
             Ok(()) => moved += 1,
-            Err(e) => assert!(e.to_string().contains("no such key"), "{e}"),
+            // Missing between two increments, or a hot key: a client retries.
+            Err(e) => assert!(
+                e.to_string().contains("no such key") || e.to_string().contains("TryAgain"),
+                "{e}"
+            ),
+        }
+        if !writer.is_finished() {
+            moved_while_writing = moved;
         }
     }
     writer.join().unwrap();
@@ -633,7 +640,11 @@ fn rename_under_a_concurrent_writer_never_loses_a_write() {
         WRITES,
         "{moved} renames; every increment is in exactly one key"
     );
-    assert!(moved > 1, "the renames ran while the writer wrote: {moved}");
+    assert!(
+        moved_while_writing >= 1,
+        "no rename applied while the writer wrote ({moved} in all)"
+    );
+    eprintln!("{moved_while_writing} of {moved} renames applied while the writer wrote");
 }
 
 #[test]

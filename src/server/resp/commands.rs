@@ -21,8 +21,32 @@ use crate::config::security::Role;
 use crate::node::{Node, NodeError};
 use crate::types::{Consistency, Role as RaftRole};
 
-/// How often a conditional read-modify-write is retried after a concurrent change.
-pub(super) const CAS_ATTEMPTS: usize = 16;
+/// How often a conditional read-modify-write is retried after a concurrent change at
+/// least; past that it goes on until the request timeout (see [`Retries`]).
+const CAS_ATTEMPTS: usize = 16;
+
+/// The retry budget of one compare-and-set command: [`CAS_ATTEMPTS`] attempts, and more
+/// until `request-timeout` has passed, so a hot key delays the command instead of failing
+/// it at once; then `-TRYAGAIN`.
+pub(super) struct Retries {
+    attempts: usize,
+    deadline: std::time::Instant,
+}
+
+impl Retries {
+    pub(super) fn new(node: &Node) -> Retries {
+        Retries {
+            attempts: 0,
+            deadline: std::time::Instant::now() + node.config().limits.request_timeout,
+        }
+    }
+
+    /// Whether one more attempt may run.
+    pub(super) fn next(&mut self) -> bool {
+        self.attempts += 1;
+        self.attempts <= CAS_ATTEMPTS || std::time::Instant::now() < self.deadline
+    }
+}
 
 /// Cursors a connection keeps for `SCAN` (older ones restart from the beginning).
 pub(super) const CURSORS: usize = 16;
@@ -546,7 +570,7 @@ pub(super) enum Change {
 
 /// Reads `key` linearizably, lets `decide` choose the change and the answer from what it
 /// read, and applies the change on condition that the key is still at the version read;
-/// after a concurrent change it reads and decides again (up to [`CAS_ATTEMPTS`] times, then
+/// after a concurrent change it reads and decides again (within [`Retries`], then
 /// `-TRYAGAIN`). Atomic, and the same on every replica. Costs one linearizable read and at
 /// most one write per attempt.
 pub(super) async fn compare_and_write<T>(
@@ -554,7 +578,8 @@ pub(super) async fn compare_and_write<T>(
     key: &str,
     mut decide: impl FnMut(Option<&KeyView>) -> Result<(Change, T), Reply>,
 ) -> Result<T, Reply> {
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = Retries::new(node);
+    while retries.next() {
         let old = node.get(key, Consistency::Linearizable).await.map_err(failed)?;
         let (change, answer) = decide(old.as_ref())?;
         let version = old.as_ref().map_or(0, |o| o.version);

@@ -8,7 +8,7 @@ use rand::Rng;
 use super::codec::Reply;
 use super::commands::{
     compare_and_write, failed, int, key, read, refused, set_write, syntax, upper, write, Answer, Change, Session,
-    CAS_ATTEMPTS, CURSORS,
+    Retries, CURSORS,
 };
 use super::glob;
 use crate::cache::{KeyView, Refusal, Write};
@@ -129,7 +129,8 @@ pub(super) async fn rename(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let (src, dst) = (key(node, &a[0])?, key(node, &a[1])?);
     let nx = name == "renamenx";
     let done = if nx { Reply::Int(1) } else { Reply::Simple("OK") };
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = Retries::new(node);
+    while retries.next() {
         let views = node
             .get_many(&[src, dst], Consistency::Linearizable)
             .await
@@ -184,7 +185,8 @@ pub(super) async fn copy(node: &Node, a: &[Bytes]) -> Answer {
     if src == dst {
         return Err(Reply::err("source and destination objects are the same"));
     }
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = Retries::new(node);
+    while retries.next() {
         let views = node
             .get_many(&[src, dst], Consistency::Linearizable)
             .await
