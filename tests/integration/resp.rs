@@ -504,10 +504,7 @@ impl Drop for RedisServer {
 /// Sends one command (`""` is an empty argument) as a RESP array and returns the raw bytes
 /// of its one reply.
 fn ask_raw(s: &mut std::io::BufReader<TcpStream>, line: &str) -> Vec<u8> {
-    let args: Vec<&str> = line
-        .split(' ')
-        .map(|a| if a == "\"\"" { "" } else { a })
-        .collect();
+    let args: Vec<&str> = line.split(' ').map(|a| if a == "\"\"" { "" } else { a }).collect();
     let mut req = format!("*{}\r\n", args.len()).into_bytes();
     for a in &args {
         req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());

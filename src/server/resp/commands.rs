@@ -14,8 +14,8 @@ use bytes::Bytes;
 
 use super::codec::{self, Limits, Reply};
 use super::glob;
-use super::{keys, strings};
 use super::transaction::{self, Multi};
+use super::{keys, strings};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
 use crate::node::{Node, NodeError};
@@ -564,7 +564,10 @@ pub(super) enum Change {
     /// Nothing: the answer needs no write.
     Keep,
     /// Store `value`, expiring `ttl_ms` after the write (`None`: never).
-    Set { value: String, ttl_ms: Option<u64> },
+    Set {
+        value: String,
+        ttl_ms: Option<u64>,
+    },
     Delete,
 }
 

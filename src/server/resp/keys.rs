@@ -7,8 +7,8 @@ use rand::Rng;
 
 use super::codec::Reply;
 use super::commands::{
-    compare_and_write, failed, int, key, read, refused, set_write, syntax, upper, write, Answer, Change, Session,
-    Retries, CURSORS,
+    compare_and_write, failed, int, key, read, refused, set_write, syntax, upper, write, Answer, Change, Retries,
+    Session, CURSORS,
 };
 use super::glob;
 use crate::cache::{KeyView, Refusal, Write};
@@ -41,7 +41,9 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(Reply::err("NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(Reply::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
         return Err(Reply::err("GT and LT options at the same time are not compatible"));

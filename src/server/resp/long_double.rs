@@ -102,8 +102,16 @@ impl LongDouble {
     /// are refused alike by the caller).
     pub(super) fn add(&self, other: &LongDouble) -> LongDouble {
         let (
-            LongDouble::Finite { negative: na, m: ma, e: ea },
-            LongDouble::Finite { negative: nb, m: mb, e: eb },
+            LongDouble::Finite {
+                negative: na,
+                m: ma,
+                e: ea,
+            },
+            LongDouble::Finite {
+                negative: nb,
+                m: mb,
+                e: eb,
+            },
         ) = (self, other)
         else {
             let negative = matches!(self, LongDouble::Infinite { negative: true });
@@ -260,7 +268,9 @@ mod tests {
 
     #[test]
     fn refuses_what_strtold_redis_refuses() {
-        for bad in ["", " 1", "1 ", "abc", "1e", "1e+", ".", "nan", "1.2.3", "--1", "1e99999", "1e-99999"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", "1e+", ".", "nan", "1.2.3", "--1", "1e99999", "1e-99999",
+        ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
         assert!(LongDouble::parse(b"inf").is_some_and(|v| v.is_infinite()));

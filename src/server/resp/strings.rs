@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use super::codec::Reply;
 use super::commands::{
-    compare_and_write, failed, int, key, read, read_modify_write, refused, set_write, syntax, upper, value,
-    view_value, write, Answer, Change, Session,
+    compare_and_write, failed, int, key, read, read_modify_write, refused, set_write, syntax, upper, value, view_value,
+    write, Answer, Change, Session,
 };
 use super::long_double::LongDouble;
 use crate::cache::Refusal;
@@ -66,7 +66,11 @@ fn ttl_from(opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
     Ok(match opt {
         "EX" => Some(n.checked_mul(1000).ok_or_else(bad_time)?),
         "PX" => Some(n),
-        "EXAT" => n.checked_mul(1000).ok_or_else(bad_time)?.checked_sub(now).filter(|t| *t > 0),
+        "EXAT" => n
+            .checked_mul(1000)
+            .ok_or_else(bad_time)?
+            .checked_sub(now)
+            .filter(|t| *t > 0),
         _ => n.checked_sub(now).filter(|t| *t > 0),
     })
 }
@@ -107,7 +111,11 @@ pub(super) async fn set(node: &Node, a: &[Bytes]) -> Answer {
                 if skip {
                     return Ok((Change::Keep, answer));
                 }
-                let ttl_ms = if o.keep_ttl { old.and_then(|o| o.ttl_ms) } else { o.ttl_ms };
+                let ttl_ms = if o.keep_ttl {
+                    old.and_then(|o| o.ttl_ms)
+                } else {
+                    o.ttl_ms
+                };
                 Ok((
                     Change::Set {
                         value: v.to_string(),
@@ -210,9 +218,8 @@ pub(super) async fn setrange(node: &Node, a: &[Bytes]) -> Answer {
                 bytes.resize(offset + patch.len(), 0);
             }
             bytes[offset..offset + patch.len()].copy_from_slice(patch.as_bytes());
-            let new = String::from_utf8(bytes).map_err(|_| {
-                Reply::err("dcache stores UTF-8 values only; this SETRANGE would split a character")
-            })?;
+            let new = String::from_utf8(bytes)
+                .map_err(|_| Reply::err("dcache stores UTF-8 values only; this SETRANGE would split a character"))?;
             Ok(Some(new))
         },
         Some(max),
