@@ -11,7 +11,10 @@
 mod codec;
 mod commands;
 mod glob;
+mod keys;
+mod long_double;
 mod pubsub;
+mod strings;
 mod transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};

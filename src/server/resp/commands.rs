@@ -2,9 +2,11 @@
 //! and [`execute`], which checks arity and permissions and runs one command.
 //!
 //! Strings are the only type. Writes are the node's [`Write`]s (forwarded by followers,
-//! coalesced under load); read-modify-write commands that have no operation of their own yet
-//! (`GETSET`, `GETDEL`, `APPEND`, `SET ... XX|GET`) read the key's version and write on
-//! condition of it, retrying on a concurrent change: atomic, and the same on every replica.
+//! coalesced under load); read-modify-write commands that have no operation of their own
+//! (`GETSET`, `GETDEL`, `APPEND`, and in `strings.rs` `SET ... XX|GET|KEEPTTL`, `SETRANGE`,
+//! ...) go through [`compare_and_write`]: read the key's version, write on condition of it,
+//! retry on a concurrent change: atomic, and the same on every replica. Key commands
+//! (`EXPIRE`, `RENAME`, `COPY`, `SCAN`, `FLUSHDB`...) are in `keys.rs`.
 
 use std::collections::VecDeque;
 
@@ -14,16 +16,41 @@ use super::codec::{self, Limits, Reply};
 use super::glob;
 use super::pubsub::{self, Subscriptions};
 use super::transaction::{self, Multi};
+use super::{keys, strings};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
-use crate::node::{wall_clock_ms, Node, NodeError};
+use crate::node::{Node, NodeError};
 use crate::types::Consistency;
 
-/// How often a conditional read-modify-write is retried after a concurrent change.
+/// How often a conditional read-modify-write is retried after a concurrent change at
+/// least; past that it goes on until the request timeout (see [`Retries`]).
 const CAS_ATTEMPTS: usize = 16;
 
+/// The retry budget of one compare-and-set command: [`CAS_ATTEMPTS`] attempts, and more
+/// until `request-timeout` has passed, so a hot key delays the command instead of failing
+/// it at once; then `-TRYAGAIN`.
+pub(super) struct Retries {
+    attempts: usize,
+    deadline: std::time::Instant,
+}
+
+impl Retries {
+    pub(super) fn new(node: &Node) -> Retries {
+        Retries {
+            attempts: 0,
+            deadline: std::time::Instant::now() + node.config().limits.request_timeout,
+        }
+    }
+
+    /// Whether one more attempt may run.
+    pub(super) fn next(&mut self) -> bool {
+        self.attempts += 1;
+        self.attempts <= CAS_ATTEMPTS || std::time::Instant::now() < self.deadline
+    }
+}
+
 /// Cursors a connection keeps for `SCAN` (older ones restart from the beginning).
-const CURSORS: usize = 16;
+pub(super) const CURSORS: usize = 16;
 
 /// One connection's state.
 pub(super) struct Session {
@@ -35,12 +62,12 @@ pub(super) struct Session {
     peer: String,
     name: Option<String>,
     /// Linearizable by default; `READONLY` switches to local reads.
-    consistency: Consistency,
+    pub(super) consistency: Consistency,
     /// Set by `QUIT`: answer, then close.
     pub(super) closing: bool,
     /// `SCAN` cursors handed out: id -> the last key returned.
-    cursors: VecDeque<(u64, String)>,
-    next_cursor: u64,
+    pub(super) cursors: VecDeque<(u64, String)>,
+    pub(super) next_cursor: u64,
     /// The open `MULTI`, if any.
     multi: Option<Multi>,
     /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
@@ -130,6 +157,15 @@ pub(super) fn spec(name: &str) -> Option<(i32, Access)> {
         "persist" => (2, Write),
         "incr" | "decr" => (2, Write),
         "incrby" | "decrby" => (3, Write),
+        "incrbyfloat" => (3, Write),
+        "getex" => (-2, Write),
+        "expiretime" | "pexpiretime" => (2, Read),
+        "getrange" | "substr" => (4, Read),
+        "setrange" => (4, Write),
+        "rename" | "renamenx" => (3, Write),
+        "copy" => (-3, Write),
+        "randomkey" => (1, Read),
+        "flushdb" | "flushall" => (-1, Write),
         "multi" | "discard" | "unwatch" => (1, None),
         "exec" => (1, None),
         "watch" => (-2, Read),
@@ -209,9 +245,9 @@ fn unknown(args: &[Bytes]) -> Reply {
     ))
 }
 
-type Answer = Result<Reply, Reply>;
+pub(super) type Answer = Result<Reply, Reply>;
 
-fn syntax() -> Reply {
+pub(super) fn syntax() -> Reply {
     Reply::err("syntax error")
 }
 
@@ -265,7 +301,7 @@ pub(super) fn int(b: &Bytes) -> Result<i64, Reply> {
         .ok_or_else(not_integer)
 }
 
-fn upper(b: &Bytes) -> String {
+pub(super) fn upper(b: &Bytes) -> String {
     String::from_utf8_lossy(b).to_uppercase()
 }
 
@@ -386,9 +422,18 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             })
         }
         "dbsize" => Ok(Reply::Int(node.key_count(s.consistency).await.map_err(failed)? as i64)),
-        "keys" => keys(s, node, &a[0]).await,
-        "scan" => scan(s, node, a).await,
-        "set" => set(node, a).await,
+        "keys" => keys::keys(s, node, &a[0]).await,
+        "scan" => keys::scan(s, node, a).await,
+        "set" => strings::set(node, a).await,
+        "getex" => strings::getex(node, a).await,
+        "getrange" | "substr" => strings::getrange(s, node, a).await,
+        "setrange" => strings::setrange(node, a).await,
+        "incrbyfloat" => strings::incrbyfloat(node, a).await,
+        "expiretime" | "pexpiretime" => keys::expiretime(s, node, name, a).await,
+        "rename" | "renamenx" => keys::rename(node, name, a).await,
+        "copy" => keys::copy(node, a).await,
+        "randomkey" => keys::randomkey(s, node).await,
+        "flushdb" | "flushall" => keys::flush(node, a).await,
         "setnx" => {
             let w = set_write(key(node, &a[0])?, value(node, &a[1])?, None, Some(0));
             Ok(Reply::Int(i64::from(write(node, w).await?.is_ok())))
@@ -406,15 +451,11 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             write(node, w).await?.map_err(refused)?;
             Ok(Reply::Simple("OK"))
         }
-        "getset" => {
-            let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-            read_modify_write(node, k, |_| Some(v.to_string()), None)
-                .await
-                .map(|(old, _)| view_value(old))
-        }
+        // `SET key value GET`: the old value back, and like any plain SET the TTL cleared.
+        "getset" => strings::set(node, &[a[0].clone(), a[1].clone(), Bytes::from_static(b"GET")]).await,
         "getdel" => {
             let k = key(node, &a[0])?;
-            read_modify_write(node, k, |_| None, None)
+            read_modify_write(node, k, |_| Ok(None), None)
                 .await
                 .map(|(old, _)| view_value(old))
         }
@@ -423,7 +464,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             let (_, new) = read_modify_write(
                 node,
                 k,
-                |old| Some(format!("{}{tail}", old.map_or("", |o| o.value.as_str()))),
+                |old| Ok(Some(format!("{}{tail}", old.map_or("", |o| o.value.as_str())))),
                 Some(node.config().limits.max_value_bytes),
             )
             .await?;
@@ -459,7 +500,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             let batched = node.batch(writes).await.map_err(failed)?.map_err(refused)?;
             Ok(Reply::Int(batched.done.iter().filter(|d| d.existed).count() as i64))
         }
-        "expire" | "pexpire" | "expireat" | "pexpireat" => expire(node, name, a).await,
+        "expire" | "pexpire" | "expireat" | "pexpireat" => keys::expire(node, name, a).await,
         "persist" => Ok(Reply::Int(
             match write(
                 node,
@@ -499,7 +540,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
     }
 }
 
-fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
+pub(super) fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
     Write::Set {
         key: key.to_string(),
         value: value.to_string(),
@@ -509,7 +550,7 @@ fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64
 }
 
 /// Runs one write; `Err` is the answer for a node failure.
-async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refusal>, Reply> {
+pub(super) async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refusal>, Reply> {
     node.write(w).await.map_err(failed)
 }
 
@@ -527,44 +568,53 @@ pub(super) fn refused(r: Refusal) -> Reply {
     }
 }
 
-async fn read(s: &Session, node: &Node, key: &str) -> Result<Option<KeyView>, Reply> {
+pub(super) async fn read(s: &Session, node: &Node, key: &str) -> Result<Option<KeyView>, Reply> {
     node.get(key, s.consistency).await.map_err(failed)
 }
 
-fn view_value(v: Option<KeyView>) -> Reply {
+pub(super) fn view_value(v: Option<KeyView>) -> Reply {
     v.map_or(Reply::Nil, |v| Reply::Bulk(Bytes::from(v.value)))
 }
 
-/// Reads `key` linearizably, computes its new value with `next` (`None` deletes it) and
-/// writes it on condition that the key is still at the version read; retries after a
-/// concurrent change. Returns the old view and the new value. The expiry is kept.
-async fn read_modify_write(
+/// What a conditional read-modify-write does with the key it read.
+pub(super) enum Change {
+    /// Nothing: the answer needs no write.
+    Keep,
+    /// Store `value`, expiring `ttl_ms` after the write (`None`: never).
+    Set {
+        value: String,
+        ttl_ms: Option<u64>,
+    },
+    Delete,
+}
+
+/// Reads `key` linearizably, lets `decide` choose the change and the answer from what it
+/// read, and applies the change on condition that the key is still at the version read;
+/// after a concurrent change it reads and decides again (within [`Retries`], then
+/// `-TRYAGAIN`). Atomic, and the same on every replica. Costs one linearizable read and at
+/// most one write per attempt.
+pub(super) async fn compare_and_write<T>(
     node: &Node,
     key: &str,
-    next: impl Fn(Option<&KeyView>) -> Option<String>,
-    max_value: Option<usize>,
-) -> Result<(Option<KeyView>, Option<String>), Reply> {
-    for _ in 0..CAS_ATTEMPTS {
+    mut decide: impl FnMut(Option<&KeyView>) -> Result<(Change, T), Reply>,
+) -> Result<T, Reply> {
+    let mut retries = Retries::new(node);
+    while retries.next() {
         let old = node.get(key, Consistency::Linearizable).await.map_err(failed)?;
-        let new = next(old.as_ref());
-        if let (Some(max), Some(v)) = (max_value, &new) {
-            if v.len() > max {
-                return Err(Reply::err(format!(
-                    "string exceeds maximum allowed size ({max} bytes, max-value-bytes)"
-                )));
-            }
-        }
+        let (change, answer) = decide(old.as_ref())?;
         let version = old.as_ref().map_or(0, |o| o.version);
-        let w = match &new {
-            Some(v) => set_write(key, v, old.as_ref().and_then(|o| o.ttl_ms), Some(version)),
-            None if old.is_none() => return Ok((None, None)),
-            None => Write::Delete {
+        let w = match change {
+            Change::Keep => return Ok(answer),
+            // A key read with little time left keeps at least a millisecond of it.
+            Change::Set { value, ttl_ms } => set_write(key, &value, ttl_ms.map(|t| t.max(1)), Some(version)),
+            Change::Delete if old.is_none() => return Ok(answer),
+            Change::Delete => Write::Delete {
                 key: key.to_string(),
                 if_version: Some(version),
             },
         };
         match write(node, w).await? {
-            Ok(_) => return Ok((old, new)),
+            Ok(_) => return Ok(answer),
             Err(Refusal::ConditionFailed { .. }) => continue,
             Err(r) => return Err(refused(r)),
         }
@@ -572,217 +622,32 @@ async fn read_modify_write(
     Err(Reply::Error(format!("TRYAGAIN key {key:?} kept changing; try again")))
 }
 
-/// The options of `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n]`.
-pub(super) struct SetOptions {
-    /// `NX` or `XX`.
-    pub(super) condition: Option<&'static str>,
-    /// Time to live from now (EXAT/PXAT converted with this node's clock).
-    pub(super) ttl_ms: Option<u64>,
-    pub(super) get: bool,
-}
-
-/// Parses SET's options (everything after the value).
-pub(super) fn set_options(a: &[Bytes]) -> Result<SetOptions, Reply> {
-    let mut o = SetOptions {
-        condition: None,
-        ttl_ms: None,
-        get: false,
-    };
-    let mut i = 0;
-    let bad_time = || Reply::err("invalid expire time in 'set' command");
-    while i < a.len() {
-        let opt = upper(&a[i]);
-        match opt.as_str() {
-            "NX" | "XX" if o.condition.is_none() => o.condition = Some(if opt == "NX" { "NX" } else { "XX" }),
-            "GET" => o.get = true,
-            "EX" | "PX" | "EXAT" | "PXAT" if o.ttl_ms.is_none() => {
-                let n = int(a.get(i + 1).ok_or_else(syntax)?)?;
-                i += 1;
-                if n <= 0 {
-                    return Err(bad_time());
-                }
-                let n = n as u64;
-                o.ttl_ms = Some(match opt.as_str() {
-                    "EX" => n.checked_mul(1000).ok_or_else(bad_time)?,
-                    "PX" => n,
-                    "EXAT" => n
-                        .checked_mul(1000)
-                        .ok_or_else(bad_time)?
-                        .saturating_sub(wall_clock_ms())
-                        .max(1),
-                    _ => n.saturating_sub(wall_clock_ms()).max(1),
-                });
+/// [`compare_and_write`] of a new value computed from the old one by `next` (`None`
+/// deletes the key), refused past `max_value` bytes; keeps the expiry. Returns the old view
+/// and the new value.
+pub(super) async fn read_modify_write(
+    node: &Node,
+    key: &str,
+    next: impl Fn(Option<&KeyView>) -> Result<Option<String>, Reply>,
+    max_value: Option<usize>,
+) -> Result<(Option<KeyView>, Option<String>), Reply> {
+    compare_and_write(node, key, |old| {
+        let new = next(old)?;
+        if let (Some(max), Some(v)) = (max_value, &new) {
+            if v.len() > max {
+                return Err(strings::too_big(max));
             }
-            "KEEPTTL" => return Err(Reply::err("SET ... KEEPTTL is not supported by dcache yet")),
-            _ => return Err(syntax()),
         }
-        i += 1;
-    }
-    Ok(o)
-}
-
-async fn set(node: &Node, a: &[Bytes]) -> Answer {
-    let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-    let SetOptions {
-        condition: cond,
-        ttl_ms,
-        get,
-    } = set_options(&a[2..])?;
-    match (cond, get) {
-        (None, false) => {
-            write(node, set_write(k, v, ttl_ms, None)).await?.map_err(refused)?;
-            Ok(Reply::Simple("OK"))
-        }
-        (Some("NX"), false) => Ok(match write(node, set_write(k, v, ttl_ms, Some(0))).await? {
-            Ok(_) => Reply::Simple("OK"),
-            Err(Refusal::ConditionFailed { .. }) => Reply::Nil,
-            Err(r) => return Err(refused(r)),
-        }),
-        _ => {
-            // XX and/or GET: decided against the version read, written on condition of it.
-            for _ in 0..CAS_ATTEMPTS {
-                let old = node.get(k, Consistency::Linearizable).await.map_err(failed)?;
-                let skip = match cond {
-                    Some("NX") => old.is_some(),
-                    Some(_) => old.is_none(),
-                    None => false,
-                };
-                let answer = |old: Option<KeyView>| {
-                    if get {
-                        view_value(old)
-                    } else if skip {
-                        Reply::Nil
-                    } else {
-                        Reply::Simple("OK")
-                    }
-                };
-                if skip {
-                    return Ok(answer(old));
-                }
-                let version = old.as_ref().map_or(0, |o| o.version);
-                match write(node, set_write(k, v, ttl_ms, Some(version))).await? {
-                    Ok(_) => return Ok(answer(old)),
-                    Err(Refusal::ConditionFailed { .. }) => continue,
-                    Err(r) => return Err(refused(r)),
-                }
-            }
-            Err(Reply::Error(format!("TRYAGAIN key {k:?} kept changing; try again")))
-        }
-    }
-}
-
-async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
-    if a.len() > 2 {
-        return Err(Reply::err(format!(
-            "{} options (NX, XX, GT, LT) are not supported by dcache yet",
-            name.to_uppercase()
-        )));
-    }
-    let k = key(node, &a[0])?;
-    let n = int(&a[1])?;
-    let ttl_ms: i128 = match name {
-        "expire" => i128::from(n) * 1000,
-        "pexpire" => i128::from(n),
-        "expireat" => i128::from(n) * 1000 - i128::from(wall_clock_ms()),
-        _ => i128::from(n) - i128::from(wall_clock_ms()),
-    };
-    if ttl_ms <= 0 {
-        // A time in the past deletes the key, as in Redis.
-        let done = write(
-            node,
-            Write::Delete {
-                key: k.to_string(),
-                if_version: None,
+        let change = match &new {
+            Some(v) => Change::Set {
+                value: v.clone(),
+                ttl_ms: old.and_then(|o| o.ttl_ms),
             },
-        )
-        .await?
-        .map_err(refused)?;
-        return Ok(Reply::Int(i64::from(done.existed)));
-    }
-    let ttl_ms = u64::try_from(ttl_ms).map_err(|_| Reply::err(format!("invalid expire time in '{name}' command")))?;
-    Ok(Reply::Int(
-        match write(
-            node,
-            Write::Expire {
-                key: k.to_string(),
-                ttl_ms,
-            },
-        )
-        .await?
-        {
-            Ok(_) => 1,
-            Err(Refusal::NotFound { .. }) => 0,
-            Err(r) => return Err(refused(r)),
-        },
-    ))
-}
-
-async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
-    let prefix = glob::literal_prefix(pattern);
-    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
-    let (views, _) = node
-        .scan(&prefix, None, usize::MAX, s.consistency)
-        .await
-        .map_err(failed)?;
-    Ok(Reply::Array(
-        views
-            .into_iter()
-            .filter(|v| glob::matches(pattern, v.key.as_bytes()))
-            .map(|v| Reply::Bulk(Bytes::from(v.key)))
-            .collect(),
-    ))
-}
-
-async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
-    let cursor = std::str::from_utf8(&a[0])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-        .ok_or_else(|| Reply::err("invalid cursor"))?;
-    let (mut pattern, mut count) = (None::<Bytes>, 10usize);
-    let mut i = 1;
-    while i < a.len() {
-        match (upper(&a[i]).as_str(), a.get(i + 1)) {
-            ("MATCH", Some(p)) => pattern = Some(p.clone()),
-            ("COUNT", Some(c)) => {
-                count = usize::try_from(int(c)?).ok().filter(|c| *c > 0).ok_or_else(syntax)?;
-            }
-            ("TYPE", Some(t)) => {
-                if !t.eq_ignore_ascii_case(b"string") {
-                    return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(Vec::new())]));
-                }
-            }
-            _ => return Err(syntax()),
-        }
-        i += 2;
-    }
-    let prefix = pattern.as_deref().map(glob::literal_prefix).unwrap_or_default();
-    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
-    let after = match cursor {
-        0 => None,
-        c => s.cursors.iter().find(|(id, _)| *id == c).map(|(_, k)| k.clone()),
-    };
-    let (views, more) = node
-        .scan(&prefix, after.as_deref(), count.min(10_000), s.consistency)
-        .await
-        .map_err(failed)?;
-    let next = match (more, views.last()) {
-        (true, Some(last)) => {
-            let id = s.next_cursor;
-            s.next_cursor += 1;
-            s.cursors.push_back((id, last.key.clone()));
-            if s.cursors.len() > CURSORS {
-                s.cursors.pop_front();
-            }
-            id
-        }
-        _ => 0,
-    };
-    let keys = views
-        .into_iter()
-        .filter(|v| pattern.as_ref().is_none_or(|p| glob::matches(p, v.key.as_bytes())))
-        .map(|v| Reply::Bulk(Bytes::from(v.key)))
-        .collect();
-    Ok(Reply::Array(vec![Reply::text(next.to_string()), Reply::Array(keys)]))
+            None => Change::Delete,
+        };
+        Ok((change, (old.cloned(), new)))
+    })
+    .await
 }
 
 fn hello(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
@@ -941,6 +806,19 @@ const COMMANDS: &[&str] = &[
     "decr",
     "incrby",
     "decrby",
+    "incrbyfloat",
+    "getex",
+    "expiretime",
+    "pexpiretime",
+    "getrange",
+    "substr",
+    "setrange",
+    "rename",
+    "renamenx",
+    "copy",
+    "randomkey",
+    "flushdb",
+    "flushall",
 ];
 
 /// `CONFIG GET` for the settings tools ask about; everything else is empty.

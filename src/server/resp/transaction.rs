@@ -12,7 +12,8 @@
 use bytes::Bytes;
 
 use super::codec::Reply;
-use super::commands::{failed, int, key, refused, set_options, spec, value, Access};
+use super::commands::{failed, int, key, refused, spec, value, Access};
+use super::strings::set_options;
 use crate::cache::{Done, Refusal, Write};
 use crate::node::{wall_clock_ms, Node};
 use crate::types::Consistency;
@@ -213,10 +214,10 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
         "set" => {
             let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
             let opts = set_options(&a[2..])?;
-            match (opts.condition, opts.get) {
-                (None, false) => one(set(k, v, opts.ttl_ms, None), Shape::Ok),
-                (Some("NX"), false) => one(set(k, v, opts.ttl_ms, Some(0)), Shape::OkOrNil),
-                _ => return Err(not_queueable("SET with XX or GET")),
+            match (opts.condition, opts.get, opts.keep_ttl) {
+                (None, false, false) => one(set(k, v, opts.ttl_ms, None), Shape::Ok),
+                (Some("NX"), false, false) => one(set(k, v, opts.ttl_ms, Some(0)), Shape::OkOrNil),
+                _ => return Err(not_queueable("SET with XX, GET or KEEPTTL")),
             }
         }
         "setnx" => one(set(key(node, &a[0])?, value(node, &a[1])?, None, Some(0)), Shape::Flag),
