@@ -53,6 +53,7 @@ for i in 1 2 3; do
   c=$((28079 + 2 * i)); p=$((c + 1))
   "$dcache" serve --name d$i --cluster-id bench --data-dir "$work/dcache$i" \
     --listen-client-urls http://127.0.0.1:$c --listen-peer-urls http://127.0.0.1:$p \
+    --listen-resp-urls redis://127.0.0.1:$((c + 1000)) \
     --initial-cluster "$dcluster" --log-level warn >"$work/dcache$i.log" 2>&1 &
   pids+=($!)
 done

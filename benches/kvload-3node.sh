@@ -3,9 +3,14 @@
 # before/after measurements of one change. Prints ops/s, p50/p99 and the CPU the three nodes
 # used during each run.
 #
-#   benches/kvload-3node.sh SECONDS RUN...     RUN: put64 put1 putall lin64 loc64
+#   benches/kvload-3node.sh SECONDS RUN...
+#     RUN: put64 put1 putall lin64 loc64 (HTTP) rput64 rput64m rputall rlin64 (RESP)
 #
 # putall: 64 clients writing through all three nodes (followers forward to the leader).
+# rput64: 64 clients over 64 RESP connections to the leader (one request in flight each, like
+# redis-benchmark without -P); rput64m: the same clients multiplexed over 4 connections (the
+# redis crate pipelines them, so writes reach the node as pipelines); rputall: 64 clients
+# over 64 connections spread over all three nodes; rlin64: linearizable GETs over RESP.
 #
 # Env: DCACHE_BIN (default target/release/dcache, built if missing), KVLOAD_DIR.
 # Alternate two builds (DCACHE_BIN=...) a few times: this VM varies by 20% run to run.
@@ -24,7 +29,8 @@ trap cleanup EXIT
 cluster="n1=http://127.0.0.1:29012,n2=http://127.0.0.1:29022,n3=http://127.0.0.1:29032"
 for i in 1 2 3; do
   "$bin" serve --name n$i --data-dir "$work/n$i" --listen-client-urls http://127.0.0.1:290${i}1 \
-    --listen-peer-urls http://127.0.0.1:290${i}2 --initial-cluster "$cluster" --log-level warn >"$work/n$i.log" 2>&1 &
+    --listen-peer-urls http://127.0.0.1:290${i}2 --listen-resp-urls redis://127.0.0.1:290${i}3 \
+    --initial-cluster "$cluster" --log-level warn >"$work/n$i.log" 2>&1 &
   pids+=($!)
 done
 leader=""
@@ -34,19 +40,26 @@ for _ in $(seq 150); do
 done
 [ -n "$leader" ] || { echo "no leader elected" >&2; exit 1; }
 all=http://127.0.0.1:29011,http://127.0.0.1:29021,http://127.0.0.1:29031
+rleader=redis://127.0.0.1:${leader##*:}; rleader=${rleader%1}3
+rall=redis://127.0.0.1:29013,redis://127.0.0.1:29023,redis://127.0.0.1:29033
 cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
 "$kvload" --backend http-json --endpoints "$leader" --workload put --clients 32 --duration 2 >/dev/null 2>&1 # warm-up
 for run in "$@"; do
+  backend=http-json
   case $run in
     put64) args=(--endpoints "$leader" --workload put --clients 64) ;;
     put1) args=(--endpoints "$leader" --workload put --clients 1) ;;
     putall) args=(--endpoints "$all" --workload put --clients 64) ;;
     lin64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable') ;;
     loc64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=local') ;;
+    rput64) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 64) ;;
+    rput64m) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 4) ;;
+    rputall) backend=redis; args=(--endpoints "$rall" --workload put --clients 64 --conns 64) ;;
+    rlin64) backend=redis; args=(--endpoints "$rall" --workload get --clients 64 --conns 64) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   before=$(cpu_ms)
-  "$kvload" --backend http-json --duration "$dur" --value-size 256 --key-space 10000 --json "${args[@]}" 2>/dev/null | tail -1 |
+  "$kvload" --backend "$backend" --duration "$dur" --value-size 256 --key-space 10000 --json "${args[@]}" 2>/dev/null | tail -1 |
     python3 -c "import json,sys; r=json.load(sys.stdin); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
   echo ", 3 nodes used $(( $(cpu_ms) - before )) ms CPU"
 done

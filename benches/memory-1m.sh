@@ -15,7 +15,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 start() {
   "$bin" serve --data-dir "$work/data" --listen-client-urls "http://127.0.0.1:$port" \
-    --listen-peer-urls "http://127.0.0.1:$((port + 1))" --log-level warn "$@" >>"$work/log" 2>&1 &
+    --listen-peer-urls "http://127.0.0.1:$((port + 1))" --listen-resp-urls "" --log-level warn "$@" >>"$work/log" 2>&1 &
   pid=$!
 }
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status"; }
