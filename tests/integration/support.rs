@@ -666,7 +666,13 @@ impl Node {
             .arg(&self.data_dir)
             .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
             .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
-            .args(["--listen-resp-urls", &self.resp_url()])
+            // Builds from before the RESP listener (upgrade tests) do not know the flag.
+            .args(
+                (self.bin == std::path::Path::new(BIN))
+                    .then(|| ["--listen-resp-urls".to_string(), self.resp_url()])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(&placement)
             .args(self.tls.iter().flat_map(Pki::serve_flags))
             .args(self.token.iter().flat_map(|t| {
