@@ -100,6 +100,7 @@ pub struct Metrics {
     writes: Counter,
     resp_commands: Family<RespLabels, Counter>,
     resp_latency: Family<RespCommand, Histogram>,
+    resp_connections: Gauge<i64, AtomicI64>,
 }
 
 type AtomicI64 = std::sync::atomic::AtomicI64;
@@ -199,6 +200,12 @@ impl Metrics {
             "Redis-protocol command latency by command name",
             resp_latency.clone(),
         );
+        let resp_connections = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "dcache_resp_connections",
+            "Open Redis-protocol connections",
+            resp_connections.clone(),
+        );
         let gauges = GAUGES
             .iter()
             .map(|(name, help)| {
@@ -219,6 +226,7 @@ impl Metrics {
             writes,
             resp_commands,
             resp_latency,
+            resp_connections,
         }
     }
 
@@ -232,6 +240,16 @@ impl Metrics {
             .observe(took.as_secs_f64());
         let outcome = if failed { "error" } else { "ok" };
         self.resp_commands.get_or_create(&RespLabels { command, outcome }).inc();
+    }
+
+    /// A Redis-protocol connection opened (`+1`) or closed (`-1`).
+    pub fn resp_connection(&self, delta: i64) {
+        self.resp_connections.inc_by(delta);
+    }
+
+    /// Open Redis-protocol connections.
+    pub fn resp_connections(&self) -> i64 {
+        self.resp_connections.get()
     }
 
     /// Counts one read round.

@@ -69,10 +69,27 @@ pub async fn serve(node: Node, listener: Option<TcpListener>, shutdown: Cancella
         let (node, shutdown) = (node.clone(), shutdown.clone());
         tokio::spawn(async move {
             let _permit = permit;
+            let _counted = Counted::new(&node);
             if let Err(e) = connection(&node, stream, id, peer.to_string(), &shutdown).await {
                 tracing::debug!(id, %peer, error = %e, "RESP connection ended");
             }
         });
+    }
+}
+
+/// Counts an open connection in `dcache_resp_connections` (and `INFO clients`) while it lives.
+struct Counted<'a>(&'a Node);
+
+impl<'a> Counted<'a> {
+    fn new(node: &'a Node) -> Counted<'a> {
+        node.metrics().resp_connection(1);
+        Counted(node)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.metrics().resp_connection(-1);
     }
 }
 

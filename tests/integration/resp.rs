@@ -75,6 +75,17 @@ fn redis_cli_sets_gets_expires_scans_and_reports_errors_in_redis_words() {
     assert_eq!(scanned, ["user:1", "user:2"]);
     assert_eq!(cli(port, &["del", "user:1", "user:2", "nope"]), "2");
     assert_eq!(cli(port, &["exists", "other", "other", "nope"]), "2");
+    // INFO counts this very connection, and the replication section names the Raft state.
+    let info = cli(port, &["info", "clients"]);
+    assert!(
+        info.contains("connected_clients:1\r\n") || info.contains("connected_clients:1\n"),
+        "{info}"
+    );
+    let info = cli(port, &["info", "replication"]);
+    assert!(
+        info.contains("raft_role:leader") && info.contains("commit_index:"),
+        "{info}"
+    );
 
     // A script of mistakes, each answered as Redis answers it.
     let mut child = Command::new("redis-cli")

@@ -898,6 +898,13 @@ async fn info(node: &Node, a: &[Bytes]) -> Answer {
         }
         out += "\r\n";
     }
+    if want("clients") {
+        out += &format!(
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
+            node.metrics().resp_connections(),
+            node.config().conn_limits.max_connections
+        );
+    }
     if want("keyspace") {
         out += &format!("# Keyspace\r\ndb0:keys={},expires=0,avg_ttl=0\r\n", st.key_count);
     }
