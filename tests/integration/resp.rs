@@ -825,3 +825,80 @@ fn flushdb_through_a_follower_empties_every_member() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
     assert_eq!(n, 1, "writes go on after a flush");
 }
+
+/// Sends `input`, closes the sending side and returns what the node answered before it
+/// closed (at most 2 s of waiting).
+fn send_and_hang_up(port: u16, input: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let _ = s.write_all(input);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+#[test]
+fn mutated_resp_input_never_crashes_the_node() {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let node = Node::start_with(&["--max-value-bytes", "4096"]);
+    await_cluster_version(&[&node.http]);
+    let port = node.resp_port();
+    let bases: Vec<&[u8]> = vec![
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"SET a 1 EX 100\r\nINCRBY n 5\r\nMGET a n\r\nTTL a\r\n",
+        b"WATCH a\r\nMULTI\r\nSET a 2\r\nINCR n\r\nEXEC\r\n",
+        b"HELLO 3\r\nSCAN 0 MATCH * COUNT 5\r\nINFO\r\n",
+        b"SUBSCRIBE __keyevent@0__:set\r\nPING\r\nUNSUBSCRIBE\r\n",
+        b"*2\r\n$6\r\nEXPIRE\r\n$1\r\na\r\n*4\r\n$6\r\nSETRANGE\r\n$1\r\ns\r\n$1\r\n3\r\n$2\r\nxy\r\n",
+    ];
+    let byte = prop_oneof![any::<u8>(), proptest::sample::select(&b"\r\n*$:+-_ 0123456789\""[..])];
+    let edits = vec((any::<prop::sample::Index>(), prop::option::of(byte), 0usize..3), 1..6);
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&(0..bases.len(), edits, any::<bool>()), |(base, edits, truncate)| {
+        let mut raw = bases[base].to_vec();
+        for (at, byte, remove) in &edits {
+            let i = at.index(raw.len() + 1).min(raw.len());
+            raw.drain(i..(i + remove).min(raw.len()));
+            if let Some(b) = byte {
+                raw.insert(i.min(raw.len()), *b);
+            }
+        }
+        if truncate {
+            raw.truncate(raw.len() / 2);
+        }
+        let answer = send_and_hang_up(port, &raw);
+        // Every answer is RESP: it starts with a type byte and ends a line.
+        if !answer.is_empty() {
+            prop_assert!(
+                b"+-:$*_%>,#".contains(&answer[0]),
+                "{:?} -> {:?}",
+                String::from_utf8_lossy(&raw),
+                String::from_utf8_lossy(&answer)
+            );
+            prop_assert!(answer.ends_with(b"\r\n"), "{:?}", String::from_utf8_lossy(&answer));
+        }
+        // And the node still serves everyone else.
+        prop_assert_eq!(
+            raw_ping(port),
+            b"+PONG\r\n".to_vec(),
+            "after {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}\n{}", node.log());
+    }
+    assert_eq!(node.http.health(), Some(200));
+}
+
+fn raw_ping(port: u16) -> Vec<u8> {
+    send_and_hang_up(port, b"PING\r\n")
+}
