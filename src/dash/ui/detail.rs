@@ -13,7 +13,7 @@ use super::{clock, heard, human, latency, App, NodeRow};
 use crate::types::NodeStatus;
 
 /// Cells for a label, before its value.
-const LABEL_WIDTH: usize = 15;
+const LABEL_WIDTH: usize = 16;
 /// Below this inner width the two columns are stacked into one.
 const TWO_COLUMNS_FROM: u16 = 80;
 
@@ -47,13 +47,13 @@ pub(super) fn render(app: &App, row: &NodeRow, area: Rect, buf: &mut Buffer) {
     if let Some(err) = &row.error {
         let red = Style::new().fg(Color::Red);
         notes.push(Line::from(vec![
-            Span::styled("DOWN: ", red.add_modifier(Modifier::BOLD)),
+            Span::styled(" DOWN: ", red.add_modifier(Modifier::BOLD)),
             Span::styled(err.clone(), red),
         ]));
         notes.push(Line::styled(
             match seen {
-                Some((at, _)) => format!("figures below are from its last answer, at {} UTC", clock(*at)),
-                None => "it has not answered since the dashboard started".to_string(),
+                Some((at, _)) => format!(" figures below are from its last answer, at {} UTC", clock(*at)),
+                None => " it has not answered since the dashboard started".to_string(),
             },
             Style::new().fg(Color::DarkGray),
         ));
