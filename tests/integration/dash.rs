@@ -518,6 +518,10 @@ fn dash_pauses_and_shows_help() {
     app.update(key(KeyCode::Char('?')));
     let text = screen(&app, 100, 30);
     assert!(text.contains("make the selected node leader (y/n)"), "{text}");
+    assert!(text.contains("open / close the selected node's detail"), "{text}");
+    assert!(text.contains("scroll the event log 10 lines back / on"), "{text}");
+    assert!(text.contains("back to the newest events"), "{text}");
+    assert!(text.contains("(one cell per ~0.4 decade, full at 10000)."), "{text}");
     // Esc closes the help before it would quit.
     assert_eq!(app.update(key(KeyCode::Esc)), None);
     assert!(!screen(&app, 100, 30).contains("make the selected node leader"));
