@@ -18,6 +18,18 @@ pub const RATE_HISTORY_CAP: usize = 400;
 /// The span over which the header's writes/s is averaged.
 const RATE_WINDOW: Duration = Duration::from_secs(3);
 
+/// Event-log lines one PgUp/PgDn moves (`[`/`]` move one).
+pub const LOG_PAGE: isize = 10;
+
+/// What the space under the header shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The node table and the throughput sparkline.
+    Table,
+    /// Everything known about the selected node (Enter opens it; Esc or Enter closes it).
+    Detail,
+}
+
 /// One member's answer (or failure) in one poll round.
 #[derive(Debug, Clone)]
 pub struct NodePoll {
@@ -172,6 +184,15 @@ pub struct App {
     pub(crate) transferring: Option<String>,
     pub(crate) paused: bool,
     pub(crate) help: bool,
+    pub(crate) view: View,
+    /// Each member's last answer and when it came, kept while it is down so its detail view
+    /// can still show its last known figures.
+    pub(crate) last_seen: std::collections::HashMap<u64, (SystemTime, NodeStatus)>,
+    /// Event-log lines scrolled back from the newest (0 follows the newest).
+    pub(crate) log_scroll: usize,
+    /// Digits of the largest lag seen so far: the LAG column never narrows, so it does not
+    /// jump from one frame to the next.
+    pub(crate) lag_digits: usize,
     pub(crate) rounds: u64,
     pub(crate) last_round: Option<SystemTime>,
     /// `(at, writes_total)` samples within the rate window, oldest first.
@@ -202,6 +223,10 @@ impl App {
             transferring: None,
             paused: false,
             help: false,
+            view: View::Table,
+            last_seen: Default::default(),
+            log_scroll: 0,
+            lag_digits: 1,
             rounds: 0,
             last_round: None,
             samples: VecDeque::new(),
@@ -249,11 +274,36 @@ impl App {
         self.nodes.iter().position(|n| n.member.id == id)
     }
 
+    /// The selected row, if any.
+    pub fn selected_row(&self) -> Option<&NodeRow> {
+        self.selected_index().and_then(|i| self.nodes.get(i))
+    }
+
+    /// Which view is showing.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// Event-log lines scrolled back from the newest (0: the newest show).
+    pub fn log_scroll(&self) -> usize {
+        self.log_scroll
+    }
+
     fn log(&mut self, wall: SystemTime, level: Level, text: String) {
         if self.events.len() == EVENT_LOG_CAP {
             self.events.pop_front();
+        } else if self.log_scroll > 0 {
+            // Scrolled back: keep the same lines in view while new ones arrive below.
+            self.log_scroll += 1;
         }
         self.events.push_back(LogEntry { wall, level, text });
+    }
+
+    /// Scrolls the event log `by` lines towards older (positive) or newer (negative) entries,
+    /// at most to the oldest entry.
+    fn scroll_log(&mut self, by: isize) {
+        let max = self.events.len().saturating_sub(1);
+        self.log_scroll = self.log_scroll.saturating_add_signed(by).min(max);
     }
 
     fn apply_round(&mut self, round: Round) {
@@ -295,7 +345,8 @@ impl App {
             .filter_map(|p| p.outcome.as_ref().ok())
             .map(|s| s.term)
             .max();
-        self.note_leadership(leader, term, wall, first);
+        let answering = polls.iter().filter(|p| p.outcome.is_ok()).count();
+        self.note_leadership(leader, term, answering, wall, first);
         if let Some(id) = polls
             .iter()
             .find_map(|p| p.outcome.as_ref().ok().map(|s| s.cluster_id.clone()))
@@ -310,8 +361,17 @@ impl App {
             .max()
             .or(self.cluster_format);
 
+        for p in &polls {
+            if let Ok(s) = &p.outcome {
+                self.last_seen.insert(p.member.id, (wall, s.clone()));
+            }
+        }
         let old_index = self.selected_index();
         self.nodes = node_rows(polls, leader_status.as_ref());
+        self.last_seen
+            .retain(|id, _| self.nodes.iter().any(|n| n.member.id == *id));
+        let widest_lag = self.nodes.iter().filter_map(|n| n.lag).max().unwrap_or(0);
+        self.lag_digits = self.lag_digits.max(widest_lag.to_string().len());
         if self.selected_index().is_none() {
             let keep = old_index.unwrap_or(0).min(self.nodes.len().saturating_sub(1));
             self.selected = self.nodes.get(keep).map(|n| n.member.id);
@@ -383,7 +443,16 @@ impl App {
     }
 
     /// Logs term and leader changes, and takes the new leader and term.
-    fn note_leadership(&mut self, leader: Option<LeaderView>, term: Option<u64>, wall: SystemTime, first: bool) {
+    /// `answering` is how many members answered this round: with none, nothing is known
+    /// about an election, and the log says only that.
+    fn note_leadership(
+        &mut self,
+        leader: Option<LeaderView>,
+        term: Option<u64>,
+        answering: usize,
+        wall: SystemTime,
+        first: bool,
+    ) {
         if let (Some(old), Some(new)) = (self.term, term) {
             if new > old {
                 self.log(wall, Level::Info, format!("term {old} -> {new}"));
@@ -411,6 +480,13 @@ impl App {
                     new.name, new.id, new.term
                 );
                 self.log(wall, Level::Good, text);
+            }
+            (Some((_, old_name)), None) if answering == 0 => {
+                self.log(
+                    wall,
+                    Level::Bad,
+                    format!("no leader (was {old_name}); no member answers"),
+                );
             }
             (Some((_, old_name)), None) => {
                 self.log(
@@ -493,7 +569,38 @@ impl App {
                 self.help = false;
                 None
             }
+            KeyCode::Esc if self.view == View::Detail => {
+                self.view = View::Table;
+                None
+            }
             KeyCode::Esc => Some(Action::Quit),
+            KeyCode::Enter => {
+                self.view = match self.view {
+                    View::Table if self.selected_row().is_some() => View::Detail,
+                    _ => View::Table,
+                };
+                None
+            }
+            KeyCode::PageUp => {
+                self.scroll_log(LOG_PAGE);
+                None
+            }
+            KeyCode::PageDown => {
+                self.scroll_log(-LOG_PAGE);
+                None
+            }
+            KeyCode::Char('[') => {
+                self.scroll_log(1);
+                None
+            }
+            KeyCode::Char(']') => {
+                self.scroll_log(-1);
+                None
+            }
+            KeyCode::End => {
+                self.log_scroll = 0;
+                None
+            }
             KeyCode::Char('?') => {
                 self.help = !self.help;
                 None

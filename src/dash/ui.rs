@@ -1,6 +1,9 @@
-//! Drawing: `impl Widget for &App` lays out the header, the node table, the throughput
-//! sparkline, the event log and the key hints, plus the confirmation and help pop-ups. Reads
-//! the `App` only; never changes it and does no I/O.
+//! Drawing: `impl Widget for &App` lays out the header, the node table and the throughput
+//! sparkline (or the selected node's detail, in `detail`), the event log and the key hints,
+//! plus the confirmation and help pop-ups. Reads the `App` only; never changes it and does
+//! no I/O.
+
+mod detail;
 
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +13,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
 
-use super::app::{App, Level, NodeRow};
+use super::app::{App, Level, NodeRow, View};
 use crate::types::Role;
 
 /// The smallest terminal the full layout fits in.
@@ -33,6 +36,29 @@ impl Widget for &App {
         }
         // Header 2, footer 1; the sparkline only when there is room for the log as well.
         let avail = area.height - 3;
+        if self.view == View::Detail {
+            if let Some(row) = self.selected_row() {
+                let detail_h = detail::height(row, area.width).min(avail - 3);
+                let mut y = area.y;
+                let mut take = |h: u16| {
+                    let r = Rect::new(area.x, y, area.width, h);
+                    y += h;
+                    r
+                };
+                let header = take(2);
+                let panel = take(detail_h);
+                let events = take(avail - detail_h);
+                let footer = take(1);
+                self.render_header(header, buf);
+                detail::render(self, row, panel, buf);
+                self.render_events(events, buf);
+                self.render_footer(footer, buf);
+                if self.help {
+                    render_help(area, buf);
+                }
+                return;
+            }
+        }
         let wanted = u16::try_from(self.nodes.len().max(1) + 3).unwrap_or(u16::MAX);
         let spark_h = match avail {
             16.. => (avail.saturating_sub(wanted) / 3).clamp(5, 10),
@@ -185,7 +211,7 @@ impl App {
         if inner.height == 0 {
             return;
         }
-        let cols = fit_columns(&self.nodes, inner.width.saturating_sub(2));
+        let cols = fit_columns(&self.nodes, self.lag_digits, inner.width.saturating_sub(2));
         let title_style = Style::new().add_modifier(Modifier::BOLD).fg(Color::DarkGray);
         let mut header = vec![Span::raw("  ")];
         for c in &cols {
@@ -235,13 +261,23 @@ impl App {
             .render(area, buf);
     }
 
+    /// The newest events that fit, or older ones when scrolled back (`[`, PgUp); the title
+    /// says how far back and how to return.
     fn render_events(&self, area: Rect, buf: &mut Buffer) {
-        let block = Block::bordered().title(" events (UTC) ");
+        let visible = usize::from(area.height.saturating_sub(2));
+        let total = self.events.len();
+        // Never scroll past the point where the oldest entry is on the top line.
+        let scroll = self.log_scroll.min(total.saturating_sub(visible));
+        let title = if scroll > 0 {
+            format!(" events (UTC) · {scroll} newer below, ] PgDn End ")
+        } else {
+            " events (UTC) ".to_string()
+        };
+        let block = Block::bordered().title(title);
         let inner = block.inner(area);
         block.render(area, buf);
-        let visible = usize::from(inner.height);
-        let skip = self.events.len().saturating_sub(visible);
-        for (i, e) in self.events().skip(skip).enumerate() {
+        let skip = total.saturating_sub(visible + scroll);
+        for (i, e) in self.events().skip(skip).take(visible).enumerate() {
             let style = match e.level {
                 Level::Info => Style::new(),
                 Level::Good => Style::new().fg(Color::Green),
@@ -257,22 +293,19 @@ impl App {
         }
     }
 
+    /// The key hints, as many whole ones as fit, the most needed first.
     fn render_footer(&self, area: Rect, buf: &mut Buffer) {
         let key = Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan);
-        let pause = if self.paused { " resume  " } else { " pause  " };
-        Line::from(vec![
-            Span::styled(" q", key),
-            Span::raw(" quit  "),
-            Span::styled("↑/↓", key),
-            Span::raw(" select  "),
-            Span::styled("t", key),
-            Span::raw(" transfer leadership  "),
-            Span::styled("p", key),
-            Span::raw(pause),
-            Span::styled("?", key),
-            Span::raw(" help"),
-        ])
-        .render(area, buf);
+        let hint = |k: &'static str, what: &'static str| vec![Span::styled(k, key), Span::raw(what)];
+        let mut fields = vec![hint(" q", " quit"), hint("?", " help"), hint("↑/↓", " select")];
+        match self.view {
+            View::Detail => fields.push(hint("Esc/Enter", " back to the table")),
+            View::Table => fields.push(hint("Enter", " detail")),
+        }
+        fields.push(hint("t", " transfer leadership"));
+        fields.push(hint("p", if self.paused { " resume" } else { " pause" }));
+        fields.push(hint("[ ] PgUp/PgDn", " scroll events"));
+        fit_fields(fields, Span::raw("  "), area.width).render(area, buf);
     }
 }
 
@@ -409,13 +442,15 @@ impl Col {
 
 /// The columns that fit in `width` cells, each as wide as its widest cell, dropping the least
 /// useful ones first when they do not all fit.
-fn fit_columns(rows: &[NodeRow], width: u16) -> Vec<Col> {
+/// The LAG column is at least `lag_digits` wide (the widest lag seen so far), so it keeps its
+/// width from one round to the next.
+fn fit_columns(rows: &[NodeRow], lag_digits: usize, width: u16) -> Vec<Col> {
     let mut cols: Vec<Col> = Kind::ALL
         .iter()
         .map(|&kind| {
             let widest = rows.iter().map(|r| kind.text(r).chars().count()).max().unwrap_or(0);
             let widest = if kind == Kind::Lag {
-                widest.max(3) + 1 + BAR_WIDTH
+                widest.max(lag_digits).max(3) + 1 + BAR_WIDTH
             } else {
                 widest
             };
@@ -592,11 +627,15 @@ fn render_confirm(area: Rect, buf: &mut Buffer, name: &str, id: u64) {
 }
 
 fn render_help(area: Rect, buf: &mut Buffer) {
-    let popup = centered(area, 58, 12);
+    let popup = centered(area, 58, 14);
     Clear.render(popup, buf);
     let rows = [
-        ("q  Esc  Ctrl-C", "quit"),
+        ("q  Esc  Ctrl-C", "quit (Esc: close the detail first)"),
         ("↑ ↓  k j", "select a node"),
+        ("Enter", "open / close the selected node's detail"),
+        ("[ ]", "scroll the event log one line back / on"),
+        ("PgUp PgDn", "scroll the event log 10 lines back / on"),
+        ("End", "back to the newest events"),
         ("t", "make the selected node leader (y/n)"),
         ("p", "pause / resume polling"),
         ("?", "show / hide this help"),

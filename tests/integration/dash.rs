@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use dcache::dash::app::{Action, App, Event, NodePoll, Round};
+use dcache::dash::app::{Action, App, Event, NodePoll, Round, View};
 use dcache::dash::poller::Poller;
 use dcache::types::{LeaderInfo, MemberInfo, NodeStatus, ReplicationInfo, Role};
 use ratatui::backend::TestBackend;
@@ -518,6 +518,10 @@ fn dash_pauses_and_shows_help() {
     app.update(key(KeyCode::Char('?')));
     let text = screen(&app, 100, 30);
     assert!(text.contains("make the selected node leader (y/n)"), "{text}");
+    assert!(text.contains("open / close the selected node's detail"), "{text}");
+    assert!(text.contains("scroll the event log 10 lines back / on"), "{text}");
+    assert!(text.contains("back to the newest events"), "{text}");
+    assert!(text.contains("(one cell per ~0.4 decade, full at 10000)."), "{text}");
     // Esc closes the help before it would quit.
     assert_eq!(app.update(key(KeyCode::Esc)), None);
     assert!(!screen(&app, 100, 30).contains("make the selected node leader"));
@@ -557,6 +561,211 @@ fn dash_logs_members_joining_and_leaving() {
         ]
     );
     assert_eq!(app.nodes().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Node detail, event-log scrolling, LAG width, all down (issue 17, item 14)
+// ---------------------------------------------------------------------------------------
+
+/// A round led by node1 at log 5000 whose replication report puts node2 `lag2` and node3
+/// 2000 entries behind; node2 carries every optional figure the detail view shows.
+fn detailed(base: Instant, secs: u64, lag2: u64) -> Event {
+    let mut leader = status(1, Some(1), 2, 5000);
+    leader.replication = Some(
+        [(2, lag2), (3, 2000)]
+            .iter()
+            .map(|&(id, lag)| ReplicationInfo {
+                id,
+                name: format!("node{id}"),
+                matched: Some(5000u64.saturating_sub(lag)),
+                lag: Some(lag),
+                last_heard_ms: Some(40),
+            })
+            .collect(),
+    );
+    let mut two = status(2, Some(1), 2, 5000u64.saturating_sub(lag2));
+    two.snapshot_index = 4000;
+    two.purged_index = 3900;
+    two.approx_bytes = 12_400;
+    two.max_memory = Some(64 << 20);
+    two.evictions = 7;
+    two.expirations = 3;
+    two.disk_bytes = 3 << 20;
+    two.uptime_secs = 3725;
+    two.resp_url = "redis://127.0.0.1:6381".into();
+    round(base, secs, vec![up(leader), up(two), up(status(3, Some(1), 2, 3000))])
+}
+
+#[test]
+fn dash_opens_a_node_detail_on_enter_and_goes_back_on_esc_or_enter() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(detailed(base, 0, 5));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.update(key(KeyCode::Enter)), None);
+    assert_eq!(app.view(), View::Detail);
+    let text = screen(&app, 120, 30);
+    for want in [
+        " node2 (id 2) · Esc back ",
+        "role           follower",
+        "quorum lost    no",
+        "leader         node1 (id 1)",
+        "snapshot       4000",
+        "purged         3900",
+        "lag            5 entries",
+        "heard          40ms ago",
+        "bytes          12.1 KiB",
+        "memory bound   64.0 MiB",
+        "evictions      7",
+        "disk           3.0 MiB",
+        "uptime         1h 2m 5s",
+        "build          0.1.0+test",
+        "format         reads 3, cluster at 3",
+        "peer URL       http://127.0.0.1:7005",
+        "RESP URL       redis://127.0.0.1:6381",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    assert!(!text.contains("CLIENT URL"), "the table is replaced:\n{text}");
+    assert!(text.contains("Esc/Enter back to the table"), "footer:\n{text}");
+    insta::assert_snapshot!("node_detail", text);
+    // Esc goes back to the table rather than quitting; Enter toggles as well.
+    assert_eq!(app.update(key(KeyCode::Esc)), None);
+    assert_eq!(app.view(), View::Table);
+    assert!(screen(&app, 120, 30).contains("CLIENT URL"));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.view(), View::Detail);
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.view(), View::Table);
+    assert_eq!(app.update(key(KeyCode::Esc)), Some(Action::Quit));
+}
+
+#[test]
+fn dash_detail_of_a_down_node_shows_its_error_and_last_known_figures() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(detailed(base, 0, 5));
+    app.update(round(
+        base,
+        4,
+        vec![
+            up(status(1, Some(1), 2, 5001)),
+            down(2, "Connection refused (os error 111)"),
+            up(status(3, Some(1), 2, 5001)),
+        ],
+    ));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("DOWN: Connection refused (os error 111)"), "{text}");
+    assert!(
+        text.contains("figures below are from its last answer, at 12:00:00 UTC"),
+        "{text}"
+    );
+    assert!(text.contains("role           DOWN"), "{text}");
+    assert!(text.contains("snapshot       4000"), "last known figures:\n{text}");
+    assert!(text.contains("poll latency   -"), "{text}");
+    insta::assert_snapshot!("node_detail_down", text);
+    // A narrow terminal stacks the two columns.
+    let narrow = screen(&app, 60, 40);
+    assert!(narrow.contains("purged         3900"), "{narrow}");
+    assert!(narrow.contains("keys"), "{narrow}");
+}
+
+#[test]
+fn dash_scrolls_the_event_log() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 2, 10));
+    // node3 flaps: two log lines a round pair, 31 lines in all.
+    for s in 1..=15 {
+        app.update(round(
+            base,
+            2 * s,
+            vec![
+                up(status(1, Some(1), 2, 10)),
+                up(status(2, Some(1), 2, 10)),
+                down(3, &format!("flap {s}")),
+            ],
+        ));
+        app.update(healthy(base, 2 * s + 1, 1, 2, 10));
+    }
+    assert_eq!(app.events().len(), 31);
+    let newest = "12:00:31  node3 is back (follower)";
+    let text = screen(&app, 100, 30);
+    assert!(text.contains(newest), "{text}");
+    assert!(!text.contains("leader is node1"), "{text}");
+    app.update(key(KeyCode::Char('[')));
+    let text = screen(&app, 100, 30);
+    assert!(!text.contains(newest), "one line back:\n{text}");
+    assert!(text.contains("node3 is DOWN: flap 15"), "{text}");
+    assert!(text.contains("events (UTC) · 1 newer below"), "{text}");
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::PageUp));
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("leader is node1 (id 1), term 2"), "the oldest:\n{text}");
+    // A new event while scrolled back does not move the view.
+    let before = screen(&app, 100, 30);
+    app.update(round(
+        base,
+        40,
+        vec![
+            up(status(1, Some(1), 2, 10)),
+            up(status(2, Some(1), 2, 10)),
+            down(3, "flap 16"),
+        ],
+    ));
+    let after = screen(&app, 100, 30);
+    let log_part = |t: &str| {
+        let lines = t.lines().filter(|l| l.starts_with("│ 12:00:"));
+        lines.collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(log_part(&before), log_part(&after), "{after}");
+    app.update(key(KeyCode::PageDown));
+    app.update(key(KeyCode::Char(']')));
+    app.update(key(KeyCode::End));
+    assert_eq!(app.log_scroll(), 0);
+    assert!(screen(&app, 100, 30).contains("node3 is DOWN: flap 16"));
+}
+
+#[test]
+fn dash_keeps_the_lag_column_width_when_lags_shrink() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(detailed(base, 0, 12_345));
+    let heard_at = |t: &str| {
+        let header = t.lines().find(|l| l.contains("HEARD")).unwrap().to_string();
+        header.find("HEARD").unwrap()
+    };
+    let wide = screen(&app, 160, 30);
+    app.update(detailed(base, 1, 3));
+    let narrow = screen(&app, 160, 30);
+    assert!(row(&narrow, "node2").contains(" 3 "), "{narrow}");
+    assert_eq!(heard_at(&wide), heard_at(&narrow), "{wide}\n{narrow}");
+    // Once more, the other way round: a fresh app sees the small lag first.
+    let mut app = new_app();
+    app.update(detailed(base, 0, 3));
+    let first = screen(&app, 160, 30);
+    app.update(detailed(base, 1, 4));
+    assert_eq!(heard_at(&first), heard_at(&screen(&app, 160, 30)));
+}
+
+#[test]
+fn dash_does_not_guess_an_election_when_no_member_answers() {
+    let base = Instant::now();
+    let mut app = new_app();
+    app.update(healthy(base, 0, 1, 2, 10));
+    app.update(round(
+        base,
+        1,
+        (1..=3)
+            .map(|id| down(id, "Connection refused (os error 111)"))
+            .collect(),
+    ));
+    let log: Vec<&str> = app.events().map(|e| e.text.as_str()).collect();
+    assert!(log.contains(&"no leader (was node1); no member answers"), "{log:?}");
+    assert!(!log.iter().any(|l| l.contains("election")), "{log:?}");
 }
 
 // ---------------------------------------------------------------------------------------
