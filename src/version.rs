@@ -99,6 +99,15 @@ pub fn published_or_oldest(format: u32) -> u32 {
     }
 }
 
+/// The format of a snapshot body (a MessagePack array whose first field is its format), read
+/// from its head without decoding the entries. Used by the store and the network before
+/// they hand a snapshot to the state machine.
+pub fn snapshot_body_format(bytes: &[u8]) -> Option<u32> {
+    let mut rd = bytes;
+    rmp::decode::read_array_len(&mut rd).ok()?;
+    rmp::decode::read_int(&mut rd).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,7 +92,7 @@ pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Answered, 
         Route::Snapshot => {
             let (vote, snapshot) = decode_snapshot(body)?;
             if let Some(f) =
-                super::state_machine::body_format(&snapshot.snapshot).filter(|f| *f > crate::version::max_format())
+                crate::version::snapshot_body_format(&snapshot.snapshot).filter(|f| *f > crate::version::max_format())
             {
                 return Err(WireError::TooNew(crate::cache::too_new("snapshot", f)).into());
             }

@@ -210,13 +210,6 @@ fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
     rmp_serde::encode::write(out, &body).map_err(io::Error::other)
 }
 
-/// The format of a snapshot body, read from its head without decoding the entries.
-pub fn body_format(bytes: &[u8]) -> Option<u32> {
-    let mut rd = bytes;
-    rmp::decode::read_array_len(&mut rd).ok()?;
-    rmp::decode::read_int(&mut rd).ok()
-}
-
 /// Decodes a snapshot body produced by [`encode_cache`]; the snapshot ends at log index
 /// `through`, so watch history starts after it.
 fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
@@ -224,7 +217,7 @@ fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
         return Ok(Cache::restore(Vec::new(), Counters::default(), through));
     }
     let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
-    match body_format(bytes) {
+    match crate::version::snapshot_body_format(bytes) {
         Some(f) if f > crate::version::max_format() => return Err(invalid(crate::cache::too_new("snapshot", f))),
         Some(2 | 3) => {}
         other => return Err(invalid(format!("snapshot format {other:?} is not supported"))),

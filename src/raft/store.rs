@@ -226,7 +226,7 @@ impl Store {
     /// leaves sled naming a complete file.
     pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         let dir = self.dir();
-        if let Some(format) = super::state_machine::body_format(data) {
+        if let Some(format) = crate::version::snapshot_body_format(data) {
             self.note_format(format)?;
         }
         let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());

@@ -8,13 +8,16 @@
 //! writes of a pipeline go to the leader as one entry that applies them in order, each with
 //! its own answer, instead of one round trip each.
 
+mod args;
 mod codec;
 mod commands;
 mod glob;
 mod keys;
 mod long_double;
 mod pubsub;
+mod session;
 mod strings;
+mod table;
 mod transaction;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +30,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use codec::{ProtocolError, Reply};
-use commands::Session;
+use session::Session;
 
 use crate::cache::WatchEvent;
 use crate::node::{Interrupted, Node};

@@ -8,173 +8,22 @@
 //! retry on a concurrent change: atomic, and the same on every replica. Key commands
 //! (`EXPIRE`, `RENAME`, `COPY`, `SCAN`, `FLUSHDB`...) are in `keys.rs`.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
-use super::codec::{self, Limits, Reply};
+use super::args::{
+    failed, int, key, read, read_modify_write, refused, set_write, syntax, upper, value, view_value, write, Answer,
+};
+use super::codec::Reply;
 use super::glob;
-use super::pubsub::{self, Subscriptions};
+use super::pubsub;
+use super::session::Session;
+use super::table::{spec, Access};
 use super::transaction::{self, Multi};
 use super::{keys, strings};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::config::security::Role;
-use crate::node::{Node, NodeError};
+use crate::node::Node;
 use crate::types::Consistency;
-
-/// How often a conditional read-modify-write is retried after a concurrent change at
-/// least; past that it goes on until the request timeout (see [`Retries`]).
-const CAS_ATTEMPTS: usize = 16;
-
-/// The retry budget of one compare-and-set command: [`CAS_ATTEMPTS`] attempts, and more
-/// until `request-timeout` has passed, so a hot key delays the command instead of failing
-/// it at once; then `-TRYAGAIN`.
-pub(super) struct Retries {
-    attempts: usize,
-    deadline: std::time::Instant,
-}
-
-impl Retries {
-    pub(super) fn new(node: &Node) -> Retries {
-        Retries {
-            attempts: 0,
-            deadline: std::time::Instant::now() + node.config().limits.request_timeout,
-        }
-    }
-
-    /// Whether one more attempt may run.
-    pub(super) fn next(&mut self) -> bool {
-        self.attempts += 1;
-        self.attempts <= CAS_ATTEMPTS || std::time::Instant::now() < self.deadline
-    }
-}
-
-/// Cursors a connection keeps for `SCAN` (older ones restart from the beginning).
-pub(super) const CURSORS: usize = 16;
-
-/// One connection's state.
-pub(super) struct Session {
-    /// RESP 2 or 3 (`HELLO`).
-    pub(super) protocol: u8,
-    /// What the connection may do; `None` until `AUTH` when tokens are configured.
-    role: Option<Role>,
-    id: u64,
-    peer: String,
-    name: Option<String>,
-    /// Linearizable by default; `READONLY` switches to local reads.
-    pub(super) consistency: Consistency,
-    /// Set by `QUIT`: answer, then close.
-    pub(super) closing: bool,
-    /// `SCAN` cursors handed out: id -> the last key returned.
-    pub(super) cursors: VecDeque<(u64, String)>,
-    pub(super) next_cursor: u64,
-    /// The open `MULTI`, if any.
-    multi: Option<Multi>,
-    /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
-    watched: Vec<(String, u64)>,
-    /// Keyspace-notification subscriptions.
-    pub(super) subs: Subscriptions,
-}
-
-impl Session {
-    pub(super) fn new(node: &Node, id: u64, peer: String) -> Session {
-        let open = node.config().security.auth_tokens.is_empty();
-        Session {
-            protocol: 2,
-            role: open.then_some(Role::ReadWrite),
-            id,
-            peer,
-            name: None,
-            consistency: Consistency::Linearizable,
-            closing: false,
-            cursors: VecDeque::new(),
-            next_cursor: 1,
-            multi: None,
-            watched: Vec::new(),
-            subs: Subscriptions::default(),
-        }
-    }
-
-    /// Whether the next requests of a pipeline may go as one entry: authenticated for
-    /// writes and not inside `MULTI` (see [`transaction::pipeline_run`]).
-    pub(super) fn batches_writes(&self) -> bool {
-        self.role == Some(Role::ReadWrite) && self.multi.is_none()
-    }
-
-    /// Request bounds: Redis's tight ones before authentication, the node's after.
-    pub(super) fn limits(&self, node: &Node) -> Limits {
-        if self.role.is_none() {
-            return codec::UNAUTHENTICATED;
-        }
-        let l = &node.config().limits;
-        Limits {
-            max_args: 1024 * 1024,
-            max_bulk: l.max_value_bytes.max(l.max_key_bytes),
-            max_inline: 64 * 1024,
-        }
-    }
-}
-
-/// What a command may need: nothing (connection commands), reading, or writing.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Access {
-    None,
-    Read,
-    Write,
-}
-
-/// Arity (Redis's: positive is exact, negative a minimum, the name included) and access.
-pub(super) fn spec(name: &str) -> Option<(i32, Access)> {
-    use Access::*;
-    Some(match name {
-        "ping" => (-1, None),
-        "echo" => (2, None),
-        "quit" => (-1, None),
-        "reset" => (1, None),
-        "select" => (2, None),
-        "hello" => (-1, None),
-        "auth" => (-2, None),
-        "client" => (-2, None),
-        "command" => (-1, None),
-        "config" => (-2, None),
-        "info" => (-1, Read),
-        "time" => (1, None),
-        "readonly" | "readwrite" => (1, None),
-        "get" | "strlen" | "type" | "ttl" | "pttl" => (2, Read),
-        "mget" | "exists" => (-2, Read),
-        "dbsize" => (1, Read),
-        "keys" => (2, Read),
-        "scan" => (-2, Read),
-        "set" => (-3, Write),
-        "setnx" => (3, Write),
-        "setex" | "psetex" => (4, Write),
-        "getset" => (3, Write),
-        "getdel" => (2, Write),
-        "append" => (3, Write),
-        "mset" | "msetnx" => (-3, Write),
-        "del" | "unlink" => (-2, Write),
-        "expire" | "pexpire" | "expireat" | "pexpireat" => (-3, Write),
-        "persist" => (2, Write),
-        "incr" | "decr" => (2, Write),
-        "incrby" | "decrby" => (3, Write),
-        "incrbyfloat" => (3, Write),
-        "getex" => (-2, Write),
-        "expiretime" | "pexpiretime" => (2, Read),
-        "getrange" | "substr" => (4, Read),
-        "setrange" => (4, Write),
-        "rename" | "renamenx" => (3, Write),
-        "copy" => (-3, Write),
-        "randomkey" => (1, Read),
-        "flushdb" | "flushall" => (-1, Write),
-        "multi" | "discard" | "unwatch" => (1, None),
-        "exec" => (1, None),
-        "watch" => (-2, Read),
-        "subscribe" | "psubscribe" => (-2, Read),
-        "unsubscribe" | "punsubscribe" => (-1, Read),
-        "publish" => (3, Write),
-        _ => return Option::None,
-    })
-}
 
 /// Runs one request (`args[0]` is the command name) and returns its answer.
 pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
@@ -243,66 +92,6 @@ fn unknown(args: &[Bytes]) -> Reply {
         "unknown command '{}', with args beginning with: {shown}",
         String::from_utf8_lossy(&args[0])
     ))
-}
-
-pub(super) type Answer = Result<Reply, Reply>;
-
-pub(super) fn syntax() -> Reply {
-    Reply::err("syntax error")
-}
-
-fn not_integer() -> Reply {
-    Reply::err("value is not an integer or out of range")
-}
-
-/// A node failure in Redis's terms: no leader is `-TRYAGAIN` (retry shortly).
-pub(super) fn failed(e: NodeError) -> Reply {
-    match e {
-        NodeError::NoLeader(why) => Reply::Error(format!("TRYAGAIN no leader: {why}")),
-        other => Reply::err(other),
-    }
-}
-
-/// Keys and values are UTF-8 text in this build.
-fn text(b: &Bytes) -> Result<&str, Reply> {
-    std::str::from_utf8(b)
-        .map_err(|_| Reply::err("dcache stores UTF-8 keys and values only; this one is not valid UTF-8"))
-}
-
-pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
-    let k = text(b)?;
-    let max = node.config().limits.max_key_bytes;
-    if k.is_empty() || k.len() > max {
-        return Err(Reply::err(format!(
-            "key is {} bytes; keys must be 1 to {max} bytes (max-key-bytes)",
-            k.len()
-        )));
-    }
-    Ok(k)
-}
-
-pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
-    let v = text(b)?;
-    let max = node.config().limits.max_value_bytes;
-    if v.len() > max {
-        return Err(Reply::err(format!(
-            "value is {} bytes; the limit is {max} (max-value-bytes)",
-            v.len()
-        )));
-    }
-    Ok(v)
-}
-
-pub(super) fn int(b: &Bytes) -> Result<i64, Reply> {
-    std::str::from_utf8(b)
-        .ok()
-        .filter(|s| !s.starts_with('+') && s.len() <= 20)
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(not_integer)
-}
-
-pub(super) fn upper(b: &Bytes) -> String {
-    String::from_utf8_lossy(b).to_uppercase()
 }
 
 async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
@@ -393,18 +182,18 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             s.consistency = Consistency::Linearizable;
             Ok(Reply::Simple("OK"))
         }
-        "get" => Ok(view_value(read(s, node, key(node, &a[0])?).await?)),
+        "get" => Ok(view_value(read(s.consistency, node, key(node, &a[0])?).await?)),
         "strlen" => Ok(Reply::Int(
-            read(s, node, key(node, &a[0])?)
+            read(s.consistency, node, key(node, &a[0])?)
                 .await?
                 .map_or(0, |v| v.value.len() as i64),
         )),
-        "type" => Ok(Reply::Simple(match read(s, node, key(node, &a[0])?).await? {
+        "type" => Ok(Reply::Simple(match read(s.consistency, node, key(node, &a[0])?).await? {
             Some(_) => "string",
             None => "none",
         })),
         "ttl" | "pttl" => {
-            let found = read(s, node, key(node, &a[0])?).await?;
+            let found = read(s.consistency, node, key(node, &a[0])?).await?;
             Ok(Reply::Int(match found {
                 None => -2,
                 Some(KeyView { ttl_ms: None, .. }) => -1,
@@ -426,7 +215,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
         "scan" => keys::scan(s, node, a).await,
         "set" => strings::set(node, a).await,
         "getex" => strings::getex(node, a).await,
-        "getrange" | "substr" => strings::getrange(s, node, a).await,
+        "getrange" | "substr" => strings::getrange(s.consistency, node, a).await,
         "setrange" => strings::setrange(node, a).await,
         "incrbyfloat" => strings::incrbyfloat(node, a).await,
         "expiretime" | "pexpiretime" => keys::expiretime(s, node, name, a).await,
@@ -538,116 +327,6 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
         }
         _ => Ok(Reply::err(format!("command '{name}' is listed but not served"))),
     }
-}
-
-pub(super) fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
-    Write::Set {
-        key: key.to_string(),
-        value: value.to_string(),
-        ttl_ms,
-        if_version,
-    }
-}
-
-/// Runs one write; `Err` is the answer for a node failure.
-pub(super) async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refusal>, Reply> {
-    node.write(w).await.map_err(failed)
-}
-
-/// A refused write in Redis's words.
-pub(super) fn refused(r: Refusal) -> Reply {
-    match r {
-        Refusal::NotAnInteger { .. } => not_integer(),
-        Refusal::Overflow { .. } => Reply::err("increment or decrement would overflow"),
-        Refusal::TooLarge { key, bytes, max_bytes } => Reply::Error(format!(
-            "OOM key {key:?} needs {bytes} bytes, more than the whole memory bound of {max_bytes} (max-memory)"
-        )),
-        Refusal::ConditionFailed { key, .. } => Reply::err(format!("key {key:?} changed; try again")),
-        Refusal::NotFound { .. } => Reply::Nil,
-        Refusal::NoExpiry { .. } => Reply::Int(0),
-    }
-}
-
-pub(super) async fn read(s: &Session, node: &Node, key: &str) -> Result<Option<KeyView>, Reply> {
-    node.get(key, s.consistency).await.map_err(failed)
-}
-
-pub(super) fn view_value(v: Option<KeyView>) -> Reply {
-    v.map_or(Reply::Nil, |v| Reply::Bulk(Bytes::from(v.value)))
-}
-
-/// What a conditional read-modify-write does with the key it read.
-pub(super) enum Change {
-    /// Nothing: the answer needs no write.
-    Keep,
-    /// Store `value`, expiring `ttl_ms` after the write (`None`: never).
-    Set {
-        value: String,
-        ttl_ms: Option<u64>,
-    },
-    Delete,
-}
-
-/// Reads `key` linearizably, lets `decide` choose the change and the answer from what it
-/// read, and applies the change on condition that the key is still at the version read;
-/// after a concurrent change it reads and decides again (within [`Retries`], then
-/// `-TRYAGAIN`). Atomic, and the same on every replica. Costs one linearizable read and at
-/// most one write per attempt.
-pub(super) async fn compare_and_write<T>(
-    node: &Node,
-    key: &str,
-    mut decide: impl FnMut(Option<&KeyView>) -> Result<(Change, T), Reply>,
-) -> Result<T, Reply> {
-    let mut retries = Retries::new(node);
-    while retries.next() {
-        let old = node.get(key, Consistency::Linearizable).await.map_err(failed)?;
-        let (change, answer) = decide(old.as_ref())?;
-        let version = old.as_ref().map_or(0, |o| o.version);
-        let w = match change {
-            Change::Keep => return Ok(answer),
-            // A key read with little time left keeps at least a millisecond of it.
-            Change::Set { value, ttl_ms } => set_write(key, &value, ttl_ms.map(|t| t.max(1)), Some(version)),
-            Change::Delete if old.is_none() => return Ok(answer),
-            Change::Delete => Write::Delete {
-                key: key.to_string(),
-                if_version: Some(version),
-            },
-        };
-        match write(node, w).await? {
-            Ok(_) => return Ok(answer),
-            Err(Refusal::ConditionFailed { .. }) => continue,
-            Err(r) => return Err(refused(r)),
-        }
-    }
-    Err(Reply::Error(format!("TRYAGAIN key {key:?} kept changing; try again")))
-}
-
-/// [`compare_and_write`] of a new value computed from the old one by `next` (`None`
-/// deletes the key), refused past `max_value` bytes; keeps the expiry. Returns the old view
-/// and the new value.
-pub(super) async fn read_modify_write(
-    node: &Node,
-    key: &str,
-    next: impl Fn(Option<&KeyView>) -> Result<Option<String>, Reply>,
-    max_value: Option<usize>,
-) -> Result<(Option<KeyView>, Option<String>), Reply> {
-    compare_and_write(node, key, |old| {
-        let new = next(old)?;
-        if let (Some(max), Some(v)) = (max_value, &new) {
-            if v.len() > max {
-                return Err(strings::too_big(max));
-            }
-        }
-        let change = match &new {
-            Some(v) => Change::Set {
-                value: v.clone(),
-                ttl_ms: old.and_then(|o| o.ttl_ms),
-            },
-            None => Change::Delete,
-        };
-        Ok((change, (old.cloned(), new)))
-    })
-    .await
 }
 
 fn hello(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {

@@ -5,12 +5,12 @@
 use bytes::Bytes;
 use rand::Rng;
 
-use super::codec::Reply;
-use super::commands::{
+use super::args::{
     compare_and_write, failed, int, key, read, refused, set_write, syntax, upper, write, Answer, Change, Retries,
-    Session, CURSORS,
 };
+use super::codec::Reply;
 use super::glob;
+use super::session::{Session, CURSORS};
 use crate::cache::{KeyView, Refusal, Write};
 use crate::node::{wall_clock_ms, Node};
 use crate::types::Consistency;
@@ -113,7 +113,7 @@ async fn expire_unconditionally(node: &Node, k: &str, ttl_ms: Option<u64>) -> Re
 /// milliseconds, from the time it has left and this node's clock; -1 without an expiry, -2
 /// when missing.
 pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
-    let found = read(s, node, key(node, &a[0])?).await?;
+    let found = read(s.consistency, node, key(node, &a[0])?).await?;
     Ok(Reply::Int(match found {
         None => -2,
         Some(KeyView { ttl_ms: None, .. }) => -1,

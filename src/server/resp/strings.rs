@@ -5,14 +5,15 @@
 
 use bytes::Bytes;
 
-use super::codec::Reply;
-use super::commands::{
-    compare_and_write, failed, int, key, read, read_modify_write, refused, set_write, syntax, upper, value, view_value,
-    write, Answer, Change, Session,
+use super::args::{
+    compare_and_write, failed, int, key, read, read_modify_write, refused, set_write, syntax, too_big, upper, value,
+    view_value, write, Answer, Change,
 };
+use super::codec::Reply;
 use super::long_double::LongDouble;
 use crate::cache::Refusal;
 use crate::node::{wall_clock_ms, Node};
+use crate::types::Consistency;
 
 /// The options of `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]`.
 pub(super) struct SetOptions {
@@ -173,10 +174,10 @@ pub(super) async fn getex(node: &Node, a: &[Bytes]) -> Answer {
 
 /// `GETRANGE key start end` (and `SUBSTR`): the bytes from `start` to `end` inclusive,
 /// negative offsets counting from the end, clamped as Redis clamps them.
-pub(super) async fn getrange(s: &Session, node: &Node, a: &[Bytes]) -> Answer {
+pub(super) async fn getrange(consistency: Consistency, node: &Node, a: &[Bytes]) -> Answer {
     let k = key(node, &a[0])?;
     let (start, end) = (int(&a[1])?, int(&a[2])?);
-    let found = read(s, node, k).await?;
+    let found = read(consistency, node, k).await?;
     let bytes = found.map(|v| Bytes::from(v.value)).unwrap_or_default();
     Ok(Reply::Bulk(match byte_range(bytes.len(), start, end) {
         Some((from, to)) => bytes.slice(from..=to),
@@ -226,13 +227,6 @@ pub(super) async fn setrange(node: &Node, a: &[Bytes]) -> Answer {
     )
     .await?;
     Ok(Reply::Int(new.map_or(0, |v| v.len() as i64)))
-}
-
-/// Redis's text for a value past the bound, with ours named.
-pub(super) fn too_big(max: usize) -> Reply {
-    Reply::err(format!(
-        "string exceeds maximum allowed size ({max} bytes, max-value-bytes)"
-    ))
 }
 
 /// `INCRBYFLOAT key increment`: adds in Redis's 80-bit `long double` and stores (and

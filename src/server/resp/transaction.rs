@@ -11,9 +11,10 @@
 
 use bytes::Bytes;
 
+use super::args::{failed, int, key, refused, value};
 use super::codec::Reply;
-use super::commands::{failed, int, key, refused, spec, value, Access};
 use super::strings::set_options;
+use super::table::{spec, Access};
 use crate::cache::{Done, Refusal, Write};
 use crate::node::{wall_clock_ms, Node};
 use crate::types::Consistency;

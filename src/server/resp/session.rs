@@ -1,0 +1,77 @@
+//! One RESP connection's state: [`Session`] (protocol, role, read consistency, SCAN
+//! cursors, an open MULTI, watched keys, subscriptions).
+
+use std::collections::VecDeque;
+
+use super::codec::{self, Limits};
+use super::pubsub::Subscriptions;
+use super::transaction::Multi;
+use crate::config::security::Role;
+use crate::node::Node;
+use crate::types::Consistency;
+
+/// Cursors a connection keeps for `SCAN` (older ones restart from the beginning).
+pub(super) const CURSORS: usize = 16;
+
+/// One connection's state.
+pub(super) struct Session {
+    /// RESP 2 or 3 (`HELLO`).
+    pub(super) protocol: u8,
+    /// What the connection may do; `None` until `AUTH` when tokens are configured.
+    pub(super) role: Option<Role>,
+    pub(super) id: u64,
+    pub(super) peer: String,
+    pub(super) name: Option<String>,
+    /// Linearizable by default; `READONLY` switches to local reads.
+    pub(super) consistency: Consistency,
+    /// Set by `QUIT`: answer, then close.
+    pub(super) closing: bool,
+    /// `SCAN` cursors handed out: id -> the last key returned.
+    pub(super) cursors: VecDeque<(u64, String)>,
+    pub(super) next_cursor: u64,
+    /// The open `MULTI`, if any.
+    pub(super) multi: Option<Multi>,
+    /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
+    pub(super) watched: Vec<(String, u64)>,
+    /// Keyspace-notification subscriptions.
+    pub(super) subs: Subscriptions,
+}
+
+impl Session {
+    pub(super) fn new(node: &Node, id: u64, peer: String) -> Session {
+        let open = node.config().security.auth_tokens.is_empty();
+        Session {
+            protocol: 2,
+            role: open.then_some(Role::ReadWrite),
+            id,
+            peer,
+            name: None,
+            consistency: Consistency::Linearizable,
+            closing: false,
+            cursors: VecDeque::new(),
+            next_cursor: 1,
+            multi: None,
+            watched: Vec::new(),
+            subs: Subscriptions::default(),
+        }
+    }
+
+    /// Whether the next requests of a pipeline may go as one entry: authenticated for
+    /// writes and not inside `MULTI` (see [`transaction::pipeline_run`]).
+    pub(super) fn batches_writes(&self) -> bool {
+        self.role == Some(Role::ReadWrite) && self.multi.is_none()
+    }
+
+    /// Request bounds: Redis's tight ones before authentication, the node's after.
+    pub(super) fn limits(&self, node: &Node) -> Limits {
+        if self.role.is_none() {
+            return codec::UNAUTHENTICATED;
+        }
+        let l = &node.config().limits;
+        Limits {
+            max_args: 1024 * 1024,
+            max_bulk: l.max_value_bytes.max(l.max_key_bytes),
+            max_inline: 64 * 1024,
+        }
+    }
+}
