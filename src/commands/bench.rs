@@ -96,8 +96,8 @@ fn print_report(opts: &BenchOptions, r: &BenchReport) {
     let l = &r.latency_us;
     let ms = |us: u64| us as f64 / 1000.0;
     println!(
-        "workload {:?}, {} clients, {} endpoint(s), {}-byte values, {} keys, {} reads",
-        r.workload,
+        "workload {}, {} clients, {} endpoint(s), {}-byte values, {} keys, {} reads",
+        format!("{:?}", r.workload).to_lowercase(),
         r.clients,
         opts.endpoints.len(),
         opts.value_size,

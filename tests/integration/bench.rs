@@ -49,6 +49,11 @@ fn bench_runs_a_fixed_number_of_requests_and_reports_latencies() {
     assert!(out.status.success(), "{what}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("throughput") && text.contains("p99.9"), "{what}");
+    assert!(text.starts_with("workload "), "{what}");
+    assert!(
+        !text.contains("workload Set") && !text.contains("workload Mixed"),
+        "lowercase names: {what}"
+    );
 }
 
 #[test]
