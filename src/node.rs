@@ -337,6 +337,13 @@ impl Node {
         }
     }
 
+    /// The cluster's time as this node tells it (the leader's clock, as reads judge expiry
+    /// by): what absolute times from clients (`EXPIREAT`, `SET ... EXAT`) become TTLs against,
+    /// so a member whose own clock is off converts them as the leader would.
+    pub fn clock_ms(&self) -> u64 {
+        self.read_clock_ms(&self.inner.state.read())
+    }
+
     /// The time this node stamps into the entries it proposes as leader: its wall clock,
     /// or the cluster clock if that is ahead, so the cluster clock only moves forward across
     /// leader changes.

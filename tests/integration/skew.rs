@@ -177,3 +177,43 @@ fn followers_of_a_leader_whose_clock_runs_ahead_count_the_ttl_down() {
     });
     assert!(counted_down, "ttl_ms did not count down below 5500 in 6 s: {last:?}");
 }
+
+#[test]
+fn an_absolute_expiry_given_to_a_fast_follower_is_taken_against_the_leaders_clock() {
+    const FAST: usize = 2;
+    let c = cluster_with_skewed(FAST);
+    let mut l = c.leader();
+    if l == FAST {
+        l = lead_with(&c, 0);
+    }
+    let version_3 = wait_until(Duration::from_secs(10), || {
+        (0..3).all(|i| c.node(i).http.status()["cluster_format"] == 3)
+    });
+    assert!(version_3, "the cluster version never reached 3 (PEXPIREAT needs it)");
+    let port = c.node(FAST).resp_port();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed (apt-get install redis-tools)");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // 20 s from now by the true clock: the fast follower's own clock would make it 15 s.
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 20_000;
+    assert_eq!(cli(&["set", "abs", "v", "PXAT", &at_ms.to_string()]), "OK");
+    assert_eq!(cli(&["set", "abs2", "v"]), "OK");
+    assert_eq!(cli(&["pexpireat", "abs2", &at_ms.to_string()]), "1");
+    for key in ["abs", "abs2"] {
+        let ttl =
+            ttl_of(key, &c.node(l).http.get_key(key, Some("linearizable"))).unwrap_or_else(|| panic!("{key} is gone"));
+        assert!(
+            ttl > 18_000 && ttl <= 20_000,
+            "{key}: {ttl} ms left on the leader; the follower converted the time with its own clock"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use super::codec::Reply;
 use super::glob;
 use super::session::{Session, CURSORS};
 use crate::cache::{KeyView, Refusal, Write};
-use crate::node::{wall_clock_ms, Node};
+use crate::node::Node;
 use crate::types::Consistency;
 
 /// Deletes per batch when flushing: the HTTP batch's bound, one log entry each.
@@ -51,8 +51,8 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let ttl_ms: i128 = match name {
         "expire" => i128::from(n) * 1000,
         "pexpire" => i128::from(n),
-        "expireat" => i128::from(n) * 1000 - i128::from(wall_clock_ms()),
-        _ => i128::from(n) - i128::from(wall_clock_ms()),
+        "expireat" => i128::from(n) * 1000 - i128::from(node.clock_ms()),
+        _ => i128::from(n) - i128::from(node.clock_ms()),
     };
     let bad_time = || Reply::err(format!("invalid expire time in '{name}' command"));
     // `None`: the time is already past, and the key goes.
@@ -110,7 +110,7 @@ async fn expire_unconditionally(node: &Node, k: &str, ttl_ms: Option<u64>) -> Re
 }
 
 /// `EXPIRETIME`/`PEXPIRETIME key`: when the key expires, in Unix seconds (rounded) or
-/// milliseconds, from the time it has left and this node's clock; -1 without an expiry, -2
+/// milliseconds, from the time it has left and the cluster clock; -1 without an expiry, -2
 /// when missing.
 pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let found = read(s.consistency, node, key(node, &a[0])?).await?;
@@ -118,7 +118,7 @@ pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]
         None => -2,
         Some(KeyView { ttl_ms: None, .. }) => -1,
         Some(KeyView { ttl_ms: Some(ms), .. }) => {
-            let at = wall_clock_ms().saturating_add(ms);
+            let at = node.clock_ms().saturating_add(ms);
             (if name == "expiretime" { (at + 500) / 1000 } else { at }) as i64
         }
     }))

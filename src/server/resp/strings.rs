@@ -12,7 +12,7 @@ use super::args::{
 use super::codec::Reply;
 use super::long_double::LongDouble;
 use crate::cache::Refusal;
-use crate::node::{wall_clock_ms, Node};
+use crate::node::Node;
 use crate::types::Consistency;
 
 /// The options of `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]`.
@@ -27,7 +27,8 @@ pub(super) struct SetOptions {
 }
 
 /// Parses SET's options (everything after the value), in Redis's words.
-pub(super) fn set_options(a: &[Bytes]) -> Result<SetOptions, Reply> {
+/// `now_ms` is the cluster clock ([`Node::clock_ms`]) that EXAT/PXAT are taken against.
+pub(super) fn set_options(now_ms: u64, a: &[Bytes]) -> Result<SetOptions, Reply> {
     let mut o = SetOptions {
         condition: None,
         ttl_ms: None,
@@ -44,7 +45,7 @@ pub(super) fn set_options(a: &[Bytes]) -> Result<SetOptions, Reply> {
             "GET" => o.get = true,
             "KEEPTTL" if o.ttl_ms.is_none() => o.keep_ttl = true,
             "EX" | "PX" | "EXAT" | "PXAT" if o.ttl_ms.is_none() && !o.keep_ttl => {
-                o.ttl_ms = Some(ttl_option(&opt, a.get(i + 1).ok_or_else(syntax)?, "set")?);
+                o.ttl_ms = Some(ttl_option(now_ms, &opt, a.get(i + 1).ok_or_else(syntax)?, "set")?);
                 i += 1;
             }
             _ => return Err(syntax()),
@@ -56,14 +57,13 @@ pub(super) fn set_options(a: &[Bytes]) -> Result<SetOptions, Reply> {
 
 /// The time to live from now that `EX|PX|EXAT|PXAT n` asks for; `None` when an absolute
 /// time is already past. A non-positive `n` is refused in Redis's words.
-fn ttl_from(opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
+fn ttl_from(now: u64, opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
     let bad_time = || Reply::err(format!("invalid expire time in '{command}' command"));
     let n = int(n)?;
     if n <= 0 {
         return Err(bad_time());
     }
     let n = n as u64;
-    let now = wall_clock_ms();
     Ok(match opt {
         "EX" => Some(n.checked_mul(1000).ok_or_else(bad_time)?),
         "PX" => Some(n),
@@ -78,14 +78,14 @@ fn ttl_from(opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
 
 /// Like [`ttl_from`], with a time already past as 1 ms (SET's rule: the key is written and
 /// expires at once).
-fn ttl_option(opt: &str, n: &Bytes, command: &str) -> Result<u64, Reply> {
-    Ok(ttl_from(opt, n, command)?.unwrap_or(1))
+fn ttl_option(now: u64, opt: &str, n: &Bytes, command: &str) -> Result<u64, Reply> {
+    Ok(ttl_from(now, opt, n, command)?.unwrap_or(1))
 }
 
 /// `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]`.
 pub(super) async fn set(node: &Node, a: &[Bytes]) -> Answer {
     let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-    let o = set_options(&a[2..])?;
+    let o = set_options(node.clock_ms(), &a[2..])?;
     match (o.condition, o.get, o.keep_ttl) {
         (None, false, false) => {
             write(node, set_write(k, v, o.ttl_ms, None)).await?.map_err(refused)?;
@@ -145,7 +145,7 @@ pub(super) async fn getex(node: &Node, a: &[Bytes]) -> Answer {
         [] => Expiry::Leave,
         [opt] if upper(opt) == "PERSIST" => Expiry::Persist,
         [opt, n] if matches!(upper(opt).as_str(), "EX" | "PX" | "EXAT" | "PXAT") => {
-            Expiry::In(ttl_from(&upper(opt), n, "getex")?)
+            Expiry::In(ttl_from(node.clock_ms(), &upper(opt), n, "getex")?)
         }
         _ => return Err(syntax()),
     };

@@ -16,7 +16,7 @@ use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
 use crate::cache::{Done, Refusal, Write};
-use crate::node::{wall_clock_ms, Node};
+use crate::node::Node;
 use crate::types::Consistency;
 
 /// The most writes one transaction may queue: the HTTP batch's bound, one log entry.
@@ -214,7 +214,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
     Ok(match name {
         "set" => {
             let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-            let opts = set_options(&a[2..])?;
+            let opts = set_options(node.clock_ms(), &a[2..])?;
             match (opts.condition, opts.get, opts.keep_ttl) {
                 (None, false, false) => one(set(k, v, opts.ttl_ms, None), Shape::Ok),
                 (Some("NX"), false, false) => one(set(k, v, opts.ttl_ms, Some(0)), Shape::OkOrNil),
@@ -266,7 +266,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
             }
             let k = key(node, &a[0])?.to_string();
             let n = i128::from(int(&a[1])?);
-            let now = i128::from(wall_clock_ms());
+            let now = i128::from(node.clock_ms());
             let ttl_ms = match name {
                 "expire" => n * 1000,
                 "pexpire" => n,
