@@ -22,6 +22,22 @@ pub(super) fn spawn_all(node: &Node) {
     tokio::spawn(compact_large_log(node.clone()));
 }
 
+/// A periodic task's clock: ticks every `period`, a late tick delays the next rather than
+/// bunching them.
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// Waits for `tick`'s next tick: `true`, or `false` once the node is shutting down.
+async fn ticked(node: &Node, tick: &mut tokio::time::Interval) -> bool {
+    tokio::select! {
+        _ = node.inner.shutdown.cancelled() => false,
+        _ = tick.tick() => true,
+    }
+}
+
 /// How often the leader checks whether every member reads a newer format.
 const RAISE_EVERY: Duration = Duration::from_millis(500);
 
@@ -29,13 +45,8 @@ const RAISE_EVERY: Duration = Duration::from_millis(500);
 /// learner) publishes, through the log, once it is above the current one. It never moves
 /// down: a member that reads less has to be upgraded before it can run again.
 async fn raise_cluster_format(node: Node) {
-    let mut tick = tokio::time::interval(RAISE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = node.inner.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut tick = ticker(RAISE_EVERY);
+    while ticked(&node, &mut tick).await {
         if !node.inner.raft.is_leader() {
             continue;
         }
@@ -69,13 +80,8 @@ const PURGE_EVERY: Duration = Duration::from_millis(250);
 /// On the leader: proposes a purge whenever some key's expiry (leader clock) has passed, so
 /// every replica drops expired keys at the same log position.
 async fn purge_expired(node: Node) {
-    let mut tick = tokio::time::interval(PURGE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = node.inner.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut tick = ticker(PURGE_EVERY);
+    while ticked(&node, &mut tick).await {
         if !node.inner.raft.is_leader() {
             continue;
         }
@@ -100,14 +106,9 @@ const LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
 /// entries, which is a lot of bytes when entries are large). A follower that falls further
 /// behind than that catches up by snapshot instead of log.
 async fn compact_large_log(node: Node) {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = ticker(Duration::from_millis(250));
     let mut since = node.inner.store.appended_bytes();
-    loop {
-        tokio::select! {
-            _ = node.inner.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    while ticked(&node, &mut tick).await {
         let appended = node.inner.store.appended_bytes();
         if appended.saturating_sub(since) < LOG_BYTES_PER_SNAPSHOT {
             continue;
