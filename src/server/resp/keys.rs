@@ -124,6 +124,16 @@ pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]
     }))
 }
 
+/// Both keys read linearizably at one moment: their versions are what a RENAME or COPY
+/// transaction is conditioned on.
+async fn read_both(node: &Node, src: &str, dst: &str) -> Result<[Option<KeyView>; 2], Reply> {
+    let views = node
+        .get_many(&[src, dst], Consistency::Linearizable)
+        .await
+        .map_err(failed)?;
+    Ok(<[Option<KeyView>; 2]>::try_from(views).unwrap_or([None, None]))
+}
+
 /// `RENAME`/`RENAMENX source destination`: the source's value and expiry move to the
 /// destination in one transaction on condition that neither key moved since they were
 /// read (read again and retried if one did), so a concurrent write is never lost.
@@ -133,11 +143,7 @@ pub(super) async fn rename(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let done = if nx { Reply::Int(1) } else { Reply::Simple("OK") };
     let mut retries = Retries::new(node);
     while retries.next() {
-        let views = node
-            .get_many(&[src, dst], Consistency::Linearizable)
-            .await
-            .map_err(failed)?;
-        let [Some(from), to] = <[Option<KeyView>; 2]>::try_from(views).unwrap_or([None, None]) else {
+        let [Some(from), to] = read_both(node, src, dst).await? else {
             return Err(Reply::err("no such key"));
         };
         if src == dst {
@@ -189,11 +195,7 @@ pub(super) async fn copy(node: &Node, a: &[Bytes]) -> Answer {
     }
     let mut retries = Retries::new(node);
     while retries.next() {
-        let views = node
-            .get_many(&[src, dst], Consistency::Linearizable)
-            .await
-            .map_err(failed)?;
-        let [from, to] = <[Option<KeyView>; 2]>::try_from(views).unwrap_or([None, None]);
+        let [from, to] = read_both(node, src, dst).await?;
         let Some(from) = from else {
             return Ok(Reply::Int(0));
         };

@@ -124,13 +124,7 @@ pub(super) async fn apply_run(node: &Node, run: Vec<Queued>) -> Vec<Reply> {
     let shapes: Vec<(usize, Shape)> = run.iter().map(|q| (q.writes.len(), q.shape)).collect();
     let writes: Vec<Write> = run.into_iter().flat_map(|q| q.writes).collect();
     match node.transaction(Vec::new(), writes).await {
-        Ok(Ok(applied)) => {
-            let mut outcomes = applied.outcomes.into_iter();
-            shapes
-                .into_iter()
-                .map(|(n, shape)| answer(shape, outcomes.by_ref().take(n).collect()))
-                .collect()
-        }
+        Ok(Ok(applied)) => answers(&shapes, applied.outcomes),
         // Nothing is watched, so nothing can refuse the whole entry; answer alike anyway.
         Ok(Err(r)) => vec![refused(r); shapes.len()],
         Err(e) => vec![failed(e); shapes.len()],
@@ -160,16 +154,18 @@ pub(super) async fn exec(node: &Node, multi: Multi, watched: Vec<(String, u64)>)
         Err(e) => failed(e),
         Ok(Err(Refusal::ConditionFailed { .. })) => Reply::NilArray,
         Ok(Err(other)) => refused(other),
-        Ok(Ok(applied)) => {
-            let mut outcomes = applied.outcomes.into_iter();
-            Reply::Array(
-                counts
-                    .into_iter()
-                    .map(|(n, shape)| answer(shape, outcomes.by_ref().take(n).collect()))
-                    .collect(),
-            )
-        }
+        Ok(Ok(applied)) => Reply::Array(answers(&counts, applied.outcomes)),
     }
+}
+
+/// Each queued command's answer, in order: `shapes` says how many of the entry's
+/// `outcomes` (one per write) belong to each command and how they answer.
+fn answers(shapes: &[(usize, Shape)], outcomes: Vec<Result<Done, Refusal>>) -> Vec<Reply> {
+    let mut outcomes = outcomes.into_iter();
+    shapes
+        .iter()
+        .map(|&(n, shape)| answer(shape, outcomes.by_ref().take(n).collect()))
+        .collect()
 }
 
 /// One queued command's answer from its writes' outcomes.
