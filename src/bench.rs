@@ -188,7 +188,7 @@ async fn client_loop(
                 other => other.map(|_| ()),
             }
         } else {
-            client.set(&k, &value).await.map(|_| ())
+            client.set(&k, value.as_bytes()).await.map(|_| ())
         };
         match result {
             Ok(()) => {
@@ -245,7 +245,7 @@ async fn prefill(clients: &[Client], opts: &BenchOptions, value: &Arc<str>) -> R
                 if k >= space {
                     return Ok::<_, ClientError>(());
                 }
-                client.set(&key(k), &value).await?;
+                client.set(&key(k), value.as_bytes()).await?;
             }
         }));
     }

@@ -12,6 +12,7 @@
 mod history;
 mod log;
 mod op;
+mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use history::{EventKind, History, WatchEvent};
 pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
+pub use value::{Value, BINARY_FORMAT};
 
 /// One stored value: its version (the log index of its last write, like etcd's
 /// `mod_revision`) and its absolute expiry on the leader's clock, if any.
@@ -30,14 +32,14 @@ pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 /// `str` has no spare capacity; a non-zero expiry makes the `Option` free).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    pub value: Box<str>,
+    pub value: Value,
     pub version: u64,
     expires_at_ms: Option<NonZeroU64>,
 }
 
 impl Entry {
     /// An entry expiring at `expires_at_ms` (leader clock), if given.
-    pub fn new(value: impl Into<Box<str>>, version: u64, expires_at_ms: Option<u64>) -> Self {
+    pub fn new(value: impl Into<Value>, version: u64, expires_at_ms: Option<u64>) -> Self {
         Entry {
             value: value.into(),
             version,
@@ -60,7 +62,7 @@ impl Entry {
     pub fn view(&self, key: &str, now_ms: u64) -> KeyView {
         KeyView {
             key: key.to_string(),
-            value: self.value.to_string(),
+            value: self.value.clone(),
             version: self.version,
             ttl_ms: self.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
         }
@@ -180,7 +182,7 @@ impl Cache {
                 let (current, expires_at_ms) = self.counter(&key).unwrap_or((0, None));
                 let value = current.saturating_add(by);
                 number = Some(value);
-                self.insert_bounded(key.into(), value.to_string(), index, expires_at_ms, max_bytes);
+                self.insert_bounded(key.into(), value.to_string().into(), index, expires_at_ms, max_bytes);
             }
             Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
@@ -218,7 +220,7 @@ impl Cache {
     fn insert_bounded(
         &mut self,
         key: Box<str>,
-        value: String,
+        value: Value,
         index: u64,
         expires_at_ms: Option<u64>,
         max_bytes: Option<u64>,
@@ -264,7 +266,7 @@ impl Cache {
     /// Stores the live `key`'s value again at `version` with a new expiry (checked live).
     fn rewrite(&mut self, key: String, version: u64, expires_at_ms: Option<u64>) {
         if let Some(entry) = self.live(&key) {
-            let value = entry.value.to_string();
+            let value = entry.value.clone();
             self.insert(key.into(), value, version, expires_at_ms);
         }
     }
@@ -273,7 +275,7 @@ impl Cache {
     fn check(&self, write: &Write, max_bytes: Option<u64>) -> Result<(), Refusal> {
         match write {
             Write::Set { key, value, .. } => {
-                let bytes = entry_size(key, value);
+                let bytes = entry_size(key, value.as_bytes());
                 if let Some(max) = max_bytes.filter(|max| bytes > *max) {
                     return Err(Refusal::TooLarge {
                         key: key.clone(),
@@ -294,7 +296,7 @@ impl Cache {
                 let Some(next) = current.checked_add(*by) else {
                     return Err(Refusal::Overflow { key: key.clone() });
                 };
-                let bytes = entry_size(key, &next.to_string());
+                let bytes = entry_size(key, next.to_string().as_bytes());
                 if let Some(max) = max_bytes.filter(|max| bytes > *max) {
                     return Err(Refusal::TooLarge {
                         key: key.clone(),
@@ -327,8 +329,10 @@ impl Cache {
     fn counter(&self, key: &str) -> Result<(i64, Option<u64>), Refusal> {
         match self.live(key) {
             None => Ok((0, None)),
-            Some(e) => match e.value.parse::<i64>() {
-                Ok(n) if e.value.len() <= 20 && !e.value.starts_with('+') => Ok((n, e.expires_at_ms())),
+            Some(e) => match e.value.as_str().map(str::parse::<i64>) {
+                Some(Ok(n)) if e.value.len() <= 20 && !e.value.as_bytes().starts_with(b"+") => {
+                    Ok((n, e.expires_at_ms()))
+                }
                 _ => Err(Refusal::NotAnInteger { key: key.to_string() }),
             },
         }
@@ -339,7 +343,7 @@ impl Cache {
         self.map.get(key).filter(|e| e.is_live(self.counters.clock_ms))
     }
 
-    fn insert(&mut self, key: Box<str>, value: String, version: u64, expires_at_ms: Option<u64>) {
+    fn insert(&mut self, key: Box<str>, value: Value, version: u64, expires_at_ms: Option<u64>) {
         self.emit(EventKind::Set, &key, Some(value.clone()), version);
         self.store(key, Entry::new(value, version, expires_at_ms));
     }
@@ -353,7 +357,7 @@ impl Cache {
 
     /// Counts `entry` under `key` in the byte total and the indexes (the map is the caller's).
     fn account(&mut self, key: &str, entry: &Entry) {
-        self.bytes += entry_size(key, &entry.value);
+        self.bytes += entry_size(key, entry.value.as_bytes());
         if let Some(t) = entry.expires_at_ms() {
             self.by_expiry.insert((t, key.into()));
         }
@@ -364,7 +368,7 @@ impl Cache {
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
         let (k, entry) = self.map.remove_entry(key)?;
-        self.bytes -= entry_size(&k, &entry.value);
+        self.bytes -= entry_size(&k, entry.value.as_bytes());
         if let Some(t) = entry.expires_at_ms() {
             self.by_expiry.remove(&(t, k.clone()));
         }
@@ -421,7 +425,7 @@ impl Cache {
         }
     }
 
-    fn emit(&mut self, kind: EventKind, key: &str, value: Option<String>, version: u64) {
+    fn emit(&mut self, kind: EventKind, key: &str, value: Option<Value>, version: u64) {
         self.pending.push(WatchEvent {
             kind,
             key: key.to_string(),
@@ -544,7 +548,7 @@ impl Cache {
 /// Maps smaller than this are never rebuilt (the saving would be a few KB).
 const COMPACT_FROM: usize = 4096;
 
-fn entry_size(key: &str, value: &str) -> u64 {
+fn entry_size(key: &str, value: &[u8]) -> u64 {
     (key.len() + value.len()) as u64 + ENTRY_OVERHEAD
 }
 

@@ -261,7 +261,7 @@ impl Client {
     }
 
     /// Stores `value` under `key`.
-    pub async fn set(&self, key: &str, value: &str) -> Result<SetResult, ClientError> {
+    pub async fn set(&self, key: &str, value: &[u8]) -> Result<SetResult, ClientError> {
         self.set_with(key, value, None, None).await
     }
 
@@ -270,15 +270,14 @@ impl Client {
     pub async fn set_with(
         &self,
         key: &str,
-        value: &str,
+        value: &[u8],
         ttl: Option<Duration>,
         if_version: Option<u64>,
     ) -> Result<SetResult, ClientError> {
         let body = SetRequest {
-            key: key.to_string(),
-            value: value.to_string(),
             ttl_ms: ttl.map(|t| t.as_millis().max(1) as u64),
             if_version,
+            ..SetRequest::new(key, value)
         };
         self.send(self.http.post(self.url("/api/v1/set")).json(&body)).await
     }

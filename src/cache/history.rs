@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use super::Value;
+
 /// What happened to a key, as streamed by watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -22,7 +24,7 @@ pub struct WatchEvent {
     pub kind: EventKind,
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Value>,
     pub version: u64,
 }
 
@@ -70,5 +72,5 @@ impl History {
 }
 
 fn event_bytes(e: &WatchEvent) -> usize {
-    e.key.len() + e.value.as_ref().map_or(0, String::len) + 64
+    e.key.len() + e.value.as_ref().map_or(0, Value::len) + 64
 }

@@ -162,7 +162,7 @@ mod v1 {
                     if_version,
                 } => Ok(Write::Set {
                     key,
-                    value,
+                    value: value.into(),
                     ttl_ms,
                     if_version,
                 }),
@@ -198,7 +198,8 @@ impl Change {
         match self {
             Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::format).max().unwrap_or(2),
             Change::Purge => 2,
-            Change::ClusterFormat(_) | Change::Transaction { .. } => 3,
+            Change::ClusterFormat(_) => 3,
+            Change::Transaction { writes, .. } => writes.iter().map(Write::format).max().unwrap_or(3).max(3),
         }
     }
 }

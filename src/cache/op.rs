@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Value;
+
 /// One change to one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Write {
@@ -16,7 +18,7 @@ pub enum Write {
     /// if the current version is `v`.
     Set {
         key: String,
-        value: String,
+        value: Value,
         ttl_ms: Option<u64>,
         if_version: Option<u64>,
     },
@@ -59,7 +61,8 @@ impl Write {
     /// The oldest format that has this write (see `crate::version`).
     pub fn format(&self) -> u32 {
         match self {
-            Write::Set { .. } | Write::Delete { .. } => 2,
+            Write::Set { value, .. } => value.format(),
+            Write::Delete { .. } => 2,
             Write::Expire { .. } | Write::Persist { .. } | Write::Incr { .. } => 3,
         }
     }
@@ -144,13 +147,16 @@ impl Op {
     /// The oldest format that has every write of the operation, and the first write that
     /// needs it (for the error when the cluster runs an older one).
     pub fn format(&self) -> (u32, Option<&Write>) {
-        let writes = match self {
-            Op::Write(w) => std::slice::from_ref(w),
-            Op::Batch(ws) => ws.as_slice(),
-            Op::Transaction { .. } => return (3, None),
+        let (writes, least) = match self {
+            Op::Write(w) => (std::slice::from_ref(w), 2),
+            Op::Batch(ws) => (ws.as_slice(), 2),
+            Op::Transaction { writes, .. } => (writes.as_slice(), 3),
         };
         let newest = writes.iter().max_by_key(|w| w.format());
-        (newest.map_or(2, Write::format).max(2), newest)
+        match newest.map_or(2, Write::format) {
+            f if f > least => (f, newest),
+            _ => (least, None),
+        }
     }
 }
 
@@ -212,7 +218,7 @@ pub struct Transacted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyView {
     pub key: String,
-    pub value: String,
+    pub value: Value,
     pub version: u64,
     /// Milliseconds left before the key expires, if it has a TTL.
     pub ttl_ms: Option<u64>,

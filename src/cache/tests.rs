@@ -64,7 +64,10 @@ fn set_get_delete_track_versions_and_bytes() {
     let mut c = Cache::new();
     assert_eq!(c.apply(1, req(0, None, one(set("a", "1")))), did(done(1, false)));
     assert_eq!(c.apply(2, req(0, None, one(set("a", "22")))), did(done(2, true)));
-    assert_eq!(c.get("a", 0).map(|e| (&*e.value, e.version)), Some(("22", 2)));
+    assert_eq!(
+        c.get("a", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
+        Some(("22", 2))
+    );
     assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
     let del = one(Write::Delete {
         key: "a".into(),
@@ -201,7 +204,7 @@ fn a_group_applies_each_write_on_its_own() {
     );
     assert_eq!(c.get("b", 0).map(|e| e.version), Some(2));
     assert!(c.get("a", 0).is_none());
-    assert_eq!(c.get("c", 0).map(|e| &*e.value), Some("3"));
+    assert_eq!(c.get("c", 0).map(|e| e.value.as_str().unwrap()), Some("3"));
     let kinds: Vec<_> = c
         .take_events()
         .into_iter()
@@ -219,7 +222,7 @@ fn a_group_applies_each_write_on_its_own() {
 
 #[test]
 fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
-    let entry = |k: &str, v: &str| entry_size(k, v);
+    let entry = |k: &str, v: &str| entry_size(k, v.as_bytes());
     let max = 3 * entry("k1", "vv");
     let mut c = Cache::new();
     c.apply(1, req(0, Some(max), one(set("k1", "vv"))));
@@ -245,7 +248,7 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
 
 #[test]
 fn a_group_under_a_memory_bound_evicts_like_separate_writes() {
-    let max = 3 * entry_size("k1", "vv");
+    let max = 3 * entry_size("k1", b"vv");
     let big = "x".repeat(max as usize);
     // After the same two writes, the same four writes at index 3: applied one by one, and
     // as one group.
@@ -303,7 +306,7 @@ fn arb_change() -> impl Strategy<Value = Change> {
         )
             .prop_map(|(k, v, ttl, ifv)| one(Write::Set {
                 key: k.into(),
-                value: v,
+                value: v.into(),
                 ttl_ms: ttl,
                 if_version: ifv,
             })),
@@ -327,7 +330,7 @@ fn arb_change() -> impl Strategy<Value = Change> {
             ops.into_iter()
                 .map(|(k, v)| Write::Set {
                     key: k.into(),
-                    value: v,
+                    value: v.into(),
                     ttl_ms: None,
                     if_version: None
                 })
@@ -337,7 +340,7 @@ fn arb_change() -> impl Strategy<Value = Change> {
 }
 
 fn check_invariants(c: &Cache, max: Option<u64>) {
-    let bytes: u64 = c.iter().map(|(k, e)| entry_size(k, &e.value)).sum();
+    let bytes: u64 = c.iter().map(|(k, e)| entry_size(k, e.value.as_bytes())).sum();
     assert_eq!(bytes, c.approx_bytes(), "byte count drifted");
     if let Some(by_version) = &c.by_version {
         let derived: BTreeSet<(u64, Box<str>)> = c.iter().map(|(k, e)| (e.version, k.into())).collect();
@@ -401,7 +404,10 @@ fn expire_and_persist_change_only_the_expiry_at_a_new_version() {
 
     assert_eq!(c.apply(4, req(2_000, None, one(expire("k", 500)))), did(done(4, true)));
     let e = c.get("k", 2_000).unwrap();
-    assert_eq!((&*e.value, e.version, e.expires_at_ms()), ("v", 4, Some(2_500)));
+    assert_eq!(
+        (e.value.as_str().unwrap(), e.version, e.expires_at_ms()),
+        ("v", 4, Some(2_500))
+    );
 
     assert_eq!(c.apply(5, req(2_100, None, one(persist("k")))), did(done(5, true)));
     assert_eq!(
@@ -488,7 +494,10 @@ fn a_transaction_applies_in_order_at_one_version_or_not_at_all() {
     let errors: Vec<bool> = t.outcomes.iter().map(Result::is_err).collect();
     assert_eq!(errors, [false, false, true, false, true]);
     assert_eq!(t.outcomes[1].as_ref().unwrap().number, Some(7));
-    assert_eq!(c.get("n", 0).map(|e| (&*e.value, e.version)), Some(("7", 4)));
-    assert_eq!(c.get("fresh", 0).map(|e| &*e.value), Some("x"));
+    assert_eq!(
+        c.get("n", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
+        Some(("7", 4))
+    );
+    assert_eq!(c.get("fresh", 0).map(|e| e.value.as_str().unwrap()), Some("x"));
     assert_eq!(c.get("word", 0).map(|e| e.version), Some(2));
 }

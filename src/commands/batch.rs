@@ -106,7 +106,8 @@ fn parse_line(line: &str) -> Result<BatchOp, String> {
     match plain.as_slice() {
         [op, key, value] if op == "set" => Ok(BatchOp::Set {
             key: key.clone(),
-            value: value.clone(),
+            value: Some(value.clone()),
+            value_base64: None,
             ttl_ms,
             if_version,
         }),
@@ -253,7 +254,8 @@ mod tests {
         match &ops[1] {
             BatchOp::Set {
                 key,
-                value,
+                value: Some(value),
+                value_base64: None,
                 ttl_ms,
                 if_version,
             } => {

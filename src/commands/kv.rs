@@ -1,6 +1,7 @@
 //! `dcache get/set/delete/scan/ttl`: one request each (to the first of `--endpoints` that
 //! can serve it), printed as text or JSON.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use crate::cli::{ClientOpts, Output};
@@ -17,7 +18,7 @@ pub(super) fn endpoints(opts: &ClientOpts) -> Result<Endpoints, ClientError> {
 pub async fn set(
     opts: &ClientOpts,
     key: &str,
-    value: &str,
+    value: &[u8],
     ttl: Option<Duration>,
     if_version: Option<u64>,
 ) -> Result<(), ClientError> {
@@ -34,8 +35,8 @@ pub async fn set(
 }
 
 /// The value of `dcache set`: the argument, standard input for `-`, or the file's contents.
-/// Values must be UTF-8 (the HTTP API carries text).
-pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result<String, CommandError> {
+/// Any bytes (the HTTP API carries values that are not UTF-8 as base64).
+pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result<Vec<u8>, CommandError> {
     use std::io::Read;
     let bytes = match (arg.as_deref(), file) {
         (_, Some(path)) => std::fs::read(path)
@@ -47,19 +48,14 @@ pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result
                 .map_err(|e| CommandError::Failed(format!("cannot read the value from standard input: {e}")))?;
             buf
         }
-        (Some(v), None) => return Ok(v.to_string()),
+        (Some(v), None) => return Ok(v.as_bytes().to_vec()),
         (None, None) => {
             return Err(CommandError::Usage(
                 "give a VALUE, `-` for standard input, or --file PATH".into(),
             ))
         }
     };
-    String::from_utf8(bytes).map_err(|e| {
-        CommandError::Failed(format!(
-            "the value is not UTF-8 text (invalid byte at offset {}); dcache values are text",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    Ok(bytes)
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).
@@ -69,7 +65,11 @@ pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency, keys_on
         .await?;
     match opts.output {
         Output::Text if keys_only => println!("{}", escape(&res.key)),
-        Output::Text => println!("{}", res.value),
+        Output::Text => {
+            // The exact bytes, as redis-cli --raw and etcdctl print them.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&res.value_bytes()).and_then(|()| out.write_all(b"\n"));
+        }
         Output::Json => println!("{}", to_json(&res)),
     }
     Ok(())
@@ -133,6 +133,27 @@ pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Resu
 /// return and other control characters are escaped (`\\`, `\t`, `\n`, `\r`, `\xNN`), so a
 /// key or value can never forge a field or a record. `-o json` gives the exact text.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_text(s)
+}
+
+/// [`escape`] for any bytes: bytes that are not UTF-8 are written `\xNN`.
+pub fn escape_bytes(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => escape_text(s),
+        Err(_) => {
+            let mut out = String::with_capacity(b.len() + 8);
+            for chunk in b.utf8_chunks() {
+                out.push_str(&escape_text(chunk.valid()));
+                for byte in chunk.invalid() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(|c| c == '\\' || c.is_control()) {
         return std::borrow::Cow::Borrowed(s);
     }

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::cli::{ClientOpts, Output};
 use crate::client::{ClientError, Endpoints, Retry};
-use crate::commands::kv::{endpoints, escape};
+use crate::commands::kv::{endpoints, escape, escape_bytes};
 use crate::types::{Consistency, KeyValue};
 
 /// Most keys one page asks for (the server's largest `limit`).
@@ -43,7 +43,7 @@ pub async fn run(opts: &ClientOpts, what: &Listing<'_>) -> Result<(), ClientErro
     let listed = each_page(&members, what, |keys| {
         for kv in keys {
             let _ = match (json, what.keys_only) {
-                (false, false) => writeln!(out, "{}\t{}", escape(&kv.key), escape(&kv.value)),
+                (false, false) => writeln!(out, "{}\t{}", escape(&kv.key), escape_bytes(&kv.value_bytes())),
                 (false, true) => writeln!(out, "{}", escape(&kv.key)),
                 (true, keys_only) => {
                     let item = match keys_only {

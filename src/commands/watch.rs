@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{ClientOpts, Output};
 use crate::client::{read_sse, ClientError, Endpoints, Retry, SseEvent};
-use crate::commands::kv::{endpoints, escape};
+use crate::commands::kv::{endpoints, escape, escape_bytes};
 use crate::types::ErrorCode;
 
 /// Where the watch stands: what to ask for after a reconnect, and which events to skip.
@@ -191,11 +191,14 @@ fn print_event(ev: &SseEvent, cursor: &mut Cursor, output: Output) {
                     .map(|x| x.as_str().map_or(x.to_string(), String::from))
                     .unwrap_or_default()
             };
-            let value = v
-                .get("value")
-                .and_then(|x| x.as_str())
-                .map(|s| format!(" {}", escape(s)))
-                .unwrap_or_default();
+            let text = v.get("value").and_then(|x| x.as_str()).map(String::from);
+            let b64 = v.get("value_base64").and_then(|x| x.as_str());
+            let value = match (text, b64) {
+                (None, None) => String::new(),
+                (text, b64) => crate::types::value_from_fields(text, b64)
+                    .map(|bytes| format!(" {}", escape_bytes(&bytes)))
+                    .unwrap_or_default(),
+            };
             println!("{version} {} {}{value}", field("kind"), escape(&field("key")));
         }
     }

@@ -29,7 +29,13 @@ fn dump(http: &Http, prefix: &str) -> BTreeMap<String, (String, u64)> {
         .collect()
 }
 
-fn restore_args<'a>(file: &'a str, node: &'a Node, initial: &'a str, peer: &'a str, client: &'a str) -> Vec<String> {
+pub(crate) fn restore_args<'a>(
+    file: &'a str,
+    node: &'a Node,
+    initial: &'a str,
+    peer: &'a str,
+    client: &'a str,
+) -> Vec<String> {
     [
         "snapshot",
         "restore",

@@ -565,7 +565,7 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
     let error_column = positions[9].unwrap_or_default();
     let mut rows: Vec<&str> = lines.collect();
     assert!(
-        rows.pop().is_some_and(|l| l.starts_with("cluster version: format 3")),
+        rows.pop().is_some_and(|l| l.starts_with("cluster version: format 4")),
         "the cluster version line last: {what}"
     );
     assert_eq!(

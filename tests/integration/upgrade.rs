@@ -64,10 +64,10 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
             })
             .collect()
     });
-    await_published(&c, 0, &[3, 3, 2]);
+    await_published(&c, 0, &[4, 4, 2]);
     // Every member is known, yet the cluster stays at format 2 for node3.
     let status = c.status(0);
-    assert_eq!(status["format"], 3, "{status:#}");
+    assert_eq!(status["format"], 4, "{status:#}");
     let old = c.status(2);
     assert_eq!(
         (old["format"].as_u64(), old["cluster_format"].as_u64()),
@@ -100,6 +100,22 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     );
     let (out, what) = run_dcache(dcache(Some(&c.node(2).url())), &["expire", "k0", "1m"]);
     assert_eq!(out.status.code(), Some(5), "{what}");
+    // So is a value that is not UTF-8 (format 4), over HTTP and RESP, from a new member.
+    let refused = c
+        .node(1)
+        .http
+        .post_json("/api/v1/set", &json!({"key": "bin", "value_base64": "AP8="}));
+    crate::support::assert_error("bytes at format 2", &refused, 409, "CLUSTER_VERSION");
+    let mut con = redis::Client::open(c.node(1).resp_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let err = redis::cmd("SET")
+        .arg("bin")
+        .arg(&[0u8, 0xff][..])
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("needs cluster version 4"), "{err}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("cluster version"),
         "{what}"
@@ -111,14 +127,14 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("VERSION") && text.contains("(format 2)"), "{what}");
     assert!(
-        text.contains("cluster version: format 2; waiting for node3 (format 2) to read format 3"),
+        text.contains("cluster version: format 2; waiting for node3 (format 2) to read format 4"),
         "{what}"
     );
 
     // Upgrade the last member: restart it on its data dir without the hook.
     c.node_mut(2).set_env(&[]);
     c.restart(2);
-    await_cluster_format(&c, 3);
+    await_cluster_format(&c, 4);
     assert!(
         c.logs().contains("cluster version moved"),
         "the leader logs the move:\n{}",
@@ -126,13 +142,24 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     );
     let (out, what) = run_dcache(dcache(Some(&c.node(0).url())), &["cluster", "status"]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("cluster version: format 3; every member reads format 3"),
+        String::from_utf8_lossy(&out.stdout).contains("cluster version: format 4; every member reads format 4"),
         "{what}"
     );
 
     // Now the new operation works, from the upgraded member too, and replicates.
     let (out, what) = run_dcache(dcache(Some(&c.node(2).url())), &["expire", "k0", "1m"]);
     assert!(out.status.success(), "{what}");
+    let mut con = redis::Client::open(c.node(2).resp_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("SET")
+        .arg("bin")
+        .arg(&[0u8, 0xff][..])
+        .query::<()>(&mut con)
+        .unwrap();
+    let got: Vec<u8> = redis::cmd("GET").arg("bin").query(&mut con).unwrap();
+    assert_eq!(got, [0, 0xff], "bytes work once every member reads format 4");
     let ttl = |i: usize| c.node(i).http.get_key("k0", None).1["data"]["ttl_ms"].as_u64();
     assert!(ttl(0).is_some_and(|t| t > 50_000 && t <= 60_000), "{:?}", ttl(0));
     assert!(ttl(1).is_some(), "the expiry replicated");
@@ -151,15 +178,15 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     let exit = c.node_mut(1).wait_exit(Duration::from_secs(20));
     assert!(
         exit.is_some_and(|s| !s.success()),
-        "the old build started on a format-3 data dir"
+        "the old build started on a format-4 data dir"
     );
     let log = c.node(1).stderr();
     let line = log
         .lines()
-        .find(|l| l.contains("holds format 3 data"))
+        .find(|l| l.contains("holds format 4 data"))
         .unwrap_or_else(|| panic!("no line names the format:\n{log}"));
     assert!(
-        line.contains("reads formats up to 2") && line.contains("start a build that reads format 3"),
+        line.contains("reads formats up to 2") && line.contains("start a build that reads format 4"),
         "{line}"
     );
     assert!(!log.contains("panicked"), "{log}");
@@ -348,7 +375,7 @@ fn a_rolling_upgrade_from_the_previous_build_under_load_loses_nothing() {
         c.node_mut(i).set_bin(std::path::Path::new(crate::support::BIN));
         c.restart(i);
         let upgraded = c.status(i);
-        assert_eq!(upgraded["format"], 3, "{upgraded:#}");
+        assert_eq!(upgraded["format"], 4, "{upgraded:#}");
         if i < 2 {
             assert_eq!(
                 upgraded["cluster_format"], 2,
@@ -357,7 +384,7 @@ fn a_rolling_upgrade_from_the_previous_build_under_load_loses_nothing() {
             assert_eq!(expire_status(&c, i), 409, "expire before the last member");
         }
     }
-    await_cluster_format(&c, 3);
+    await_cluster_format(&c, 4);
     assert_eq!(expire_status(&c, 0), 200, "expire after the last member");
 
     stop.store(true, Ordering::Relaxed);

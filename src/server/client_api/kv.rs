@@ -9,11 +9,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{ok, ApiError, ApiResult};
-use crate::cache::{KeyView, Refusal, Write};
+use crate::cache::{KeyView, Refusal, Value, Write};
 use crate::node::Node;
 use crate::types::{
-    BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult, ErrorCode, ExpireRequest, KeyValue,
-    KeysResult, PersistRequest, SetRequest, SetResult,
+    value_fields, value_from_fields, BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult,
+    ErrorCode, ExpireRequest, KeyValue, KeysResult, PersistRequest, SetRequest, SetResult,
 };
 
 /// Largest `limit` a scan accepts.
@@ -52,7 +52,10 @@ fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_value(node: &Node, value: &str) -> Result<(), ApiError> {
+/// The value a body carries in `value` (text) or `value_base64` (any bytes), within
+/// `max-value-bytes`.
+fn checked_value(node: &Node, value: Option<String>, value_base64: Option<String>) -> Result<Value, ApiError> {
+    let value = value_from_fields(value, value_base64.as_deref()).map_err(ApiError::invalid)?;
     let max = node.config().limits.max_value_bytes;
     if value.len() > max {
         return Err(ApiError::new(
@@ -60,7 +63,7 @@ fn check_value(node: &Node, value: &str) -> Result<(), ApiError> {
             format!("value is {} bytes; the limit is {max} (max-value-bytes)", value.len()),
         ));
     }
-    Ok(())
+    Ok(value.into())
 }
 
 fn check_ttl(ttl_ms: Option<u64>) -> Result<(), ApiError> {
@@ -121,9 +124,11 @@ impl From<Refusal> for ApiError {
 }
 
 fn key_value(view: KeyView) -> KeyValue {
+    let (value, value_base64) = value_fields(view.value.as_bytes());
     KeyValue {
         key: view.key,
-        value: view.value,
+        value,
+        value_base64,
         version: view.version,
         ttl_ms: view.ttl_ms,
     }
@@ -150,12 +155,12 @@ pub(super) async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesR
     let body = body?;
     let req: SetRequest = parse_body(&body, r#"{"key":"...","value":"..."}"#)?;
     check_key(&node, &req.key)?;
-    check_value(&node, &req.value)?;
+    let value = checked_value(&node, req.value, req.value_base64)?;
     check_ttl(req.ttl_ms)?;
     let key = req.key.clone();
     let write = Write::Set {
         key: req.key,
-        value: req.value,
+        value,
         ttl_ms: req.ttl_ms,
         if_version: req.if_version,
     };
@@ -305,11 +310,12 @@ fn batch_write(node: &Node, op: BatchOp) -> Result<Write, ApiError> {
         BatchOp::Set {
             key,
             value,
+            value_base64,
             ttl_ms,
             if_version,
         } => {
             check_key(node, &key)?;
-            check_value(node, &value)?;
+            let value = checked_value(node, value, value_base64)?;
             check_ttl(ttl_ms)?;
             Write::Set {
                 key,

@@ -17,13 +17,13 @@ use axum::extract::{Extension, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::ApiError;
-use crate::cache::WatchEvent;
+use crate::cache::{EventKind, WatchEvent};
 use crate::node::{Interrupted, Node};
 use crate::server::listener::{ConnSlot, WatchSlots};
-use crate::types::ErrorCode;
+use crate::types::{value_fields, ErrorCode};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,14 +33,34 @@ pub(super) struct WatchParams {
     from_version: Option<u64>,
 }
 
+/// An event as JSON: the value in `value` when it is UTF-8 text, else in `value_base64`.
+#[derive(Serialize)]
+struct EventJson<'a> {
+    kind: EventKind,
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_base64: Option<String>,
+    version: u64,
+}
+
 fn event(e: &WatchEvent) -> Event {
     let kind = serde_json::to_value(e.kind)
         .ok()
         .and_then(|v| v.as_str().map(String::from));
+    let (value, value_base64) = e.value.as_ref().map_or((None, None), |v| value_fields(v.as_bytes()));
+    let json = EventJson {
+        kind: e.kind,
+        key: &e.key,
+        value,
+        value_base64,
+        version: e.version,
+    };
     Event::default()
         .event(kind.unwrap_or_else(|| "change".into()))
         .id(e.version.to_string())
-        .json_data(e)
+        .json_data(json)
         .unwrap_or_else(|_| Event::default().event("error").data("cannot encode event"))
 }
 

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::codec::Reply;
-use crate::cache::{KeyView, Refusal, Write};
+use crate::cache::{KeyView, Refusal, Value, Write};
 use crate::node::{Node, NodeError};
 use crate::types::Consistency;
 
@@ -54,14 +54,11 @@ pub(super) fn failed(e: NodeError) -> Reply {
     }
 }
 
-/// Keys and values are UTF-8 text in this build.
-fn text(b: &Bytes) -> Result<&str, Reply> {
-    std::str::from_utf8(b)
-        .map_err(|_| Reply::err("dcache stores UTF-8 keys and values only; this one is not valid UTF-8"))
-}
-
+/// Keys are UTF-8 text (they are HTTP paths, JSON strings and ordered for prefix scans);
+/// values are any bytes.
 pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
-    let k = text(b)?;
+    let k =
+        std::str::from_utf8(b).map_err(|_| Reply::err("dcache keys are UTF-8 text; this key is not valid UTF-8"))?;
     let max = node.config().limits.max_key_bytes;
     if k.is_empty() || k.len() > max {
         return Err(Reply::err(format!(
@@ -72,8 +69,8 @@ pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
     Ok(k)
 }
 
-pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
-    let v = text(b)?;
+pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a [u8], Reply> {
+    let v = &b[..];
     let max = node.config().limits.max_value_bytes;
     if v.len() > max {
         return Err(Reply::err(format!(
@@ -96,10 +93,10 @@ pub(super) fn upper(b: &Bytes) -> String {
     String::from_utf8_lossy(b).to_uppercase()
 }
 
-pub(super) fn set_write(key: &str, value: &str, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
+pub(super) fn set_write(key: &str, value: impl Into<Value>, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
     Write::Set {
         key: key.to_string(),
-        value: value.to_string(),
+        value: value.into(),
         ttl_ms,
         if_version,
     }
@@ -139,7 +136,7 @@ pub(super) enum Change {
     Keep,
     /// Store `value`, expiring `ttl_ms` after the write (`None`: never).
     Set {
-        value: String,
+        value: Value,
         ttl_ms: Option<u64>,
     },
     Delete,
@@ -163,7 +160,7 @@ pub(super) async fn compare_and_write<T>(
         let w = match change {
             Change::Keep => return Ok(answer),
             // A key read with little time left keeps at least a millisecond of it.
-            Change::Set { value, ttl_ms } => set_write(key, &value, ttl_ms.map(|t| t.max(1)), Some(version)),
+            Change::Set { value, ttl_ms } => set_write(key, value, ttl_ms.map(|t| t.max(1)), Some(version)),
             Change::Delete if old.is_none() => return Ok(answer),
             Change::Delete => Write::Delete {
                 key: key.to_string(),
@@ -185,9 +182,9 @@ pub(super) async fn compare_and_write<T>(
 pub(super) async fn read_modify_write(
     node: &Node,
     key: &str,
-    next: impl Fn(Option<&KeyView>) -> Result<Option<String>, Reply>,
+    next: impl Fn(Option<&KeyView>) -> Result<Option<Value>, Reply>,
     max_value: Option<usize>,
-) -> Result<(Option<KeyView>, Option<String>), Reply> {
+) -> Result<(Option<KeyView>, Option<Value>), Reply> {
     compare_and_write(node, key, |old| {
         let new = next(old)?;
         if let (Some(max), Some(v)) = (max_value, &new) {

@@ -253,7 +253,11 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             let (_, new) = read_modify_write(
                 node,
                 k,
-                |old| Ok(Some(format!("{}{tail}", old.map_or("", |o| o.value.as_str())))),
+                |old| {
+                    let mut new = old.map(|o| o.value.clone().into_vec()).unwrap_or_default();
+                    new.extend_from_slice(tail);
+                    Ok(Some(new.into()))
+                },
                 Some(node.config().limits.max_value_bytes),
             )
             .await?;

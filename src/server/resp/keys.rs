@@ -157,7 +157,7 @@ pub(super) async fn rename(node: &Node, name: &str, a: &[Bytes]) -> Answer {
             (dst.to_string(), to.map_or(0, |t| t.version)),
         ];
         let writes = vec![
-            set_write(dst, &from.value, from.ttl_ms.map(|t| t.max(1)), None),
+            set_write(dst, from.value.clone(), from.ttl_ms.map(|t| t.max(1)), None),
             Write::Delete {
                 key: src.to_string(),
                 if_version: None,
@@ -206,7 +206,7 @@ pub(super) async fn copy(node: &Node, a: &[Bytes]) -> Answer {
             (src.to_string(), from.version),
             (dst.to_string(), to.map_or(0, |t| t.version)),
         ];
-        let writes = vec![set_write(dst, &from.value, from.ttl_ms.map(|t| t.max(1)), None)];
+        let writes = vec![set_write(dst, from.value.clone(), from.ttl_ms.map(|t| t.max(1)), None)];
         if transact(node, watch, writes).await? {
             return Ok(Reply::Int(1));
         }

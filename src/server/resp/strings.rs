@@ -119,7 +119,7 @@ pub(super) async fn set(node: &Node, a: &[Bytes]) -> Answer {
                 };
                 Ok((
                     Change::Set {
-                        value: v.to_string(),
+                        value: v.into(),
                         ttl_ms,
                     },
                     answer,
@@ -197,7 +197,7 @@ fn byte_range(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
 }
 
 /// `SETRANGE key offset value`: overwrites from byte `offset`, padding with zero bytes; the
-/// new length. Keeps the expiry. The result must stay UTF-8 and within max-value-bytes.
+/// new length. Keeps the expiry. The result must stay within max-value-bytes.
 pub(super) async fn setrange(node: &Node, a: &[Bytes]) -> Answer {
     let k = key(node, &a[0])?;
     let offset = usize::try_from(int(&a[1])?).map_err(|_| Reply::err("offset is out of range"))?;
@@ -214,14 +214,12 @@ pub(super) async fn setrange(node: &Node, a: &[Bytes]) -> Answer {
         node,
         k,
         |old| {
-            let mut bytes = old.map(|o| o.value.clone().into_bytes()).unwrap_or_default();
+            let mut bytes = old.map(|o| o.value.clone().into_vec()).unwrap_or_default();
             if bytes.len() < offset + patch.len() {
                 bytes.resize(offset + patch.len(), 0);
             }
-            bytes[offset..offset + patch.len()].copy_from_slice(patch.as_bytes());
-            let new = String::from_utf8(bytes)
-                .map_err(|_| Reply::err("dcache stores UTF-8 values only; this SETRANGE would split a character"))?;
-            Ok(Some(new))
+            bytes[offset..offset + patch.len()].copy_from_slice(patch);
+            Ok(Some(bytes.into()))
         },
         Some(max),
     )
@@ -251,12 +249,12 @@ pub(super) async fn incrbyfloat(node: &Node, a: &[Bytes]) -> Answer {
             if sum.is_infinite() {
                 return Err(Reply::err("increment would produce NaN or Infinity"));
             }
-            Ok(Some(sum.to_redis_string()))
+            Ok(Some(sum.to_redis_string().into()))
         },
         Some(node.config().limits.max_value_bytes),
     )
     .await?;
-    Ok(new.map_or(Reply::Nil, Reply::text))
+    Ok(new.map_or(Reply::Nil, |v| Reply::Bulk(v.into())))
 }
 
 async fn read_linearizable(node: &Node, k: &str) -> Result<Option<crate::cache::KeyView>, Reply> {

@@ -201,9 +201,9 @@ fn answer(shape: Shape, outcomes: Vec<Result<Done, Refusal>>) -> Reply {
 /// What `name a...` queues, or why it cannot be queued.
 fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
     let one = |w: Write, shape: Shape| Queued { writes: vec![w], shape };
-    let set = |k: &str, v: &str, ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
+    let set = |k: &str, v: &[u8], ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
         key: k.to_string(),
-        value: v.to_string(),
+        value: v.into(),
         ttl_ms,
         if_version,
     };
