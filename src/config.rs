@@ -136,7 +136,7 @@ impl Config {
         let limits = limits::load(&src)?;
         let raft = tuning::load(&src)?;
         let (data_dir, dir_warning) = identity::data_dir(&src)?;
-        let mut warnings = security::exposure(&security, urls.listen_client, urls.listen_peer);
+        let mut warnings = security::exposure(&security, urls.listen_client, urls.listen_peer, urls.listen_resp);
         warnings.extend(dir_warning);
         Ok(Config {
             name,

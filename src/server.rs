@@ -120,7 +120,7 @@ pub async fn serve(node: Node, listeners: Listeners, tls: Acceptors, shutdown: C
         limits,
         shutdown.clone(),
     );
-    let resp = resp::serve(node.clone(), listeners.resp, shutdown.clone());
+    let resp = resp::serve(node.clone(), listeners.resp, tls.resp, shutdown.clone());
     let both = async { tokio::join!(client, peer, resp) };
     tokio::pin!(both);
     tokio::select! {

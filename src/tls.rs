@@ -39,6 +39,8 @@ pub enum TlsError {
 pub struct Acceptors {
     pub client: Option<Arc<Reloading>>,
     pub peer: Option<Arc<Reloading>>,
+    /// The RESP listener's (`rediss://`): the client certificate, loaded on its own.
+    pub resp: Option<Arc<Reloading>>,
 }
 
 impl Acceptors {
@@ -55,6 +57,11 @@ impl Acceptors {
             .as_ref()
             .map(|p| Reloading::load(p.files.clone(), ("peer-cert-file", "peer-key-file"), Some(p.ca.clone())))
             .transpose()?;
+        let resp = security
+            .resp_tls
+            .as_ref()
+            .map(|files| Reloading::load(files.clone(), ("client-cert-file", "client-key-file"), None))
+            .transpose()?;
         for (what, path, _) in certificate_files(security) {
             if let Expiry::Expired { since } = expiry(what, path)? {
                 return Err(TlsError::Invalid {
@@ -67,6 +74,7 @@ impl Acceptors {
         Ok(Acceptors {
             client: client.map(Arc::new),
             peer: peer.map(Arc::new),
+            resp: resp.map(Arc::new),
         })
     }
 }
@@ -181,6 +189,9 @@ pub fn expiry(what: &'static str, path: &Path) -> Result<Expiry, TlsError> {
 pub fn certificate_files(security: &Security) -> Vec<(&'static str, &Path, &'static str)> {
     let mut files = Vec::new();
     if let Some(c) = &security.client_tls {
+        files.push(("client-cert-file", c.cert.as_path(), "client"));
+    }
+    if let (None, Some(c)) = (&security.client_tls, &security.resp_tls) {
         files.push(("client-cert-file", c.cert.as_path(), "client"));
     }
     if let Some(p) = &security.peer_tls {

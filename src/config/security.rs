@@ -54,6 +54,9 @@ fn read_write() -> Role {
 pub struct Security {
     /// TLS on the client listener (`https://` in listen-client-urls).
     pub client_tls: Option<TlsFiles>,
+    /// TLS on the RESP listener (`rediss://` in listen-resp-urls): the client certificate
+    /// and key.
+    pub resp_tls: Option<TlsFiles>,
     /// CA bundle trusted for this node's own calls to client URLs (joining over https).
     pub trusted_ca: Option<PathBuf>,
     /// Mutual TLS between peers (`https://` peer URLs).
@@ -126,7 +129,7 @@ pub(super) fn load(src: &Sources<'_>, urls: &Urls) -> Result<Security, ConfigErr
     if let Some(t) = &token {
         check_token(t).map_err(|m| src.invalid("peer-token", f, m))?;
     }
-    let client_tls = client_tls(src, urls)?;
+    let (client_tls, resp_tls) = client_tls(src, urls)?;
     let (trusted_ca, _) = pick(&src.args.trusted_ca_file, &src.file.trusted_ca_file);
     let peer_tls = peer_tls(src, urls)?;
     let auth_tokens = auth_tokens(src)?;
@@ -148,6 +151,7 @@ pub(super) fn load(src: &Sources<'_>, urls: &Urls) -> Result<Security, ConfigErr
     }
     Ok(Security {
         client_tls,
+        resp_tls,
         trusted_ca,
         peer_tls,
         peer_token: token,
@@ -156,9 +160,10 @@ pub(super) fn load(src: &Sources<'_>, urls: &Urls) -> Result<Security, ConfigErr
     })
 }
 
-/// TLS of the client listener: both URLs https (then cert and key are required) or both
-/// plain http (then neither may be set).
-fn client_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<TlsFiles>, ConfigError> {
+/// TLS of the client and RESP listeners, which share the client certificate and key: both
+/// client URLs https or both plain http; cert and key are required when either listener
+/// uses TLS (`https://`, `rediss://`) and refused when neither does.
+fn client_tls(src: &Sources<'_>, urls: &Urls) -> Result<(Option<TlsFiles>, Option<TlsFiles>), ConfigError> {
     let (cert, fc) = pick(&src.args.client_cert_file, &src.file.client_cert_file);
     let (key, fk) = pick(&src.args.client_key_file, &src.file.client_key_file);
     let (listen, advertise) = (&urls.listen_client_url, &urls.advertise_client_url);
@@ -170,13 +175,19 @@ fn client_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<TlsFiles>, Config
             format!("`{advertise}` and listen-client-urls `{listen}` must both be https:// or both http://"),
         ));
     }
-    if client_https {
-        let cert = cert.ok_or_else(|| src.invalid("client-cert-file", fc, "is required for an https:// client URL"))?;
-        let key = key.ok_or_else(|| src.invalid("client-key-file", fk, "is required for an https:// client URL"))?;
-        return Ok(Some(TlsFiles { cert, key }));
+    if client_https || urls.resp_tls {
+        let what = if client_https {
+            "an https:// client URL".to_string()
+        } else {
+            format!("listen-resp-urls `{}`", urls.listen_resp_url.trim())
+        };
+        let cert = cert.ok_or_else(|| src.invalid("client-cert-file", fc, format!("is required for {what}")))?;
+        let key = key.ok_or_else(|| src.invalid("client-key-file", fk, format!("is required for {what}")))?;
+        let files = TlsFiles { cert, key };
+        return Ok((client_https.then(|| files.clone()), urls.resp_tls.then_some(files)));
     }
     match (cert.is_some(), key.is_some()) {
-        (false, false) => Ok(None),
+        (false, false) => Ok((None, None)),
         (has_cert, _) => Err(src.invalid(
             if has_cert {
                 "client-cert-file"
@@ -184,7 +195,7 @@ fn client_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<TlsFiles>, Config
                 "client-key-file"
             },
             if has_cert { fc } else { fk },
-            format!("is set but listen-client-urls `{listen}` is plain http; use https:// to switch TLS on"),
+            format!("is set but listen-client-urls `{listen}` is plain http; use https:// (or rediss:// in listen-resp-urls) to switch TLS on"),
         )),
     }
 }
@@ -291,10 +302,27 @@ pub(crate) fn check_token(token: &str) -> Result<(), String> {
 }
 
 /// Warnings for settings that leave a listener reachable beyond loopback unprotected: no
-/// client tokens, plain HTTP for clients, a peer port without TLS or token, or a peer token
-/// sent in clear text.
-pub(super) fn exposure(security: &Security, client: SocketAddr, peer: SocketAddr) -> Vec<String> {
+/// client tokens, plain HTTP (or plain RESP) for clients, a peer port without TLS or token, or
+/// a peer token sent in clear text.
+pub(super) fn exposure(
+    security: &Security,
+    client: SocketAddr,
+    peer: SocketAddr,
+    resp: Option<SocketAddr>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let Some(resp) = resp.filter(|r| !r.ip().is_loopback()) {
+        if security.auth_tokens.is_empty() {
+            warnings.push(format!(
+                "the Redis protocol listens on {resp}, beyond loopback, without auth-tokens: anyone who can reach it can read and write the cache"
+            ));
+        }
+        if security.resp_tls.is_none() {
+            warnings.push(format!(
+                "the Redis protocol listens on {resp}, beyond loopback, without TLS: tokens and values cross the network unencrypted; use rediss:// with client-cert-file"
+            ));
+        }
+    }
     if !client.ip().is_loopback() {
         if security.auth_tokens.is_empty() {
             warnings.push(format!(

@@ -21,6 +21,10 @@ pub(super) struct Urls {
     pub(super) listen_peer_from_flag: bool,
     pub(super) advertise_peer_url: String,
     pub(super) listen_resp: Option<SocketAddr>,
+    /// As given, for messages.
+    pub(super) listen_resp_url: String,
+    /// TLS on the RESP listener (`rediss://`).
+    pub(super) resp_tls: bool,
     pub(super) advertise_resp_url: String,
     pub(super) initial_cluster: Vec<(String, String)>,
     /// Whether `initial-cluster` came from a flag.
@@ -71,11 +75,19 @@ pub(super) fn load(src: &Sources<'_>, name: &str) -> Result<Urls, ConfigError> {
             format!("`{listen_resp_url}` is the address of another listener; give RESP its own port"),
         ));
     }
+    let resp_tls = listen_resp.is_some() && is_rediss(&listen_resp_url);
     let (adv, af) = pick(&args.advertise_resp_urls, &file.advertise_resp_urls);
     let advertise_resp_url = match (listen_resp, adv) {
         (None, _) => String::new(),
         (Some(_), Some(u)) => {
-            resp_addr(&u).map_err(|m| src.invalid("advertise-resp-urls", af, m))?;
+            resp_hostport(&u).map_err(|m| src.invalid("advertise-resp-urls", af, m))?;
+            if is_rediss(&u) != resp_tls {
+                return Err(src.invalid(
+                    "advertise-resp-urls",
+                    af,
+                    format!("`{u}` and listen-resp-urls `{listen_resp_url}` must both be rediss:// or both redis://"),
+                ));
+            }
             u.trim().trim_end_matches('/').to_string()
         }
         (Some(_), None) => listen_resp_url.trim().trim_end_matches('/').to_string(),
@@ -98,6 +110,8 @@ pub(super) fn load(src: &Sources<'_>, name: &str) -> Result<Urls, ConfigError> {
         listen_peer_from_flag,
         advertise_peer_url,
         listen_resp,
+        listen_resp_url,
+        resp_tls,
         advertise_resp_url,
         initial_cluster,
         initial_cluster_from_flag,
@@ -190,35 +204,44 @@ pub(crate) fn base_url(s: &str) -> Result<String, String> {
     Ok(format!("{scheme}://{host}:{port}"))
 }
 
-/// The socket address a listener URL resolves to (the first, when several).
-/// The address of a `redis://HOST:PORT` URL; `None` for an empty value (RESP disabled).
+/// The address a `redis://HOST:PORT` (or `rediss://`) listener URL resolves to; `None` for
+/// an empty value (RESP disabled).
 fn resp_addr(s: &str) -> Result<Option<SocketAddr>, String> {
+    let Some(hostport) = resp_hostport(s)? else {
+        return Ok(None);
+    };
+    hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("`{}`: cannot resolve `{hostport}` ({e})", s.trim()))?
+        .next()
+        .map(Some)
+        .ok_or_else(|| format!("`{}`: `{hostport}` resolves to no address", s.trim()))
+}
+
+/// The `HOST:PORT` of a RESP URL, checked for form only (an advertised name need not
+/// resolve here); `None` for an empty value.
+fn resp_hostport(s: &str) -> Result<Option<&str>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    if s.starts_with("rediss://") {
+    let Some(hostport) = s.strip_prefix("redis://").or_else(|| s.strip_prefix("rediss://")) else {
         return Err(format!(
-            "`{s}`: TLS on the RESP listener (rediss://) is not supported yet; use redis:// (on loopback or a private network)"
-        ));
-    }
-    let Some(hostport) = s.strip_prefix("redis://") else {
-        return Err(format!(
-            "`{s}` must be redis://HOST:PORT (or empty to disable the RESP listener)"
+            "`{s}` must be redis://HOST:PORT, rediss://HOST:PORT for TLS, or empty to disable the RESP listener"
         ));
     };
     let hostport = hostport.trim_end_matches('/');
-    if hostport.contains('/') || hostport.contains('@') {
+    let port = hostport.rsplit_once(':').map(|(_, p)| p);
+    if hostport.contains('/') || hostport.contains('@') || port.is_none_or(|p| p.parse::<u16>().is_err()) {
         return Err(format!(
-            "`{s}`: expected redis://HOST:PORT with no user, path or database"
+            "`{s}`: expected redis://HOST:PORT with a port and no user, path or database"
         ));
     }
-    hostport
-        .to_socket_addrs()
-        .map_err(|e| format!("`{s}`: cannot resolve `{hostport}` ({e})"))?
-        .next()
-        .map(Some)
-        .ok_or_else(|| format!("`{s}`: `{hostport}` resolves to no address"))
+    Ok(Some(hostport))
+}
+
+fn is_rediss(s: &str) -> bool {
+    s.trim().starts_with("rediss://")
 }
 
 fn listen_addr(s: &str) -> Result<SocketAddr, String> {

@@ -329,7 +329,7 @@ fn has_bytes(stream: &TcpStream) -> bool {
 
 /// The connection's byte stream: plain, or after a TLS handshake bounded by `timeout`.
 /// `None` (logged) when the handshake fails or takes too long.
-async fn handshake(
+pub(super) async fn handshake(
     what: Kind,
     tls: Option<TlsAcceptor>,
     stream: TcpStream,

@@ -24,14 +24,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use codec::{ProtocolError, Reply};
 use session::Session;
 
+use super::Kind;
 use crate::cache::WatchEvent;
 use crate::node::{Interrupted, Node};
 
@@ -41,8 +42,14 @@ const FLUSH_AT: usize = 256 * 1024;
 /// The most requests of a pipeline taken from the input at once.
 const MAX_AHEAD: usize = 1024;
 
-/// Serves RESP on `listener` (if enabled) until `shutdown`; open connections end with it.
-pub async fn serve(node: Node, listener: Option<TcpListener>, shutdown: CancellationToken) {
+/// Serves RESP on `listener` (if enabled; over TLS with `tls`) until `shutdown`; open
+/// connections end with it.
+pub async fn serve(
+    node: Node,
+    listener: Option<TcpListener>,
+    tls: Option<Arc<crate::tls::Reloading>>,
+    shutdown: CancellationToken,
+) {
     let Some(listener) = listener else {
         return;
     };
@@ -70,8 +77,18 @@ pub async fn serve(node: Node, listener: Option<TcpListener>, shutdown: Cancella
         };
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let (node, shutdown) = (node.clone(), shutdown.clone());
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
             let _permit = permit;
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(id, %peer, error = %e, "RESP connection lost before it was served");
+                return;
+            }
+            // The handshake holds a slot, bounded like the client listener's.
+            let timeout = node.config().conn_limits.header_read_timeout;
+            let Some(stream) = super::listener::handshake(Kind::Resp, acceptor, stream, peer, timeout).await else {
+                return;
+            };
             let _counted = Counted::new(&node);
             if let Err(e) = connection(&node, stream, id, peer.to_string(), &shutdown).await {
                 tracing::debug!(id, %peer, error = %e, "RESP connection ended");
@@ -98,12 +115,11 @@ impl Drop for Counted<'_> {
 
 async fn connection(
     node: &Node,
-    mut stream: TcpStream,
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
     id: u64,
     peer: String,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
     let mut session = Session::new(node, id, peer);
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
@@ -186,7 +202,7 @@ enum Input {
 /// on this node.
 async fn next_input(
     session: &mut Session,
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
     input: &mut BytesMut,
     shutdown: &CancellationToken,
 ) -> std::io::Result<Input> {

@@ -1034,3 +1034,72 @@ fn binary_values_are_identical_on_every_member_after_restarts_and_through_a_back
         "the restored node differs"
     );
 }
+
+/// Runs `redis-cli ARGS...` and returns its exit success and stdout plus stderr.
+fn redis_cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new("redis-cli")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli is installed (apt-get install redis-tools; .ci/run does it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text.trim().to_string())
+}
+
+#[test]
+fn rediss_serves_redis_cli_over_tls_with_the_client_certificate() {
+    let pki = crate::support::Pki::new();
+    let node = Node::start_secured(Some(&pki), None, &[]);
+    assert!(node.resp_url().starts_with("rediss://"), "{}", node.resp_url());
+    let port = node.resp_port().to_string();
+    let ca = pki.ca().display().to_string();
+    let tls = |args: &[&str]| {
+        let mut all = vec!["--tls", "--cacert", &ca, "-h", "127.0.0.1", "-p", &port];
+        all.extend_from_slice(args);
+        redis_cli(&all)
+    };
+    assert_eq!(tls(&["SET", "secret", "over tls"]), (true, "OK".to_string()));
+    assert_eq!(tls(&["GET", "secret"]), (true, "over tls".to_string()));
+    assert_eq!(
+        node.http.value_of("secret").map(|(v, _)| v).as_deref(),
+        Some("over tls")
+    );
+
+    // A plain client gets no answer, and a client that does not trust the CA is refused;
+    // neither disturbs the node.
+    let (_, plain) = redis_cli(&["-h", "127.0.0.1", "-p", &port, "PING"]);
+    assert!(!plain.contains("PONG"), "a plain client was answered: {plain}");
+    let (ok, untrusted) = redis_cli(&["--tls", "-h", "127.0.0.1", "-p", &port, "PING"]);
+    assert!(!ok || !untrusted.contains("PONG"), "{untrusted}");
+    assert_eq!(tls(&["PING"]), (true, "PONG".to_string()));
+    let status = node.http.status();
+    let me = status["members"].as_array().unwrap()[0].clone();
+    assert_eq!(
+        me["resp_url"],
+        node.resp_url(),
+        "the rediss:// URL is published: {me:#}"
+    );
+
+    // rediss:// needs the client certificate and key, by name.
+    let (out, what) = run_dcache(
+        dcache(None),
+        &[
+            "serve",
+            "--check",
+            "--data-dir",
+            &node.data_dir().join("unused").display().to_string(),
+            "--listen-resp-urls",
+            "rediss://127.0.0.1:1",
+        ],
+    );
+    assert!(!out.status.success(), "{what}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("client-cert-file") && err.contains("rediss://127.0.0.1:1"),
+        "{what}"
+    );
+}

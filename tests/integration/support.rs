@@ -519,9 +519,10 @@ impl Node {
         self.child.as_ref().expect("node is not running").id()
     }
 
-    /// `redis://127.0.0.1:PORT` of the node's RESP listener.
+    /// `redis://127.0.0.1:PORT` of the node's RESP listener (`rediss://` with TLS).
     pub(crate) fn resp_url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.resp_port)
+        let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.resp_port)
     }
 
     /// The RESP listener's port.
