@@ -1,7 +1,8 @@
 //! Jepsen-style fault injection: concurrent clients on a 3-node cluster while the leader is
 //! killed, paused, partitioned, links slowed or made lossy, leadership moved, a member added
 //! and removed, and the whole cluster crashed; then a linearizability check of the recorded
-//! history and a count of lost acknowledged writes.
+//! history and a count of lost acknowledged writes. Two of the six clients speak the Redis
+//! protocol (their writes and reads are checked by value: RESP reports no versions).
 //!
 //! `cargo test faults` runs every fault once (the CI version). For longer runs set
 //! `DCACHE_FAULT_ROUNDS=N` (rounds of all faults in a shuffled order, default 1),
@@ -156,8 +157,11 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let mut fc = FaultCluster::start();
     let rec = Recorder::new();
     let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
+    let nodes: Vec<(String, String)> = (0..3)
+        .map(|i| (fc.cluster.node(i).url(), fc.cluster.node(i).resp_url()))
+        .collect();
     let keys = keys(6);
-    let load = Workload::start(&rec, &urls, 6, &keys);
+    let load = Workload::start(&rec, &nodes, 6, &keys);
     let mut injected = Vec::new();
     for round in 0..rounds {
         let mut faults = ALL_FAULTS.to_vec();
@@ -186,10 +190,12 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     println!(
         "fault run (seed {seed}, {rounds} round(s), hold {hold:?}): ops ok {} / failed {} / unknown {}; \
-         once-only writes acknowledged {}, lost {}; peer connections cut by faults {}",
+         of the ok ones over RESP {}; once-only writes acknowledged {}, lost {}; \
+         peer connections cut by faults {}",
         count(&rec.ok),
         count(&rec.failed),
         count(&rec.unknown),
+        count(&rec.resp_ok),
         rec.acked_unique(),
         lost.len(),
         fc.cuts()
@@ -206,6 +212,10 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
     assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
+    assert!(
+        count(&rec.resp_ok) > 100,
+        "too few operations over RESP to mean anything"
+    );
 }
 
 /// The counter `name` from the node's `/metrics` (0 if it cannot be read).

@@ -35,6 +35,10 @@ pub(crate) enum Outcome {
     Delete { existed: bool },
     /// The read saw `Some((value, version))`, or `None` for an absent key.
     Get(Option<(String, u64)>),
+    /// The set was acknowledged by a protocol that does not report versions (RESP's `+OK`).
+    SetAcked,
+    /// The read saw `Some(value)` or nothing, from a protocol that does not report versions.
+    GetValue(Option<String>),
     /// Timeout, reset or 5xx after sending: a write may have taken effect at any moment after
     /// `call`, or never. A read with this outcome is ignored.
     Unknown,
@@ -182,8 +186,8 @@ enum Step {
     Set(u32, Option<u64>),
     /// Whether the key existed; `None` when the outcome is unknown.
     Delete(Option<bool>),
-    /// What the read saw.
-    Get(Option<(u32, u64)>),
+    /// What the read saw: the value and, when the protocol reports it, its version.
+    Get(Option<(u32, Option<u64>)>),
 }
 
 impl Step {
@@ -233,14 +237,15 @@ impl State {
             (Step::Delete(Some(claimed)), current) if claimed != current.is_some() => Err(Clash::Existed(claimed)),
             (Step::Delete(_), _) => to(None, self.newest),
             (Step::Get(None), None) => Ok(self),
-            (Step::Get(Some((seen, v))), Some((value, Some(known)))) if seen == value && v != known => {
+            (Step::Get(Some((seen, Some(v)))), Some((value, Some(known)))) if seen == value && v != known => {
                 Err(Clash::Version(known))
             }
             (Step::Get(Some((seen, _))), Some((value, Some(_)))) if seen == value => Ok(self),
-            // The first read of an unknown-outcome write reveals the write's log index.
-            (Step::Get(Some((seen, v))), Some((value, None))) if seen == value => {
+            // The first read with a version of a write whose version is unknown reveals it.
+            (Step::Get(Some((seen, Some(v)))), Some((value, None))) if seen == value => {
                 to(Some((value, Some(v))), advance(Some(v), false)?)
             }
+            (Step::Get(Some((seen, None))), Some((value, None))) if seen == value => Ok(self),
             (Step::Get(_), _) => Err(Clash::Read),
         }
     }
@@ -288,7 +293,11 @@ impl<'h> KeyOps<'h> {
                 (Op::Set { value }, Outcome::Set { version }) => Step::Set(intern(value), Some(*version)),
                 (Op::Delete, _) if ret == NEVER => Step::Delete(None),
                 (Op::Delete, Outcome::Delete { existed }) => Step::Delete(Some(*existed)),
-                (Op::Get, Outcome::Get(seen)) => Step::Get(seen.as_ref().map(|(v, version)| (intern(v), *version))),
+                (Op::Set { value }, Outcome::SetAcked) => Step::Set(intern(value), None),
+                (Op::Get, Outcome::Get(seen)) => {
+                    Step::Get(seen.as_ref().map(|(v, version)| (intern(v), Some(*version))))
+                }
+                (Op::Get, Outcome::GetValue(seen)) => Step::Get(seen.as_deref().map(|v| (intern(v), None))),
                 _ => return Err(format!("malformed history: outcome does not fit request in {e:?}")),
             };
             if ret < e.call {
@@ -304,7 +313,9 @@ impl<'h> KeyOps<'h> {
         for (op, step) in ops.steps.iter().enumerate() {
             match *step {
                 Step::Get(Some((value, _))) => read[value as usize] = true,
-                Step::Set(value, None) => ops.writer[value as usize] = Some(op),
+                // Only writes that never returned are placed as helpers; an acknowledged
+                // write without a version is an ordinary operation with a return.
+                Step::Set(value, None) if ops.ret[op] == NEVER => ops.writer[value as usize] = Some(op),
                 Step::Delete(None) => ops.unknown_deletes.push(op),
                 Step::Set(_, Some(v)) => ops.versions.push(v),
                 _ => {}
@@ -660,12 +671,14 @@ impl KeyOps<'_> {
 
     fn show_op(&self, op: usize) -> String {
         let what = match self.steps[op] {
-            Step::Set(value, None) => format!("set {} -> unknown", self.show_value(value)),
+            Step::Set(value, None) if self.ret[op] == NEVER => format!("set {} -> unknown", self.show_value(value)),
+            Step::Set(value, None) => format!("set {} -> ok (no version)", self.show_value(value)),
             Step::Set(value, Some(v)) => format!("set {} -> @{v}", self.show_value(value)),
             Step::Delete(None) => "delete -> unknown".to_string(),
             Step::Delete(Some(existed)) => format!("delete -> existed={existed}"),
             Step::Get(None) => "get -> absent".to_string(),
-            Step::Get(Some((value, v))) => format!("get -> {} @{v}", self.show_value(value)),
+            Step::Get(Some((value, Some(v)))) => format!("get -> {} @{v}", self.show_value(value)),
+            Step::Get(Some((value, None))) => format!("get -> {}", self.show_value(value)),
         };
         let ret = if self.ret[op] == NEVER {
             "?".to_string()

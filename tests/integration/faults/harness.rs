@@ -103,6 +103,8 @@ pub(crate) struct Recorder {
     pub(crate) ok: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) unknown: AtomicU64,
+    /// Operations with a known outcome that went over the Redis protocol.
+    pub(crate) resp_ok: AtomicU64,
 }
 
 impl Recorder {
@@ -114,11 +116,55 @@ impl Recorder {
             ok: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unknown: AtomicU64::new(0),
+            resp_ok: AtomicU64::new(0),
         })
     }
 
     fn now(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Runs `op` on `key` over `conn` as client `client` and records it.
+    fn run_on(&self, conn: &mut Conn, client: usize, key: &str, op: Op) {
+        match conn {
+            Conn::Http(http) => self.run(http, client, key, op, "linearizable"),
+            Conn::Resp(resp) => self.run_resp(resp, client, key, op),
+        }
+    }
+
+    /// Runs `op` on `key` over the Redis protocol and records it. RESP reports no versions:
+    /// an acknowledged `SET` and a `GET` are checked by value alone.
+    fn run_resp(&self, resp: &mut Resp, client: usize, key: &str, op: Op) {
+        let call = self.now();
+        let Some(con) = resp.connection() else {
+            // Never sent: no effect.
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let outcome = match &op {
+            Op::Set { value } => match redis::cmd("SET").arg(key).arg(value).query::<String>(con) {
+                Ok(ok) if ok == "OK" => Some(Outcome::SetAcked),
+                // An error reply, a timeout or a reset: the write may have been applied.
+                _ => Some(Outcome::Unknown),
+            },
+            Op::Delete => match redis::cmd("DEL").arg(key).query::<i64>(con) {
+                Ok(n) => Some(Outcome::Delete { existed: n == 1 }),
+                Err(_) => Some(Outcome::Unknown),
+            },
+            Op::Get => redis::cmd("GET")
+                .arg(key)
+                .query::<Option<String>>(con)
+                .ok()
+                .map(Outcome::GetValue),
+        };
+        let ret = self.now();
+        if matches!(outcome, None | Some(Outcome::Unknown)) {
+            // The connection may be mid-answer: start afresh.
+            resp.con = None;
+        } else {
+            self.resp_ok.fetch_add(1, Ordering::Relaxed);
+        }
+        self.record(client, key, op, call, ret, outcome);
     }
 
     /// Runs `op` on `key` through `http` as client `client` and records it.
@@ -158,6 +204,12 @@ impl Recorder {
             // A write that failed in the cluster or on the way may still have been applied.
             (_, _) => Some(Outcome::Unknown),
         };
+        self.record(client, key, op, call, ret, outcome);
+    }
+
+    /// Counts an operation and, unless it is known to have had no effect, adds it to the
+    /// history.
+    fn record(&self, client: usize, key: &str, op: Op, call: u64, ret: u64, outcome: Option<Outcome>) {
         let (ret, counter) = match &outcome {
             None => (None, &self.failed),
             Some(Outcome::Unknown) => (None, &self.unknown),
@@ -177,8 +229,24 @@ impl Recorder {
     }
 
     /// Writes a key that is written only this once; remembers it when acknowledged.
-    fn write_unique(&self, http: &Http, key: String) {
-        if matches!(try_set(http, &key, "once"), Ok((200, _))) {
+    fn write_unique(&self, conn: &mut Conn, key: String) {
+        let acked = match conn {
+            Conn::Http(http) => matches!(try_set(http, &key, "once"), Ok((200, _))),
+            Conn::Resp(resp) => {
+                let answer = resp
+                    .connection()
+                    .map(|con| redis::cmd("SET").arg(&key).arg("once").query::<String>(con));
+                match answer {
+                    Some(Ok(ok)) => ok == "OK",
+                    Some(Err(_)) => {
+                        resp.con = None;
+                        false
+                    }
+                    None => false,
+                }
+            }
+        };
+        if acked {
             self.acked_unique.lock().unwrap().push(key);
         }
     }
@@ -212,15 +280,24 @@ pub(crate) struct Workload {
 }
 
 impl Workload {
-    /// `clients` threads, client `c` bound to `urls[c % urls.len()]`, each doing random sets
-    /// (unique values), linearizable gets and deletes on `keys`, plus now and then a once-only
-    /// write, paced a few milliseconds apart.
-    pub(crate) fn start(rec: &Arc<Recorder>, urls: &[String], clients: usize, keys: &[String]) -> Workload {
+    /// `clients` threads, client `c` bound to node `c % nodes.len()` (`nodes[i]` is its
+    /// client URL and its RESP URL), each doing random sets (unique values), linearizable
+    /// gets and deletes on `keys`, plus now and then a once-only write, paced a few
+    /// milliseconds apart. Every third client speaks RESP, the others HTTP.
+    pub(crate) fn start(rec: &Arc<Recorder>, nodes: &[(String, String)], clients: usize, keys: &[String]) -> Workload {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = (0..clients)
             .map(|c| {
                 let (rec, stop, keys) = (rec.clone(), stop.clone(), keys.to_vec());
-                let http = Http::with_timeout(&urls[c % urls.len()], CLIENT_TIMEOUT);
+                let (http_url, resp_url) = &nodes[c % nodes.len()];
+                let mut conn = if c % 3 == 2 {
+                    Conn::Resp(Resp {
+                        url: resp_url.clone(),
+                        con: None,
+                    })
+                } else {
+                    Conn::Http(Http::with_timeout(http_url, CLIENT_TIMEOUT))
+                };
                 std::thread::spawn(move || {
                     let mut rng = SmallRng::seed_from_u64(c as u64 * 7919 + 1);
                     let mut seq = 0u64;
@@ -228,18 +305,17 @@ impl Workload {
                         seq += 1;
                         let key = &keys[rng.gen_range(0..keys.len())];
                         match rng.gen_range(0..100) {
-                            0..=44 => rec.run(
-                                &http,
+                            0..=44 => rec.run_on(
+                                &mut conn,
                                 c,
                                 key,
                                 Op::Set {
                                     value: format!("c{c}-{seq}"),
                                 },
-                                "linearizable",
                             ),
-                            45..=89 => rec.run(&http, c, key, Op::Get, "linearizable"),
-                            90..=94 => rec.run(&http, c, key, Op::Delete, "linearizable"),
-                            _ => rec.write_unique(&http, format!("once/{c}/{seq}")),
+                            45..=89 => rec.run_on(&mut conn, c, key, Op::Get),
+                            90..=94 => rec.run_on(&mut conn, c, key, Op::Delete),
+                            _ => rec.write_unique(&mut conn, format!("once/{c}/{seq}")),
                         }
                         // Load shaping, not waiting for a state: keeps histories checkable.
                         std::thread::sleep(Duration::from_millis(rng.gen_range(2..12)));
@@ -256,6 +332,32 @@ impl Workload {
         for t in self.threads {
             t.join().unwrap();
         }
+    }
+}
+
+/// How a workload client talks to its node.
+enum Conn {
+    Http(Http),
+    Resp(Resp),
+}
+
+/// A Redis-protocol client that reconnects after any failure.
+struct Resp {
+    url: String,
+    con: Option<redis::Connection>,
+}
+
+impl Resp {
+    /// The open connection, or a new one; `None` when the node cannot be reached.
+    fn connection(&mut self) -> Option<&mut redis::Connection> {
+        if self.con.is_none() {
+            let client = redis::Client::open(self.url.as_str()).ok()?;
+            let con = client.get_connection_with_timeout(CLIENT_TIMEOUT).ok()?;
+            con.set_read_timeout(Some(CLIENT_TIMEOUT)).ok()?;
+            con.set_write_timeout(Some(CLIENT_TIMEOUT)).ok()?;
+            self.con = Some(con);
+        }
+        self.con.as_mut()
     }
 }
 

@@ -8,7 +8,8 @@ const BUDGET: Duration = Duration::from_secs(10);
 
 /// A one-key history in shorthand, one op per `;`, client = position, times in ms:
 /// `0..10 set a @1`, `0..? set a` (unknown), `0..10 del yes` (or `no`), `0..? del`,
-/// `0..10 get a @1`, `0..10 get -` (absent), `0..? get` (unknown).
+/// `0..10 get a @1`, `0..10 get -` (absent), `0..? get` (unknown); without versions, as
+/// RESP answers: `0..10 set a ok` (acknowledged), `0..10 val a`, `0..10 val -`.
 fn h(text: &str) -> Vec<Event> {
     let event = |(client, op): (usize, &str)| {
         let w: Vec<&str> = op.split_whitespace().collect();
@@ -19,6 +20,11 @@ fn h(text: &str) -> Vec<Event> {
         );
         let version = w.last().unwrap().strip_prefix('@').map(|v| v.parse().unwrap());
         let (op, outcome) = match (w[1], ret) {
+            ("set", Some(_)) if w.get(3) == Some(&"ok") => (Op::Set { value: w[2].into() }, Outcome::SetAcked),
+            ("val", _) => (
+                Op::Get,
+                Outcome::GetValue(Some(w[2]).filter(|v| *v != "-").map(String::from)),
+            ),
             ("set", _) => (
                 Op::Set { value: w[2].into() },
                 version.map_or(Outcome::Unknown, |version| Outcome::Set { version }),
@@ -130,6 +136,21 @@ fn reads_with_unknown_outcome_are_ignored() {
     let report = check(&history, BUDGET);
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.ops, 1);
+}
+
+#[test]
+fn writes_and_reads_without_versions_are_checked_by_value() {
+    ok("0..10 set a ok; 20..30 val a; 40..50 set b ok; 60..70 val b");
+    ok("0..10 set a ok; 20..30 get a @5; 40..50 set b @7; 60..70 val b");
+    ok("0..100 set a ok; 10..20 val -; 30..40 val a");
+    // Stale, lost and reordered, as with versions.
+    bad("0..10 set a ok; 20..30 set b ok; 40..50 val a");
+    bad("0..10 set a ok; 20..30 val -");
+    bad("0..10 val a; 20..30 set a ok");
+    // Versions seen over HTTP still order RESP-acknowledged writes.
+    bad("0..10 set a @5; 20..30 set b ok; 40..50 get b @3");
+    bad("0..10 set a ok; 20..30 get a @5; 40..50 set b ok; 60..70 get b @4");
+    ok("0..10 set a ok; 20..30 get a @5; 40..50 set b ok; 60..70 get b @6; 80..90 val b");
 }
 
 #[test]
@@ -251,6 +272,9 @@ fn agrees_with_brute_force_on_small_histories() {
         let n = 2 + rng.below(6);
         let (clients, max_ms) = (2 + rng.below(3), 1 + rng.below(3));
         let mut history = random_history(&mut rng, n, 1, clients, max_ms);
+        if rng.below(2) == 0 {
+            drop_versions(&mut rng, &mut history);
+        }
         if rng.below(3) > 0 {
             mutate(&mut rng, &mut history);
         }
@@ -260,6 +284,17 @@ fn agrees_with_brute_force_on_small_histories() {
         assert_eq!(got == Verdict::Linearizable, expected, "{got:?} for {history:#?}");
     }
     assert!(seen.iter().all(|&count| count > 300), "too one-sided: {seen:?}");
+}
+
+/// Turns about half of the known outcomes into what RESP answers: no versions.
+fn drop_versions(rng: &mut Rng, history: &mut [Event]) {
+    for e in history.iter_mut().filter(|_| rng.below(2) == 0) {
+        e.outcome = match std::mem::replace(&mut e.outcome, Outcome::Unknown) {
+            Outcome::Set { .. } => Outcome::SetAcked,
+            Outcome::Get(seen) => Outcome::GetValue(seen.map(|(value, _)| value)),
+            other => other,
+        };
+    }
 }
 
 /// One random change: a read's result, a write's version, a delete's `existed`, an unknown
@@ -277,6 +312,9 @@ fn mutate(rng: &mut Rng, history: &mut [Event]) {
         Outcome::Set { version } => *version = 1 + rng.below(8),
         Outcome::Delete { existed } => *existed = !*existed,
         Outcome::Unknown => history[e].call += rng.below(3) * MS,
+        Outcome::GetValue(seen) if rng.below(3) == 0 => *seen = None,
+        Outcome::GetValue(seen) => *seen = Some(other),
+        Outcome::SetAcked => {} // made unknown above, now and then
     }
 }
 
@@ -295,6 +333,11 @@ fn brute_force(history: &[Event]) -> bool {
             (Op::Get, Outcome::Get(Some((seen, v)))) => match current {
                 Some((value, Some(known))) if value == seen && known == v => (current.clone(), *newest),
                 Some((value, None)) if value == seen => (Some((value.clone(), Some(*v))), newer(*v)?),
+                _ => return None,
+            },
+            (Op::Get, Outcome::GetValue(None)) if current.is_none() => (None, *newest),
+            (Op::Get, Outcome::GetValue(Some(seen))) => match current {
+                Some((value, _)) if value == seen => (current.clone(), *newest),
                 _ => return None,
             },
             _ => return None,
