@@ -163,13 +163,14 @@ struct SnapshotBody {
     format: u32,
     counters: Counters,
     entries: Vec<(String, Entry)>,
-    /// Format 3 only: the cluster version.
+    /// Formats 3 and later: the cluster version.
     #[serde(default)]
     cluster_format: Option<u32>,
 }
 
 /// Serializes the cache into a snapshot body, in the oldest format that holds it: format 2
-/// until the cluster version moves (so a format-2 member can install it), then format 3.
+/// until the cluster version moves (so a format-2 member can install it), then the cluster
+/// version (format 4 bodies may hold values that are not UTF-8).
 fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
     // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
     // doubling would copy the body several times over and leave a half-used allocation the
@@ -202,7 +203,7 @@ fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
     }
     let cluster_format = cache.cluster_format();
     let body = Borrowed {
-        format: cluster_format.min(3),
+        format: cluster_format.min(crate::version::FORMAT),
         counters: cache.counters(),
         entries: Entries(cache),
         cluster_format: (cluster_format >= 3).then_some(cluster_format),
@@ -219,7 +220,7 @@ fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
     let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
     match crate::version::snapshot_body_format(bytes) {
         Some(f) if f > crate::version::max_format() => return Err(invalid(crate::cache::too_new("snapshot", f))),
-        Some(2 | 3) => {}
+        Some(2..=4) => {}
         other => return Err(invalid(format!("snapshot format {other:?} is not supported"))),
     }
     let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
