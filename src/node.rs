@@ -483,6 +483,15 @@ impl Node {
         Ok(answered.body)
     }
 
+    /// Receives a snapshot frame streamed in `body` into a new body file and installs it.
+    pub async fn receive_snapshot<E: std::fmt::Display>(
+        &self,
+        body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    ) -> Result<Vec<u8>, InboundError> {
+        let (vote, snapshot) = crate::raft::network::receive_snapshot(&self.inner.store, body).await?;
+        crate::raft::network::install_snapshot(&self.inner.raft, vote, snapshot).await
+    }
+
     /// Whether this node is in touch with a leader: `Ok(leader id)` if it leads and a quorum
     /// acknowledged it within the election timeout (or it is the only voter), or if it
     /// follows and heard from the leader within the election timeout; `Err(why not)` else.

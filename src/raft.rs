@@ -38,6 +38,6 @@ pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
 /// Membership together with the log id that introduced it.
 pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 /// A snapshot whose data is the encoded cache.
-pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
+pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, store::SnapshotFile>;
 /// What the Raft core reports about itself.
 pub type RaftMetrics = openraft::RaftMetrics<TypeConfig>;

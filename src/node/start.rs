@@ -137,7 +137,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
         Reroutes::from_env(),
     )?;
 
-    let state_machine = StateMachine::restore(store.clone()).map_err(load)?;
+    let state_machine = StateMachine::restore(store.clone()).await.map_err(load)?;
     let state = state_machine.shared();
     let raft = Raft::new(
         id,

@@ -127,7 +127,7 @@ impl PeerClient {
         base: &str,
         to: Option<NodeId>,
         route: Route,
-        body: Vec<u8>,
+        body: impl Into<reqwest::Body>,
         timeout: Duration,
     ) -> Result<bytes::Bytes, CallError> {
         let url = format!("{}{}", self.reroutes.resolve(base.trim_end_matches('/')), route.path());

@@ -1,8 +1,9 @@
 //! openraft's network traits over the peer protocol: outgoing Raft RPCs through the shared
 //! [`PeerClient`], and the answers to incoming ones. Routes, codec and client live in `peer`.
 //!
-//! A snapshot travels as raw bytes after a length-prefixed header, so its size is bounded by
-//! memory, not by a body-format limit.
+//! A snapshot travels as raw bytes after a length-prefixed header, streamed from the body
+//! file on the sender and into a new file on the receiver: its size is bounded by disk, not
+//! by memory or a body-format limit.
 
 use std::future::Future;
 
@@ -16,38 +17,74 @@ use openraft::RaftNetworkV2;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Member, NodeId, Raft, Snapshot, TypeConfig, Vote};
+use super::store::Store;
+use super::{Member, NodeId, Raft, Snapshot, SnapshotMeta, TypeConfig, Vote};
 use crate::peer::{decode, encode, CallError, PeerClient, Route, WireError};
 
-/// Frames a snapshot as `[u32 header length][msgpack (vote, meta)][raw data]`.
-pub fn encode_snapshot(vote: &Vote, snapshot: &Snapshot) -> Result<Vec<u8>, WireError> {
-    let header = encode(&(vote, &snapshot.meta))?;
+/// The longest snapshot frame header accepted: a vote and a snapshot's meta (with the
+/// membership) are a few hundred bytes.
+const MAX_SNAPSHOT_HEADER: usize = 1 << 20;
+
+/// The head of a snapshot frame, `[u32 header length][msgpack (vote, meta)]`; the body's raw
+/// bytes follow it.
+pub fn encode_snapshot_header(vote: &Vote, meta: &SnapshotMeta) -> Result<Vec<u8>, WireError> {
+    let header = encode(&(vote, meta))?;
     let len = u32::try_from(header.len()).map_err(|_| WireError::Frame("header longer than 4 GiB"))?;
-    let mut out = Vec::with_capacity(4 + header.len() + snapshot.snapshot.len());
+    let mut out = Vec::with_capacity(4 + header.len());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(&snapshot.snapshot);
     Ok(out)
 }
 
-/// Splits a frame made by [`encode_snapshot`] back into the vote and the snapshot.
-pub fn decode_snapshot(frame: &[u8]) -> Result<(Vote, Snapshot), WireError> {
-    let (len, rest) = frame
-        .split_first_chunk::<4>()
-        .ok_or(WireError::Frame("shorter than its length prefix"))?;
+/// Parses the head of a snapshot frame from its first bytes: the vote, the meta and where
+/// the body starts; `Ok(None)` while `prefix` is too short to tell.
+pub fn decode_snapshot_header(prefix: &[u8]) -> Result<Option<(Vote, SnapshotMeta, usize)>, WireError> {
+    let Some((len, rest)) = prefix.split_first_chunk::<4>() else {
+        return Ok(None);
+    };
     let len = u32::from_be_bytes(*len) as usize;
-    if rest.len() < len {
-        return Err(WireError::Frame("header length exceeds the body"));
+    if len > MAX_SNAPSHOT_HEADER {
+        return Err(WireError::Frame("header longer than 1 MiB"));
     }
-    let (header, data) = rest.split_at(len);
-    let (vote, meta) = decode(header)?;
-    Ok((
-        vote,
-        Snapshot {
-            meta,
-            snapshot: data.to_vec(),
-        },
-    ))
+    if rest.len() < len {
+        return Ok(None);
+    }
+    let (vote, meta) = decode(&rest[..len])?;
+    Ok(Some((vote, meta, 4 + len)))
+}
+
+/// Receives a snapshot frame from `body`: the head, then the body streamed into a new file
+/// of `store` (never held in memory whole). A transfer that breaks off leaves no file.
+pub async fn receive_snapshot<E: std::fmt::Display>(
+    store: &Store,
+    mut body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+) -> Result<(Vote, Snapshot), InboundError> {
+    use futures::StreamExt;
+    use std::io::Write;
+    let broke = |e: E| InboundError::Transfer(format!("the snapshot transfer broke off: {e}"));
+    let mut head = Vec::new();
+    let (vote, meta, start) = loop {
+        if let Some(parsed) = decode_snapshot_header(&head)? {
+            break parsed;
+        }
+        match body.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk.map_err(broke)?),
+            None => return Err(WireError::Frame("ends inside its header").into()),
+        }
+    };
+    let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
+    let io = |e: std::io::Error| InboundError::Transfer(format!("cannot store the snapshot: {e}"));
+    let mut file = store.new_snapshot(index).await.map_err(io)?;
+    file.write_all(&head[start..]).map_err(io)?;
+    while let Some(chunk) = body.next().await {
+        file.write_all(&chunk.map_err(broke)?).map_err(io)?;
+    }
+    let snapshot = file.finish().map_err(io)?;
+    let format = snapshot.head(16).map_err(io)?;
+    if let Some(f) = crate::version::snapshot_body_format(&format).filter(|f| *f > crate::version::max_format()) {
+        return Err(WireError::TooNew(crate::cache::too_new("snapshot", f)).into());
+    }
+    Ok((vote, Snapshot { meta, snapshot }))
 }
 
 /// Why an incoming Raft RPC got no answer.
@@ -62,6 +99,9 @@ pub enum InboundError {
     /// Not a Raft route.
     #[error("not a raft route: {0:?}")]
     NotRaft(Route),
+    /// A snapshot could not be received or stored (503; the leader sends it again).
+    #[error("{0}")]
+    Transfer(String),
 }
 
 /// An answered Raft RPC: the encoded answer, and whether it came from a leader this node
@@ -89,21 +129,19 @@ pub async fn answer(raft: &Raft, route: Route, body: &[u8]) -> Result<Answered, 
         Route::Vote => encode(&raft.vote(decode(body)?).await.map_err(stopped)?),
         Route::PreVote => encode(&raft.pre_vote(decode(body)?).await.map_err(stopped)?),
         Route::TransferLeader => encode(&raft.handle_transfer_leader(decode(body)?).await.map_err(stopped)?),
-        Route::Snapshot => {
-            let (vote, snapshot) = decode_snapshot(body)?;
-            if let Some(f) =
-                crate::version::snapshot_body_format(&snapshot.snapshot).filter(|f| *f > crate::version::max_format())
-            {
-                return Err(WireError::TooNew(crate::cache::too_new("snapshot", f)).into());
-            }
-            encode(&raft.install_full_snapshot(vote, snapshot).await.map_err(stopped)?)
-        }
         other => return Err(InboundError::NotRaft(other)),
     };
     Ok(Answered {
         body: reply?,
         from_current_leader: false,
     })
+}
+
+/// Installs a snapshot received with [`receive_snapshot`] and encodes the core's answer.
+pub async fn install_snapshot(raft: &Raft, vote: Vote, snapshot: Snapshot) -> Result<Vec<u8>, InboundError> {
+    Ok(encode(
+        &raft.install_full_snapshot(vote, snapshot).await.map_err(stopped)?,
+    )?)
 }
 
 /// Creates the per-peer clients openraft asks for; they share one [`PeerClient`].
@@ -169,7 +207,7 @@ impl PeerConnection {
 }
 
 impl RaftNetworkV2<TypeConfig> for PeerConnection {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = super::store::SnapshotFile;
 
     async fn append_entries(
         &mut self,
@@ -195,6 +233,8 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         self.call(Route::PreVote, &rpc, &option).await
     }
 
+    /// Streams the frame head, then the body file in chunks: the body is never copied into
+    /// memory whole.
     async fn full_snapshot(
         &mut self,
         vote: Vote,
@@ -202,8 +242,13 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         cancel: impl Future<Output = ReplicationClosed> + openraft::OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let frame = encode_snapshot(&vote, &snapshot).map_err(|e| into_streaming(e.into()))?;
-        tracing::info!(target_node = self.target, bytes = frame.len(), "sending snapshot");
+        use futures::StreamExt;
+        let head = encode_snapshot_header(&vote, &snapshot.meta).map_err(|e| into_streaming(e.into()))?;
+        let bytes = head.len() as u64 + snapshot.snapshot.len();
+        tracing::info!(target_node = self.target, bytes, "sending snapshot");
+        let frame = futures::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(head)) })
+            .chain(snapshot.snapshot.chunks());
+        let frame = reqwest::Body::wrap_stream(frame);
         let send = async {
             let bytes = self
                 .peers

@@ -14,9 +14,9 @@ use openraft::{EntryPayload, RaftSnapshotBuilder};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use super::store::Store;
+use super::store::{SnapshotFile, Store};
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent, ENTRY_OVERHEAD};
+use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent};
 use crate::clock::LeaderClock;
 
 /// Everything the state machine has applied, guarded together.
@@ -168,22 +168,9 @@ struct SnapshotBody {
     cluster_format: Option<u32>,
 }
 
-/// Serializes the cache into a snapshot body, in the oldest format that holds it: format 2
-/// until the cluster version moves (so a format-2 member can install it), then the cluster
-/// version (format 4 bodies may hold values that are not UTF-8).
-fn encode_cache(cache: &Cache) -> io::Result<Vec<u8>> {
-    // Sized up front (keys and values plus about 24 bytes of framing per entry): growing by
-    // doubling would copy the body several times over and leave a half-used allocation the
-    // size of the whole cache behind.
-    let estimate = cache
-        .approx_bytes()
-        .saturating_sub(ENTRY_OVERHEAD.saturating_sub(24) * cache.len() as u64);
-    let mut out = Vec::with_capacity(usize::try_from(estimate).unwrap_or(0));
-    write_cache(cache, &mut out)?;
-    Ok(out)
-}
-
-/// Serializes the cache as a snapshot body into `out`.
+/// Serializes the cache as a snapshot body into `out`, in the oldest format that holds it:
+/// format 2 until the cluster version moves (so a format-2 member can install it), then the
+/// cluster version (format 4 bodies may hold values that are not UTF-8).
 fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
     /// The entries, serialized straight from the map (no intermediate list of a million
     /// references).
@@ -211,19 +198,33 @@ fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
     rmp_serde::encode::write(out, &body).map_err(io::Error::other)
 }
 
-/// Decodes a snapshot body produced by [`encode_cache`]; the snapshot ends at log index
+/// Decodes a snapshot body written by [`write_cache`]; the snapshot ends at log index
 /// `through`, so watch history starts after it.
 fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
-    if bytes.is_empty() {
+    decode_body(bytes, bytes, through)
+}
+
+/// [`decode_cache`] of a body file, read as a stream (never whole in memory).
+fn decode_file(body: &SnapshotFile, through: u64) -> io::Result<Cache> {
+    decode_body(
+        &body.head(16)?,
+        io::BufReader::with_capacity(1 << 20, body.reader()),
+        through,
+    )
+}
+
+/// Decodes the body read from `reader`, whose first bytes are `head`.
+fn decode_body(head: &[u8], reader: impl io::Read, through: u64) -> io::Result<Cache> {
+    if head.is_empty() {
         return Ok(Cache::restore(Vec::new(), Counters::default(), through));
     }
     let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
-    match crate::version::snapshot_body_format(bytes) {
+    match crate::version::snapshot_body_format(head) {
         Some(f) if f > crate::version::max_format() => return Err(invalid(crate::cache::too_new("snapshot", f))),
         Some(2..=4) => {}
         other => return Err(invalid(format!("snapshot format {other:?} is not supported"))),
     }
-    let body: SnapshotBody = rmp_serde::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let body: SnapshotBody = rmp_serde::from_read(reader).map_err(|e| invalid(e.to_string()))?;
     let cache = Cache::restore(body.entries, body.counters, through);
     Ok(cache.with_cluster_format(body.cluster_format.unwrap_or(0)))
 }
@@ -237,10 +238,10 @@ pub struct StateMachine {
 impl StateMachine {
     /// Restores the state machine from the last saved snapshot in `store` (if any). openraft
     /// then replays the log from the snapshot up to the committed index.
-    pub fn restore(store: Store) -> io::Result<Self> {
+    pub async fn restore(store: Store) -> io::Result<Self> {
         let state = SharedState::default();
-        if let Some((meta, data)) = store.load_snapshot()? {
-            let cache = decode_cache(&data, meta.last_log_id.map_or(0, |l| l.index()))?;
+        if let Some((meta, body)) = store.load_snapshot().await? {
+            let cache = decode_file(&body, meta.last_log_id.map_or(0, |l| l.index()))?;
             tracing::info!(
                 last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
                 keys = cache.len(),
@@ -264,30 +265,33 @@ pub struct SnapshotBuilder {
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotFile;
 
+    /// Encodes the cache straight into a new body file under the state's read lock (applies
+    /// wait while it runs; no copy of the cache is made), then fsyncs it and records it.
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let (meta, data) = {
+        let hint = self.state.read().last_applied.map_or(0, |l| l.index());
+        let mut body = self.store.new_snapshot(hint).await?;
+        let meta = {
             let applied = self.state.read();
-            let data = encode_cache(&applied.cache)?;
-            let meta = SnapshotMeta {
+            write_cache(&applied.cache, &mut body)?;
+            SnapshotMeta {
                 last_log_id: applied.last_applied,
                 last_membership: applied.membership.clone(),
-            };
-            (meta, data)
+            }
         };
-        self.store.save_snapshot(&meta, &data).await?;
+        let body = self.store.commit_snapshot(&meta, &body.finish()?).await?;
         tracing::info!(
             last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
-            bytes = data.len(),
+            bytes = body.len(),
             "snapshot built and saved"
         );
-        Ok(Snapshot { meta, snapshot: data })
+        Ok(Snapshot { meta, snapshot: body })
     }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotFile;
     type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
@@ -338,10 +342,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> Result<(), io::Error> {
-        let cache = decode_cache(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotFile) -> Result<(), io::Error> {
+        let cache = decode_file(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
         // Persist first: if we crash after this, restart loads the new snapshot.
-        self.store.save_snapshot(meta, &snapshot).await?;
+        self.store.commit_snapshot(meta, &snapshot).await?;
         let keys = cache.len();
         self.state.install(cache, meta);
         tracing::info!(
@@ -355,7 +359,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
         Ok(self
             .store
-            .load_snapshot()?
+            .load_snapshot()
+            .await?
             .map(|(meta, snapshot)| Snapshot { meta, snapshot }))
     }
 }

@@ -1,7 +1,7 @@
 //! Durable Raft storage on sled: the log, the vote, the committed index, the latest snapshot
 //! and the node's identity. This is the only module that imports sled.
 //!
-//! Contract: `append`, `save_vote`, `truncate_after` and `save_snapshot` return (or call back)
+//! Contract: `append`, `save_vote`, `truncate_after` and `commit_snapshot` return (or call back)
 //! only after sled has fsynced the change; everything else may be lost in a crash without
 //! harm (`committed` is a hint openraft can recompute, `purge` is redone after restart).
 //! Cost: one flush (an fsync of sled's log) per call of the durable operations, except
@@ -27,9 +27,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
 
+mod files;
 mod log;
 #[cfg(test)]
 mod tests;
+
+pub use files::{SnapshotFile, SnapshotWriter};
 
 const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
@@ -96,6 +99,8 @@ pub struct Store {
     /// The group-commit task of `append`, started on first use (it needs a runtime). It ends
     /// when the last clone of this store is dropped.
     flusher: Arc<OnceLock<Flusher>>,
+    /// Snapshot bodies written but not yet the current one.
+    pinned: files::Pinned,
 }
 
 /// Handle on the group-commit task.
@@ -157,6 +162,9 @@ impl Store {
                 build: crate::version::CRATE,
             });
         }
+        if let Some(dir) = path.parent() {
+            files::remove_partial_files(dir);
+        }
         Ok(Store {
             path,
             db,
@@ -167,6 +175,7 @@ impl Store {
             appended: Arc::default(),
             format: Arc::new(AtomicU32::new(format)),
             flusher: Arc::default(),
+            pinned: files::Pinned::default(),
         })
     }
 
@@ -217,29 +226,66 @@ impl Store {
                 .map_err(io::Error::other)?)
     }
 
-    /// Durably replaces the stored snapshot with `meta` and `data`.
+    /// Starts a new snapshot body through about log index `index` in the data dir. Running
+    /// out of file descriptors is load, not a failing disk: listeners are told to shed idle
+    /// connections and the file is tried again (for about half a minute).
+    pub async fn new_snapshot(&self, index: u64) -> io::Result<SnapshotWriter> {
+        let mut pause = std::time::Duration::from_millis(25);
+        let mut attempt = 0;
+        loop {
+            let path = self.dir().join(files::snapshot_file_name(index));
+            match SnapshotWriter::create(path, self.pinned.clone()) {
+                Err(e) if crate::fds::is_exhaustion(&e) && attempt < FD_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "out of file descriptors creating a snapshot file; retrying");
+                    crate::fds::report_exhaustion();
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(FD_RETRY_MAX_PAUSE);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Durably makes `body` (a finished body file) the stored snapshot at `meta`; returns the
+    /// body as stored (a copy, when `body` lives in another directory).
     ///
-    /// The body goes to a file of its own in the data dir, not into sled: sled keeps what it
-    /// writes in memory for a while, and a snapshot is the size of the whole cache. Order:
-    /// new file written and fsynced under a fresh name, then sled switched to it (meta and
-    /// file name in one batch, flushed), then older files removed. A crash at any point
-    /// leaves sled naming a complete file.
-    pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+    /// Order: the body is already complete and fsynced under its own name; sled is switched
+    /// to it (meta and file name in one batch, flushed), then older files are removed. A
+    /// crash at any point leaves sled naming a complete file.
+    pub async fn commit_snapshot(&self, meta: &SnapshotMeta, body: &SnapshotFile) -> io::Result<SnapshotFile> {
         let dir = self.dir();
-        if let Some(format) = crate::version::snapshot_body_format(data) {
+        let body = if body.path().parent() == Some(dir.as_path()) {
+            body.clone()
+        } else {
+            let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
+            let mut copy = self.new_snapshot(index).await?;
+            io::copy(&mut body.reader(), &mut copy)?;
+            copy.finish()?
+        };
+        if let Some(format) = crate::version::snapshot_body_format(&body.head(16)?) {
             self.note_format(format)?;
         }
-        let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
-        let name = format!("snapshot-{index:020}-{:x}.bin", wall_clock_nanos());
-        write_retrying(&dir.join(&name), data).await?;
+        let name = body.name();
         let mut batch = sled::Batch::default();
         batch.insert(KEY_SNAPSHOT_META, encode(meta)?);
         batch.insert(KEY_SNAPSHOT_FILE, name.as_bytes());
         batch.remove(KEY_SNAPSHOT_DATA);
         self.snapshot.apply_batch(batch).map_err(io::Error::other)?;
         self.flush().await?;
-        remove_snapshot_files(&dir, &name);
-        Ok(())
+        files::remove_snapshot_files(&dir, &name, &self.pinned);
+        Ok(body)
+    }
+
+    /// Durably replaces the stored snapshot with `meta` and the body `data` (small bodies:
+    /// backups being restored, tests).
+    pub async fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let index = meta.last_log_id.as_ref().map_or(0, |l| l.index());
+        let mut body = self.new_snapshot(index).await?;
+        body.write_all(data)?;
+        let body = body.finish()?;
+        self.commit_snapshot(meta, &body).await.map(drop)
     }
 
     /// The data dir holding `raft.sled` and the snapshot files.
@@ -267,25 +313,24 @@ impl Store {
         self.save_snapshot(meta, data).await
     }
 
-    /// The stored snapshot, if one was ever saved.
-    pub fn load_snapshot(&self) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+    /// The stored snapshot, if one was ever saved. A body that older versions kept inside
+    /// sled is moved out to a file first.
+    pub async fn load_snapshot(&self) -> io::Result<Option<(SnapshotMeta, SnapshotFile)>> {
         let Some(meta) = self.get::<SnapshotMeta>(&self.snapshot, KEY_SNAPSHOT_META)? else {
             return Ok(None);
         };
-        let data = match self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? {
-            Some(name) => {
-                let path = self.dir().join(String::from_utf8_lossy(&name).as_ref());
-                std::fs::read(&path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("snapshot file {}: {e}", path.display())))?
-            }
-            None => self
-                .snapshot
-                .get(KEY_SNAPSHOT_DATA)
-                .map_err(io::Error::other)?
-                .map(|v| v.to_vec())
-                .unwrap_or_default(),
-        };
-        Ok(Some((meta, data)))
+        if let Some(name) = self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? {
+            let path = self.dir().join(String::from_utf8_lossy(&name).as_ref());
+            return Ok(Some((meta, SnapshotFile::open(&path)?)));
+        }
+        let data = self
+            .snapshot
+            .get(KEY_SNAPSHOT_DATA)
+            .map_err(io::Error::other)?
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
+        self.save_snapshot(&meta, &data).await?;
+        Box::pin(self.load_snapshot()).await
     }
 
     /// Bytes the database and the snapshot files occupy on disk.
@@ -294,7 +339,7 @@ impl Store {
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| is_snapshot_file(&e.file_name().to_string_lossy()))
+            .filter(|e| files::is_snapshot_file(&e.file_name().to_string_lossy()))
             .filter_map(|e| e.metadata().ok())
             .map(|m| m.len())
             .sum();
@@ -414,70 +459,10 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// How often, and how far apart at most, a file write that ran out of descriptors is retried.
+/// How often, and how far apart at most, creating a file that ran out of descriptors is
+/// retried.
 const FD_RETRIES: u32 = 40;
 const FD_RETRY_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// [`write_durably`], retried while the process or the system is out of file descriptors
-/// (EMFILE/ENFILE): that is load, not a failing disk, so listeners are told to shed idle
-/// connections and the write waits for a free descriptor (up to about half a minute).
-async fn write_retrying(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut pause = std::time::Duration::from_millis(25);
-    let mut attempt = 0;
-    loop {
-        match write_durably(path, data) {
-            Err(e) if crate::fds::is_exhaustion(&e) && attempt < FD_RETRIES => {
-                attempt += 1;
-                tracing::warn!(error = %e, attempt, "out of file descriptors writing a snapshot; retrying");
-                crate::fds::report_exhaustion();
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(FD_RETRY_MAX_PAUSE);
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Writes `data` to a new file at `path` and fsyncs it and its directory.
-fn write_durably(path: &Path, data: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let context = |e: io::Error| io::Error::new(e.kind(), format!("writing snapshot file {}: {e}", path.display()));
-    let mut file = std::fs::File::create(path).map_err(context)?;
-    file.write_all(data).and_then(|()| file.sync_all()).map_err(|e| {
-        let _ = std::fs::remove_file(path);
-        context(e)
-    })?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(context)?;
-    }
-    Ok(())
-}
-
-/// Removes snapshot files in `dir` other than `keep`: replaced ones, and any a crash left
-/// behind before sled named them. Best effort: a leftover file wastes space, nothing more.
-fn remove_snapshot_files(dir: &Path, keep: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if is_snapshot_file(&name) && name != keep {
-            if let Err(e) = std::fs::remove_file(entry.path()) {
-                tracing::warn!(error = %e, file = %entry.path().display(), "cannot remove an old snapshot file");
-            }
-        }
-    }
-}
-
-/// Whether `name` is a snapshot body file as `save_snapshot` names them.
-fn is_snapshot_file(name: &str) -> bool {
-    name.starts_with("snapshot-") && name.ends_with(".bin")
-}
-
-fn wall_clock_nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
 
 /// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
 ///

@@ -26,8 +26,13 @@ pub fn router(node: Node) -> Router {
     let bound = super::client_api::body_limit(&node.config().limits);
     let mut router = Router::new();
     for route in Route::ALL {
+        if route == Route::Snapshot {
+            // Streamed to a file as it arrives; bounded by disk, not memory.
+            router = router.route(route.path(), post(receive_snapshot));
+            continue;
+        }
         let limit = match route {
-            Route::Append | Route::Snapshot => DefaultBodyLimit::disable(),
+            Route::Append => DefaultBodyLimit::disable(),
             _ => DefaultBodyLimit::max(bound),
         };
         router = router.route(
@@ -79,15 +84,32 @@ async fn serve(route: Route, State(node): State<Node>, body: Bytes) -> Response 
         }
         Route::Removed => call(&body, |id: NodeId| async move { node.removed(id) }).await,
         Route::Ping => call(&body, |(): ()| async move { Ok(()) }).await,
-        raft => match node.raft_rpc(raft, &body).await {
-            Ok(bytes) => ([(header::CONTENT_TYPE, MSGPACK)], bytes).into_response(),
-            Err(InboundError::Malformed(e)) if e.is_too_new() => {
-                node.stop_incompatible(format!("a message from the leader holds {e}"));
-                (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
+        raft => raft_answer(&node, node.raft_rpc(raft, &body).await),
+    }
+}
+
+/// A snapshot from the leader, streamed into a body file, then installed.
+async fn receive_snapshot(State(node): State<Node>, body: axum::body::Body) -> Response {
+    let answer = node.receive_snapshot(body.into_data_stream()).await;
+    raft_answer(&node, answer)
+}
+
+/// The response to a Raft RPC: its encoded answer, 400 for a malformed message, 503 when
+/// this node cannot take it now. A message of a newer format stops the node.
+fn raft_answer(node: &Node, answer: Result<Vec<u8>, InboundError>) -> Response {
+    match answer {
+        Ok(bytes) => ([(header::CONTENT_TYPE, MSGPACK)], bytes).into_response(),
+        Err(InboundError::Malformed(e)) if e.is_too_new() => {
+            node.stop_incompatible(format!("a message from the leader holds {e}"));
+            (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
+        }
+        Err(InboundError::Malformed(e)) => bad_request(e),
+        Err(e) => {
+            if matches!(e, InboundError::Transfer(_)) {
+                tracing::warn!(error = %e, "snapshot from the leader not installed");
             }
-            Err(InboundError::Malformed(e)) => bad_request(e),
-            Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-        },
+            (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
+        }
     }
 }
 

@@ -18,7 +18,9 @@ impl StoreBuilder<TypeConfig, Store, StateMachine, tempfile::TempDir> for SledBu
         let err = |e: String| StorageError::read(BoxedErrorSource::from_string(e));
         let dir = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
         let store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;
-        let sm = StateMachine::restore(store.clone()).map_err(|e| err(e.to_string()))?;
+        let sm = StateMachine::restore(store.clone())
+            .await
+            .map_err(|e| err(e.to_string()))?;
         Ok((dir, store, sm))
     }
 }
@@ -58,7 +60,7 @@ async fn identity_and_snapshot_survive_reopen() {
     };
     assert_eq!(store.identity().unwrap().map(|i| i.node_id), Some(3));
     assert_eq!(
-        store.load_snapshot().unwrap().map(|(_, d)| d),
+        store.load_snapshot().await.unwrap().map(|(_, d)| d.read_all().unwrap()),
         Some(b"payload".to_vec())
     );
     assert!(store.has_raft_state().unwrap());
@@ -74,7 +76,7 @@ async fn snapshot_bodies_are_files_and_older_sled_bodies_still_load() {
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| is_snapshot_file(n))
+            .filter(|n| files::is_snapshot_file(n))
             .collect();
         names.sort();
         names
@@ -86,13 +88,16 @@ async fn snapshot_bodies_are_files_and_older_sled_bodies_still_load() {
         .unwrap();
     store.snapshot.insert(KEY_SNAPSHOT_DATA, b"in sled".as_slice()).unwrap();
     assert_eq!(
-        store.load_snapshot().unwrap().map(|(_, d)| d),
+        store.load_snapshot().await.unwrap().map(|(_, d)| d.read_all().unwrap()),
         Some(b"in sled".to_vec())
     );
 
     std::fs::write(dir.path().join("snapshot-00000000000000000001-0.bin"), b"stray").unwrap();
     store.save_snapshot(&SnapshotMeta::default(), b"first").await.unwrap();
-    assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"first".to_vec()));
+    assert_eq!(
+        store.load_snapshot().await.unwrap().map(|(_, d)| d.read_all().unwrap()),
+        Some(b"first".to_vec())
+    );
     assert_eq!(files().len(), 1, "{:?}", files());
     assert!(
         store.snapshot.get(KEY_SNAPSHOT_DATA).unwrap().is_none(),
@@ -100,7 +105,10 @@ async fn snapshot_bodies_are_files_and_older_sled_bodies_still_load() {
     );
 
     store.save_snapshot(&SnapshotMeta::default(), b"second").await.unwrap();
-    assert_eq!(store.load_snapshot().unwrap().map(|(_, d)| d), Some(b"second".to_vec()));
+    assert_eq!(
+        store.load_snapshot().await.unwrap().map(|(_, d)| d.read_all().unwrap()),
+        Some(b"second".to_vec())
+    );
     let names = files();
     assert_eq!(names.len(), 1, "{names:?}");
     assert_eq!(std::fs::read(dir.path().join(&names[0])).unwrap(), b"second");

@@ -10,7 +10,7 @@
 
 use dcache::cache::Op;
 use dcache::peer::{decode, encode, AdminRequest, NodeId, Register};
-use dcache::raft::network::{decode_snapshot, encode_snapshot};
+use dcache::raft::network::{decode_snapshot_header, encode_snapshot_header};
 use dcache::raft::TypeConfig;
 use dcache::types::Consistency;
 use libfuzzer_sys::fuzz_target;
@@ -40,9 +40,10 @@ fuzz_target!(|data: &[u8]| {
         1 => check::<VoteRequest<TypeConfig>>(body),          // /raft/vote, /raft/pre-vote
         2 => {
             // /raft/snapshot: length-prefixed msgpack header, then raw snapshot bytes.
-            if let Ok((vote, snapshot)) = decode_snapshot(body) {
-                if let Err(e) = encode_snapshot(&vote, &snapshot) {
-                    panic!("decoded a snapshot frame that does not encode again: {e}");
+            if let Ok(Some((vote, meta, start))) = decode_snapshot_header(body) {
+                assert!(start <= body.len(), "the body starts past the frame");
+                if let Err(e) = encode_snapshot_header(&vote, &meta) {
+                    panic!("decoded a snapshot frame head that does not encode again: {e}");
                 }
             }
         }
