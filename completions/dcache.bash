@@ -563,7 +563,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__bench)
-            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --key-prefix --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,6 +590,10 @@ _dcache() {
                     return 0
                     ;;
                 --key-space)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -46,7 +46,7 @@ complete -c dcache -n "__fish_dcache_needs_command" -f -a "batch" -d 'Apply seve
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "cluster" -d 'Show and change the cluster'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_needs_command" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_needs_command" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, then a report with throughput, latency percentiles and histogram, a per-second timeline and errors by kind'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
 complete -c dcache -n "__fish_dcache_needs_command" -f -a "snapshot" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
@@ -297,6 +297,7 @@ get\t'Only gets (the key space is written once first)'
 mixed\t'Gets with probability `read_ratio`, sets otherwise'"
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l read-ratio -d 'Fraction of gets in the mixed workload (0 to 1)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l key-space -d 'Number of distinct keys (at least 1)' -r
+complete -c dcache -n "__fish_dcache_using_subcommand bench" -l key-prefix -d 'Text in front of every key the run writes or reads: keys are PREFIX00000000, PREFIX00000001, ... up to --key-space (any text; pick one no application uses)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l value-size -d 'Value size in bytes' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l consistency -d 'Consistency of the gets' -r -f -a "linearizable\t'Confirmed with a quorum through the leader (ReadIndex); never stale. The default'
 lease\t'Confirmed by the leader\'s lease, without a round trip; assumes bounded clock drift'
@@ -458,7 +459,7 @@ complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "scan" -d 'List keys starting with PREFIX, in key order, with their values'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "cluster" -d 'Show and change the cluster'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "dash" -d 'Live terminal dashboard: every member\'s role, term, log positions, lag and keys'
-complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end'
+complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "bench" -d 'Load-test a cluster: closed-loop clients, live progress, then a report with throughput, latency percentiles and histogram, a per-second timeline and errors by kind'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "local-cluster" -d 'Start a local N-node cluster on loopback in the foreground (Ctrl-C stops it)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "backup" -d 'Back up the cache to a file, or seed a new cluster\'s data dir from one (`snapshot` is the older name of this command and still works)'
 complete -c dcache -n "__fish_dcache_using_subcommand help; and not __fish_seen_subcommand_from serve set expire persist ttl watch get delete txn scan cluster dash bench local-cluster backup completions help" -f -a "completions" -d 'Print a shell completion script'

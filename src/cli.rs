@@ -331,9 +331,10 @@ pub enum Command {
         #[command(flatten)]
         client: ClientOpts,
     },
-    /// Load-test a cluster: closed-loop clients, live progress, latency percentiles at the end.
+    /// Load-test a cluster: closed-loop clients, live progress, then a report with throughput,
+    /// latency percentiles and histogram, a per-second timeline and errors by kind.
     #[command(
-        after_help = "Examples:\n  dcache bench --clients 32 --duration 30s\n  dcache bench --workload mixed --read-ratio 0.9 --requests 100000"
+        after_help = "Examples:\n  dcache bench --clients 32 --duration 30s\n  dcache bench --workload mixed --read-ratio 0.9 --requests 100000\n  dcache bench --workload get --key-space 100000 --key-prefix load/ -o json"
     )]
     Bench {
         #[command(flatten)]
@@ -470,6 +471,10 @@ pub struct BenchArgs {
     /// Number of distinct keys (at least 1).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub key_space: u64,
+    /// Text in front of every key the run writes or reads: keys are PREFIX00000000,
+    /// PREFIX00000001, ... up to --key-space (any text; pick one no application uses).
+    #[arg(long, value_name = "PREFIX", default_value = crate::bench::DEFAULT_KEY_PREFIX)]
+    pub key_prefix: String,
     /// Value size in bytes.
     #[arg(long, default_value_t = 256)]
     pub value_size: usize,
