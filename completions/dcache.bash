@@ -355,12 +355,20 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__backup__subcmd__restore)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-o -c -h -V --output --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -505,34 +513,6 @@ _dcache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cacert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -583,7 +563,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__bench)
-            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-o -h -V --clients --duration --requests --workload --read-ratio --key-space --key-prefix --value-size --consistency --no-prefill --server --timeout --output --token --cacert --endpoints --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +590,10 @@ _dcache() {
                     return 0
                     ;;
                 --key-space)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1063,40 +1047,12 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__completions)
-            opts="-o -h -V --server --timeout --output --token --cacert --endpoints --help --version bash elvish fish powershell zsh"
+            opts="-h -V --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cacert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --endpoints)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1653,7 +1609,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__local__subcmd__cluster)
-            opts="-o -h -V --nodes --base-port --data-dir --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-h -V --nodes --base-port --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1668,34 +1624,6 @@ _dcache() {
                     return 0
                     ;;
                 --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cacert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1799,7 +1727,7 @@ _dcache() {
             return 0
             ;;
         dcache__subcmd__serve)
-            opts="-c -o -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --server --timeout --output --token --cacert --endpoints --help --version"
+            opts="-c -h -V --config --check --log-level --name --cluster-id --data-dir --listen-client-urls --advertise-client-urls --listen-resp-urls --advertise-resp-urls --listen-peer-urls --initial-advertise-peer-urls --initial-cluster --initial-cluster-state --join --peer-token --client-cert-file --client-key-file --trusted-ca-file --peer-cert-file --peer-key-file --peer-trusted-ca-file --auth-token --read-only-token --join-token --max-connections --max-watchers --max-header-bytes --header-read-timeout --max-key-bytes --max-value-bytes --max-memory --request-timeout --snapshot-logs --heartbeat-interval-ms --election-timeout-ms --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1946,34 +1874,6 @@ _dcache() {
                     return 0
                     ;;
                 --election-timeout-ms)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cacert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --endpoints)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -124,12 +124,11 @@ fn describe_chain(e: &anyhow::Error) -> String {
 
 /// Runs the subcommand `cli` names.
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
-    let opts = &cli.client;
     match cli.command {
         Command::Serve(args) => serve::run(&args).await?,
-        Command::Backup { command } => backup::run(opts, &command).await?,
+        Command::Backup { command, .. } => backup::run(&command).await?,
         Command::Completions { shell } => completions::write(shell, &mut std::io::stdout()),
-        Command::Bench(args) => bench::run(opts, &args).await?,
+        Command::Bench { args, client } => bench::run(&client, &args).await?,
         Command::LocalCluster {
             nodes,
             base_port,
@@ -142,7 +141,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             };
             local_cluster::run(&cluster).await?
         }
-        Command::Dash(args) => dash::run(opts, &args).await?,
+        Command::Dash { args, client } => dash::run(&client, &args).await?,
         Command::Set {
             key,
             value,
@@ -150,21 +149,31 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             ttl,
             if_version,
             if_absent,
+            client,
         } => {
             let if_version = if if_absent { Some(0) } else { if_version };
             let value = kv::value_from(value, file.as_deref())?;
-            kv::set(opts, &key, &value, ttl, if_version).await?
+            kv::set(&client, &key, &value, ttl, if_version).await?
         }
-        Command::Expire { key, duration } => kv::expire(opts, &key, duration).await?,
-        Command::Persist { key } => kv::persist(opts, &key).await?,
-        Command::Ttl { key, consistency } => kv::ttl(opts, &key, consistency).await?,
-        Command::Watch { prefix, from_version } => watch::run(opts, &prefix, from_version).await?,
+        Command::Expire { key, duration, client } => kv::expire(&client, &key, duration).await?,
+        Command::Persist { key, client } => kv::persist(&client, &key).await?,
+        Command::Ttl {
+            key,
+            consistency,
+            client,
+        } => kv::ttl(&client, &key, consistency).await?,
+        Command::Watch {
+            prefix,
+            from_version,
+            client,
+        } => watch::run(&client, &prefix, from_version).await?,
         Command::Get {
             key,
             prefix: true,
             keys_only,
             limit,
             consistency,
+            client,
         } => {
             let listing = scan::Listing {
                 prefix: &key,
@@ -172,24 +181,35 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
                 consistency,
                 keys_only,
             };
-            scan::run(opts, &listing).await?
+            scan::run(&client, &listing).await?
         }
         Command::Get {
             key,
             keys_only,
             consistency,
+            client,
             ..
-        } => kv::get(opts, &key, consistency, keys_only).await?,
+        } => kv::get(&client, &key, consistency, keys_only).await?,
         Command::Delete {
-            key, prefix: true, yes, ..
-        } => batch::delete_prefix(opts, &key, yes).await?,
-        Command::Delete { key, if_version, .. } => kv::delete(opts, &key, if_version).await?,
-        Command::Txn { file } => batch::txn(opts, file.as_deref()).await?,
+            key,
+            prefix: true,
+            yes,
+            client,
+            ..
+        } => batch::delete_prefix(&client, &key, yes).await?,
+        Command::Delete {
+            key,
+            if_version,
+            client,
+            ..
+        } => kv::delete(&client, &key, if_version).await?,
+        Command::Txn { file, client } => batch::txn(&client, file.as_deref()).await?,
         Command::Scan {
             prefix,
             limit,
             all,
             consistency,
+            client,
         } => {
             let listing = scan::Listing {
                 prefix: &prefix,
@@ -197,9 +217,9 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
                 consistency,
                 keys_only: false,
             };
-            scan::run(opts, &listing).await?
+            scan::run(&client, &listing).await?
         }
-        Command::Cluster { command } => cluster::run(opts, &command).await?,
+        Command::Cluster { command, client } => cluster::run(&client, &command).await?,
     }
     Ok(())
 }

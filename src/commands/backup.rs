@@ -16,10 +16,10 @@ use crate::client::Client;
 use crate::config::Config;
 
 /// Runs one `backup` subcommand.
-pub async fn run(opts: &ClientOpts, command: &BackupCommand) -> Result<(), CommandError> {
+pub async fn run(command: &BackupCommand) -> Result<(), CommandError> {
     match command {
-        BackupCommand::Save { file } => save(opts, file).await,
-        BackupCommand::Restore { file, serve } => restore(opts, file, serve).await,
+        BackupCommand::Save { file, client } => save(client, file).await,
+        BackupCommand::Restore { file, output, serve } => restore(*output, file, serve).await,
     }
 }
 
@@ -99,11 +99,11 @@ fn verify(path: &Path) -> Result<BackupMeta, BackupError> {
 }
 
 /// Seeds the data dir `serve` configures from the backup in `file`.
-async fn restore(opts: &ClientOpts, file: &Path, serve: &ServeArgs) -> Result<(), CommandError> {
+async fn restore(output: Output, file: &Path, serve: &ServeArgs) -> Result<(), CommandError> {
     let config = Config::load(serve)?;
     let input = File::open(file).map_err(|e| file_error("open", file, e))?;
     let size = input.metadata().map(|m| m.len()).ok();
-    let bar = bar(size, opts.output);
+    let bar = bar(size, output);
     let mut input = BufReader::new(bar.wrap_read(input));
     let meta = backup::read_header(&mut input).map_err(|e| damaged(file, e))?;
     let body = backup::read_body(&mut input, &meta).map_err(|e| damaged(file, e))?;
@@ -117,7 +117,7 @@ async fn restore(opts: &ClientOpts, file: &Path, serve: &ServeArgs) -> Result<()
     let keys = crate::node::restore(&config, &meta, &body)
         .await
         .map_err(|e| file_error("restore into", &config.data_dir, e))?;
-    match opts.output {
+    match output {
         Output::Json => println!("{}", crate::client::to_json(&meta)),
         Output::Text => println!(
             "restored {keys} keys (index {}) into {} for node {}; start it with `dcache serve` and the same options",

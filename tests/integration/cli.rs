@@ -330,3 +330,207 @@ fn scan_text_output_escapes_tabs_newlines_and_backslashes() {
     let json = ok_json(&node, &["scan", "esc/"]);
     assert_eq!(json["keys"][0]["value"], "line1\nline2", "-o json keeps the exact text");
 }
+
+/// The client options; they belong to client commands only.
+const CLIENT_FLAGS: [&str; 6] = [
+    "--server",
+    "--endpoints",
+    "--timeout",
+    "--output",
+    "--token",
+    "--cacert",
+];
+
+/// `dcache ARGS --help` with a clean environment plus `env`; asserts success, returns stdout.
+fn help(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = dcache(None);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (out, what) = run_dcache(cmd, &[args, &["--help"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{what}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every subcommand path (`["get"]`, `["cluster", "status"]`, ...), read from the
+/// `Commands:` sections of the binary's own help, so a new subcommand is checked without
+/// being listed here.
+fn subcommands(parent: &[String]) -> Vec<Vec<String>> {
+    let args: Vec<&str> = parent.iter().map(String::as_str).collect();
+    let text = help(&args, &[]);
+    let names: Vec<String> = text
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect();
+    let mut paths = Vec::new();
+    for name in names {
+        let path = [parent, &[name]].concat();
+        paths.extend(subcommands(&path));
+        paths.push(path);
+    }
+    paths
+}
+
+/// Issue 17, item 13: every subcommand's help, nested ones included, ends with examples of
+/// itself, and no environment value shows in help (an empty `DCACHE_SERVER` used to print
+/// as `[env: DCACHE_SERVER=]`, a token in full).
+#[test]
+fn every_subcommand_help_has_examples_and_no_env_values() {
+    let paths = subcommands(&[]);
+    for expected in [
+        &["serve"][..],
+        &["cluster", "status"],
+        &["backup", "restore"],
+        &["completions"],
+    ] {
+        assert!(
+            paths.iter().any(|p| p == expected),
+            "{expected:?} missing from the subcommands read from help: {paths:?}"
+        );
+    }
+    let env = [("DCACHE_SERVER", ""), ("DCACHE_TOKEN", "sekrit-token-value")];
+    for path in &paths {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args, &env);
+        let examples = text
+            .split_once("\nExamples:\n")
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| panic!("dcache {args:?} --help has no Examples section:\n{text}"));
+        let invocation = format!("dcache {}", args.join(" "));
+        assert!(
+            examples.lines().any(|l| l.trim_start().contains(&invocation)),
+            "dcache {args:?}: the examples must show `{invocation}`:\n{text}"
+        );
+        assert!(
+            !text.contains("DCACHE_SERVER=") && !text.contains("sekrit"),
+            "dcache {args:?}: env values in help:\n{text}"
+        );
+    }
+    assert!(help(&[], &env).contains("\nExamples:\n  dcache "), "dcache --help");
+}
+
+/// Issue 17, item 13: `serve`, `local-cluster`, `completions` and `backup restore` take no
+/// client options and do not list them; every client command lists them under their own
+/// heading.
+#[test]
+fn client_options_show_only_where_they_apply() {
+    let not_client = ["serve", "local-cluster", "completions", "backup", "backup restore"];
+    for path in subcommands(&[]) {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args, &[]);
+        let joined = args.join(" ");
+        if not_client.contains(&joined.as_str()) {
+            for flag in CLIENT_FLAGS {
+                // `backup restore` prints a summary, so it keeps -o/--output.
+                if flag == "--output" && joined == "backup restore" {
+                    continue;
+                }
+                assert!(!text.contains(flag), "dcache {joined} --help lists {flag}:\n{text}");
+            }
+        } else {
+            assert!(
+                text.contains("\nClient options:\n") && CLIENT_FLAGS.iter().all(|f| text.contains(f)),
+                "dcache {joined} --help must list the client options:\n{text}"
+            );
+        }
+    }
+    // `serve` refuses them rather than ignoring them, and does not read their environment.
+    let stderr = fails(dcache(None), &["serve", "--server", "http://127.0.0.1:1", "--check"], 2);
+    assert!(stderr.contains("--server"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = dcache(None);
+    cmd.current_dir(dir.path()).env("DCACHE_SERVER", "not a url");
+    let (out, what) = run_dcache(cmd, &["serve", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{what}");
+}
+
+/// The client options work before the subcommand (as when they were global options of
+/// `dcache`), after it, and between `cluster` and its subcommand; `--server` given before
+/// `serve` is still accepted (and means nothing to it).
+#[test]
+fn client_options_work_before_and_after_the_subcommand() {
+    let node = Node::start();
+    let url = node.url();
+    node.http.set("k", "v");
+    let [dead] = free_ports();
+    let dead = format!("http://127.0.0.1:{dead}");
+    let cases: [&[&str]; 5] = [
+        &["--server", &url, "get", "k"],
+        &["get", "k", "--server", &url],
+        &["--server", &dead, "get", "k", "--server", &url],
+        &["cluster", "--server", &url, "leader"],
+        &["--timeout", "5s", "cluster", "leader", "--server", &url],
+    ];
+    for args in cases {
+        let (out, what) = run_dcache(dcache(None), args);
+        assert_eq!(out.status.code(), Some(0), "{what}");
+    }
+    let (out, what) = run_dcache(dcache(None), &["-o", "json", "get", "k", "--server", &url]);
+    assert_eq!(out.status.code(), Some(0), "{what}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {what}"));
+    assert_eq!(json["value"], "v", "{what}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = dcache(None);
+    cmd.current_dir(dir.path());
+    let (out, what) = run_dcache(cmd, &["--server", &dead, "serve", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{what}");
+}
+
+/// Every `[default: V]` that `serve --help` states is the value `serve` uses when the flag
+/// is not given: `serve --check --FLAG V` prints the same configuration as `serve --check`.
+#[test]
+fn serve_help_states_the_real_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |extra: &[&str]| {
+        let mut cmd = dcache(None);
+        cmd.current_dir(dir.path());
+        let (out, what) = run_dcache(cmd, &[&["serve", "--check"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{what}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let baseline = check(&[]);
+    let short = {
+        let (out, what) = run_dcache(dcache(None), &["serve", "-h"]);
+        assert_eq!(out.status.code(), Some(0), "{what}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut checked = Vec::new();
+    // Each option starts a line with `-`; its help follows on that line or the next ones.
+    let mut flag = None;
+    for line in short.lines() {
+        if line.trim_start().starts_with('-') {
+            flag = line.split_whitespace().find(|w| w.starts_with("--"));
+        }
+        let (Some(flag), Some((_, rest))) = (flag, line.split_once("[default: ")) else {
+            continue;
+        };
+        let value = rest.split(']').next().unwrap();
+        assert_eq!(
+            check(&[flag, value]),
+            baseline,
+            "`serve --help` says {flag} defaults to {value}, but giving it changes the configuration"
+        );
+        checked.push(flag);
+    }
+    assert!(
+        checked.len() >= 15,
+        "too few defaults stated in `serve -h`: {checked:?}\n{short}"
+    );
+    for flag in ["--max-key-bytes", "--snapshot-logs", "--name", "--listen-peer-urls"] {
+        assert!(checked.contains(&flag), "{flag} states no default:\n{short}");
+    }
+}
+
+#[test]
+fn an_empty_server_url_says_so() {
+    let mut cmd = dcache(None);
+    cmd.env("DCACHE_SERVER", "");
+    let stderr = fails(cmd, &["get", "k"], 2);
+    assert!(stderr.contains("empty") && stderr.contains("DCACHE_SERVER"), "{stderr}");
+}
