@@ -4,8 +4,10 @@
 # used during each run.
 #
 #   benches/kvload-3node.sh SECONDS RUN...
-#     RUN: put64 put1 putall lin64 loc64 (HTTP) rput64 rput64m rputall rlin64 (RESP)
+#     RUN: put64 put1 putall lin64 loc64 put64k (HTTP) rput64 rput64m rputall rlin64 rput64k (RESP)
 #
+# put64k, rput64k: 16 clients writing 64 KiB values to the leader (the large-value rows of
+# compare-etcd.sh).
 # putall: 64 clients writing through all three nodes (followers forward to the leader).
 # rput64: 64 clients over 64 RESP connections to the leader (one request in flight each, like
 # redis-benchmark without -P); rput64m: the same clients multiplexed over 4 connections (the
@@ -45,7 +47,7 @@ rall=redis://127.0.0.1:29013,redis://127.0.0.1:29023,redis://127.0.0.1:29033
 cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
 "$kvload" --backend http-json --endpoints "$leader" --workload put --clients 32 --duration 2 >/dev/null 2>&1 # warm-up
 for run in "$@"; do
-  backend=http-json
+  backend=http-json; vsize=256
   case $run in
     put64) args=(--endpoints "$leader" --workload put --clients 64) ;;
     put1) args=(--endpoints "$leader" --workload put --clients 1) ;;
@@ -56,10 +58,13 @@ for run in "$@"; do
     rput64m) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 4) ;;
     rputall) backend=redis; args=(--endpoints "$rall" --workload put --clients 64 --conns 64) ;;
     rlin64) backend=redis; args=(--endpoints "$rall" --workload get --clients 64 --conns 64) ;;
+    put64k) vsize=65536; args=(--endpoints "$leader" --workload put --clients 16) ;;
+    rput64k) backend=redis; vsize=65536; args=(--endpoints "$rleader" --workload put --clients 16 --conns 16) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   before=$(cpu_ms)
-  "$kvload" --backend "$backend" --duration "$dur" --value-size 256 --key-space 10000 --json "${args[@]}" 2>/dev/null | tail -1 |
+  "$kvload" --backend "$backend" --duration "$dur" --value-size "$vsize" --key-space 10000 --json "${args[@]}" 2>"$work/kvload.err" | tail -1 |
     python3 -c "import json,sys; r=json.load(sys.stdin); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
   echo ", 3 nodes used $(( $(cpu_ms) - before )) ms CPU"
+  [ -s "$work/kvload.err" ] && sed -n 1,2p "$work/kvload.err" >&2; : >"$work/kvload.err"
 done

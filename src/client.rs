@@ -399,9 +399,14 @@ impl Client {
     }
 
     /// Asks the cluster to add the node described by `req` as a learner.
-    pub async fn join(&self, req: &JoinRequest) -> Result<JoinResult, ClientError> {
-        self.send(self.http.post(self.url("/api/v1/cluster/join")).json(req))
-            .await
+    /// Asks to add the node `req` describes, proving with `peer_token` (when the cluster
+    /// has one) that it holds the peer credential.
+    pub async fn join(&self, req: &JoinRequest, peer_token: Option<&str>) -> Result<JoinResult, ClientError> {
+        let mut post = self.http.post(self.url("/api/v1/cluster/join")).json(req);
+        if let Some(token) = peer_token {
+            post = post.header(crate::peer::PEER_TOKEN_HEADER, token);
+        }
+        self.send(post).await
     }
 
     /// Moves leadership to the member named or numbered `target`; returns once it leads.

@@ -618,6 +618,43 @@ impl Node {
         Ok(())
     }
 
+    /// Under mutual TLS between peers, binds a peer request to a member: it must name its
+    /// sender, and the certificate it came with must name the host of that member's peer URL
+    /// (a DNS or IP subject alternative name, or the common name), as etcd's
+    /// `--peer-cert-allowed-hostname` does. Any other certificate of the peer CA (a client's,
+    /// say) is refused. Before this node knows any membership (a new joiner) the CA alone
+    /// vouches.
+    pub fn check_peer_certificate(&self, from: Option<NodeId>, names: Option<&[String]>) -> Result<(), String> {
+        if self.inner.config.security.peer_tls.is_none() {
+            return Ok(());
+        }
+        let names = names.unwrap_or_default();
+        let Some(from) = from else {
+            return Err(format!(
+                "a peer request without a sender id, from a certificate naming {names:?}; members always name themselves"
+            ));
+        };
+        let url = {
+            let rx = self.inner.raft.metrics();
+            let m = rx.borrow_watched();
+            match m.membership_config.membership().get_node(&from) {
+                Some(member) => member.peer_url.clone(),
+                None => return Ok(()),
+            }
+        };
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        match host {
+            Some(host) if crate::tls::names_cover(names, &host) => Ok(()),
+            host => Err(format!(
+                "the peer certificate names {names:?}, not the host {} of member {from}'s peer URL {url}; \
+                 only members' own certificates may call the peer API",
+                host.unwrap_or_default()
+            )),
+        }
+    }
+
     /// Stops Raft and flushes storage. Call after the listeners have drained.
     pub async fn shutdown(&self) {
         if let Err(e) = self.inner.raft.shutdown().await {

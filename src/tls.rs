@@ -170,6 +170,47 @@ pub fn seconds_to_expiry(what: &'static str, path: &Path) -> Result<i64, TlsErro
     Ok(not_after.saturating_sub(now))
 }
 
+/// The names a peer's certificate (DER) carries: DNS and IP subject alternative names and
+/// the subject's common name, lowercased. Empty when it does not parse.
+pub fn certificate_names(der: &[u8]) -> Vec<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_ascii_lowercase()),
+                x509_parser::extensions::GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => names.push(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default()).to_string()),
+                    16 => {
+                        names.push(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default()).to_string())
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    for cn in cert.subject().iter_common_name() {
+        if let Ok(cn) = cn.as_str() {
+            names.push(cn.to_ascii_lowercase());
+        }
+    }
+    names
+}
+
+/// Whether a certificate carrying `names` belongs to `host`: an exact name, or a wildcard
+/// `*.rest` covering one leftmost label.
+pub fn names_cover(names: &[String], host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    names.iter().any(|n| {
+        *n == host
+            || n.strip_prefix("*.")
+                .is_some_and(|rest| host.split_once('.').is_some_and(|(_, h)| h == rest))
+    })
+}
+
 /// Whether the first certificate in `path` is still valid, and for how long.
 pub fn expiry(what: &'static str, path: &Path) -> Result<Expiry, TlsError> {
     let secs = seconds_to_expiry(what, path)?;

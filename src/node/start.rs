@@ -249,7 +249,7 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match client.join(&req).await {
+        match client.join(&req, config.security.peer_token.as_deref()).await {
             Ok(joined) => return Ok(joined),
             Err(e) if e.is_transient() && Instant::now() < deadline => {
                 tracing::warn!(error = %e, "join failed; retrying");

@@ -384,12 +384,36 @@ struct JoinParams {
     leader: Option<String>,
 }
 
+/// Adds a node as a learner. A client token alone cannot: the leader starts sending Raft
+/// traffic (and the peer token) to `peer_url` at once, so the joiner proves it already holds
+/// the peer credential. With a `peer-token` the request carries it; with mutual TLS the
+/// `peer_url` must be https://, and the leader talks to it only if its certificate chains to
+/// the peer CA and names its host. `peer_url` must use the scheme of the cluster's peers.
 async fn join(
     State(node): State<Node>,
+    headers: axum::http::HeaderMap,
     query: Result<Query<JoinParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<JoinResult> {
     let _ = query?;
+    let security = &node.config().security;
+    if let Some(expected) = &security.peer_token {
+        let presented = headers
+            .get(crate::peer::PEER_TOKEN_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !crate::config::security::constant_time_eq(presented, expected.as_bytes()) {
+            tracing::warn!("refused a join without the peer token");
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "joining this cluster needs its peer-token in the {} header (a dcache node started \
+                     with --peer-token sends it); a client token alone cannot add members",
+                    crate::peer::PEER_TOKEN_HEADER
+                ),
+            ));
+        }
+    }
     let body = body?;
     let req: JoinRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(format!(
@@ -400,7 +424,18 @@ async fn join(
         name: crate::config::check_name(&req.name)
             .map(|_| req.name)
             .map_err(|m| ApiError::invalid(format!("name {m}")))?,
-        peer_url: crate::config::base_url(&req.peer_url).map_err(|m| ApiError::invalid(format!("peer_url {m}")))?,
+        peer_url: crate::config::base_url(&req.peer_url)
+            .map_err(|m| ApiError::invalid(format!("peer_url {m}")))
+            .and_then(|url| {
+                let tls = security.peer_tls.is_some();
+                if crate::config::security::is_https(&url) == tls {
+                    return Ok(url);
+                }
+                let want = if tls { "https://" } else { "http://" };
+                Err(ApiError::invalid(format!(
+                    "peer_url `{url}` must use {want} like this cluster's peers"
+                )))
+            })?,
         client_url: crate::config::base_url(&req.client_url)
             .map_err(|m| ApiError::invalid(format!("client_url {m}")))?,
         version: req.version,

@@ -34,6 +34,11 @@ use crate::config::security::ConnLimits;
 /// their request (or TLS hello) at once, so anything slower is not a member.
 const PEER_FIRST_BYTE: Duration = Duration::from_secs(2);
 
+/// The names in the certificate the other end of a mutual-TLS connection presented (empty
+/// without one); the peer router binds them to the sending member.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PeerCertificate(pub(crate) Arc<Vec<String>>);
+
 /// The connection slot a request arrived on, found in the request's extensions. A handler
 /// that turns its connection into a long-lived stream (a watch) releases it, so the stream
 /// no longer counts against `max-connections`.
@@ -245,8 +250,19 @@ pub(crate) async fn serve(
                 return;
             };
             let slot = ConnSlot::holding(permit);
+            let cert = PeerCertificate(Arc::new(match &io {
+                Either::Right(tls) => tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|certs| certs.first())
+                    .map(|der| crate::tls::certificate_names(der))
+                    .unwrap_or_default(),
+                Either::Left(_) => Vec::new(),
+            }));
             let app = app.map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(slot.clone());
+                req.extensions_mut().insert(cert.clone());
                 req
             });
             let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));

@@ -138,14 +138,18 @@ fn bad_request(e: WireError) -> Response {
     (StatusCode::BAD_REQUEST, e.to_string()).into_response()
 }
 
-/// Refuses peer requests of another cluster, meant for another member, or from a sender that
-/// is not a member (see [`Node::check_peer`]), with 409 and a logged error naming both sides.
+/// Refuses peer requests of another cluster, meant for another member, from a sender that
+/// is not a member (see [`Node::check_peer`]), or, under mutual TLS, whose certificate does
+/// not name the claimed member's host (see [`Node::check_peer_certificate`]), with 409 and a
+/// logged error naming both sides.
 /// Two clusters on the same addresses never take each other's votes or entries.
 async fn check_sender(State(node): State<Node>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let checked = {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let id = |name: &str| header(name).and_then(|v| v.parse::<NodeId>().ok());
+        let cert = req.extensions().get::<super::listener::PeerCertificate>();
         node.check_peer(header(CLUSTER_HEADER), id(FROM_HEADER), id(TO_HEADER))
+            .and_then(|()| node.check_peer_certificate(id(FROM_HEADER), cert.map(|c| c.0.as_slice())))
     };
     if let Err(why) = checked {
         log_refusal(req.uri().path(), &why);

@@ -113,3 +113,52 @@ fn a_peer_cannot_poison_the_log_with_nested_batches() {
     node.restart();
     assert_eq!(node.http.value_of("after").map(|(v, _)| v).as_deref(), Some("nested"));
 }
+
+/// Issue 18, item 6: a read-write client token cannot add a member, so it cannot make the
+/// leader send the peer token (and Raft traffic) to a URL of its choosing. A node started
+/// with the peer token joins as before.
+#[test]
+fn a_client_token_alone_cannot_join_a_listener_and_steal_the_peer_token() {
+    const CLIENT: &str = "client-token-for-the-join-test";
+    // The token is the nodes' read-write client token and their join token.
+    let mut c = Cluster::start_secured(3, None, Some(CLIENT), &["--peer-token", TOKEN]);
+    let leader = c.leader();
+    // The attacker's listener, where a successful join would send appends.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let trap_url = format!("http://{}", trap.local_addr().unwrap());
+    let http = crate::support::Http::secured(&c.node(leader).url(), None, Some(CLIENT));
+    let join = serde_json::json!({"name": "thief", "peer_url": trap_url, "client_url": trap_url});
+    let (status, body) = http.post_json("/api/v1/cluster/join", &join);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("peer-token"), "{body}");
+    // The wrong scheme is refused by name too, even with the peer token.
+    let https = serde_json::json!({"name": "thief", "peer_url": "https://127.0.0.1:1", "client_url": trap_url});
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/cluster/join", c.node(leader).url()))
+        .bearer_auth(CLIENT)
+        .header("x-dcache-peer-token", TOKEN)
+        .json(&https)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.text().unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("must use http://"), "{body}");
+    // Nothing was added, so nothing was sent to the trap.
+    assert_eq!(c.status(leader)["members"].as_array().map(Vec::len), Some(3));
+    assert!(
+        trap.accept().is_err(),
+        "the leader connected to the attacker's listener"
+    );
+
+    // A real node, started with the peer token, still joins.
+    let joined = c.join(leader);
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            c.status(leader)["members"].as_array().map(Vec::len) == Some(4)
+        }),
+        "node{} did not join",
+        joined + 1
+    );
+}

@@ -72,10 +72,17 @@ fn the_peer_port_admits_only_certificates_of_the_peer_ca() {
     node.http.set("before", "1");
     let term = node.http.status()["term"].clone();
     let append = format!("{}/raft/append", node.peer_url());
+    let status = node.http.status();
+    let (cluster, me) = (
+        status["cluster_id"].as_str().unwrap().to_string(),
+        status["id"].to_string(),
+    );
     let post = |client: reqwest::blocking::Client| {
         client
             .post(&append)
             .header("content-type", "application/msgpack")
+            .header("x-dcache-cluster", &cluster)
+            .header("x-dcache-from", &me)
             .body(vec![0x80])
             .send()
     };
@@ -174,4 +181,45 @@ fn bench_runs_over_tls_with_a_token_and_fails_clearly_without_one() {
     let (out, what) = run_dcache(dcache(Some(&node.url())), &args);
     assert!(!out.status.success(), "{what}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("token"), "{what}");
+}
+
+/// Issue 18, item 5: a certificate the peer CA signed for someone else (an operator's client
+/// certificate) is no member, whatever member id it claims; a member's own certificate works.
+#[test]
+fn a_peer_ca_certificate_that_names_no_member_is_refused() {
+    let pki = Pki::new();
+    let c = Cluster::start_secured(3, Some(&pki), None, &[]);
+    let leader = c.leader();
+    let status = c.status(leader);
+    let cluster = status["cluster_id"].as_str().unwrap().to_string();
+    let member = status["id"].to_string();
+    let call = |client: reqwest::blocking::Client, route: &str, from: Option<&str>, body: Vec<u8>| {
+        let mut req = client
+            .post(format!("{}{route}", c.node(leader).peer_url()))
+            .header("content-type", "application/msgpack")
+            .header("x-dcache-cluster", &cluster);
+        if let Some(from) = from {
+            req = req.header("x-dcache-from", from);
+        }
+        let resp = req.body(body).send().unwrap();
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    };
+    // msgpack nil: the body of /peer/ping; a member id for /peer/removed.
+    let (status, why) = call(pki.outsider_client(), "/peer/ping", Some(&member), vec![0xc0]);
+    assert_eq!(status, 409, "{why}");
+    assert!(why.contains("cliuser") && why.contains("127.0.0.1"), "{why}");
+    let (status, why) = call(pki.outsider_client(), "/peer/ping", None, vec![0xc0]);
+    assert_eq!(status, 409, "a request that names no sender: {why}");
+    let (status, why) = call(pki.outsider_client(), "/peer/removed", Some(&member), vec![0x01]);
+    assert_eq!(status, 409, "{why}");
+    // A member's own certificate is still a member.
+    let (status, why) = call(pki.client(true), "/peer/ping", Some(&member), vec![0xc0]);
+    assert_eq!(status, 200, "{why}");
+
+    // Nothing was stopped: the cluster still writes through every member.
+    for i in 0..3 {
+        c.node(i).http.set(&format!("after/{i}"), "1");
+    }
+    let log = c.logs();
+    assert!(log.contains("not the host"), "the refusal is logged:\n{log}");
 }

@@ -57,6 +57,15 @@ impl Pki {
         node.not_after = day(to_days);
         let cert = node.signed_by(&key, &ca_cert, &ca_key).unwrap();
 
+        // Signed by the same CA but no member's: an operator's client certificate, say.
+        let outsider_key = KeyPair::generate().unwrap();
+        let mut outsider = CertificateParams::new(vec!["cliuser.invalid".to_string()]).unwrap();
+        outsider.distinguished_name.push(DnType::CommonName, "cliuser");
+        outsider.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let outsider = outsider.signed_by(&outsider_key, &ca_cert, &ca_key).unwrap();
+        std::fs::write(dir.path().join("outsider.pem"), outsider.pem()).unwrap();
+        std::fs::write(dir.path().join("outsider.key"), outsider_key.serialize_pem()).unwrap();
+
         std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
         std::fs::write(dir.path().join("node.pem"), cert.pem()).unwrap();
         std::fs::write(dir.path().join("node.key"), key.serialize_pem()).unwrap();
@@ -92,6 +101,21 @@ impl Pki {
         .into_iter()
         .flat_map(|(k, v)| [k.to_string(), v])
         .collect()
+    }
+
+    /// A blocking client that trusts this CA and presents the outsider's certificate: one
+    /// the peer CA signed for `cliuser.invalid`, a name no member has.
+    pub(crate) fn outsider_client(&self) -> reqwest::blocking::Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();
+        let mut pem = std::fs::read(self.dir.path().join("outsider.pem")).unwrap();
+        pem.extend(std::fs::read(self.dir.path().join("outsider.key")).unwrap());
+        reqwest::blocking::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .identity(reqwest::Identity::from_pem(&pem).unwrap())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap()
     }
 
     /// A blocking client that trusts only this CA, optionally presenting the node
