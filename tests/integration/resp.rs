@@ -1076,13 +1076,13 @@ fn rediss_serves_redis_cli_over_tls_with_the_client_certificate() {
     let (ok, untrusted) = redis_cli(&["--tls", "-h", "127.0.0.1", "-p", &port, "PING"]);
     assert!(!ok || !untrusted.contains("PONG"), "{untrusted}");
     assert_eq!(tls(&["PING"]), (true, "PONG".to_string()));
-    let status = node.http.status();
-    let me = status["members"].as_array().unwrap()[0].clone();
-    assert_eq!(
-        me["resp_url"],
-        node.resp_url(),
-        "the rediss:// URL is published: {me:#}"
-    );
+    // Members publish their RESP URL once a leader exists: poll for it.
+    let mut me = serde_json::Value::Null;
+    let published = wait_until(Duration::from_secs(10), || {
+        me = node.http.status()["members"][0].clone();
+        me["resp_url"] == node.resp_url()
+    });
+    assert!(published, "the rediss:// URL is published: {me:#}");
 
     // rediss:// needs the client certificate and key, by name.
     let (out, what) = run_dcache(

@@ -618,6 +618,7 @@ impl Node {
                 Err(StartFailure::Exited(log)) => failures.push(log),
                 Err(StartFailure::TimedOut(log)) => panic!("after restart: {log}"),
             }
+            self.move_resp_port_if_taken();
             // Give whatever held the port a moment to let go before the next try.
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -625,6 +626,16 @@ impl Node {
             "restarted dcache serve exited before becoming healthy, 3 times:\n{}",
             failures.join("\n")
         )
+    }
+
+    /// After a start that failed because its RESP port was taken meanwhile (by another
+    /// test's outgoing connection, say), gives the node a new free RESP port: unlike the peer
+    /// port, nothing else remembers it.
+    pub(crate) fn move_resp_port_if_taken(&mut self) {
+        if self.stderr().contains("cannot listen for Redis-protocol clients") {
+            let [port] = free_ports();
+            self.resp_port = port;
+        }
     }
 
     /// Starts the node again on the same ports and data dir (SIGKILLing it first if it still

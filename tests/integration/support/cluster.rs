@@ -277,6 +277,11 @@ impl Cluster {
                 Err(StartFailure::Exited(log)) => failures.push(log),
                 Err(StartFailure::TimedOut(log)) => panic!("after restarting {which:?}: {log}\n{}", self.logs()),
             }
+            for &i in which {
+                if !self.nodes[i].is_running() {
+                    self.nodes[i].move_resp_port_if_taken();
+                }
+            }
             // Give whatever held the port a moment to let go before the next try.
             std::thread::sleep(Duration::from_millis(200));
         }
