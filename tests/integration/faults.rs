@@ -12,6 +12,7 @@
 mod checker;
 mod harness;
 mod proxy;
+mod watcher;
 
 use std::time::Duration;
 
@@ -161,6 +162,7 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         .map(|i| (fc.cluster.node(i).url(), fc.cluster.node(i).resp_url()))
         .collect();
     let keys = keys(6);
+    let watchers = watcher::Watchers::start(&urls, "reg/");
     let load = Workload::start(&rec, &nodes, 6, &keys);
     let mut injected = Vec::new();
     for round in 0..rounds {
@@ -187,6 +189,20 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let history = rec.history();
     let report = check(&history, Duration::from_secs(30));
 
+    // Every watcher catches up with the last acknowledged write, then its stream is checked.
+    let newest = history
+        .iter()
+        .filter_map(|e| match e.outcome {
+            checker::Outcome::Set { version } => Some(version),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let caught_up = crate::support::wait_until(Duration::from_secs(30), || watchers.reached() >= newest);
+    let logs = watchers.stop();
+    let watch_problems = watcher::check(&logs, &history);
+    let resumes: u64 = logs.iter().map(|l| l.resumes).sum();
+
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     println!(
         "fault run (seed {seed}, {rounds} round(s), hold {hold:?}): ops ok {} / failed {} / unknown {}; \
@@ -209,6 +225,17 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     println!("single-key writes proposed: {writes} in {entries} log entries (counters since each node's last start)");
     println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
     println!("verdict: {}", report.summary());
+    println!(
+        "watch: {} watchers, {resumes} resumes, caught up: {caught_up}, problems: {}",
+        logs.len(),
+        watch_problems.len()
+    );
+    assert!(caught_up, "a watcher never reached version {newest}");
+    assert!(
+        watch_problems.is_empty(),
+        "watch streams under faults:\n{}",
+        watch_problems.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
     assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
