@@ -7,6 +7,7 @@
 //! The public API is the one `impl Node` in this file; the submodules hold its machinery.
 
 mod backup;
+mod inbound;
 mod membership;
 mod reads;
 mod removal;
@@ -22,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, Fatal, RaftError};
-use openraft::Instant as _;
 
 /// Why an incoming Raft RPC got no answer (the peer router maps it to a status).
 pub use crate::raft::network::InboundError;
@@ -34,7 +34,7 @@ pub use watch::{Compacted, Interrupted, Lagged, Watch};
 use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply, Route};
+use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply};
 use crate::raft::state_machine::{Applied, SharedState};
 use crate::raft::store::Store;
 use crate::raft::{Raft, TypeConfig};
@@ -472,76 +472,6 @@ impl Node {
         self.inner.shutdown.cancel();
     }
 
-    /// Answers an incoming Raft RPC on `route` (the body and the answer are encoded), and
-    /// notes when the current leader was last heard from.
-    pub async fn raft_rpc(&self, route: Route, body: &[u8]) -> Result<Vec<u8>, InboundError> {
-        let answered = crate::raft::network::answer(&self.inner.raft, route, body).await?;
-        if answered.from_current_leader {
-            let ms = self.inner.started.elapsed().as_millis() as u64;
-            self.inner.leader_heard_ms.store(ms.max(1), Ordering::Relaxed);
-        }
-        Ok(answered.body)
-    }
-
-    /// Receives a snapshot frame streamed in `body` into a new body file and installs it.
-    pub async fn receive_snapshot<E: std::fmt::Display>(
-        &self,
-        body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-    ) -> Result<Vec<u8>, InboundError> {
-        let (vote, snapshot) = crate::raft::network::receive_snapshot(&self.inner.store, body).await?;
-        crate::raft::network::install_snapshot(&self.inner.raft, vote, snapshot).await
-    }
-
-    /// Whether this node is in touch with a leader: `Ok(leader id)` if it leads and a quorum
-    /// acknowledged it within the election timeout (or it is the only voter), or if it
-    /// follows and heard from the leader within the election timeout; `Err(why not)` else.
-    /// This is what `/health` and `cluster leader` answer from.
-    pub fn health(&self) -> Result<NodeId, String> {
-        let timeout = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
-        let rx = self.inner.raft.metrics();
-        let m = rx.borrow_watched();
-        let Some(leader) = m.current_leader else {
-            return Err("no leader known; an election may be in progress".into());
-        };
-        if leader != self.inner.id {
-            let heard = self.inner.leader_heard_ms.load(Ordering::Relaxed);
-            if heard == 0 {
-                return Err(format!("this node has never heard from leader {leader}"));
-            }
-            let age = (self.inner.started.elapsed().as_millis() as u64).saturating_sub(heard);
-            return if age <= timeout.as_millis() as u64 {
-                Ok(leader)
-            } else {
-                Err(format!(
-                    "leader {leader} has not been heard from for {age} ms (election timeout {} ms)",
-                    timeout.as_millis()
-                ))
-            };
-        }
-        match self.quorum_lost(&m) {
-            Some(why) => Err(why),
-            None => Ok(leader),
-        }
-    }
-
-    /// On a leader: why it has lost its quorum, if it has: no quorum of voters acknowledged
-    /// it within the lease (twice `election-timeout-ms`, openraft's `election_timeout_max`).
-    /// `None` while a quorum answers, on a one-voter cluster, and on any other role.
-    fn quorum_lost(&self, m: &crate::raft::RaftMetrics) -> Option<String> {
-        if m.current_leader != Some(self.inner.id) || m.membership_config.membership().voter_ids().count() <= 1 {
-            return None;
-        }
-        let lease = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
-        match m.last_quorum_acked.as_ref().map(|t| t.elapsed()) {
-            Some(age) if age <= lease => None,
-            Some(age) => Some(format!(
-                "this node leads but no quorum has answered it for {} ms",
-                age.as_millis()
-            )),
-            None => Some("this node leads but no quorum has acknowledged it yet".into()),
-        }
-    }
-
     // --- Backups and lifecycle ----------------------------------------------------------
 
     /// A backup of the cache that includes every write acknowledged before the call; see
@@ -574,84 +504,6 @@ impl Node {
         if self.inner.incompatible.set(reason.clone()).is_ok() {
             tracing::error!("stopping: {reason}");
             self.inner.shutdown.cancel();
-        }
-    }
-
-    /// Whether a peer request stamped with `cluster` and sender `from` (each `None` when the
-    /// sender's build does not stamp them) and meant for member `to` is one this node takes:
-    /// `Err(why not)` for another cluster, another member's request, or a sender that is not
-    /// a member. Unstamped requests are taken until the cluster version reaches 3 (a member
-    /// of an older build may still send them).
-    pub fn check_peer(&self, cluster: Option<&str>, from: Option<NodeId>, to: Option<NodeId>) -> Result<(), String> {
-        let ours = &self.inner.config.cluster_id;
-        let me = self.inner.id;
-        match cluster {
-            Some(theirs) if theirs != ours => {
-                return Err(format!(
-                    "request cluster ID mismatch: the sender (member {}) is in cluster `{theirs}`, this node \
-                     (member {me}) is in cluster `{ours}`",
-                    from.map_or("?".into(), |f| f.to_string())
-                ))
-            }
-            None if self.cluster_format() >= 3 => {
-                return Err(format!(
-                    "a peer request without a cluster id (a build older than format 3?) to member {me} of \
-                     cluster `{ours}`, which runs at format {}",
-                    self.cluster_format()
-                ))
-            }
-            _ => {}
-        }
-        if let Some(to) = to.filter(|to| *to != me) {
-            return Err(format!(
-                "the request is for member {to} but this is member {me} of cluster `{ours}` (another node on its address?)"
-            ));
-        }
-        if let Some(from) = from {
-            let rx = self.inner.raft.metrics();
-            let m = rx.borrow_watched();
-            let membership = m.membership_config.membership();
-            if membership.nodes().next().is_some() && membership.get_node(&from).is_none() {
-                return Err(format!("member {from} is not a member of cluster `{ours}` (removed?)"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Under mutual TLS between peers, binds a peer request to a member: it must name its
-    /// sender, and the certificate it came with must name the host of that member's peer URL
-    /// (a DNS or IP subject alternative name, or the common name), as etcd's
-    /// `--peer-cert-allowed-hostname` does. Any other certificate of the peer CA (a client's,
-    /// say) is refused. Before this node knows any membership (a new joiner) the CA alone
-    /// vouches.
-    pub fn check_peer_certificate(&self, from: Option<NodeId>, names: Option<&[String]>) -> Result<(), String> {
-        if self.inner.config.security.peer_tls.is_none() {
-            return Ok(());
-        }
-        let names = names.unwrap_or_default();
-        let Some(from) = from else {
-            return Err(format!(
-                "a peer request without a sender id, from a certificate naming {names:?}; members always name themselves"
-            ));
-        };
-        let url = {
-            let rx = self.inner.raft.metrics();
-            let m = rx.borrow_watched();
-            match m.membership_config.membership().get_node(&from) {
-                Some(member) => member.peer_url.clone(),
-                None => return Ok(()),
-            }
-        };
-        let host = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string));
-        match host {
-            Some(host) if crate::tls::names_cover(names, &host) => Ok(()),
-            host => Err(format!(
-                "the peer certificate names {names:?}, not the host {} of member {from}'s peer URL {url}; \
-                 only members' own certificates may call the peer API",
-                host.unwrap_or_default()
-            )),
         }
     }
 

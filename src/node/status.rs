@@ -1,6 +1,9 @@
 //! Assembling the status reports (`cluster/status`, `cluster/leader`) from Raft metrics and
 //! the applied state.
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use openraft::async_runtime::WatchReceiver;
 use openraft::Instant as _;
 use openraft::ServerState;
@@ -137,5 +140,57 @@ pub(super) fn report(node: &Node) -> NodeStatus {
         cluster_format,
         client_writes: node.inner.client_writes.load(std::sync::atomic::Ordering::Relaxed),
         quorum_lost,
+    }
+}
+
+impl Node {
+    /// Whether this node is in touch with a leader: `Ok(leader id)` if it leads and a quorum
+    /// acknowledged it within the election timeout (or it is the only voter), or if it
+    /// follows and heard from the leader within the election timeout; `Err(why not)` else.
+    /// This is what `/health` and `cluster leader` answer from.
+    pub fn health(&self) -> Result<NodeId, String> {
+        let timeout = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let Some(leader) = m.current_leader else {
+            return Err("no leader known; an election may be in progress".into());
+        };
+        if leader != self.inner.id {
+            let heard = self.inner.leader_heard_ms.load(Ordering::Relaxed);
+            if heard == 0 {
+                return Err(format!("this node has never heard from leader {leader}"));
+            }
+            let age = (self.inner.started.elapsed().as_millis() as u64).saturating_sub(heard);
+            return if age <= timeout.as_millis() as u64 {
+                Ok(leader)
+            } else {
+                Err(format!(
+                    "leader {leader} has not been heard from for {age} ms (election timeout {} ms)",
+                    timeout.as_millis()
+                ))
+            };
+        }
+        match self.quorum_lost(&m) {
+            Some(why) => Err(why),
+            None => Ok(leader),
+        }
+    }
+
+    /// On a leader: why it has lost its quorum, if it has: no quorum of voters acknowledged
+    /// it within the lease (twice `election-timeout-ms`, openraft's `election_timeout_max`).
+    /// `None` while a quorum answers, on a one-voter cluster, and on any other role.
+    pub(super) fn quorum_lost(&self, m: &crate::raft::RaftMetrics) -> Option<String> {
+        if m.current_leader != Some(self.inner.id) || m.membership_config.membership().voter_ids().count() <= 1 {
+            return None;
+        }
+        let lease = Duration::from_millis(self.inner.config.raft.election_timeout_ms * 2);
+        match m.last_quorum_acked.as_ref().map(|t| t.elapsed()) {
+            Some(age) if age <= lease => None,
+            Some(age) => Some(format!(
+                "this node leads but no quorum has answered it for {} ms",
+                age.as_millis()
+            )),
+            None => Some("this node leads but no quorum has acknowledged it yet".into()),
+        }
     }
 }
