@@ -282,12 +282,12 @@ complete -c dcache -n "__fish_dcache_using_subcommand cluster; and __fish_seen_s
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l interval -d 'How often every node is polled (e.g. 250ms, 1s, 5s; at least 50ms)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l server -d 'Client URL of any dcache node (http:// or https://, with host and port)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l timeout -d 'How long to wait for an answer (e.g. 500ms, 10s, 2m)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
-json\t'JSON for scripts: the `data` object of the server\'s answer'"
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l token -d 'Bearer token sent with every request, for nodes that require client authentication (default: none)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l cacert -d 'CA bundle (PEM) to trust for https:// servers, in addition to the system\'s roots (default: the system\'s roots only)' -r -F
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -l endpoints -d 'Client URLs of several members (comma-separated), tried in turn when one is down or has no leader; replaces --server. `dash` discovers the cluster from them and `bench` spreads its clients over them (default: --server alone)' -r
-complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -s o -l output -d 'Output format' -r -f -a "text\t'Plain text for people'
+json\t'JSON for scripts: the `data` object of the server\'s answer'"
+complete -c dcache -n "__fish_dcache_using_subcommand dash" -s h -l help -d 'Print help'
 complete -c dcache -n "__fish_dcache_using_subcommand dash" -s V -l version -d 'Print version'
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l clients -d 'Concurrent clients, each with one request in flight (at least 1)' -r
 complete -c dcache -n "__fish_dcache_using_subcommand bench" -l duration -d 'How long to run (e.g. 10s); ignored with --requests' -r

@@ -322,8 +322,11 @@ pub enum Command {
         client: ClientOpts,
     },
     /// Live terminal dashboard: every member's role, term, log positions, lag and keys.
+    // `-o` has no meaning for a full-screen view: accepted (scripts pass it to every
+    // command), not shown.
     #[command(
-        after_help = "Examples:\n  dcache dash\n  dcache dash --endpoints http://127.0.0.1:8080,http://127.0.0.1:8082 --interval 250ms"
+        after_help = "Examples:\n  dcache dash\n  dcache dash --endpoints http://127.0.0.1:8080,http://127.0.0.1:8082 --interval 250ms",
+        mut_arg("output", |a| a.hide(true))
     )]
     Dash {
         #[command(flatten)]

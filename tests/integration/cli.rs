@@ -432,6 +432,14 @@ fn client_options_show_only_where_they_apply() {
                 }
                 assert!(!text.contains(flag), "dcache {joined} --help lists {flag}:\n{text}");
             }
+        } else if joined == "dash" {
+            // A full-screen view has no output format: every client option but -o.
+            let shown = CLIENT_FLAGS.iter().filter(|f| **f != "--output");
+            assert!(
+                text.contains("\nClient options:\n") && shown.clone().all(|f| text.contains(f)),
+                "dcache dash --help must list the client options but --output:\n{text}"
+            );
+            assert!(!text.contains("--output"), "dcache dash --help lists --output:\n{text}");
         } else {
             assert!(
                 text.contains("\nClient options:\n") && CLIENT_FLAGS.iter().all(|f| text.contains(f)),
