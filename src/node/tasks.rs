@@ -234,7 +234,10 @@ async fn publish_self(node: Node) {
         ..me.clone()
     };
     let mut rx = node.inner.raft.metrics();
-    let mut published_with: Option<NodeId> = None;
+    // The leadership (leader and term) that took the last publication: a leader of an older
+    // build drops the build and format, and the same member may lead again after its own
+    // upgrade, in a new term, so a new term means publishing again.
+    let mut published_with: Option<(NodeId, u64)> = None;
     loop {
         let (leader, current) = {
             let m = rx.borrow_watched();
@@ -245,11 +248,14 @@ async fn publish_self(node: Node) {
                 .current_leader
                 .and_then(|l| m.membership_config.membership().get_node(&l).cloned());
             let current = m.membership_config.membership().get_node(&node.inner.id).cloned();
-            (m.current_leader.zip(leader), current)
+            (
+                m.current_leader.zip(leader).map(|(id, l)| ((id, m.current_term), l)),
+                current,
+            )
         };
         match (leader, current) {
             (_, Some(me)) if me == want(&me) => return,
-            (Some((leader_id, leader)), Some(me)) if published_with != Some(leader_id) => {
+            (Some(((leader_id, term), leader)), Some(me)) if published_with != Some((leader_id, term)) => {
                 let me = want(&me);
                 let result = if leader_id == node.inner.id {
                     node.update_member(node.inner.id, me.clone()).await
@@ -267,7 +273,7 @@ async fn publish_self(node: Node) {
                     Ok(()) => {
                         tracing::info!(client_url = %me.client_url, build = %me.version, format = me.format,
                             "published this member's client URL, build and format");
-                        published_with = Some(leader_id);
+                        published_with = Some((leader_id, term));
                         continue;
                     }
                     Err(e) => {

@@ -387,6 +387,8 @@ fn a_rolling_upgrade_from_the_previous_build_under_load_loses_nothing() {
     await_cluster_format(&c, 4);
     assert_eq!(expire_status(&c, 0), 200, "expire after the last member");
 
+    // Enough writes to judge, however fast the upgrade went on a loaded machine.
+    wait_until(Duration::from_secs(60), || acked.lock().unwrap().len() > 100);
     stop.store(true, Ordering::Relaxed);
     let longest = writers.into_iter().map(|w| w.join().unwrap()).max().unwrap();
     let acked = acked.lock().unwrap().clone();
