@@ -567,8 +567,17 @@ pub struct ServeArgs {
     /// CA bundle (PEM) that signs every peer certificate; peers without one are refused.
     #[arg(long)]
     pub peer_trusted_ca_file: Option<PathBuf>,
-    /// Client token with read-write access (repeatable); with any token set, clients must
-    /// send one (default: none, the client API is open).
+    /// Client token with admin access (repeatable): everything a read-write token may do,
+    /// and membership changes (cluster join, remove, transfer-leadership).
+    #[arg(
+        long = "admin-token",
+        env = "DCACHE_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub admin_tokens: Vec<String>,
+    /// Client token with read-write access (repeatable): reads, writes, backups; with any
+    /// token set, clients must send one (default: none, the client API is open).
     #[arg(
         long = "auth-token",
         env = "DCACHE_AUTH_TOKEN",
@@ -584,7 +593,8 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub read_only_tokens: Vec<String>,
-    /// Token this node sends when it joins a cluster whose client API requires one.
+    /// Token this node sends when it joins a cluster whose client API requires one (an
+    /// admin token: joining changes the membership).
     #[arg(long, env = "DCACHE_JOIN_TOKEN", hide_env_values = true)]
     pub join_token: Option<String>,
     /// Most connections serving requests per listener; further clients wait [default: 1024].

@@ -26,14 +26,28 @@ pub struct PeerTls {
     pub ca: PathBuf,
 }
 
-/// What a client token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What a client token may do. Each role may do everything the one before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Reads only: get, scan, watch, status, metrics.
     ReadOnly,
-    /// Everything, including writes and membership changes.
+    /// Reads, writes and backups.
     ReadWrite,
+    /// Also membership changes: join, remove, transfer leadership (etcd's root).
+    Admin,
+}
+
+impl Role {
+    /// Whether this role may write (and take backups).
+    pub fn may_write(self) -> bool {
+        self >= Role::ReadWrite
+    }
+
+    /// Whether this role may change the membership.
+    pub fn may_administer(self) -> bool {
+        self == Role::Admin
+    }
 }
 
 /// One accepted client token.
@@ -256,15 +270,18 @@ fn peer_tls(src: &Sources<'_>, urls: &Urls) -> Result<Option<PeerTls>, ConfigErr
     }
 }
 
-/// Client tokens: from the flags (read-write, then read-only) when any is given, else from
-/// the file; each must pass [`check_token`] and appear once.
+/// Client tokens: from the flags (admin, read-write, then read-only) when any is given, else
+/// from the file; each must pass [`check_token`] and appear once.
 fn auth_tokens(src: &Sources<'_>) -> Result<Vec<AuthToken>, ConfigError> {
     let args = src.args;
-    let from_flags = !args.auth_tokens.is_empty() || !args.read_only_tokens.is_empty();
+    let from_flags = !args.admin_tokens.is_empty() || !args.auth_tokens.is_empty() || !args.read_only_tokens.is_empty();
     let tokens: Vec<AuthToken> = if from_flags {
+        let admin = args.admin_tokens.iter().map(|t| (t, Role::Admin));
         let rw = args.auth_tokens.iter().map(|t| (t, Role::ReadWrite));
         let ro = args.read_only_tokens.iter().map(|t| (t, Role::ReadOnly));
-        rw.chain(ro)
+        admin
+            .chain(rw)
+            .chain(ro)
             .map(|(t, role)| AuthToken { token: t.clone(), role })
             .collect()
     } else {
@@ -311,6 +328,13 @@ pub(super) fn exposure(
     resp: Option<SocketAddr>,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
+    if !security.auth_tokens.is_empty() && !security.auth_tokens.iter().any(|t| t.role.may_administer()) {
+        warnings.push(
+            "client tokens are set but none has role admin: cluster join, remove and transfer-leadership are refused \
+             (403) until one is (admin-token, or `role: admin` in auth-tokens)"
+                .to_string(),
+        );
+    }
     if let Some(resp) = resp.filter(|r| !r.ip().is_loopback()) {
         if security.auth_tokens.is_empty() {
             warnings.push(format!(

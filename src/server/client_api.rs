@@ -171,9 +171,27 @@ pub fn router(node: Node) -> Router {
         .with_state(node)
 }
 
+/// The least role a client request needs: membership changes need an admin token, reads
+/// (GET) any token, everything else (and backups: the whole cache at once, as costly as any
+/// write) a read-write one.
+fn needed_role(method: &axum::http::Method, path: &str) -> Role {
+    const MEMBERSHIP: [&str; 3] = [
+        "/api/v1/cluster/join",
+        "/api/v1/cluster/remove",
+        "/api/v1/cluster/transfer-leadership",
+    ];
+    if MEMBERSHIP.contains(&path) {
+        Role::Admin
+    } else if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) && path != "/api/v1/snapshot" {
+        Role::ReadOnly
+    } else {
+        Role::ReadWrite
+    }
+}
+
 /// With client tokens configured, admits a request only with `Authorization: Bearer TOKEN`
-/// naming a known token whose role allows it: reads (GET) need any token, everything else
-/// (and backups, `GET /api/v1/snapshot`) a read-write one. `/health` stays open so load balancers can probe. 401/403 otherwise.
+/// naming a known token whose role allows it (see [`needed_role`]). `/health` stays open so
+/// load balancers can probe. 401/403 otherwise.
 async fn require_token(
     State(node): State<Node>,
     req: axum::extract::Request,
@@ -188,19 +206,18 @@ async fn require_token(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| bearer_token(v.as_bytes()));
     let role = presented.and_then(|t| security.role_of(t.trim_ascii()));
-    let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
-    // A backup is the whole cache at once: as costly as any write, so it needs the role.
-    let read = read && req.uri().path() != "/api/v1/snapshot";
+    let needs = needed_role(req.method(), req.uri().path());
     match role {
-        Some(Role::ReadWrite) => next.run(req).await,
-        Some(Role::ReadOnly) if read => next.run(req).await,
-        Some(Role::ReadOnly) => {
-            tracing::info!(path = %req.uri().path(), "refused a write with a read-only token");
-            ApiError::new(
-                ErrorCode::Forbidden,
-                "this token is read-only; the request needs a read-write token",
-            )
-            .into_response()
+        Some(role) if role >= needs => next.run(req).await,
+        Some(role) => {
+            tracing::info!(path = %req.uri().path(), ?role, ?needs, "refused a request the token's role does not allow");
+            let message = if needs == Role::Admin {
+                "this token may not change the membership; join, remove and transfer-leadership need an admin token \
+                 (admin-token / `role: admin`)"
+            } else {
+                "this token is read-only; the request needs a read-write token"
+            };
+            ApiError::new(ErrorCode::Forbidden, message).into_response()
         }
         None => {
             let why = if presented.is_some() {

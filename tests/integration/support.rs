@@ -689,7 +689,7 @@ impl Node {
             .args(self.tls.iter().flat_map(Pki::serve_flags))
             .args(self.token.iter().flat_map(|t| {
                 [
-                    "--auth-token".to_string(),
+                    "--admin-token".to_string(),
                     t.clone(),
                     "--join-token".to_string(),
                     t.clone(),

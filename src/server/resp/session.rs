@@ -59,7 +59,7 @@ impl Session {
     /// Whether the next requests of a pipeline may go as one entry: authenticated for
     /// writes and not inside `MULTI` (see [`transaction::pipeline_run`]).
     pub(super) fn batches_writes(&self) -> bool {
-        self.role == Some(Role::ReadWrite) && self.multi.is_none()
+        self.role.is_some_and(Role::may_write) && self.multi.is_none()
     }
 
     /// Request bounds: Redis's tight ones before authentication, the node's after.

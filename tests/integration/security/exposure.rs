@@ -116,6 +116,12 @@ fn placeholder_repeated_and_shared_tokens_are_refused() {
         "peer-token-0123456789abcdef",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Tokens without an admin one: membership changes will be refused, and --check says so.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("none has role admin"), "{stdout}");
+    let out = check(&["--admin-token", "admin-token-0123456789abcdef"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !stdout.contains("role admin"), "{stdout}");
 }
 
 #[test]
