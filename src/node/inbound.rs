@@ -25,7 +25,8 @@ impl Node {
         &self,
         body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
     ) -> Result<Vec<u8>, InboundError> {
-        let (vote, snapshot) = crate::raft::network::receive_snapshot(&self.inner.store, body).await?;
+        let bound = crate::raft::network::SnapshotBound::for_memory(self.inner.config.limits.max_memory);
+        let (vote, snapshot) = crate::raft::network::receive_snapshot(&self.inner.store, bound, body).await?;
         crate::raft::network::install_snapshot(&self.inner.raft, vote, snapshot).await
     }
 

@@ -53,10 +53,65 @@ pub fn decode_snapshot_header(prefix: &[u8]) -> Result<Option<(Vote, SnapshotMet
     Ok(Some((vote, meta, 4 + len)))
 }
 
+/// How much disk a snapshot from the leader may take: at most `max_bytes` (when this node
+/// bounds its memory, a snapshot of its cache cannot honestly be much larger), and never so
+/// much that less than [`SnapshotBound::DISK_RESERVE`] stays free on the data dir's disk.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotBound {
+    pub max_bytes: Option<u64>,
+}
+
+impl SnapshotBound {
+    /// Free disk kept for the log, the vote and the next snapshot.
+    pub const DISK_RESERVE: u64 = 64 << 20;
+    /// How often (in bytes received) free disk space is looked at.
+    const DISK_CHECK_EVERY: u64 = 8 << 20;
+
+    /// The bound for a node whose cache holds at most `max_memory` bytes, if bounded: twice
+    /// that (an encoded entry is its accounted size or less) plus 64 MiB.
+    pub fn for_memory(max_memory: Option<u64>) -> SnapshotBound {
+        SnapshotBound {
+            max_bytes: max_memory.map(|m| m.saturating_mul(2).saturating_add(64 << 20)),
+        }
+    }
+
+    /// `Err(why)` once `received` bytes are past the bound, or when `dir`'s disk would keep
+    /// less than the reserve.
+    fn check(&self, dir: &std::path::Path, received: u64, checked_disk_at: &mut u64) -> Result<(), String> {
+        if let Some(max) = self.max_bytes.filter(|max| received > *max) {
+            return Err(format!(
+                "the snapshot from the leader is over {} (twice this node's max-memory plus 64 MiB); refused \
+                 (is this member's max-memory smaller than the leader's?)",
+                bytesize::ByteSize(max).to_string_as(true)
+            ));
+        }
+        if received >= *checked_disk_at + Self::DISK_CHECK_EVERY {
+            *checked_disk_at = received;
+            if let Ok(fs) = nix::sys::statvfs::statvfs(dir) {
+                // fsblkcnt_t and c_ulong are u64 on 64-bit Linux, narrower elsewhere.
+                #[allow(clippy::unnecessary_cast)]
+                let free = (fs.blocks_available() as u64).saturating_mul(fs.fragment_size() as u64);
+                if free < Self::DISK_RESERVE {
+                    return Err(format!(
+                        "the snapshot from the leader would leave less than {} MiB free on the disk of {} \
+                         ({} received so far); refused, free some space",
+                        Self::DISK_RESERVE >> 20,
+                        dir.display(),
+                        bytesize::ByteSize(received).to_string_as(true)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Receives a snapshot frame from `body`: the head, then the body streamed into a new file
-/// of `store` (never held in memory whole). A transfer that breaks off leaves no file.
+/// of `store` (never held in memory whole), within `bound`. A transfer that breaks off or
+/// goes past the bound leaves no file.
 pub async fn receive_snapshot<E: std::fmt::Display>(
     store: &Store,
+    bound: SnapshotBound,
     mut body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 ) -> Result<(Vote, Snapshot), InboundError> {
     use futures::StreamExt;
@@ -76,8 +131,15 @@ pub async fn receive_snapshot<E: std::fmt::Display>(
     let io = |e: std::io::Error| InboundError::Transfer(format!("cannot store the snapshot: {e}"));
     let mut file = store.new_snapshot(index).await.map_err(io)?;
     file.write_all(&head[start..]).map_err(io)?;
+    let mut received = (head.len() - start) as u64;
+    let mut checked_disk_at = 0;
     while let Some(chunk) = body.next().await {
-        file.write_all(&chunk.map_err(broke)?).map_err(io)?;
+        let chunk = chunk.map_err(broke)?;
+        received += chunk.len() as u64;
+        bound
+            .check(&store.dir(), received, &mut checked_disk_at)
+            .map_err(InboundError::Transfer)?;
+        file.write_all(&chunk).map_err(io)?;
     }
     let snapshot = file.finish().map_err(io)?;
     let format = snapshot.head(16).map_err(io)?;

@@ -289,7 +289,7 @@ impl Store {
     }
 
     /// The data dir holding `raft.sled` and the snapshot files.
-    fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 

@@ -5,6 +5,7 @@
 //! Nodes run on a data dir the test picks (`node`).
 
 mod node;
+mod snapshot;
 mod tmpfs;
 
 use std::collections::BTreeSet;

@@ -313,6 +313,24 @@ fn a_taken_resp_port_fails_the_start_with_one_line_naming_the_key() {
     );
 }
 
+/// The first Python interpreter that can import the `redis` package: `python3` on the
+/// PATH may be a pyenv or venv build that does not see Debian's `python3-redis`, which
+/// lands in `/usr/bin/python3`'s dist-packages. `.ci/run` makes sure one of them has it.
+fn python_with_redis() -> &'static str {
+    const CANDIDATES: [&str; 2] = ["python3", "/usr/bin/python3"];
+    CANDIDATES
+        .into_iter()
+        .find(|python| {
+            Command::new(python)
+                .args(["-c", "import redis"])
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
+        .unwrap_or_else(|| {
+            panic!("no Python among {CANDIDATES:?} imports `redis`: install python3-redis (.ci/run does)")
+        })
+}
+
 #[test]
 fn redis_benchmark_and_python_redis_run_without_errors_against_a_cluster() {
     let c = Cluster::start(3, &[]);
@@ -360,7 +378,7 @@ r.mset({"py:a": "1", "py:b": "2"})
 assert sorted(r.scan_iter(match="py:*", count=1)) == ["py:a", "py:b"]
 print("python ok")
 "#;
-    let out = Command::new("python3")
+    let out = Command::new(python_with_redis())
         .args(["-c", script, &port.to_string()])
         .output()
         .unwrap();
