@@ -506,3 +506,50 @@ fn a_transaction_applies_in_order_at_one_version_or_not_at_all() {
     assert_eq!(c.get(b"fresh", 0).map(|e| e.value.as_str().unwrap()), Some("x"));
     assert_eq!(c.get(b"word", 0).map(|e| e.version), Some(2));
 }
+
+#[test]
+fn a_key_that_is_not_utf8_needs_format_4_wherever_it_appears() {
+    let bin = Key::from(vec![b'k', 0xff]);
+    let set = Write::Set {
+        key: bin.clone(),
+        value: "text".into(),
+        ttl_ms: None,
+        if_version: None,
+    };
+    let delete = Write::Delete {
+        key: bin.clone(),
+        if_version: None,
+    };
+    assert_eq!((set.format(), delete.format()), (BINARY_FORMAT, BINARY_FORMAT));
+    let single = Op::Write(set.clone());
+    assert_eq!(single.format(), (BINARY_FORMAT, Some(&set)), "the error names the set");
+    assert_eq!(Op::Batch(vec![delete.clone()]).format().0, BINARY_FORMAT);
+    // Only watched: the transaction as a whole needs it, and its log entry is stamped so.
+    let watched = Op::Transaction {
+        watch: vec![(bin.clone(), 0)],
+        writes: vec![Write::Delete {
+            key: "text".into(),
+            if_version: None,
+        }],
+    };
+    assert_eq!(watched.format(), (BINARY_FORMAT, None));
+    let change = Change::Transaction {
+        watch: vec![(bin.clone(), 0)],
+        writes: Vec::new(),
+    };
+    assert_eq!(change.format(), BINARY_FORMAT);
+    // A text key keeps the oldest format, and its entry encodes as a String key did.
+    let text = Write::Delete {
+        key: "k".into(),
+        if_version: None,
+    };
+    assert_eq!(text.format(), 2);
+
+    // The cache stores and scans it by bytes.
+    let mut c = Cache::new();
+    c.apply(1, req(0, None, one(set)));
+    assert_eq!(c.get(&bin, 0).map(|e| e.version), Some(1));
+    let (items, _) = c.scan(b"k\xff", 10, 0);
+    assert_eq!(items.len(), 1);
+    assert!(c.scan(b"k\xfe", 10, 0).0.is_empty());
+}
