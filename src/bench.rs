@@ -239,7 +239,7 @@ impl Bench {
                     if k >= space {
                         return Ok::<_, ClientError>(());
                     }
-                    client.set(&key(&prefix, k), value.as_bytes()).await?;
+                    client.set(key(&prefix, k).as_bytes(), value.as_bytes()).await?;
                     progress.prefilled.fetch_add(1, Ordering::Relaxed);
                 }
             }));
@@ -496,12 +496,12 @@ async fn client_loop(
         };
         let t0 = Instant::now();
         let result = if read {
-            match client.get(&k, opts.consistency).await {
+            match client.get(k.as_bytes(), opts.consistency).await {
                 Err(e) if e.is_not_found() => Ok(()),
                 other => other.map(|_| ()),
             }
         } else {
-            client.set(&k, value.as_bytes()).await.map(|_| ())
+            client.set(k.as_bytes(), value.as_bytes()).await.map(|_| ())
         };
         let latency = t0.elapsed();
         let second = started.elapsed().as_secs();

@@ -10,6 +10,7 @@
 //! separate types: front ends build the first, only the node builds the second.
 
 mod history;
+mod key;
 mod log;
 mod op;
 mod value;
@@ -21,6 +22,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 pub use history::{EventKind, History, WatchEvent};
+pub use key::{format_of, show as show_key, Key, Shown};
 pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 pub use value::{Value, BINARY_FORMAT};
@@ -59,9 +61,9 @@ impl Entry {
     }
 
     /// How a reader at `now_ms` sees this entry under `key`.
-    pub fn view(&self, key: &str, now_ms: u64) -> KeyView {
+    pub fn view(&self, key: &[u8], now_ms: u64) -> KeyView {
         KeyView {
-            key: key.to_string(),
+            key: key.into(),
             value: self.value.clone(),
             version: self.version,
             ttl_ms: self.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
@@ -94,9 +96,9 @@ pub struct Counters {
 /// whether or when it built them.
 #[derive(Debug, Default)]
 pub struct Cache {
-    map: BTreeMap<Box<str>, Entry>,
-    by_expiry: BTreeSet<(u64, Box<str>)>,
-    by_version: Option<BTreeSet<(u64, Box<str>)>>,
+    map: BTreeMap<Key, Entry>,
+    by_expiry: BTreeSet<(u64, Key)>,
+    by_version: Option<BTreeSet<(u64, Key)>>,
     bytes: u64,
     counters: Counters,
     history: History,
@@ -171,7 +173,7 @@ impl Cache {
         match write {
             Write::Set { key, value, ttl_ms, .. } => {
                 let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
-                self.insert_bounded(key.into(), value, index, expires_at_ms, max_bytes);
+                self.insert_bounded(key, value, index, expires_at_ms, max_bytes);
             }
             Write::Expire { key, ttl_ms } => {
                 let at = self.counters.clock_ms.saturating_add(ttl_ms);
@@ -182,7 +184,7 @@ impl Cache {
                 let (current, expires_at_ms) = self.counter(&key).unwrap_or((0, None));
                 let value = current.saturating_add(by);
                 number = Some(value);
-                self.insert_bounded(key.into(), value.to_string().into(), index, expires_at_ms, max_bytes);
+                self.insert_bounded(key, value.to_string().into(), index, expires_at_ms, max_bytes);
             }
             Write::Delete { key, .. } => {
                 if let Some(entry) = self.remove(&key) {
@@ -219,7 +221,7 @@ impl Cache {
     /// Inserts `key` and, under a memory bound, evicts other keys until it fits.
     fn insert_bounded(
         &mut self,
-        key: Box<str>,
+        key: Key,
         value: Value,
         index: u64,
         expires_at_ms: Option<u64>,
@@ -240,7 +242,7 @@ impl Cache {
     fn apply_transaction(
         &mut self,
         index: u64,
-        watch: &[(String, u64)],
+        watch: &[(Key, u64)],
         writes: Vec<Write>,
         max_bytes: Option<u64>,
     ) -> Result<Transacted, Refusal> {
@@ -264,10 +266,10 @@ impl Cache {
     }
 
     /// Stores the live `key`'s value again at `version` with a new expiry (checked live).
-    fn rewrite(&mut self, key: String, version: u64, expires_at_ms: Option<u64>) {
+    fn rewrite(&mut self, key: Key, version: u64, expires_at_ms: Option<u64>) {
         if let Some(entry) = self.live(&key) {
             let value = entry.value.clone();
-            self.insert(key.into(), value, version, expires_at_ms);
+            self.insert(key, value, version, expires_at_ms);
         }
     }
 
@@ -319,56 +321,56 @@ impl Cache {
             Ok(())
         } else {
             Err(Refusal::ConditionFailed {
-                key: write.key().to_string(),
+                key: write.key().clone(),
                 current,
             })
         }
     }
 
     /// The live `key`'s value as a signed 64-bit integer (0 if absent) and its expiry.
-    fn counter(&self, key: &str) -> Result<(i64, Option<u64>), Refusal> {
+    fn counter(&self, key: &[u8]) -> Result<(i64, Option<u64>), Refusal> {
         match self.live(key) {
             None => Ok((0, None)),
             Some(e) => match e.value.as_str().map(str::parse::<i64>) {
                 Some(Ok(n)) if e.value.len() <= 20 && !e.value.as_bytes().starts_with(b"+") => {
                     Ok((n, e.expires_at_ms()))
                 }
-                _ => Err(Refusal::NotAnInteger { key: key.to_string() }),
+                _ => Err(Refusal::NotAnInteger { key: key.into() }),
             },
         }
     }
 
     /// The entry under `key` if it exists and has not expired by the cache's own clock.
-    fn live(&self, key: &str) -> Option<&Entry> {
+    fn live(&self, key: &[u8]) -> Option<&Entry> {
         self.map.get(key).filter(|e| e.is_live(self.counters.clock_ms))
     }
 
-    fn insert(&mut self, key: Box<str>, value: Value, version: u64, expires_at_ms: Option<u64>) {
+    fn insert(&mut self, key: Key, value: Value, version: u64, expires_at_ms: Option<u64>) {
         self.emit(EventKind::Set, &key, Some(value.clone()), version);
         self.store(key, Entry::new(value, version, expires_at_ms));
     }
 
     /// Puts `entry` under `key`, replacing any entry there, and keeps the indexes in step.
-    fn store(&mut self, key: Box<str>, entry: Entry) {
+    fn store(&mut self, key: Key, entry: Entry) {
         self.remove(&key);
         self.account(&key, &entry);
         self.map.insert(key, entry);
     }
 
     /// Counts `entry` under `key` in the byte total and the indexes (the map is the caller's).
-    fn account(&mut self, key: &str, entry: &Entry) {
-        self.bytes += entry_size(key, entry.value.as_bytes());
+    fn account(&mut self, key: &Key, entry: &Entry) {
+        self.bytes += entry_size(key.as_bytes(), entry.value.as_bytes());
         if let Some(t) = entry.expires_at_ms() {
-            self.by_expiry.insert((t, key.into()));
+            self.by_expiry.insert((t, key.clone()));
         }
         if let Some(by_version) = &mut self.by_version {
-            by_version.insert((entry.version, key.into()));
+            by_version.insert((entry.version, key.clone()));
         }
     }
 
-    fn remove(&mut self, key: &str) -> Option<Entry> {
+    fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (k, entry) = self.map.remove_entry(key)?;
-        self.bytes -= entry_size(&k, entry.value.as_bytes());
+        self.bytes -= entry_size(k.as_bytes(), entry.value.as_bytes());
         if let Some(t) = entry.expires_at_ms() {
             self.by_expiry.remove(&(t, k.clone()));
         }
@@ -379,7 +381,7 @@ impl Cache {
     }
 
     /// The least-recently-written order, built from the map on first use.
-    fn by_version(&mut self) -> &BTreeSet<(u64, Box<str>)> {
+    fn by_version(&mut self) -> &BTreeSet<(u64, Key)> {
         let map = &self.map;
         self.by_version
             .get_or_insert_with(|| map.iter().map(|(k, e)| (e.version, k.clone())).collect())
@@ -388,9 +390,9 @@ impl Cache {
     /// Removes every key expired at the cache clock; returns how many.
     fn purge_expired(&mut self, index: u64) -> u64 {
         let now = self.counters.clock_ms;
-        let expired: Vec<Box<str>> = self
+        let expired: Vec<Key> = self
             .by_expiry
-            .range(..(now.saturating_add(1), Box::from("")))
+            .range(..(now.saturating_add(1), Key::default()))
             .map(|(_, k)| k.clone())
             .collect();
         for key in &expired {
@@ -403,14 +405,14 @@ impl Cache {
 
     /// Evicts until the cache fits in `max` bytes: expired keys first, then those soonest to
     /// expire, then the least recently written. Never evicts `keep` (the key just written).
-    fn evict_to(&mut self, max: u64, index: u64, keep: &str) {
+    fn evict_to(&mut self, max: u64, index: u64, keep: &[u8]) {
         let now = self.counters.clock_ms;
         while self.bytes > max {
-            let soonest = self.by_expiry.iter().find(|(_, k)| &**k != keep).cloned();
+            let soonest = self.by_expiry.iter().find(|(_, k)| k.as_bytes() != keep).cloned();
             let victim = match soonest {
                 Some((t, k)) if t <= now => (k, EventKind::Expire),
                 Some((_, k)) => (k, EventKind::Evict),
-                None => match self.by_version().iter().find(|(_, k)| &**k != keep) {
+                None => match self.by_version().iter().find(|(_, k)| k.as_bytes() != keep) {
                     Some((_, k)) => (k.clone(), EventKind::Evict),
                     None => return,
                 },
@@ -425,10 +427,10 @@ impl Cache {
         }
     }
 
-    fn emit(&mut self, kind: EventKind, key: &str, value: Option<Value>, version: u64) {
+    fn emit(&mut self, kind: EventKind, key: &Key, value: Option<Value>, version: u64) {
         self.pending.push(WatchEvent {
             kind,
-            key: key.to_string(),
+            key: key.clone(),
             value,
             version,
         });
@@ -449,34 +451,33 @@ impl Cache {
     }
 
     /// The entry under `key` if it is visible at `now_ms`.
-    pub fn get(&self, key: &str, now_ms: u64) -> Option<&Entry> {
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         self.map.get(key).filter(|e| e.is_live(now_ms))
     }
 
     /// Up to `limit` entries visible at `now_ms` whose key starts with `prefix`, in key
     /// order, and whether more matched. Cost: O(log n + limit + expired keys skipped).
-    pub fn scan(&self, prefix: &str, limit: usize, now_ms: u64) -> (Vec<(&str, &Entry)>, bool) {
+    pub fn scan(&self, prefix: &[u8], limit: usize, now_ms: u64) -> (Vec<(&Key, &Entry)>, bool) {
         self.scan_after(prefix, None, limit, now_ms)
     }
 
     /// Like [`Cache::scan`], starting after key `after` when given (a continuation).
     pub fn scan_after(
         &self,
-        prefix: &str,
-        after: Option<&str>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
         limit: usize,
         now_ms: u64,
-    ) -> (Vec<(&str, &Entry)>, bool) {
+    ) -> (Vec<(&Key, &Entry)>, bool) {
         let start = match after {
             Some(a) if a >= prefix => Bound::Excluded(a),
             _ => Bound::Included(prefix),
         };
         let mut iter = self
             .map
-            .range::<str, _>((start, Bound::Unbounded))
+            .range::<[u8], _>((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, e)| e.is_live(now_ms))
-            .map(|(k, v)| (&**k, v));
+            .filter(|(_, e)| e.is_live(now_ms));
         let items: Vec<_> = iter.by_ref().take(limit).collect();
         let truncated = iter.next().is_some();
         (items, truncated)
@@ -508,20 +509,20 @@ impl Cache {
     }
 
     /// Every entry in key order; used to serialize snapshots.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
-        self.map.iter().map(|(k, e)| (&**k, e))
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
+        self.map.iter()
     }
 
     /// Rebuilds a cache from a snapshot's entries and counters. Watch history starts empty
     /// and reports everything up to `compacted_through` as compacted.
     pub fn restore(
-        entries: impl IntoIterator<Item = (String, Entry)>,
+        entries: impl IntoIterator<Item = (Key, Entry)>,
         counters: Counters,
         compacted_through: u64,
     ) -> Self {
         let mut cache = Cache::new();
         // Collected at once (a bulk build: full nodes); a repeated key keeps its last entry.
-        let map: BTreeMap<Box<str>, Entry> = entries.into_iter().map(|(k, e)| (k.into(), e)).collect();
+        let map: BTreeMap<Key, Entry> = entries.into_iter().collect();
         for (key, entry) in &map {
             cache.account(key, entry);
         }
@@ -548,7 +549,7 @@ impl Cache {
 /// Maps smaller than this are never rebuilt (the saving would be a few KB).
 const COMPACT_FROM: usize = 4096;
 
-fn entry_size(key: &str, value: &[u8]) -> u64 {
+fn entry_size(key: &[u8], value: &[u8]) -> u64 {
     (key.len() + value.len()) as u64 + ENTRY_OVERHEAD
 }
 

@@ -3,6 +3,7 @@
 //! a too short `--interval`) are refused here, so clap reports them as usage errors (exit 2);
 //! `config` turns `ServeArgs` into a checked `Config`. Imports no other module's logic.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -147,9 +148,10 @@ pub enum Command {
         after_help = "Examples:\n  dcache set greeting hello\n  dcache set session:42 abc123 --ttl 30m\n  dcache set config - < config.json\n  dcache set big --file ./blob.txt\n  dcache set lock owner-a --if-absent"
     )]
     Set {
-        /// The key: any UTF-8 text (spaces, `/`, `:` and the like included; quote it for the
-        /// shell), at most max-key-bytes (4096 by default) bytes.
-        key: String,
+        /// The key: any bytes, taken as the shell passes them (spaces, `/`, `:` and bytes that
+        /// are not UTF-8 included; quote it for the shell), at most max-key-bytes (4096 by
+        /// default) bytes.
+        key: OsString,
         /// The value: any UTF-8 text; `-` reads it from standard input (all of it, as is).
         /// Give it or --file.
         #[arg(required_unless_present = "file", conflicts_with = "file")]
@@ -177,7 +179,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  dcache expire session:42 30m\n  dcache expire lock 500ms")]
     Expire {
         /// The key, exactly as it was set.
-        key: String,
+        key: OsString,
         /// Time to live from now (e.g. 30s, 5m; at least 1ms); the leader stamps the deadline.
         #[arg(value_parser = parse_ttl)]
         duration: Duration,
@@ -190,7 +192,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  dcache persist session:42")]
     Persist {
         /// The key, exactly as it was set.
-        key: String,
+        key: OsString,
         #[command(flatten)]
         client: ClientOpts,
     },
@@ -198,7 +200,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  dcache ttl session:42\n  dcache ttl session:42 -o json")]
     Ttl {
         /// The key, exactly as it was set.
-        key: String,
+        key: OsString,
         /// Read consistency.
         #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
         consistency: Consistency,
@@ -216,7 +218,7 @@ pub enum Command {
     Watch {
         /// Key prefix (matched byte for byte, no wildcards); empty watches every key.
         #[arg(default_value = "")]
-        prefix: String,
+        prefix: OsString,
         /// Resume after this version (replays kept history first; default: only changes
         /// from now on).
         #[arg(long)]
@@ -232,7 +234,7 @@ pub enum Command {
     Get {
         /// The key, exactly as it was set; with --prefix, the prefix (matched byte for byte,
         /// no wildcards).
-        key: String,
+        key: OsString,
         /// Treat KEY as a prefix and list every key under it (in pages, as `scan --all`).
         #[arg(long)]
         prefix: bool,
@@ -259,7 +261,7 @@ pub enum Command {
     Delete {
         /// The key, exactly as it was set; with --prefix, the prefix (matched byte for byte,
         /// no wildcards).
-        key: String,
+        key: OsString,
         /// Only delete if the key is at this version (default: whatever the version).
         #[arg(long, conflicts_with = "prefix")]
         if_version: Option<u64>,
@@ -298,7 +300,7 @@ pub enum Command {
     Scan {
         /// Key prefix (matched byte for byte, no wildcards); empty lists every key.
         #[arg(default_value = "")]
-        prefix: String,
+        prefix: OsString,
         /// Most keys to list in all (fetched in pages of up to 10000).
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "all")]
         limit: u64,

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -255,13 +255,13 @@ impl Client {
     }
 
     /// Reads `key` at `consistency`.
-    pub async fn get(&self, key: &str, consistency: Consistency) -> Result<KeyValue, ClientError> {
+    pub async fn get(&self, key: &[u8], consistency: Consistency) -> Result<KeyValue, ClientError> {
         let path = format!("/api/v1/get/{}?consistency={}", encode_key(key), consistency.as_str());
         self.send(self.http.get(self.url(&path))).await
     }
 
     /// Stores `value` under `key`.
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<SetResult, ClientError> {
+    pub async fn set(&self, key: &[u8], value: &[u8]) -> Result<SetResult, ClientError> {
         self.set_with(key, value, None, None).await
     }
 
@@ -269,7 +269,7 @@ impl Client {
     /// `if_version` (0 = only if absent) when given.
     pub async fn set_with(
         &self,
-        key: &str,
+        key: &[u8],
         value: &[u8],
         ttl: Option<Duration>,
         if_version: Option<u64>,
@@ -283,17 +283,14 @@ impl Client {
     }
 
     /// Makes the existing `key` expire after `ttl`, keeping its value.
-    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<SetResult, ClientError> {
-        let body = crate::types::ExpireRequest {
-            key: key.to_string(),
-            ttl_ms: ttl.as_millis().max(1) as u64,
-        };
+    pub async fn expire(&self, key: &[u8], ttl: Duration) -> Result<SetResult, ClientError> {
+        let body = crate::types::ExpireRequest::new(key, ttl.as_millis().max(1) as u64);
         self.send(self.http.post(self.url("/api/v1/expire")).json(&body)).await
     }
 
     /// Removes the existing `key`'s expiry, keeping its value.
-    pub async fn persist(&self, key: &str) -> Result<SetResult, ClientError> {
-        let body = crate::types::PersistRequest { key: key.to_string() };
+    pub async fn persist(&self, key: &[u8]) -> Result<SetResult, ClientError> {
+        let body = crate::types::PersistRequest::new(key);
         self.send(self.http.post(self.url("/api/v1/persist")).json(&body)).await
     }
 
@@ -304,7 +301,7 @@ impl Client {
     }
 
     /// Removes `key` (only at version `if_version` when given).
-    pub async fn delete(&self, key: &str, if_version: Option<u64>) -> Result<DeleteResult, ClientError> {
+    pub async fn delete(&self, key: &[u8], if_version: Option<u64>) -> Result<DeleteResult, ClientError> {
         let mut path = format!("/api/v1/delete/{}", encode_key(key));
         if let Some(v) = if_version {
             path.push_str(&format!("?if_version={v}"));
@@ -314,12 +311,12 @@ impl Client {
 
     /// Opens a watch stream of changes under `prefix` (after `from_version` when given).
     /// The response has no overall timeout; read it with [`read_sse`].
-    pub async fn watch(&self, prefix: &str, from_version: Option<u64>) -> Result<reqwest::Response, ClientError> {
-        let mut query = vec![("prefix", prefix.to_string())];
+    pub async fn watch(&self, prefix: &[u8], from_version: Option<u64>) -> Result<reqwest::Response, ClientError> {
+        let mut path = format!("/api/v1/watch?prefix={}", encode_key(prefix));
         if let Some(v) = from_version {
-            query.push(("from_version", v.to_string()));
+            path.push_str(&format!("&from_version={v}"));
         }
-        self.open_stream("/api/v1/watch", &query).await
+        self.open_stream(&path, &[]).await
     }
 
     /// Starts downloading a backup (`GET /api/v1/snapshot`: header and body, see
@@ -372,20 +369,21 @@ impl Client {
     /// (the `next` of the page before).
     pub async fn scan(
         &self,
-        prefix: &str,
-        after: Option<&str>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
         limit: u32,
         consistency: Consistency,
     ) -> Result<KeysResult, ClientError> {
-        let mut query = vec![
-            ("prefix", prefix.to_string()),
-            ("limit", limit.to_string()),
-            ("consistency", consistency.as_str().to_string()),
-        ];
+        // Prefix and `after` are bytes, percent-encoded octet by octet (not form text).
+        let mut path = format!(
+            "/api/v1/keys?prefix={}&limit={limit}&consistency={}",
+            encode_key(prefix),
+            consistency.as_str()
+        );
         if let Some(after) = after {
-            query.push(("after", after.to_string()));
+            path.push_str(&format!("&after={}", encode_key(after)));
         }
-        self.send(self.http.get(self.url("/api/v1/keys")).query(&query)).await
+        self.send(self.http.get(self.url(&path))).await
     }
 
     /// The node's status report.
@@ -605,8 +603,9 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     Some(cur.to_string())
 }
 
-fn encode_key(key: &str) -> String {
-    utf8_percent_encode(key, KEY_SAFE).to_string()
+/// Key bytes for a URL path or query value: every octet but unreserved ASCII percent-encoded.
+fn encode_key(key: &[u8]) -> String {
+    percent_encode(key, KEY_SAFE).to_string()
 }
 
 /// Serializes `value` as pretty JSON for `-o json`.

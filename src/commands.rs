@@ -19,6 +19,7 @@ use crate::cli::{Cli, ClientOpts, Command};
 use crate::client::{Access, ClientError};
 use crate::config::ConfigError;
 use crate::dash::DashError;
+use std::os::unix::ffi::OsStrExt;
 
 /// Exit codes of `dcache`, as the README's CLI section documents them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,20 +154,20 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         } => {
             let if_version = if if_absent { Some(0) } else { if_version };
             let value = kv::value_from(value, file.as_deref())?;
-            kv::set(&client, &key, &value, ttl, if_version).await?
+            kv::set(&client, key.as_bytes(), &value, ttl, if_version).await?
         }
-        Command::Expire { key, duration, client } => kv::expire(&client, &key, duration).await?,
-        Command::Persist { key, client } => kv::persist(&client, &key).await?,
+        Command::Expire { key, duration, client } => kv::expire(&client, key.as_bytes(), duration).await?,
+        Command::Persist { key, client } => kv::persist(&client, key.as_bytes()).await?,
         Command::Ttl {
             key,
             consistency,
             client,
-        } => kv::ttl(&client, &key, consistency).await?,
+        } => kv::ttl(&client, key.as_bytes(), consistency).await?,
         Command::Watch {
             prefix,
             from_version,
             client,
-        } => watch::run(&client, &prefix, from_version).await?,
+        } => watch::run(&client, prefix.as_bytes(), from_version).await?,
         Command::Get {
             key,
             prefix: true,
@@ -176,7 +177,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             client,
         } => {
             let listing = scan::Listing {
-                prefix: &key,
+                prefix: key.as_bytes(),
                 limit,
                 consistency,
                 keys_only,
@@ -189,20 +190,20 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             consistency,
             client,
             ..
-        } => kv::get(&client, &key, consistency, keys_only).await?,
+        } => kv::get(&client, key.as_bytes(), consistency, keys_only).await?,
         Command::Delete {
             key,
             prefix: true,
             yes,
             client,
             ..
-        } => batch::delete_prefix(&client, &key, yes).await?,
+        } => batch::delete_prefix(&client, key.as_bytes(), yes).await?,
         Command::Delete {
             key,
             if_version,
             client,
             ..
-        } => kv::delete(&client, &key, if_version).await?,
+        } => kv::delete(&client, key.as_bytes(), if_version).await?,
         Command::Txn { file, client } => batch::txn(&client, file.as_deref()).await?,
         Command::Scan {
             prefix,
@@ -212,7 +213,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             client,
         } => {
             let listing = scan::Listing {
-                prefix: &prefix,
+                prefix: prefix.as_bytes(),
                 limit: (!all).then_some(limit),
                 consistency,
                 keys_only: false,

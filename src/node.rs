@@ -31,7 +31,7 @@ pub use removal::removed_note;
 pub use start::StartError;
 pub use watch::{Compacted, Interrupted, Lagged, Watch};
 
-use crate::cache::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
+use crate::cache::{Batched, Done, Key, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply};
@@ -191,7 +191,7 @@ impl Node {
     /// nothing applied. Each write has its own outcome, as in Redis's EXEC.
     pub async fn transaction(
         &self,
-        watch: Vec<(String, u64)>,
+        watch: Vec<(Key, u64)>,
         writes: Vec<Write>,
     ) -> Result<Result<Transacted, Refusal>, NodeError> {
         match self.submit(Op::Transaction { watch, writes }).await? {
@@ -275,20 +275,20 @@ impl Node {
     // --- Reads --------------------------------------------------------------------------
 
     /// The key as a reader at `consistency` sees it, if it exists.
-    pub async fn get(&self, key: &str, consistency: Consistency) -> Result<Option<KeyView>, NodeError> {
+    pub async fn get(&self, key: &[u8], consistency: Consistency) -> Result<Option<KeyView>, NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
         let now = self.read_clock_ms(&applied);
         Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
     }
 
-    /// Up to `limit` keys under `prefix` in key order (after the key `after` when given:
+    /// Up to `limit` keys whose bytes start with `prefix`'s, in byte order (after the key `after` when given:
     /// the next page of a scan), as a reader at `consistency` sees them, and whether more
     /// matched. Each call is one consistent read; pages read at different times.
     pub async fn scan(
         &self,
-        prefix: &str,
-        after: Option<&str>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
         limit: usize,
         consistency: Consistency,
     ) -> Result<(Vec<KeyView>, bool), NodeError> {
@@ -300,7 +300,7 @@ impl Node {
     }
 
     /// Several keys read at one moment (one linearization for all), in order.
-    pub async fn get_many(&self, keys: &[&str], consistency: Consistency) -> Result<Vec<Option<KeyView>>, NodeError> {
+    pub async fn get_many(&self, keys: &[&[u8]], consistency: Consistency) -> Result<Vec<Option<KeyView>>, NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
         let now = self.read_clock_ms(&applied);
@@ -318,7 +318,7 @@ impl Node {
 
     /// A stream of every change under `prefix` applied on this node, after replaying the kept
     /// history after `from_version` (if given); `Compacted` if some of it is no longer kept.
-    pub fn watch(&self, prefix: String, from_version: Option<u64>) -> Result<Watch, Compacted> {
+    pub fn watch(&self, prefix: Vec<u8>, from_version: Option<u64>) -> Result<Watch, Compacted> {
         Watch::open(&self.inner.state, prefix, from_version)
     }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 mod value;
-pub use value::{value_fields, value_from_fields};
+pub use value::{key_fields, key_from_fields, value_fields, value_from_fields};
 
 /// The response envelope.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,7 +192,12 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetRequest {
-    pub key: String,
+    /// The key as UTF-8 text; or give `key_base64` (exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key as base64 (any bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     /// The value as UTF-8 text; or give `value_base64` (exactly one of the two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -211,7 +216,12 @@ pub struct SetRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpireRequest {
-    pub key: String,
+    /// The key as UTF-8 text; or give `key_base64` (exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key as base64 (any bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     /// Expire the key this many milliseconds after the leader accepts the change.
     pub ttl_ms: u64,
 }
@@ -220,7 +230,12 @@ pub struct ExpireRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersistRequest {
-    pub key: String,
+    /// The key as UTF-8 text; or give `key_base64` (exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key as base64 (any bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
 }
 
 /// One operation of `POST /api/v1/batch`.
@@ -228,7 +243,10 @@ pub struct PersistRequest {
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BatchOp {
     Set {
-        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_base64: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,7 +257,10 @@ pub enum BatchOp {
         if_version: Option<u64>,
     },
     Delete {
-        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_base64: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         if_version: Option<u64>,
     },
@@ -262,7 +283,11 @@ pub struct BatchResult {
 /// The result of one batch operation: `version` for sets, `deleted` for deletes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOpResult {
-    pub key: String,
+    /// The key when it is UTF-8 text, else in `key_base64`: exactly one of the two is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,7 +298,11 @@ pub struct BatchOpResult {
 /// `value` when it is UTF-8 text, else in `value_base64`: exactly one of the two is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyValue {
-    pub key: String,
+    /// The key when it is UTF-8 text, else in `key_base64`: exactly one of the two is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,28 +316,43 @@ pub struct KeyValue {
 /// Answer to a set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetResult {
-    pub key: String,
+    /// The key when it is UTF-8 text, else in `key_base64`: exactly one of the two is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     pub version: u64,
 }
 
 /// Answer to a delete; `deleted` is false when the key did not exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteResult {
-    pub key: String,
+    /// The key when it is UTF-8 text, else in `key_base64`: exactly one of the two is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_base64: Option<String>,
     pub deleted: bool,
 }
 
 /// Answer to a prefix scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysResult {
-    pub prefix: String,
+    /// The prefix when it is UTF-8 text, else in `prefix_base64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_base64: Option<String>,
     pub keys: Vec<KeyValue>,
     pub count: usize,
     /// True when more keys matched than `limit` allowed.
     pub truncated: bool,
     /// When truncated: the last key of this page; ask again with `after=` it for the next.
+    /// In `next_base64` instead when that key is not UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_base64: Option<String>,
 }
 
 /// Who leads, as far as the answering node knows.

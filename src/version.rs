@@ -7,8 +7,9 @@
 //! - Format 2: client operations split from log entries, application calls under `/peer/*`.
 //! - Format 3: `expire` and `persist` writes, the replicated cluster version, snapshot bodies
 //!   that carry it, and peer requests that carry the cluster id and member ids.
-//! - Format 4: values that are not UTF-8 (MessagePack binary in log entries, snapshot bodies
-//!   and forwarded writes; UTF-8 values keep the string encoding older formats read).
+//! - Format 4: keys and values that are not UTF-8 (MessagePack binary in log entries,
+//!   snapshot bodies and forwarded writes; UTF-8 keys and values keep the string encoding
+//!   older formats read).
 //!
 //! A cluster runs at its *cluster version*: the lowest format every member reads, raised by
 //! the leader (through the log) once the last member publishes a newer one. Nothing needing a

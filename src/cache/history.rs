@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::Value;
+use super::{Key, Value};
 
 /// What happened to a key, as streamed by watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchEvent {
     pub kind: EventKind,
-    pub key: String,
+    pub key: Key,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
     pub version: u64,

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::op::{Batched, Done, Refusal, Transacted, Write};
+use super::Key;
 
 /// Format 1 (no `format` field, a `cmd` that mixed client operations and log internals) is
 /// still read and converted. Formats 2 and later share one encoding: an entry is stamped with
@@ -39,10 +40,7 @@ pub enum Change {
     Batch(Vec<Write>),
     /// A client transaction: applies only if every watched key is at its version (`0`:
     /// absent); then each write applies in order with its own outcome. Format 3.
-    Transaction {
-        watch: Vec<(String, u64)>,
-        writes: Vec<Write>,
-    },
+    Transaction { watch: Vec<(Key, u64)>, writes: Vec<Write> },
     /// Remove every key expired at the entry's `at_ms` (proposed periodically by the leader).
     Purge,
     /// From this entry on the cluster runs at this format (format 3): proposed by the leader
@@ -161,12 +159,15 @@ mod v1 {
                     ttl_ms,
                     if_version,
                 } => Ok(Write::Set {
-                    key,
+                    key: key.into(),
                     value: value.into(),
                     ttl_ms,
                     if_version,
                 }),
-                Command::Delete { key, if_version } => Ok(Write::Delete { key, if_version }),
+                Command::Delete { key, if_version } => Ok(Write::Delete {
+                    key: key.into(),
+                    if_version,
+                }),
                 _ => Err("a format-1 batch or group holds something other than sets and deletes".into()),
             }
         }
@@ -199,7 +200,13 @@ impl Change {
             Change::Writes(ws) | Change::Batch(ws) => ws.iter().map(Write::format).max().unwrap_or(2),
             Change::Purge => 2,
             Change::ClusterFormat(_) => 3,
-            Change::Transaction { writes, .. } => writes.iter().map(Write::format).max().unwrap_or(3).max(3),
+            Change::Transaction { watch, writes } => writes
+                .iter()
+                .map(Write::format)
+                .chain(watch.iter().map(|(k, _)| k.format()))
+                .max()
+                .unwrap_or(3)
+                .max(3),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Value;
+use super::{Key, Value};
 
 /// One change to one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,21 +17,21 @@ pub enum Write {
     /// clock. `if_version` makes it conditional: `Some(0)` = only if absent, `Some(v)` = only
     /// if the current version is `v`.
     Set {
-        key: String,
+        key: Key,
         value: Value,
         ttl_ms: Option<u64>,
         if_version: Option<u64>,
     },
     /// Remove `key`; conditional like `Set`.
-    Delete { key: String, if_version: Option<u64> },
+    Delete { key: Key, if_version: Option<u64> },
     /// Make the live `key` expire `ttl_ms` after the leader's timestamp of the entry,
     /// keeping its value; a new version. Format 3.
-    Expire { key: String, ttl_ms: u64 },
+    Expire { key: Key, ttl_ms: u64 },
     /// Remove the live `key`'s expiry, keeping its value; a new version. Format 3.
-    Persist { key: String },
+    Persist { key: Key },
     /// Add `by` to the decimal integer under `key` (0 if absent), keeping its expiry; the
     /// result is in [`Done::number`]. Format 3.
-    Incr { key: String, by: i64 },
+    Incr { key: Key, by: i64 },
 }
 
 impl std::fmt::Display for Write {
@@ -48,7 +48,7 @@ impl std::fmt::Display for Write {
 
 impl Write {
     /// The key this write changes.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &Key {
         match self {
             Write::Set { key, .. }
             | Write::Delete { key, .. }
@@ -58,13 +58,15 @@ impl Write {
         }
     }
 
-    /// The oldest format that has this write (see `crate::version`).
+    /// The oldest format that has this write (see `crate::version`): a key or value that is
+    /// not UTF-8 needs [`super::BINARY_FORMAT`].
     pub fn format(&self) -> u32 {
-        match self {
+        let least = match self {
             Write::Set { value, .. } => value.format(),
             Write::Delete { .. } => 2,
             Write::Expire { .. } | Write::Persist { .. } | Write::Incr { .. } => 3,
-        }
+        };
+        least.max(self.key().format())
     }
 
     /// What the write is called in errors.
@@ -125,10 +127,7 @@ pub enum Op {
     /// version (`0`: absent), the writes apply in order at one version, each against the
     /// state the ones before it left and each with its own outcome (a refused write changes
     /// nothing, the others still apply). Otherwise nothing applies. Format 3.
-    Transaction {
-        watch: Vec<(String, u64)>,
-        writes: Vec<Write>,
-    },
+    Transaction { watch: Vec<(Key, u64)>, writes: Vec<Write> },
 }
 
 impl Op {
@@ -153,9 +152,13 @@ impl Op {
             Op::Transaction { writes, .. } => (writes.as_slice(), 3),
         };
         let newest = writes.iter().max_by_key(|w| w.format());
+        let watched = match self {
+            Op::Transaction { watch, .. } => watch.iter().map(|(k, _)| k.format()).max().unwrap_or(2),
+            _ => 2,
+        };
         match newest.map_or(2, Write::format) {
-            f if f > least => (f, newest),
-            _ => (least, None),
+            f if f > least && f >= watched => (f, newest),
+            _ => (least.max(watched), None),
         }
     }
 }
@@ -176,17 +179,17 @@ pub struct Done {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// A condition did not hold. `current` is the key's version (`None` if absent).
-    ConditionFailed { key: String, current: Option<u64> },
+    ConditionFailed { key: Key, current: Option<u64> },
     /// The key and value alone exceed the memory bound.
-    TooLarge { key: String, bytes: u64, max_bytes: u64 },
+    TooLarge { key: Key, bytes: u64, max_bytes: u64 },
     /// `expire` or `persist` of a key that does not exist (or has expired).
-    NotFound { key: String },
+    NotFound { key: Key },
     /// `persist` of a key that has no expiry.
-    NoExpiry { key: String },
+    NoExpiry { key: Key },
     /// `incr` of a value that is not a decimal signed 64-bit integer.
-    NotAnInteger { key: String },
+    NotAnInteger { key: Key },
     /// `incr` past the signed 64-bit range.
-    Overflow { key: String },
+    Overflow { key: Key },
 }
 
 /// A batch applied at one version.
@@ -217,7 +220,7 @@ pub struct Transacted {
 /// A key as a reader sees it at some moment: its value, version and time left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyView {
-    pub key: String,
+    pub key: Key,
     pub value: Value,
     pub version: u64,
     /// Milliseconds left before the key expires, if it has a TTL.

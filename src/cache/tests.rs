@@ -65,7 +65,7 @@ fn set_get_delete_track_versions_and_bytes() {
     assert_eq!(c.apply(1, req(0, None, one(set("a", "1")))), did(done(1, false)));
     assert_eq!(c.apply(2, req(0, None, one(set("a", "22")))), did(done(2, true)));
     assert_eq!(
-        c.get("a", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
+        c.get(b"a", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
         Some(("22", 2))
     );
     assert_eq!(c.approx_bytes(), 1 + 2 + ENTRY_OVERHEAD);
@@ -86,11 +86,11 @@ fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
         c.apply(i as u64 + 1, req(0, None, one(set(k, "x"))));
     }
     c.apply(7, req(0, None, one(set_ttl("user:0", "x", 100))));
-    let (items, truncated) = c.scan("user:", 2, 50);
+    let (items, truncated) = c.scan(b"user:", 2, 50);
     let keys: Vec<_> = items.iter().map(|(k, _)| *k).collect();
     assert_eq!(keys, ["user:0", "user:1"]);
     assert!(truncated);
-    let (items, truncated) = c.scan("user:", 3, 100);
+    let (items, truncated) = c.scan(b"user:", 3, 100);
     assert_eq!(
         items.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
         ["user:1", "user:2", "user:3"]
@@ -102,8 +102,8 @@ fn scan_respects_prefix_limit_expiry_and_reports_truncation() {
 fn expiry_is_judged_by_leader_time_and_purged_deterministically() {
     let mut c = Cache::new();
     c.apply(1, req(1_000, None, one(set_ttl("k", "v", 1_000))));
-    assert!(c.get("k", 1_999).is_some());
-    assert!(c.get("k", 2_000).is_none(), "invisible from its expiry time");
+    assert!(c.get(b"k", 1_999).is_some());
+    assert!(c.get(b"k", 2_000).is_none(), "invisible from its expiry time");
     assert_eq!(c.apply(2, req(1_500, None, Change::Purge)), Effect::Purged(0));
     assert_eq!(c.apply(3, req(2_000, None, Change::Purge)), Effect::Purged(1));
     assert_eq!(c.counters().expirations, 1);
@@ -148,7 +148,7 @@ fn batch_is_all_or_nothing() {
         c.apply(2, req(0, None, bad)),
         Effect::Batch(Err(Refusal::ConditionFailed { .. }))
     ));
-    assert!(c.get("b", 0).is_none());
+    assert!(c.get(b"b", 0).is_none());
     let good = Change::Batch(vec![
         set("b", "2"),
         Write::Delete {
@@ -202,9 +202,9 @@ fn a_group_applies_each_write_on_its_own() {
         ]),
         "a failed condition stops only its own write"
     );
-    assert_eq!(c.get("b", 0).map(|e| e.version), Some(2));
-    assert!(c.get("a", 0).is_none());
-    assert_eq!(c.get("c", 0).map(|e| e.value.as_str().unwrap()), Some("3"));
+    assert_eq!(c.get(b"b", 0).map(|e| e.version), Some(2));
+    assert!(c.get(b"a", 0).is_none());
+    assert_eq!(c.get(b"c", 0).map(|e| e.value.as_str().unwrap()), Some("3"));
     let kinds: Vec<_> = c
         .take_events()
         .into_iter()
@@ -222,7 +222,7 @@ fn a_group_applies_each_write_on_its_own() {
 
 #[test]
 fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
-    let entry = |k: &str, v: &str| entry_size(k, v.as_bytes());
+    let entry = |k: &str, v: &str| entry_size(k.as_bytes(), v.as_bytes());
     let max = 3 * entry("k1", "vv");
     let mut c = Cache::new();
     c.apply(1, req(0, Some(max), one(set("k1", "vv"))));
@@ -230,11 +230,11 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
     c.apply(3, req(0, Some(max), one(set("k3", "vv"))));
     // Full. The next write evicts the key soonest to expire (k2), not the oldest (k1).
     c.apply(4, req(0, Some(max), one(set("k4", "vv"))));
-    assert!(c.get("k2", 0).is_none());
-    assert!(c.get("k1", 0).is_some());
+    assert!(c.get(b"k2", 0).is_none());
+    assert!(c.get(b"k1", 0).is_some());
     // Now no key has a TTL: the least recently written goes (k1).
     c.apply(5, req(0, Some(max), one(set("k5", "vv"))));
-    assert!(c.get("k1", 0).is_none());
+    assert!(c.get(b"k1", 0).is_none());
     assert_eq!(c.counters().evictions, 2);
     assert!(c.approx_bytes() <= max);
     // A value larger than the bound is refused and changes nothing.
@@ -248,7 +248,7 @@ fn eviction_prefers_expired_then_soonest_then_oldest_and_never_the_new_key() {
 
 #[test]
 fn a_group_under_a_memory_bound_evicts_like_separate_writes() {
-    let max = 3 * entry_size("k1", b"vv");
+    let max = 3 * entry_size(b"k1", b"vv");
     let big = "x".repeat(max as usize);
     // After the same two writes, the same four writes at index 3: applied one by one, and
     // as one group.
@@ -275,7 +275,12 @@ fn a_group_under_a_memory_bound_evicts_like_separate_writes() {
     assert!(matches!(&together, Effect::Writes(o) if matches!(o[1], Err(Refusal::TooLarge { .. }))));
     // k1 and k2 (oldest) were evicted for k4 and k5; the refused value changed nothing.
     assert_eq!(grouped, separate);
-    let keys: Vec<&str> = grouped.scan("", 10, 0).0.iter().map(|(k, _)| *k).collect();
+    let keys: Vec<&str> = grouped
+        .scan(b"", 10, 0)
+        .0
+        .iter()
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
     assert_eq!(keys, ["k3", "k4", "k5"]);
     assert_eq!(grouped.counters().evictions, 2);
 }
@@ -320,7 +325,7 @@ fn arb_change() -> impl Strategy<Value = Change> {
             prop::collection::vec((key.clone(), -5i64..5), 1..4)
         )
             .prop_map(|(watch, incrs)| Change::Transaction {
-                watch: watch.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                watch: watch.into_iter().map(|(k, v)| (Key::from(k), v)).collect(),
                 writes: incrs
                     .into_iter()
                     .map(|(k, by)| Write::Incr { key: k.into(), by })
@@ -343,7 +348,7 @@ fn check_invariants(c: &Cache, max: Option<u64>) {
     let bytes: u64 = c.iter().map(|(k, e)| entry_size(k, e.value.as_bytes())).sum();
     assert_eq!(bytes, c.approx_bytes(), "byte count drifted");
     if let Some(by_version) = &c.by_version {
-        let derived: BTreeSet<(u64, Box<str>)> = c.iter().map(|(k, e)| (e.version, k.into())).collect();
+        let derived: BTreeSet<(u64, Key)> = c.iter().map(|(k, e)| (e.version, k.clone())).collect();
         assert_eq!(by_version, &derived, "version index out of sync");
     }
     let with_ttl = c.iter().filter(|(_, e)| e.expires_at_ms().is_some()).count();
@@ -377,7 +382,7 @@ proptest! {
             check_invariants(&b, max);
         }
         prop_assert!(a == b);
-        let restored = Cache::restore(a.iter().map(|(k, e)| (k.to_string(), e.clone())), a.counters(), 0);
+        let restored = Cache::restore(a.iter().map(|(k, e)| (k.clone(), e.clone())), a.counters(), 0);
         prop_assert!(restored == a);
     }
 }
@@ -400,10 +405,10 @@ fn expire_and_persist_change_only_the_expiry_at_a_new_version() {
         c.apply(3, req(1_000, None, one(expire("nope", 5)))),
         did(Err(Refusal::NotFound { key: "nope".into() }))
     );
-    assert_eq!(c.get("k", 1_000).map(|e| e.version), Some(1));
+    assert_eq!(c.get(b"k", 1_000).map(|e| e.version), Some(1));
 
     assert_eq!(c.apply(4, req(2_000, None, one(expire("k", 500)))), did(done(4, true)));
-    let e = c.get("k", 2_000).unwrap();
+    let e = c.get(b"k", 2_000).unwrap();
     assert_eq!(
         (e.value.as_str().unwrap(), e.version, e.expires_at_ms()),
         ("v", 4, Some(2_500))
@@ -411,7 +416,7 @@ fn expire_and_persist_change_only_the_expiry_at_a_new_version() {
 
     assert_eq!(c.apply(5, req(2_100, None, one(persist("k")))), did(done(5, true)));
     assert_eq!(
-        c.get("k", 9_000).map(|e| (e.version, e.expires_at_ms())),
+        c.get(b"k", 9_000).map(|e| (e.version, e.expires_at_ms())),
         Some((5, None))
     );
 
@@ -471,7 +476,7 @@ fn a_transaction_applies_in_order_at_one_version_or_not_at_all() {
             current: Some(2)
         }))
     );
-    assert_eq!(c.get("acct", 0).unwrap().version, 1);
+    assert_eq!(c.get(b"acct", 0).unwrap().version, 1);
     // Watched at their versions (absent = 0): each write sees the ones before it, and a
     // refused write changes nothing while the others apply, all at the entry's index.
     let tx = Change::Transaction {
@@ -495,9 +500,56 @@ fn a_transaction_applies_in_order_at_one_version_or_not_at_all() {
     assert_eq!(errors, [false, false, true, false, true]);
     assert_eq!(t.outcomes[1].as_ref().unwrap().number, Some(7));
     assert_eq!(
-        c.get("n", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
+        c.get(b"n", 0).map(|e| (e.value.as_str().unwrap(), e.version)),
         Some(("7", 4))
     );
-    assert_eq!(c.get("fresh", 0).map(|e| e.value.as_str().unwrap()), Some("x"));
-    assert_eq!(c.get("word", 0).map(|e| e.version), Some(2));
+    assert_eq!(c.get(b"fresh", 0).map(|e| e.value.as_str().unwrap()), Some("x"));
+    assert_eq!(c.get(b"word", 0).map(|e| e.version), Some(2));
+}
+
+#[test]
+fn a_key_that_is_not_utf8_needs_format_4_wherever_it_appears() {
+    let bin = Key::from(vec![b'k', 0xff]);
+    let set = Write::Set {
+        key: bin.clone(),
+        value: "text".into(),
+        ttl_ms: None,
+        if_version: None,
+    };
+    let delete = Write::Delete {
+        key: bin.clone(),
+        if_version: None,
+    };
+    assert_eq!((set.format(), delete.format()), (BINARY_FORMAT, BINARY_FORMAT));
+    let single = Op::Write(set.clone());
+    assert_eq!(single.format(), (BINARY_FORMAT, Some(&set)), "the error names the set");
+    assert_eq!(Op::Batch(vec![delete.clone()]).format().0, BINARY_FORMAT);
+    // Only watched: the transaction as a whole needs it, and its log entry is stamped so.
+    let watched = Op::Transaction {
+        watch: vec![(bin.clone(), 0)],
+        writes: vec![Write::Delete {
+            key: "text".into(),
+            if_version: None,
+        }],
+    };
+    assert_eq!(watched.format(), (BINARY_FORMAT, None));
+    let change = Change::Transaction {
+        watch: vec![(bin.clone(), 0)],
+        writes: Vec::new(),
+    };
+    assert_eq!(change.format(), BINARY_FORMAT);
+    // A text key keeps the oldest format, and its entry encodes as a String key did.
+    let text = Write::Delete {
+        key: "k".into(),
+        if_version: None,
+    };
+    assert_eq!(text.format(), 2);
+
+    // The cache stores and scans it by bytes.
+    let mut c = Cache::new();
+    c.apply(1, req(0, None, one(set)));
+    assert_eq!(c.get(&bin, 0).map(|e| e.version), Some(1));
+    let (items, _) = c.scan(b"k\xff", 10, 0);
+    assert_eq!(items.len(), 1);
+    assert!(c.scan(b"k\xfe", 10, 0).0.is_empty());
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// The first format that carries non-UTF-8 values.
+/// The first format that carries bytes that are not UTF-8, in keys or values.
 pub const BINARY_FORMAT: u32 = 4;
 
 /// A value: any bytes, kept in one exact-size allocation (16 bytes inline).
@@ -42,11 +42,7 @@ impl Value {
 
     /// The oldest format that can carry this value: 2 for UTF-8 text, else [`BINARY_FORMAT`].
     pub fn format(&self) -> u32 {
-        if self.as_str().is_some() {
-            2
-        } else {
-            BINARY_FORMAT
-        }
+        super::key::format_of(&self.0)
     }
 }
 
@@ -125,41 +121,49 @@ impl Serialize for Value {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ValueVisitor;
+        deserializer.deserialize_any(TextOrBytes::new()).map(Value::from)
+    }
+}
 
-        impl<'de> Visitor<'de> for ValueVisitor {
-            type Value = Value;
+/// Reads a MessagePack string or binary (or a sequence of bytes) as bytes: how [`Value`] and
+/// [`super::Key`] decode either encoding.
+pub(super) struct TextOrBytes;
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or bytes")
-            }
+impl TextOrBytes {
+    pub(super) fn new() -> Self {
+        TextOrBytes
+    }
+}
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-                Ok(v.into())
-            }
+impl<'de> Visitor<'de> for TextOrBytes {
+    type Value = Vec<u8>;
 
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-                Ok(v.into())
-            }
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or bytes")
+    }
 
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-                Ok(v.into())
-            }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+        Ok(v.as_bytes().to_vec())
+    }
 
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Value, E> {
-                Ok(v.into())
-            }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Vec<u8>, E> {
+        Ok(v.into_bytes())
+    }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-                let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-                while let Some(b) = seq.next_element::<u8>()? {
-                    bytes.push(b);
-                }
-                Ok(bytes.into())
-            }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+        while let Some(b) = seq.next_element::<u8>()? {
+            bytes.push(b);
         }
-
-        deserializer.deserialize_any(ValueVisitor)
+        Ok(bytes)
     }
 }
 

@@ -10,12 +10,13 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
+use crate::cache::show_key;
 use crate::cli::{ClientOpts, Output};
 use crate::client::{to_json, Retry};
-use crate::commands::kv::{endpoints, escape};
+use crate::commands::kv::{endpoints, escape_bytes};
 use crate::commands::scan::{each_page, Listing};
 use crate::commands::CommandError;
-use crate::types::{BatchOp, Consistency};
+use crate::types::{BatchOp, Consistency, KeyValue};
 
 /// Most operations in one batch (the server's bound).
 const MAX_OPS: usize = 1000;
@@ -44,9 +45,9 @@ pub async fn txn(opts: &ClientOpts, file: Option<&Path>) -> Result<(), CommandEr
         Output::Text => {
             for r in &res.results {
                 match (r.version, r.deleted) {
-                    (_, Some(true)) => println!("deleted {}", escape(&r.key)),
-                    (_, Some(false)) => println!("not found {}", escape(&r.key)),
-                    (v, None) => println!("set {} {}", escape(&r.key), v.unwrap_or(res.version)),
+                    (_, Some(true)) => println!("deleted {}", escape_bytes(&r.key_bytes())),
+                    (_, Some(false)) => println!("not found {}", escape_bytes(&r.key_bytes())),
+                    (v, None) => println!("set {} {}", escape_bytes(&r.key_bytes()), v.unwrap_or(res.version)),
                 }
             }
             println!("OK (version {})", res.version);
@@ -104,21 +105,12 @@ fn parse_line(line: &str) -> Result<BatchOp, String> {
         }
     }
     match plain.as_slice() {
-        [op, key, value] if op == "set" => Ok(BatchOp::Set {
-            key: key.clone(),
-            value: Some(value.clone()),
-            value_base64: None,
-            ttl_ms,
-            if_version,
-        }),
+        [op, key, value] if op == "set" => Ok(BatchOp::set(key.as_bytes(), value.as_bytes(), ttl_ms, if_version)),
         [op, key] if op == "delete" || op == "del" => {
             if ttl_ms.is_some() {
                 return Err("a delete takes no ttl".into());
             }
-            Ok(BatchOp::Delete {
-                key: key.clone(),
-                if_version,
-            })
+            Ok(BatchOp::delete(key.as_bytes(), if_version))
         }
         [op, ..] if op == "set" => Err("use `set KEY VALUE [ttl=D] [if-version=N]`".into()),
         [op, ..] if op == "delete" || op == "del" => Err("use `delete KEY [if-version=N]`".into()),
@@ -164,7 +156,7 @@ fn split_words(line: &str) -> Result<Vec<Word>, String> {
 /// `dcache delete PREFIX --prefix [--yes]`: lists the keys under PREFIX, asks for
 /// confirmation on a terminal (refuses without --yes elsewhere), then deletes them in
 /// batches of 1000, each atomic. Keys written under PREFIX after the listing are kept.
-pub async fn delete_prefix(opts: &ClientOpts, prefix: &str, yes: bool) -> Result<(), CommandError> {
+pub async fn delete_prefix(opts: &ClientOpts, prefix: &[u8], yes: bool) -> Result<(), CommandError> {
     let members = endpoints(opts)?;
     let listing = Listing {
         prefix,
@@ -174,26 +166,20 @@ pub async fn delete_prefix(opts: &ClientOpts, prefix: &str, yes: bool) -> Result
     };
     let mut keys = Vec::new();
     each_page(&members, &listing, |page| {
-        keys.extend(page.iter().map(|kv| kv.key.clone()))
+        keys.extend(page.iter().map(KeyValue::key_bytes))
     })
     .await?;
     if keys.is_empty() {
-        println!("no keys match {prefix:?}; nothing deleted");
+        println!("no keys match {:?}; nothing deleted", show_key(prefix));
         return Ok(());
     }
     if !yes {
-        confirm(&format!("delete {} keys under {prefix:?}?", keys.len()))?;
+        confirm(&format!("delete {} keys under {:?}?", keys.len(), show_key(prefix)))?;
     }
     let terminal = std::io::stderr().is_terminal();
     let mut deleted = 0usize;
     for chunk in keys.chunks(MAX_OPS) {
-        let ops: Vec<BatchOp> = chunk
-            .iter()
-            .map(|k| BatchOp::Delete {
-                key: k.clone(),
-                if_version: None,
-            })
-            .collect();
+        let ops: Vec<BatchOp> = chunk.iter().map(|k| BatchOp::delete(k, None)).collect();
         let ops = &ops;
         let res = members
             .call(Retry::Write, |c| async move { c.batch(ops).await })
@@ -215,9 +201,11 @@ pub async fn delete_prefix(opts: &ClientOpts, prefix: &str, yes: bool) -> Result
     match opts.output {
         Output::Json => println!(
             "{}",
-            to_json(&serde_json::json!({ "prefix": prefix, "deleted": deleted, "listed": keys.len() }))
+            to_json(
+                &serde_json::json!({ "prefix": String::from_utf8_lossy(prefix), "deleted": deleted, "listed": keys.len() })
+            )
         ),
-        Output::Text => println!("deleted {deleted} keys under {prefix:?}"),
+        Output::Text => println!("deleted {deleted} keys under {:?}", show_key(prefix)),
     }
     Ok(())
 }
@@ -253,7 +241,8 @@ mod tests {
         assert_eq!(ops.len(), 4);
         match &ops[1] {
             BatchOp::Set {
-                key,
+                key: Some(key),
+                key_base64: None,
                 value: Some(value),
                 value_base64: None,
                 ttl_ms,
@@ -264,7 +253,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&ops[2], BatchOp::Delete { key, if_version: Some(4) } if key == "d"));
+        assert!(matches!(&ops[2], BatchOp::Delete { key: Some(key), if_version: Some(4), .. } if key == "d"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub(super) fn endpoints(opts: &ClientOpts) -> Result<Endpoints, ClientError> {
 /// `dcache set KEY VALUE [--ttl D] [--if-version N | --if-absent]`.
 pub async fn set(
     opts: &ClientOpts,
-    key: &str,
+    key: &[u8],
     value: &[u8],
     ttl: Option<Duration>,
     if_version: Option<u64>,
@@ -59,12 +59,12 @@ pub fn value_from(arg: Option<String>, file: Option<&std::path::Path>) -> Result
 }
 
 /// `dcache get KEY`; a missing key is an error (exit code 3).
-pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency, keys_only: bool) -> Result<(), ClientError> {
+pub async fn get(opts: &ClientOpts, key: &[u8], consistency: Consistency, keys_only: bool) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Read, |c| async move { c.get(key, consistency).await })
         .await?;
     match opts.output {
-        Output::Text if keys_only => println!("{}", escape(&res.key)),
+        Output::Text if keys_only => println!("{}", escape_bytes(&res.key_bytes())),
         Output::Text => {
             // The exact bytes, as redis-cli --raw and etcdctl print them.
             let mut out = std::io::stdout().lock();
@@ -76,7 +76,7 @@ pub async fn get(opts: &ClientOpts, key: &str, consistency: Consistency, keys_on
 }
 
 /// `dcache expire KEY DURATION`: prints the key's new version.
-pub async fn expire(opts: &ClientOpts, key: &str, ttl: Duration) -> Result<(), ClientError> {
+pub async fn expire(opts: &ClientOpts, key: &[u8], ttl: Duration) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Write, |c| async move { c.expire(key, ttl).await })
         .await?;
@@ -88,7 +88,7 @@ pub async fn expire(opts: &ClientOpts, key: &str, ttl: Duration) -> Result<(), C
 }
 
 /// `dcache persist KEY`: prints the key's new version.
-pub async fn persist(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
+pub async fn persist(opts: &ClientOpts, key: &[u8]) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Write, |c| async move { c.persist(key).await })
         .await?;
@@ -100,7 +100,7 @@ pub async fn persist(opts: &ClientOpts, key: &str) -> Result<(), ClientError> {
 }
 
 /// `dcache delete KEY`; deleting a missing key succeeds and says so.
-pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Result<(), ClientError> {
+pub async fn delete(opts: &ClientOpts, key: &[u8], if_version: Option<u64>) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Write, |c| async move { c.delete(key, if_version).await })
         .await?;
@@ -112,14 +112,14 @@ pub async fn delete(opts: &ClientOpts, key: &str, if_version: Option<u64>) -> Re
 }
 
 /// `dcache ttl KEY`: the time left, or `none`.
-pub async fn ttl(opts: &ClientOpts, key: &str, consistency: Consistency) -> Result<(), ClientError> {
+pub async fn ttl(opts: &ClientOpts, key: &[u8], consistency: Consistency) -> Result<(), ClientError> {
     let res = endpoints(opts)?
         .call(Retry::Read, |c| async move { c.get(key, consistency).await })
         .await?;
     match opts.output {
         Output::Json => println!(
             "{}",
-            to_json(&serde_json::json!({ "key": res.key, "ttl_ms": res.ttl_ms }))
+            to_json(&serde_json::json!({ "key": res.key, "key_base64": res.key_base64, "ttl_ms": res.ttl_ms }))
         ),
         Output::Text => match res.ttl_ms {
             Some(ms) => println!("{}", humantime::format_duration(Duration::from_millis(ms))),

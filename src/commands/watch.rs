@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{ClientOpts, Output};
 use crate::client::{read_sse, ClientError, Endpoints, Retry, SseEvent};
-use crate::commands::kv::{endpoints, escape, escape_bytes};
+use crate::commands::kv::{endpoints, escape_bytes};
 use crate::types::ErrorCode;
 
 /// Where the watch stands: what to ask for after a reconnect, and which events to skip.
@@ -79,7 +79,7 @@ enum Ended {
 }
 
 /// `dcache watch PREFIX [--from-version N]`.
-pub async fn run(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -> Result<(), ClientError> {
+pub async fn run(opts: &ClientOpts, prefix: &[u8], from_version: Option<u64>) -> Result<(), ClientError> {
     let members = endpoints(opts)?;
     // Without --from-version, start at the applied index of the member answering, so a
     // reconnect to another member still knows where the watch began.
@@ -121,7 +121,7 @@ pub async fn run(opts: &ClientOpts, prefix: &str, from_version: Option<u64>) -> 
 /// for `patience` (only once on the first connect, where an error is the answer).
 async fn connect(
     members: &Endpoints,
-    prefix: &str,
+    prefix: &[u8],
     from: Option<u64>,
     patience: Duration,
     first: bool,
@@ -199,21 +199,28 @@ fn print_event(ev: &SseEvent, cursor: &mut Cursor, output: Output) {
                     .map(|bytes| format!(" {}", escape_bytes(&bytes)))
                     .unwrap_or_default(),
             };
-            println!("{version} {} {}{value}", field("kind"), escape(&field("key")));
+            let key = v.get("key").and_then(|x| x.as_str()).map(String::from);
+            let key_b64 = v.get("key_base64").and_then(|x| x.as_str());
+            let key = crate::types::key_from_fields(key, key_b64).unwrap_or_default();
+            println!("{version} {} {}{value}", field("kind"), escape_bytes(&key));
         }
     }
 }
 
 /// The error when no member took the watch back: the last version and how to resume.
-fn gave_up(prefix: &str, cursor: &Cursor, patience: Duration, cause: ClientError) -> ClientError {
+fn gave_up(prefix: &[u8], cursor: &Cursor, patience: Duration, cause: ClientError) -> ClientError {
     let resume = match cursor.version() {
         Some(v) => format!(
-            "the last version printed is {v}; resume with `dcache watch {prefix:?} --from-version {}` \
+            "the last version printed is {v}; resume with `dcache watch {:?} --from-version {}` \
              (events of version {v} already printed come again)",
+            crate::cache::show_key(prefix),
             v.saturating_sub(1)
         ),
         None => match cursor.start {
-            Some(s) => format!("nothing was printed; resume with `dcache watch {prefix:?} --from-version {s}`"),
+            Some(s) => format!(
+                "nothing was printed; resume with `dcache watch {:?} --from-version {s}`",
+                crate::cache::show_key(prefix)
+            ),
             None => "nothing was printed".to_string(),
         },
     };

@@ -42,7 +42,7 @@ pub enum Interrupted {
 pub struct Watch {
     backlog: std::vec::IntoIter<WatchEvent>,
     live: broadcast::Receiver<Feed>,
-    prefix: String,
+    prefix: Vec<u8>,
     /// The version of the last event handed out (or the version the watch started after).
     last: u64,
     /// Live events at or below this version are not sent: the watcher asked for what comes
@@ -57,7 +57,7 @@ pub struct Watch {
 impl Watch {
     /// Subscribes to `state`'s changes under `prefix`, replaying the kept history after
     /// `from_version` first.
-    pub(super) fn open(state: &SharedState, prefix: String, from_version: Option<u64>) -> Result<Watch, Compacted> {
+    pub(super) fn open(state: &SharedState, prefix: Vec<u8>, from_version: Option<u64>) -> Result<Watch, Compacted> {
         let (backlog, live, applied) = state.subscribe(from_version).map_err(|through| Compacted { through })?;
         let backlog: Vec<WatchEvent> = backlog.into_iter().filter(|e| e.key.starts_with(&prefix)).collect();
         let floor = from_version.unwrap_or(0);

@@ -20,7 +20,7 @@ use openraft::errors::{ClientWriteError, Fatal, RaftError};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::Node;
-use crate::cache::{Change, Done, Effect, Op, OpOutcome, Refusal, Request, Write};
+use crate::cache::{Change, Done, Effect, Key, Op, OpOutcome, Refusal, Request, Write};
 use crate::raft::{Raft, TypeConfig};
 
 /// openraft's refusal of a proposal.
@@ -267,7 +267,7 @@ async fn answer(
 /// in the current run starts the next one, so writes of one key stay in arrival order.
 fn split_by_key<T>(writes: Vec<(Write, T)>) -> Vec<Vec<(Write, T)>> {
     let mut groups: Vec<Vec<(Write, T)>> = Vec::new();
-    let mut keys: HashSet<String> = HashSet::new();
+    let mut keys: HashSet<Key> = HashSet::new();
     let mut current = Vec::new();
     for (write, waiter) in writes {
         let key = write.key();
@@ -275,7 +275,7 @@ fn split_by_key<T>(writes: Vec<(Write, T)>) -> Vec<Vec<(Write, T)>> {
             groups.push(std::mem::take(&mut current));
             keys.clear();
         }
-        keys.insert(key.to_owned());
+        keys.insert(key.clone());
         current.push((write, waiter));
     }
     if !current.is_empty() {
@@ -303,7 +303,7 @@ mod tests {
     fn keys(groups: &[Vec<(Write, ())>]) -> Vec<Vec<&str>> {
         groups
             .iter()
-            .map(|g| g.iter().map(|(w, _)| w.key()).collect())
+            .map(|g| g.iter().filter_map(|(w, _)| w.key().as_str()).collect())
             .collect()
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::store::{SnapshotFile, Store};
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Counters, Effect, Entry, WatchEvent};
+use crate::cache::{Cache, Counters, Effect, Entry, Key, WatchEvent};
 use crate::clock::LeaderClock;
 
 /// Everything the state machine has applied, guarded together.
@@ -162,7 +162,7 @@ pub fn check_body(body: &[u8]) -> io::Result<usize> {
 struct SnapshotBody {
     format: u32,
     counters: Counters,
-    entries: Vec<(String, Entry)>,
+    entries: Vec<(Key, Entry)>,
     /// Formats 3 and later: the cluster version.
     #[serde(default)]
     cluster_format: Option<u32>,

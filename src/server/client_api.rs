@@ -18,6 +18,7 @@ use crate::node::{Node, NodeError};
 use crate::types::{Envelope, ErrorBody, ErrorCode, Health, JoinRequest, JoinResult, LeaderInfo, MemberInfo};
 
 mod kv;
+mod raw;
 mod watch;
 
 /// An error answer: a code (which fixes the status) and a message.
@@ -161,7 +162,7 @@ pub fn router(node: Node) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             limits.request_timeout,
         ))
-        .route_layer(axum::middleware::from_fn(refuse_non_utf8_query))
+        .route_layer(axum::middleware::from_fn(raw::refuse_non_utf8_query))
         .route_layer(axum::middleware::from_fn_with_state(node.clone(), require_token))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
@@ -242,21 +243,6 @@ async fn require_token(
 
 /// Size of the pieces a backup is sent in.
 const BACKUP_CHUNK: usize = 256 * 1024;
-
-/// Refuses (400) a query string with a name or value that is not UTF-8 once percent-decoded
-/// (`%FF`), as paths are: replacing the bytes would silently turn one prefix into another.
-async fn refuse_non_utf8_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if let Some(query) = req.uri().query() {
-        for piece in query.split(['&', '=']) {
-            let decoded: Vec<u8> = percent_encoding::percent_decode(piece.as_bytes()).collect();
-            if std::str::from_utf8(&decoded).is_err() {
-                return ApiError::invalid(format!("bad query string: `{piece}` is not UTF-8 once percent-decoded"))
-                    .into_response();
-            }
-        }
-    }
-    next.run(req).await
-}
 
 /// `GET /api/v1/snapshot`: a backup file (see [`crate::backup`]) of every write acknowledged
 /// before the request, streamed as the header then the body. Needs a read-write token (when

@@ -7,6 +7,7 @@
 
 mod backup;
 mod bench;
+mod binary_keys;
 mod cache;
 mod cli;
 mod cluster;

@@ -116,6 +116,18 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
         .query::<()>(&mut con)
         .unwrap_err();
     assert!(err.to_string().contains("needs cluster version 4"), "{err}");
+    // And a key that is not UTF-8, whatever its value: the same gate, the same error.
+    let refused = c
+        .node(1)
+        .http
+        .post_json("/api/v1/set", &json!({"key_base64": "AP8=", "value": "v"}));
+    crate::support::assert_error("a binary key at format 2", &refused, 409, "CLUSTER_VERSION");
+    let err = redis::cmd("SET")
+        .arg(&[0u8, 0xff][..])
+        .arg("v")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("needs cluster version 4"), "{err}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("cluster version"),
         "{what}"

@@ -3,17 +3,20 @@
 //! come back as a `Refusal` and are turned into 412/413.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::Uri;
 use serde::de::DeserializeOwned;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use super::raw::{path_key, query_bytes};
 use super::{ok, ApiError, ApiResult};
-use crate::cache::{KeyView, Refusal, Value, Write};
+use crate::cache::{Key, KeyView, Refusal, Value, Write};
 use crate::node::Node;
 use crate::types::{
-    value_fields, value_from_fields, BatchOp, BatchOpResult, BatchRequest, BatchResult, Consistency, DeleteResult,
-    ErrorCode, ExpireRequest, KeyValue, KeysResult, PersistRequest, SetRequest, SetResult,
+    key_fields, key_from_fields, value_fields, value_from_fields, BatchOp, BatchOpResult, BatchRequest, BatchResult,
+    Consistency, DeleteResult, ErrorCode, ExpireRequest, KeyValue, KeysResult, PersistRequest, SetRequest, SetResult,
 };
 
 /// Largest `limit` a scan accepts.
@@ -38,7 +41,7 @@ fn parse_consistency(raw: Option<&str>) -> Result<Consistency, ApiError> {
         .map(Option::unwrap_or_default)
 }
 
-fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
+fn check_key(node: &Node, key: &[u8]) -> Result<(), ApiError> {
     let max = node.config().limits.max_key_bytes;
     if key.is_empty() {
         return Err(ApiError::invalid("key must not be empty"));
@@ -50,6 +53,13 @@ fn check_key(node: &Node, key: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The key a body carries in `key` (text) or `key_base64` (any bytes), checked.
+fn checked_key(node: &Node, key: Option<String>, key_base64: Option<String>) -> Result<Key, ApiError> {
+    let key = key_from_fields(key, key_base64.as_deref()).map_err(ApiError::invalid)?;
+    check_key(node, &key)?;
+    Ok(key.into())
 }
 
 /// The value a body carries in `value` (text) or `value_base64` (any bytes), within
@@ -125,8 +135,10 @@ impl From<Refusal> for ApiError {
 
 fn key_value(view: KeyView) -> KeyValue {
     let (value, value_base64) = value_fields(view.value.as_bytes());
+    let (key, key_base64) = key_fields(&view.key);
     KeyValue {
-        key: view.key,
+        key,
+        key_base64,
         value,
         value_base64,
         version: view.version,
@@ -136,10 +148,10 @@ fn key_value(view: KeyView) -> KeyValue {
 
 pub(super) async fn get_key(
     State(node): State<Node>,
-    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
     query: Result<Query<ReadParams>, QueryRejection>,
 ) -> ApiResult<KeyValue> {
-    let Path(key) = path?;
+    let key = Key::from(path_key(&uri, "/api/v1/get/"));
     let Query(params) = query?;
     check_key(&node, &key)?;
     let consistency = parse_consistency(params.consistency.as_deref())?;
@@ -154,48 +166,47 @@ pub(super) async fn set_key(State(node): State<Node>, body: Result<Bytes, BytesR
     // form-urlencoded by default. The body must be a JSON object either way.
     let body = body?;
     let req: SetRequest = parse_body(&body, r#"{"key":"...","value":"..."}"#)?;
-    check_key(&node, &req.key)?;
+    let key = checked_key(&node, req.key, req.key_base64)?;
     let value = checked_value(&node, req.value, req.value_base64)?;
     check_ttl(req.ttl_ms)?;
-    let key = req.key.clone();
     let write = Write::Set {
-        key: req.key,
+        key: key.clone(),
         value,
         ttl_ms: req.ttl_ms,
         if_version: req.if_version,
     };
     let done = node.write(write).await??;
-    ok(SetResult {
-        key,
-        version: done.version,
-    })
+    ok(set_result(&key, done.version))
 }
 
 /// `POST /api/v1/expire {"key","ttl_ms"}`: 404 if the key does not exist.
 pub(super) async fn expire_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
     let req: ExpireRequest = parse_body(&body?, r#"{"key":"...","ttl_ms":N}"#)?;
-    check_key(&node, &req.key)?;
+    let key = checked_key(&node, req.key, req.key_base64)?;
     check_ttl(Some(req.ttl_ms))?;
     let write = Write::Expire {
-        key: req.key.clone(),
+        key: key.clone(),
         ttl_ms: req.ttl_ms,
     };
     let done = node.write(write).await??;
-    ok(SetResult {
-        key: req.key,
-        version: done.version,
-    })
+    ok(set_result(&key, done.version))
 }
 
 /// `POST /api/v1/persist {"key"}`: 404 if the key does not exist, 412 if it has no expiry.
 pub(super) async fn persist_key(State(node): State<Node>, body: Result<Bytes, BytesRejection>) -> ApiResult<SetResult> {
     let req: PersistRequest = parse_body(&body?, r#"{"key":"..."}"#)?;
-    check_key(&node, &req.key)?;
-    let done = node.write(Write::Persist { key: req.key.clone() }).await??;
-    ok(SetResult {
-        key: req.key,
-        version: done.version,
-    })
+    let key = checked_key(&node, req.key, req.key_base64)?;
+    let done = node.write(Write::Persist { key: key.clone() }).await??;
+    ok(set_result(&key, done.version))
+}
+
+fn set_result(key: &[u8], version: u64) -> SetResult {
+    let (key, key_base64) = key_fields(key);
+    SetResult {
+        key,
+        key_base64,
+        version,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,10 +217,10 @@ pub(super) struct DeleteParams {
 
 pub(super) async fn delete_key(
     State(node): State<Node>,
-    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
     query: Result<Query<DeleteParams>, QueryRejection>,
 ) -> ApiResult<DeleteResult> {
-    let Path(key) = path?;
+    let key = Key::from(path_key(&uri, "/api/v1/delete/"));
     let Query(params) = query?;
     check_key(&node, &key)?;
     let write = Write::Delete {
@@ -217,8 +228,10 @@ pub(super) async fn delete_key(
         if_version: params.if_version,
     };
     let done = node.write(write).await??;
+    let (key, key_base64) = key_fields(&key);
     ok(DeleteResult {
         key,
+        key_base64,
         deleted: done.existed,
     })
 }
@@ -226,19 +239,26 @@ pub(super) async fn delete_key(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScanParams {
+    /// Bytes: read from the raw query (`raw::query_bytes`); named here so it is known.
+    #[allow(dead_code)]
     #[serde(default)]
-    prefix: String,
+    prefix: Option<IgnoredAny>,
     limit: Option<String>,
     consistency: Option<String>,
-    /// Continue after this key (the `next` of the page before).
-    after: Option<String>,
+    /// Continue after this key (the `next` of the page before); bytes, as `prefix`.
+    #[allow(dead_code)]
+    #[serde(default)]
+    after: Option<IgnoredAny>,
 }
 
 pub(super) async fn scan_keys(
     State(node): State<Node>,
+    uri: Uri,
     query: Result<Query<ScanParams>, QueryRejection>,
 ) -> ApiResult<KeysResult> {
     let Query(params) = query?;
+    let prefix = query_bytes(uri.query(), "prefix").unwrap_or_default();
+    let after = query_bytes(uri.query(), "after");
     let limit = match params.limit.as_deref() {
         None | Some("") => DEFAULT_SCAN_LIMIT,
         Some(raw) => match raw.parse::<usize>() {
@@ -251,21 +271,21 @@ pub(super) async fn scan_keys(
         },
     };
     let consistency = parse_consistency(params.consistency.as_deref())?;
-    let (views, truncated) = node
-        .scan(&params.prefix, params.after.as_deref(), limit, consistency)
-        .await?;
-    let keys: Vec<KeyValue> = views.into_iter().map(key_value).collect();
-    let next = if truncated {
-        keys.last().map(|kv| kv.key.clone())
-    } else {
-        None
+    let (views, truncated) = node.scan(&prefix, after.as_deref(), limit, consistency).await?;
+    let (next, next_base64) = match views.last() {
+        Some(last) if truncated => key_fields(&last.key),
+        _ => (None, None),
     };
+    let keys: Vec<KeyValue> = views.into_iter().map(key_value).collect();
+    let (prefix, prefix_base64) = key_fields(&prefix);
     ok(KeysResult {
-        prefix: params.prefix.clone(),
+        prefix,
+        prefix_base64,
         count: keys.len(),
         keys,
         truncated,
         next,
+        next_base64,
     })
 }
 
@@ -286,16 +306,20 @@ pub(super) async fn batch(State(node): State<Node>, body: Result<Bytes, BytesRej
         writes.push(batch_write(&node, op)?);
     }
     let kinds: Vec<bool> = writes.iter().map(|w| matches!(w, Write::Set { .. })).collect();
-    let keys: Vec<String> = writes.iter().map(|w| w.key().to_string()).collect();
+    let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
     let batched = node.batch(writes).await??;
     let results = keys
         .into_iter()
         .zip(kinds)
         .zip(batched.done)
-        .map(|((key, is_set), done)| BatchOpResult {
-            key,
-            version: is_set.then_some(done.version),
-            deleted: (!is_set).then_some(done.existed),
+        .map(|((key, is_set), done)| {
+            let (key, key_base64) = key_fields(&key);
+            BatchOpResult {
+                key,
+                key_base64,
+                version: is_set.then_some(done.version),
+                deleted: (!is_set).then_some(done.existed),
+            }
         })
         .collect();
     ok(BatchResult {
@@ -309,12 +333,13 @@ fn batch_write(node: &Node, op: BatchOp) -> Result<Write, ApiError> {
     Ok(match op {
         BatchOp::Set {
             key,
+            key_base64,
             value,
             value_base64,
             ttl_ms,
             if_version,
         } => {
-            check_key(node, &key)?;
+            let key = checked_key(node, key, key_base64)?;
             let value = checked_value(node, value, value_base64)?;
             check_ttl(ttl_ms)?;
             Write::Set {
@@ -324,9 +349,13 @@ fn batch_write(node: &Node, op: BatchOp) -> Result<Write, ApiError> {
                 if_version,
             }
         }
-        BatchOp::Delete { key, if_version } => {
-            check_key(node, &key)?;
-            Write::Delete { key, if_version }
-        }
+        BatchOp::Delete {
+            key,
+            key_base64,
+            if_version,
+        } => Write::Delete {
+            key: checked_key(node, key, key_base64)?,
+            if_version,
+        },
     })
 }

@@ -2,7 +2,8 @@
 //! expiry and eviction under a prefix, in log order, from this node's applied state.
 //!
 //! Each event: `event: set|delete|expire|evict`, `id: <version>`, `data: {"kind","key",
-//! "value"?,"version"}`. With `from_version` the stream first replays kept history after that
+//! "value"?,"version"}` (`key_base64` / `value_base64` for bytes that are not UTF-8). The
+//! prefix is bytes: `prefix=%FF` watches keys starting with the byte 0xFF. With `from_version` the stream first replays kept history after that
 //! version, and never sends an event at or below it (on a node behind that version it waits
 //! until the node gets there). If that history was compacted, the node skips changes by
 //! installing a snapshot while the stream is open, or the watcher falls too far behind, an
@@ -23,21 +24,27 @@ use super::ApiError;
 use crate::cache::{EventKind, WatchEvent};
 use crate::node::{Interrupted, Node};
 use crate::server::listener::{ConnSlot, WatchSlots};
-use crate::types::{value_fields, ErrorCode};
+use crate::types::{key_fields, value_fields, ErrorCode};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct WatchParams {
+    /// Bytes: read from the raw query (`raw::query_bytes`); named here so it is known.
+    #[allow(dead_code)]
     #[serde(default)]
-    prefix: String,
+    prefix: Option<serde::de::IgnoredAny>,
     from_version: Option<u64>,
 }
 
-/// An event as JSON: the value in `value` when it is UTF-8 text, else in `value_base64`.
+/// An event as JSON: the key in `key` and the value in `value` when they are UTF-8 text,
+/// else in `key_base64` and `value_base64`.
 #[derive(Serialize)]
-struct EventJson<'a> {
+struct EventJson {
     kind: EventKind,
-    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,9 +57,11 @@ fn event(e: &WatchEvent) -> Event {
         .ok()
         .and_then(|v| v.as_str().map(String::from));
     let (value, value_base64) = e.value.as_ref().map_or((None, None), |v| value_fields(v.as_bytes()));
+    let (key, key_base64) = key_fields(&e.key);
     let json = EventJson {
         kind: e.kind,
-        key: &e.key,
+        key,
+        key_base64,
         value,
         value_base64,
         version: e.version,
@@ -76,6 +85,7 @@ pub(super) async fn watch(
     State(node): State<Node>,
     watchers: Option<Extension<WatchSlots>>,
     conn: Option<Extension<ConnSlot>>,
+    uri: axum::http::Uri,
     query: Result<Query<WatchParams>, QueryRejection>,
 ) -> Response {
     let Query(params) = match query {
@@ -99,7 +109,8 @@ pub(super) async fn watch(
             }
         },
     };
-    let watch = match node.watch(params.prefix, params.from_version) {
+    let prefix = super::raw::query_bytes(uri.query(), "prefix").unwrap_or_default();
+    let watch = match node.watch(prefix, params.from_version) {
         Ok(watch) => watch,
         Err(compacted) => {
             let once = error_event("COMPACTED", compacted.to_string(), compacted.through);

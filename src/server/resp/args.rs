@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::codec::Reply;
-use crate::cache::{KeyView, Refusal, Value, Write};
+use crate::cache::{show_key, KeyView, Refusal, Value, Write};
 use crate::node::{Node, NodeError};
 use crate::types::Consistency;
 
@@ -54,11 +54,9 @@ pub(super) fn failed(e: NodeError) -> Reply {
     }
 }
 
-/// Keys are UTF-8 text (they are HTTP paths, JSON strings and ordered for prefix scans);
-/// values are any bytes.
-pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a str, Reply> {
-    let k =
-        std::str::from_utf8(b).map_err(|_| Reply::err("dcache keys are UTF-8 text; this key is not valid UTF-8"))?;
+/// A key argument: any bytes, 1 to `max-key-bytes` of them.
+pub(super) fn key<'a>(node: &Node, b: &'a Bytes) -> Result<&'a [u8], Reply> {
+    let k = &b[..];
     let max = node.config().limits.max_key_bytes;
     if k.is_empty() || k.len() > max {
         return Err(Reply::err(format!(
@@ -93,9 +91,9 @@ pub(super) fn upper(b: &Bytes) -> String {
     String::from_utf8_lossy(b).to_uppercase()
 }
 
-pub(super) fn set_write(key: &str, value: impl Into<Value>, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
+pub(super) fn set_write(key: &[u8], value: impl Into<Value>, ttl_ms: Option<u64>, if_version: Option<u64>) -> Write {
     Write::Set {
-        key: key.to_string(),
+        key: key.into(),
         value: value.into(),
         ttl_ms,
         if_version,
@@ -122,7 +120,7 @@ pub(super) fn refused(r: Refusal) -> Reply {
 }
 
 /// Reads `key` at the connection's read `consistency`.
-pub(super) async fn read(consistency: Consistency, node: &Node, key: &str) -> Result<Option<KeyView>, Reply> {
+pub(super) async fn read(consistency: Consistency, node: &Node, key: &[u8]) -> Result<Option<KeyView>, Reply> {
     node.get(key, consistency).await.map_err(failed)
 }
 
@@ -149,7 +147,7 @@ pub(super) enum Change {
 /// most one write per attempt.
 pub(super) async fn compare_and_write<T>(
     node: &Node,
-    key: &str,
+    key: &[u8],
     mut decide: impl FnMut(Option<&KeyView>) -> Result<(Change, T), Reply>,
 ) -> Result<T, Reply> {
     let mut retries = Retries::new(node);
@@ -163,7 +161,7 @@ pub(super) async fn compare_and_write<T>(
             Change::Set { value, ttl_ms } => set_write(key, value, ttl_ms.map(|t| t.max(1)), Some(version)),
             Change::Delete if old.is_none() => return Ok(answer),
             Change::Delete => Write::Delete {
-                key: key.to_string(),
+                key: key.into(),
                 if_version: Some(version),
             },
         };
@@ -173,7 +171,10 @@ pub(super) async fn compare_and_write<T>(
             Err(r) => return Err(refused(r)),
         }
     }
-    Err(Reply::Error(format!("TRYAGAIN key {key:?} kept changing; try again")))
+    Err(Reply::Error(format!(
+        "TRYAGAIN key {:?} kept changing; try again",
+        show_key(key)
+    )))
 }
 
 /// [`compare_and_write`] of a new value computed from the old one by `next` (`None`
@@ -181,7 +182,7 @@ pub(super) async fn compare_and_write<T>(
 /// and the new value.
 pub(super) async fn read_modify_write(
     node: &Node,
-    key: &str,
+    key: &[u8],
     next: impl Fn(Option<&KeyView>) -> Result<Option<Value>, Reply>,
     max_value: Option<usize>,
 ) -> Result<(Option<KeyView>, Option<Value>), Reply> {

@@ -285,7 +285,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
                 .iter()
                 .map(|k| {
                     Ok(Write::Delete {
-                        key: key(node, k)?.to_string(),
+                        key: key(node, k)?.into(),
                         if_version: None,
                     })
                 })
@@ -298,7 +298,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             match write(
                 node,
                 Write::Persist {
-                    key: key(node, &a[0])?.to_string(),
+                    key: key(node, &a[0])?.into(),
                 },
             )
             .await?
@@ -321,7 +321,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             let done = write(
                 node,
                 Write::Incr {
-                    key: key(node, &a[0])?.to_string(),
+                    key: key(node, &a[0])?.into(),
                     by,
                 },
             )

@@ -11,7 +11,7 @@ use super::args::{
 use super::codec::Reply;
 use super::glob;
 use super::session::{Session, CURSORS};
-use crate::cache::{KeyView, Refusal, Write};
+use crate::cache::{show_key, Key, KeyView, Refusal, Write};
 use crate::node::Node;
 use crate::types::Consistency;
 
@@ -91,16 +91,13 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
 }
 
 /// Sets `key`'s expiry (deletes it when `ttl_ms` is `None`); whether the key existed.
-async fn expire_unconditionally(node: &Node, k: &str, ttl_ms: Option<u64>) -> Result<bool, Reply> {
+async fn expire_unconditionally(node: &Node, k: &[u8], ttl_ms: Option<u64>) -> Result<bool, Reply> {
     let w = match ttl_ms {
         None => Write::Delete {
-            key: k.to_string(),
+            key: k.into(),
             if_version: None,
         },
-        Some(ttl_ms) => Write::Expire {
-            key: k.to_string(),
-            ttl_ms,
-        },
+        Some(ttl_ms) => Write::Expire { key: k.into(), ttl_ms },
     };
     match write(node, w).await? {
         Ok(done) => Ok(ttl_ms.is_some() || done.existed),
@@ -126,7 +123,7 @@ pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]
 
 /// Both keys read linearizably at one moment: their versions are what a RENAME or COPY
 /// transaction is conditioned on.
-async fn read_both(node: &Node, src: &str, dst: &str) -> Result<[Option<KeyView>; 2], Reply> {
+async fn read_both(node: &Node, src: &[u8], dst: &[u8]) -> Result<[Option<KeyView>; 2], Reply> {
     let views = node
         .get_many(&[src, dst], Consistency::Linearizable)
         .await
@@ -153,13 +150,13 @@ pub(super) async fn rename(node: &Node, name: &str, a: &[Bytes]) -> Answer {
             return Ok(Reply::Int(0));
         }
         let watch = vec![
-            (src.to_string(), from.version),
-            (dst.to_string(), to.map_or(0, |t| t.version)),
+            (Key::from(src), from.version),
+            (Key::from(dst), to.map_or(0, |t| t.version)),
         ];
         let writes = vec![
             set_write(dst, from.value.clone(), from.ttl_ms.map(|t| t.max(1)), None),
             Write::Delete {
-                key: src.to_string(),
+                key: src.into(),
                 if_version: None,
             },
         ];
@@ -167,7 +164,10 @@ pub(super) async fn rename(node: &Node, name: &str, a: &[Bytes]) -> Answer {
             return Ok(done);
         }
     }
-    Err(Reply::Error(format!("TRYAGAIN key {src:?} kept changing; try again")))
+    Err(Reply::Error(format!(
+        "TRYAGAIN key {:?} kept changing; try again",
+        show_key(src)
+    )))
 }
 
 /// `COPY source destination [DB 0] [REPLACE]`: 1 if copied (value and expiry), 0 if the
@@ -203,20 +203,23 @@ pub(super) async fn copy(node: &Node, a: &[Bytes]) -> Answer {
             return Ok(Reply::Int(0));
         }
         let watch = vec![
-            (src.to_string(), from.version),
-            (dst.to_string(), to.map_or(0, |t| t.version)),
+            (Key::from(src), from.version),
+            (Key::from(dst), to.map_or(0, |t| t.version)),
         ];
         let writes = vec![set_write(dst, from.value.clone(), from.ttl_ms.map(|t| t.max(1)), None)];
         if transact(node, watch, writes).await? {
             return Ok(Reply::Int(1));
         }
     }
-    Err(Reply::Error(format!("TRYAGAIN key {src:?} kept changing; try again")))
+    Err(Reply::Error(format!(
+        "TRYAGAIN key {:?} kept changing; try again",
+        show_key(src)
+    )))
 }
 
 /// Runs one transaction: `Ok(false)` when a watched key moved (read again and retry),
 /// `Ok(true)` when every write applied.
-async fn transact(node: &Node, watch: Vec<(String, u64)>, writes: Vec<Write>) -> Result<bool, Reply> {
+async fn transact(node: &Node, watch: Vec<(Key, u64)>, writes: Vec<Write>) -> Result<bool, Reply> {
     match node.transaction(watch, writes).await.map_err(failed)? {
         Err(Refusal::ConditionFailed { .. }) => Ok(false),
         Err(r) => Err(refused(r)),
@@ -232,13 +235,13 @@ async fn transact(node: &Node, watch: Vec<(String, u64)>, writes: Vec<Write>) ->
 /// `RANDOMKEY`: some live key (the first after a random point in key order, or the first
 /// key), nil when there is none. Not uniform: keys after a wide gap come up more often.
 pub(super) async fn randomkey(s: &Session, node: &Node) -> Answer {
-    let point: String = {
+    let point: Vec<u8> = {
         let mut rng = rand::thread_rng();
         let len = rng.gen_range(1..=3);
-        (0..len).map(|_| char::from(rng.gen_range(b' '..=b'~'))).collect()
+        (0..len).map(|_| rng.gen_range(b' '..=b'~')).collect()
     };
-    for after in [Some(point.as_str()), None] {
-        let (views, _) = node.scan("", after, 1, s.consistency).await.map_err(failed)?;
+    for after in [Some(point.as_slice()), None] {
+        let (views, _) = node.scan(b"", after, 1, s.consistency).await.map_err(failed)?;
         if let Some(v) = views.into_iter().next() {
             return Ok(Reply::Bulk(Bytes::from(v.key)));
         }
@@ -254,10 +257,10 @@ pub(super) async fn flush(node: &Node, a: &[Bytes]) -> Answer {
         [mode] if matches!(upper(mode).as_str(), "ASYNC" | "SYNC") => {}
         _ => return Err(syntax()),
     }
-    let mut after: Option<String> = None;
+    let mut after: Option<Key> = None;
     loop {
         let (views, more) = node
-            .scan("", after.as_deref(), FLUSH_BATCH, Consistency::Linearizable)
+            .scan(b"", after.as_deref(), FLUSH_BATCH, Consistency::Linearizable)
             .await
             .map_err(failed)?;
         let Some(last) = views.last() else { break };
@@ -280,7 +283,6 @@ pub(super) async fn flush(node: &Node, a: &[Bytes]) -> Answer {
 /// `KEYS pattern`: every live key matching the glob, read at once.
 pub(super) async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
     let prefix = glob::literal_prefix(pattern);
-    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
     let (views, _) = node
         .scan(&prefix, None, usize::MAX, s.consistency)
         .await
@@ -288,7 +290,7 @@ pub(super) async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
     Ok(Reply::Array(
         views
             .into_iter()
-            .filter(|v| glob::matches(pattern, v.key.as_bytes()))
+            .filter(|v| glob::matches(pattern, &v.key))
             .map(|v| Reply::Bulk(Bytes::from(v.key)))
             .collect(),
     ))
@@ -319,7 +321,6 @@ pub(super) async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         i += 2;
     }
     let prefix = pattern.as_deref().map(glob::literal_prefix).unwrap_or_default();
-    let prefix = String::from_utf8(prefix).map_err(|_| Reply::err("pattern is not valid UTF-8"))?;
     let after = match cursor {
         0 => None,
         c => s.cursors.iter().find(|(id, _)| *id == c).map(|(_, k)| k.clone()),
@@ -342,7 +343,7 @@ pub(super) async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
     };
     let keys = views
         .into_iter()
-        .filter(|v| pattern.as_ref().is_none_or(|p| glob::matches(p, v.key.as_bytes())))
+        .filter(|v| pattern.as_ref().is_none_or(|p| glob::matches(p, &v.key)))
         .map(|v| Reply::Bulk(Bytes::from(v.key)))
         .collect();
     Ok(Reply::Array(vec![Reply::text(next.to_string()), Reply::Array(keys)]))

@@ -45,7 +45,7 @@ impl Subscriptions {
     /// `SUBSCRIBE` (or `PSUBSCRIBE` when `pattern`): one confirmation per name.
     pub(super) fn subscribe(&mut self, node: &Node, names: &[Bytes], pattern: bool) -> Reply {
         if self.watch.is_none() {
-            match node.watch(String::new(), None) {
+            match node.watch(Vec::new(), None) {
                 Ok(w) => self.watch = Some(w),
                 Err(e) => return Reply::err(e),
             }
@@ -104,13 +104,16 @@ impl Subscriptions {
             EventKind::Expire => "expired",
             EventKind::Evict => "evicted",
         };
+        // Channel names and payloads are bytes: a key that is not UTF-8 is carried as is.
         let notes = [
-            (format!("{KEYSPACE}{}", event.key), name.to_string()),
-            (format!("{KEYEVENT}{name}"), event.key.clone()),
+            (
+                Bytes::from([KEYSPACE.as_bytes(), &event.key].concat()),
+                Bytes::from_static(name.as_bytes()),
+            ),
+            (Bytes::from(format!("{KEYEVENT}{name}")), Bytes::from(event.key.clone())),
         ];
         let mut out = Vec::new();
         for (channel, payload) in notes {
-            let channel = Bytes::from(channel);
             if self.channels.contains(&channel) {
                 out.push(push3("message", &channel, &payload));
             }
@@ -119,7 +122,7 @@ impl Subscriptions {
                     Reply::text("pmessage"),
                     Reply::Bulk(p.clone()),
                     Reply::Bulk(channel.clone()),
-                    Reply::text(payload.clone()),
+                    Reply::Bulk(payload.clone()),
                 ]));
             }
         }
@@ -131,11 +134,11 @@ fn push(kind: &str, name: Reply, count: Reply) -> Reply {
     Reply::Push(vec![Reply::text(kind), name, count])
 }
 
-fn push3(kind: &str, channel: &Bytes, payload: &str) -> Reply {
+fn push3(kind: &str, channel: &Bytes, payload: &Bytes) -> Reply {
     Reply::Push(vec![
         Reply::text(kind),
         Reply::Bulk(channel.clone()),
-        Reply::text(payload),
+        Reply::Bulk(payload.clone()),
     ])
 }
 

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use super::codec::{self, Limits};
 use super::pubsub::Subscriptions;
 use super::transaction::Multi;
+use crate::cache::Key;
 use crate::config::security::Role;
 use crate::node::Node;
 use crate::types::Consistency;
@@ -27,12 +28,12 @@ pub(super) struct Session {
     /// Set by `QUIT`: answer, then close.
     pub(super) closing: bool,
     /// `SCAN` cursors handed out: id -> the last key returned.
-    pub(super) cursors: VecDeque<(u64, String)>,
+    pub(super) cursors: VecDeque<(u64, Key)>,
     pub(super) next_cursor: u64,
     /// The open `MULTI`, if any.
     pub(super) multi: Option<Multi>,
     /// `WATCH`ed keys and their versions (`0`: absent) until EXEC, DISCARD or UNWATCH.
-    pub(super) watched: Vec<(String, u64)>,
+    pub(super) watched: Vec<(Key, u64)>,
     /// Keyspace-notification subscriptions.
     pub(super) subs: Subscriptions,
 }

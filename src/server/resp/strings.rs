@@ -257,7 +257,7 @@ pub(super) async fn incrbyfloat(node: &Node, a: &[Bytes]) -> Answer {
     Ok(new.map_or(Reply::Nil, |v| Reply::Bulk(v.into())))
 }
 
-async fn read_linearizable(node: &Node, k: &str) -> Result<Option<crate::cache::KeyView>, Reply> {
+async fn read_linearizable(node: &Node, k: &[u8]) -> Result<Option<crate::cache::KeyView>, Reply> {
     node.get(k, crate::types::Consistency::Linearizable)
         .await
         .map_err(failed)

@@ -15,7 +15,7 @@ use super::args::{failed, int, key, refused, value};
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
-use crate::cache::{Done, Refusal, Write};
+use crate::cache::{Done, Key, Refusal, Write};
 use crate::node::Node;
 use crate::types::Consistency;
 
@@ -133,18 +133,18 @@ pub(super) async fn apply_run(node: &Node, run: Vec<Queued>) -> Vec<Reply> {
 
 /// `WATCH key...`: each key's version now (`0`: absent), read linearizably whatever the
 /// connection's read consistency, so EXEC judges against what was really current.
-pub(super) async fn watch(node: &Node, a: &[Bytes]) -> Result<Vec<(String, u64)>, Reply> {
+pub(super) async fn watch(node: &Node, a: &[Bytes]) -> Result<Vec<(Key, u64)>, Reply> {
     let keys = a.iter().map(|k| key(node, k)).collect::<Result<Vec<_>, _>>()?;
     let views = node.get_many(&keys, Consistency::Linearizable).await.map_err(failed)?;
     Ok(keys
         .iter()
         .zip(views)
-        .map(|(k, v)| (k.to_string(), v.map_or(0, |v| v.version)))
+        .map(|(k, v)| (Key::from(*k), v.map_or(0, |v| v.version)))
         .collect())
 }
 
 /// `EXEC`: proposes the queued writes on condition of `watched`.
-pub(super) async fn exec(node: &Node, multi: Multi, watched: Vec<(String, u64)>) -> Reply {
+pub(super) async fn exec(node: &Node, multi: Multi, watched: Vec<(Key, u64)>) -> Reply {
     if multi.failed {
         return Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
     }
@@ -201,8 +201,8 @@ fn answer(shape: Shape, outcomes: Vec<Result<Done, Refusal>>) -> Reply {
 /// What `name a...` queues, or why it cannot be queued.
 fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
     let one = |w: Write, shape: Shape| Queued { writes: vec![w], shape };
-    let set = |k: &str, v: &[u8], ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
-        key: k.to_string(),
+    let set = |k: &[u8], v: &[u8], ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
+        key: k.into(),
         value: v.into(),
         ttl_ms,
         if_version,
@@ -249,7 +249,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
                 .iter()
                 .map(|k| {
                     Ok(Write::Delete {
-                        key: key(node, k)?.to_string(),
+                        key: key(node, k)?.into(),
                         if_version: None,
                     })
                 })
@@ -260,7 +260,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
             if a.len() > 2 {
                 return Err(not_queueable("EXPIRE with NX, XX, GT or LT"));
             }
-            let k = key(node, &a[0])?.to_string();
+            let k = key(node, &a[0])?.into();
             let n = i128::from(int(&a[1])?);
             let now = i128::from(node.clock_ms());
             let ttl_ms = match name {
@@ -285,7 +285,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
         }
         "persist" => one(
             Write::Persist {
-                key: key(node, &a[0])?.to_string(),
+                key: key(node, &a[0])?.into(),
             },
             Shape::Changed,
         ),
@@ -298,7 +298,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
             };
             one(
                 Write::Incr {
-                    key: key(node, &a[0])?.to_string(),
+                    key: key(node, &a[0])?.into(),
                     by,
                 },
                 Shape::Number,

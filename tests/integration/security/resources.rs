@@ -330,7 +330,7 @@ fn backups_need_read_write_go_one_at_a_time_and_a_stalled_reader_loses_its_turn(
 }
 
 #[test]
-fn peer_bodies_are_bounded_and_queries_that_are_not_utf8_are_refused() {
+fn peer_bodies_are_bounded_and_query_names_and_text_values_that_are_not_utf8_are_refused() {
     // Client body bound: 6 x (64 + 1024) + 64 KiB, about 70 KB.
     let node = Node::start_with(&["--max-key-bytes", "64", "--max-value-bytes", "1024"]);
     let peer = reqwest::blocking::Client::new();
@@ -353,13 +353,19 @@ fn peer_bodies_are_bounded_and_queries_that_are_not_utf8_are_refused() {
     // Appends carry log entries and are not held to it (a garbage one is a decode error).
     assert_eq!(post("/raft/append", 1 << 20), 400, "a 1 MiB garbage append");
 
-    for query in ["prefix=%FF", "prefix=a%C3", "%FF=1", "prefix=ok&limit=%FE"] {
+    // A query name, or the value of a text parameter, must be UTF-8 once decoded.
+    for query in ["%FF=1", "prefix=ok&limit=%FE", "consistency=%FF"] {
         let got = node.http.get(&format!("/api/v1/keys?{query}"));
         assert_error(&format!("scan with ?{query}"), &got, 400, "INVALID_REQUEST");
         assert!(got.1["error"]["message"].as_str().unwrap().contains("UTF-8"), "{got:?}");
     }
-    let got = node.http.get("/api/v1/watch?prefix=%FF");
-    assert_error("watch with ?prefix=%FF", &got, 400, "INVALID_REQUEST");
+    let got = node.http.get("/api/v1/watch?%FF=1");
+    assert_error("watch with ?%FF=1", &got, 400, "INVALID_REQUEST");
+    // A prefix is bytes: `%FF` and a cut UTF-8 sequence are byte prefixes, not errors.
+    for query in ["prefix=%FF", "prefix=a%C3", "prefix=a&after=%FF"] {
+        let got = node.http.get(&format!("/api/v1/keys?{query}"));
+        assert_eq!(got.0, 200, "scan with ?{query}: {got:?}");
+    }
     node.http.set("still", "serving");
     assert_eq!(
         node.http.get("/api/v1/keys?prefix=st%C3%A9").0,
