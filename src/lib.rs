@@ -12,6 +12,7 @@
 //! - `server`: the listeners; `server::listener` (accept loop, TLS, connection limits),
 //!   `server::client_api` (the `/api/v1` routes over the node API, client tokens),
 //!   `server::peer_api` (the peer port's router, peer token), `server::metrics` (`/metrics`).
+//! - `failpoint`: test-only crash points (`DCACHE_CRASH_AT`), compiled out of release builds.
 //! - `fds`: the file-descriptor budget (soft limit raised, caps fitted, EMFILE reported).
 //! - `tls`: certificates and keys from PEM files into rustls/reqwest settings.
 //! - `node`: the node API every front end uses: writes (forwarded, coalesced), linearized
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dash;
+pub mod failpoint;
 pub mod fds;
 pub mod metrics;
 pub mod node;

@@ -92,6 +92,8 @@ struct Inner {
     client_writes: AtomicU64,
     /// Every call to other members goes through this one pooled client.
     peers: PeerClient,
+    /// Raised when a member answers a vote saying this node was removed.
+    removed: crate::raft::network::RemovedSignal,
     /// Serializes membership changes made by this node: openraft refuses a change while
     /// another is uncommitted.
     membership_lock: tokio::sync::Mutex<()>,
@@ -460,6 +462,7 @@ impl Node {
             return Err(NodeError::Refused(format!("this node is {}, not {id}", self.inner.id)));
         }
         tracing::warn!(id, "this node was removed from the cluster; stopping");
+        crate::failpoint::hit("removed-told");
         self.stop_removed();
         Ok(())
     }

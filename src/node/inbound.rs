@@ -27,6 +27,7 @@ impl Node {
     ) -> Result<Vec<u8>, InboundError> {
         let bound = crate::raft::network::SnapshotBound::for_memory(self.inner.config.limits.max_memory);
         let (vote, snapshot) = crate::raft::network::receive_snapshot(&self.inner.store, bound, body).await?;
+        crate::failpoint::hit("snapshot-install-received");
         crate::raft::network::install_snapshot(&self.inner.raft, vote, snapshot).await
     }
 
@@ -69,6 +70,27 @@ impl Node {
             }
         }
         Ok(())
+    }
+
+    /// Whether `from`, asking for a vote with `sender_last` as the last index of its log, is a
+    /// member this node knows was removed: this node's membership is applied here (so it is
+    /// committed), does not have `from`, and was written after the sender's last entry. A
+    /// member added after this node's membership has that newer entry in its log, so a
+    /// lagging node never tells a new member it was removed.
+    pub fn removal_of(&self, from: NodeId, sender_last: u64) -> Option<String> {
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let stored = &m.membership_config;
+        let at = stored.log_id().as_ref()?.index();
+        let applied = m.last_applied.as_ref().map_or(0, |l| l.index());
+        let gone = stored.membership().get_node(&from).is_none() && at <= applied && at > sender_last;
+        gone.then(|| {
+            format!(
+                "member {from} was removed from cluster `{}`: the membership committed at log index {at} \
+                 does not have it, and its log ends at {sender_last}",
+                self.inner.config.cluster_id
+            )
+        })
     }
 
     /// Under mutual TLS between peers, binds a peer request to a member: it must name its

@@ -171,6 +171,7 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
         .add_learner(id, member, false)
         .await
         .map_err(membership_error)?;
+    crate::failpoint::hit("join-learner-added");
     Ok(MemberInfo {
         id,
         name: join.name,
@@ -212,6 +213,7 @@ async fn promote(node: &Node, id: NodeId) -> Result<(), NodeError> {
         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
         .await
         .map_err(membership_error)?;
+    crate::failpoint::hit("join-promoted");
     Ok(())
 }
 
@@ -237,6 +239,7 @@ async fn remove(node: &Node, target: &str) -> Result<MemberInfo, NodeError> {
         .change_membership(change, false)
         .await
         .map_err(membership_error)?;
+    crate::failpoint::hit("remove-committed");
     // The removed node may never see the final configuration (it is no longer
     // replicated to), so tell it directly that it is out.
     let notifier = node.clone();

@@ -139,10 +139,11 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
 
     let state_machine = StateMachine::restore(store.clone()).await.map_err(load)?;
     let state = state_machine.shared();
+    let removed = crate::raft::network::RemovedSignal::default();
     let raft = Raft::new(
         id,
         Arc::new(raft_config(&config)?),
-        Network::new(peers.clone()),
+        Network::new(peers.clone(), removed.clone()),
         store.clone(),
         state_machine,
     )
@@ -175,6 +176,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             leader_heard_ms: Default::default(),
             client_writes: Default::default(),
             peers,
+            removed,
             membership_lock: tokio::sync::Mutex::new(()),
             shutdown,
             metrics: Metrics::new(),
@@ -261,7 +263,7 @@ async fn join_cluster(config: &Config, url: &str) -> Result<JoinResult, StartErr
                 ..
             }) => {
                 return Err(fail(format!(
-                    "{message}; set join-token to a read-write client token of that cluster"
+                    "{message}; set join-token to an admin client token of that cluster"
                 )))
             }
             Err(e) => return Err(fail(e.to_string())),

@@ -13,6 +13,7 @@ use crate::peer::{AdminRequest, Member, NodeId};
 /// Starts every background task of `node`; each ends when the node shuts down.
 pub(super) fn spawn_all(node: &Node) {
     tokio::spawn(log_changes(node.clone()));
+    tokio::spawn(stop_when_told_removed(node.clone()));
     tokio::spawn(publish_self(node.clone()));
     tokio::spawn(raise_cluster_format(node.clone()));
     if node.inner.config.join.is_some() {
@@ -165,6 +166,19 @@ async fn become_voter(node: Node) {
         tokio::select! {
             _ = node.inner.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+}
+
+/// Stops the node for good when a member answers its vote saying it was removed (see
+/// `RemovedSignal`): the leader that removed it may have died before telling it, or this
+/// node was down then.
+async fn stop_when_told_removed(node: Node) {
+    tokio::select! {
+        _ = node.inner.shutdown.cancelled() => {}
+        why = node.inner.removed.raised() => {
+            tracing::warn!(id = node.inner.id, %why, "this node was removed from the cluster; stopping");
+            node.stop_removed();
         }
     }
 }

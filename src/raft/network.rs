@@ -6,6 +6,7 @@
 //! by memory or a body-format limit.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
@@ -206,16 +207,49 @@ pub async fn install_snapshot(raft: &Raft, vote: Vote, snapshot: Snapshot) -> Re
     )?)
 }
 
+/// The last log index in an encoded vote or pre-vote request (0 when the sender's log is
+/// empty); `None` when `body` is not one.
+pub fn vote_last_log_index(body: &[u8]) -> Option<u64> {
+    let req: VoteRequest<TypeConfig> = decode(body).ok()?;
+    Some(req.last_log_id.map_or(0, |l| l.index()))
+}
+
+/// Raised when a member answers this node's vote with 410 Gone: its committed membership,
+/// newer than anything in this node's log, no longer has this node. A node removed while
+/// down, or while the leader that removed it crashed before telling it, learns it this way.
+#[derive(Clone, Default)]
+pub struct RemovedSignal(Arc<(std::sync::OnceLock<String>, tokio::sync::Notify)>);
+
+impl RemovedSignal {
+    fn raise(&self, why: String) {
+        if self.0 .0.set(why).is_ok() {
+            self.0 .1.notify_one();
+        }
+    }
+
+    /// Waits until the signal is raised; returns the member's explanation.
+    pub async fn raised(&self) -> String {
+        loop {
+            if let Some(why) = self.0 .0.get() {
+                return why.clone();
+            }
+            self.0 .1.notified().await;
+        }
+    }
+}
+
 /// Creates the per-peer clients openraft asks for; they share one [`PeerClient`].
 #[derive(Clone)]
 pub struct Network {
     peers: PeerClient,
+    removed: RemovedSignal,
 }
 
 impl Network {
-    /// A factory whose clients go through `peers`.
-    pub fn new(peers: PeerClient) -> Self {
-        Network { peers }
+    /// A factory whose clients go through `peers` and raise `removed` when a member says
+    /// this node was removed.
+    pub fn new(peers: PeerClient, removed: RemovedSignal) -> Self {
+        Network { peers, removed }
     }
 }
 
@@ -227,6 +261,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             base: node.peer_url.clone(),
             peers: self.peers.clone(),
+            removed: self.removed.clone(),
         }
     }
 }
@@ -236,6 +271,7 @@ pub struct PeerConnection {
     target: NodeId,
     base: String,
     peers: PeerClient,
+    removed: RemovedSignal,
 }
 
 fn into_rpc(e: CallError) -> RPCError<TypeConfig> {
@@ -261,10 +297,16 @@ impl PeerConnection {
         req: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<TypeConfig>> {
-        self.peers
+        let answer = self
+            .peers
             .call_member(&self.base, Some(self.target), route, req, option.hard_ttl())
-            .await
-            .map_err(into_rpc)
+            .await;
+        if let Err(CallError::Status { status: 410, body, .. }) = &answer {
+            if matches!(route, Route::Vote | Route::PreVote) {
+                self.removed.raise(format!("member {} answered: {body}", self.target));
+            }
+        }
+        answer.map_err(into_rpc)
     }
 }
 

@@ -280,7 +280,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 last_membership: applied.membership.clone(),
             }
         };
-        let body = self.store.commit_snapshot(&meta, &body.finish()?).await?;
+        let body = body.finish()?;
+        crate::failpoint::hit("snapshot-build-written");
+        let body = self.store.commit_snapshot(&meta, &body).await?;
         tracing::info!(
             last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),
             bytes = body.len(),
@@ -346,6 +348,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let cache = decode_file(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.commit_snapshot(meta, &snapshot).await?;
+        crate::failpoint::hit("snapshot-install-committed");
         let keys = cache.len();
         self.state.install(cache, meta);
         tracing::info!(

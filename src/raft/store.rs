@@ -273,6 +273,7 @@ impl Store {
         batch.remove(KEY_SNAPSHOT_DATA);
         self.snapshot.apply_batch(batch).map_err(io::Error::other)?;
         self.flush().await?;
+        crate::failpoint::hit("snapshot-recorded");
         files::remove_snapshot_files(&dir, &name, &self.pinned);
         Ok(body)
     }

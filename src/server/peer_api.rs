@@ -144,18 +144,34 @@ fn bad_request(e: WireError) -> Response {
 /// logged error naming both sides.
 /// Two clusters on the same addresses never take each other's votes or entries.
 async fn check_sender(State(node): State<Node>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let checked = {
+    let (checked, from, same_cluster) = {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let id = |name: &str| header(name).and_then(|v| v.parse::<NodeId>().ok());
         let cert = req.extensions().get::<super::listener::PeerCertificate>();
-        node.check_peer(header(CLUSTER_HEADER), id(FROM_HEADER), id(TO_HEADER))
-            .and_then(|()| node.check_peer_certificate(id(FROM_HEADER), cert.map(|c| c.0.as_slice())))
+        let checked = node
+            .check_peer(header(CLUSTER_HEADER), id(FROM_HEADER), id(TO_HEADER))
+            .and_then(|()| node.check_peer_certificate(id(FROM_HEADER), cert.map(|c| c.0.as_slice())));
+        let same_cluster = header(CLUSTER_HEADER) == Some(node.config().cluster_id.as_str());
+        (checked, id(FROM_HEADER), same_cluster)
     };
-    if let Err(why) = checked {
-        log_refusal(req.uri().path(), &why);
-        return (StatusCode::CONFLICT, why).into_response();
+    let Err(why) = checked else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path().to_string();
+    log_refusal(&path, &why);
+    // A member of this cluster asking for votes although it was removed (the leader that
+    // removed it may have died before telling it): tell it so, and it stops for good.
+    let asks_for_votes = path == Route::Vote.path() || path == Route::PreVote.path();
+    if let (Some(from), true, true) = (from, same_cluster, asks_for_votes) {
+        let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        let gone = crate::raft::network::vote_last_log_index(&body).and_then(|last| node.removal_of(from, last));
+        if let Some(gone) = gone {
+            return (StatusCode::GONE, gone).into_response();
+        }
     }
-    next.run(req).await
+    (StatusCode::CONFLICT, why).into_response()
 }
 
 /// Logs a refused peer request, at most once a second (a foreign node retries every

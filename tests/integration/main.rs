@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod completions;
 mod config;
+mod crash;
 mod dash;
 mod disk;
 mod durability;

@@ -198,6 +198,7 @@ impl RaftLogStorage<TypeConfig> for Store {
         // redundant, never a hole.
         self.put(&self.meta, KEY_PURGED, &log_id)?;
         self.flush().await?;
+        crate::failpoint::hit("log-purge-marked");
         // Remove the runs that end at or before the purge point: those followed by a run that
         // starts at or before `index + 1`. The run holding the purge point stays whole; its
         // purged head is never read (reads start after the purge point).
@@ -211,6 +212,7 @@ impl RaftLogStorage<TypeConfig> for Store {
             batch.remove(key.clone());
         }
         self.log.apply_batch(batch).map_err(io::Error::other)?;
+        crate::failpoint::hit("log-purge-done");
         tracing::debug!(upto = log_id.index(), "purged raft log");
         Ok(())
     }
