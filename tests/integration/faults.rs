@@ -184,7 +184,7 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let keys = keys(6);
     let watchers = watcher::Watchers::start(&urls, "reg/");
     let load = Workload::start(&rec, &nodes, 6, &keys);
-    let side = mixed::Mixed::start(&rec, &urls, &[0, 1], skew.as_deref());
+    let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
     let mut injected = Vec::new();
     for round in 0..rounds {
         let mut faults = ALL_FAULTS.to_vec();
@@ -390,7 +390,7 @@ fn soak_under_faults_stays_correct_and_flat() {
     let keys = keys(6);
     let watchers = watcher::Watchers::start(&urls, "reg/");
     let load = Workload::start(&rec, &nodes, 6, &keys);
-    let side = mixed::Mixed::start(&rec, &urls, &[0, 1], skew.as_deref());
+    let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
     let started = std::time::Instant::now();
     let end = Duration::from_secs(minutes * 60);
     let mut samples: Vec<Vec<Usage>> = Vec::new();
