@@ -2,7 +2,9 @@
 //! killed, paused, partitioned, links slowed or made lossy, leadership moved, a member added
 //! and removed, and the whole cluster crashed; then a linearizability check of the recorded
 //! history and a count of lost acknowledged writes. Two of the six clients speak the Redis
-//! protocol (their writes and reads are checked by value: RESP reports no versions).
+//! protocol (their writes and reads are checked by value: RESP reports no versions). A mixed
+//! side workload (`faults/mixed.rs`) adds TTL keys, batches and scans with their own checks,
+//! and member 3 runs with its wall clock skewed (`DCACHE_FAULT_SKEW`, default `+1s`).
 //!
 //! `cargo test faults` runs every fault once (the CI version). For longer runs set
 //! `DCACHE_FAULT_ROUNDS=N` (rounds of all faults in a shuffled order, default 1),
