@@ -194,7 +194,9 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
             faults.shuffle(&mut rng);
         }
         for fault in faults {
-            injected.push(inject(&mut fc, fault, hold));
+            let from = side.elapsed_ms();
+            let what = inject(&mut fc, fault, hold);
+            injected.push(format!("[{from}-{} ms] {what}", side.elapsed_ms()));
         }
     }
     fc.heal();
@@ -394,12 +396,15 @@ fn soak_under_faults_stays_correct_and_flat() {
     let load = Workload::start(&rec, &nodes, 6, &keys);
     let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
     let started = std::time::Instant::now();
+    let mut injected = Vec::new();
     let end = Duration::from_secs(minutes * 60);
     let mut samples: Vec<Vec<Usage>> = Vec::new();
     let mut next_sample = Duration::ZERO;
     while started.elapsed() < end {
         let fault = *ALL_FAULTS.choose(&mut rng).unwrap();
+        let from = side.elapsed_ms();
         let what = inject(&mut fc, fault, hold);
+        injected.push(format!("[{from}-{} ms] {what}", side.elapsed_ms()));
         if started.elapsed() >= next_sample {
             settle(&fc.cluster);
             let now: Vec<Usage> = (0..3).filter_map(|i| usage(fc.cluster.node(i))).collect();
@@ -431,6 +436,9 @@ fn soak_under_faults_stays_correct_and_flat() {
         watch_problems.len()
     );
     println!("mixed: {}", side.summary());
+    if !side.problems.is_empty() {
+        println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
+    }
     assert!(report.is_ok(), "{}", report.details());
     assert!(watch_problems.is_empty(), "{}", watch_problems.join("\n"));
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");

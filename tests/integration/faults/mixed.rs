@@ -88,11 +88,15 @@ struct Shared {
     problems: Mutex<Vec<String>>,
     /// How far the cluster clock may jump forward at a leader change (the skew, if ahead).
     skew_allowance: Duration,
+    /// When the side workload started: problems and [`Mixed::elapsed_ms`] count from here.
+    epoch: Instant,
 }
 
 impl Shared {
+    /// Notes a violation, stamped with the time into the run.
     fn problem(&self, what: String) {
-        self.problems.lock().unwrap().push(what);
+        let at = self.epoch.elapsed().as_millis();
+        self.problems.lock().unwrap().push(format!("[{at} ms] {what}"));
     }
 }
 
@@ -117,6 +121,7 @@ impl Mixed {
             batches: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             skew_allowance: skew.map(skew_size).unwrap_or_default(),
+            epoch: Instant::now(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let threads = bind
@@ -159,6 +164,11 @@ impl Mixed {
             shared,
             urls: urls.to_vec(),
         }
+    }
+
+    /// Milliseconds since the side workload started (the clock its problems are stamped with).
+    pub(crate) fn elapsed_ms(&self) -> u128 {
+        self.shared.epoch.elapsed().as_millis()
     }
 
     /// Stops the clients, then runs the end checks against the healed cluster: the batches'
@@ -367,7 +377,7 @@ fn read_ttl(shared: &Shared, http: &Http, rng: &mut SmallRng) {
     match found {
         Some(ttl_ms) => {
             if call > expired_from {
-                shared.problem(format!("{what}: found the key after its expiry"));
+                shared.problem(format!("{what}: found the key after its expiry (ttl_ms {ttl_ms:?})"));
             }
             match ttl_ms {
                 Some(ms) if ms > w.ttl.as_millis() as u64 => {
