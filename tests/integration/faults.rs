@@ -2,7 +2,9 @@
 //! killed, paused, partitioned, links slowed or made lossy, leadership moved, a member added
 //! and removed, and the whole cluster crashed; then a linearizability check of the recorded
 //! history and a count of lost acknowledged writes. Two of the six clients speak the Redis
-//! protocol (their writes and reads are checked by value: RESP reports no versions).
+//! protocol (their writes and reads are checked by value: RESP reports no versions). A mixed
+//! side workload (`faults/mixed.rs`) adds TTL keys, batches and scans with their own checks,
+//! and member 3 runs with its wall clock skewed (`DCACHE_FAULT_SKEW`, default `+1s`).
 //!
 //! `cargo test faults` runs every fault once (the CI version). For longer runs set
 //! `DCACHE_FAULT_ROUNDS=N` (rounds of all faults in a shuffled order, default 1),
@@ -11,6 +13,7 @@
 
 mod checker;
 mod harness;
+mod mixed;
 mod proxy;
 mod watcher;
 
@@ -55,6 +58,13 @@ const ALL_FAULTS: [Fault; 9] = [
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The wall-clock skew of member [`harness::SKEWED`] (libfaketime's form, `+1s` or `-2s`):
+/// `name` from the environment, `default` when unset, none when set to `none` or empty.
+fn env_skew(name: &str, default: &str) -> Option<String> {
+    let skew = std::env::var(name).unwrap_or_else(|_| default.to_string());
+    (!skew.is_empty() && skew != "none").then_some(skew)
 }
 
 /// Injects `fault` into the running cluster, keeps it for `hold` (the fault's duration, a
@@ -165,8 +175,9 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
             .as_millis() as u64,
     );
     let mut rng = SmallRng::seed_from_u64(seed);
+    let skew = env_skew("DCACHE_FAULT_SKEW", "+1s");
 
-    let mut fc = FaultCluster::start();
+    let mut fc = FaultCluster::start_skewed(skew.as_deref());
     let rec = Recorder::new();
     let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
     let nodes: Vec<(String, String)> = (0..3)
@@ -175,6 +186,7 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let keys = keys(6);
     let watchers = watcher::Watchers::start(&urls, "reg/");
     let load = Workload::start(&rec, &nodes, 6, &keys);
+    let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
     let mut injected = Vec::new();
     for round in 0..rounds {
         let mut faults = ALL_FAULTS.to_vec();
@@ -182,12 +194,15 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
             faults.shuffle(&mut rng);
         }
         for fault in faults {
-            injected.push(inject(&mut fc, fault, hold));
+            let from = side.elapsed_ms();
+            let what = inject(&mut fc, fault, hold);
+            injected.push(format!("[{from}-{} ms] {what}", side.elapsed_ms()));
         }
     }
     fc.heal();
     let leader = settle(&fc.cluster);
     load.stop();
+    let side = side.finish();
 
     // The final state joins the history: every key read linearizably on every node.
     for key in &keys {
@@ -216,9 +231,11 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
 
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "fault run (seed {seed}, {rounds} round(s), hold {hold:?}): ops ok {} / failed {} / unknown {}; \
+        "fault run (seed {seed}, {rounds} round(s), hold {hold:?}, member {} skewed {skew:?}): \
+         ops ok {} / failed {} / unknown {}; \
          of the ok ones over RESP {}; once-only writes acknowledged {}, lost {}; \
          peer connections cut by faults {}",
+        harness::SKEWED,
         count(&rec.ok),
         count(&rec.failed),
         count(&rec.unknown),
@@ -241,6 +258,7 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         logs.len(),
         watch_problems.len()
     );
+    println!("mixed: {}", side.summary());
     assert!(caught_up, "a watcher never reached version {newest}");
     assert!(
         watch_problems.is_empty(),
@@ -254,6 +272,7 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         count(&rec.resp_ok) > 100,
         "too few operations over RESP to mean anything"
     );
+    side.assert_ok();
 }
 
 /// The counter `name` from the node's `/metrics` (0 if it cannot be read).
@@ -364,8 +383,9 @@ fn soak_under_faults_stays_correct_and_flat() {
     let minutes = env_u64("DCACHE_SOAK_MINUTES", 30);
     let hold = Duration::from_millis(env_u64("DCACHE_FAULT_HOLD_MS", 2000));
     let seed = env_u64("DCACHE_FAULT_SEED", 1);
+    let skew = env_skew("DCACHE_SOAK_SKEW", "+1s");
     let mut rng = SmallRng::seed_from_u64(seed);
-    let mut fc = FaultCluster::start();
+    let mut fc = FaultCluster::start_skewed(skew.as_deref());
     let rec = Recorder::new();
     let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
     let nodes: Vec<(String, String)> = (0..3)
@@ -374,13 +394,17 @@ fn soak_under_faults_stays_correct_and_flat() {
     let keys = keys(6);
     let watchers = watcher::Watchers::start(&urls, "reg/");
     let load = Workload::start(&rec, &nodes, 6, &keys);
+    let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
     let started = std::time::Instant::now();
+    let mut injected = Vec::new();
     let end = Duration::from_secs(minutes * 60);
     let mut samples: Vec<Vec<Usage>> = Vec::new();
     let mut next_sample = Duration::ZERO;
     while started.elapsed() < end {
         let fault = *ALL_FAULTS.choose(&mut rng).unwrap();
+        let from = side.elapsed_ms();
         let what = inject(&mut fc, fault, hold);
+        injected.push(format!("[{from}-{} ms] {what}", side.elapsed_ms()));
         if started.elapsed() >= next_sample {
             settle(&fc.cluster);
             let now: Vec<Usage> = (0..3).filter_map(|i| usage(fc.cluster.node(i))).collect();
@@ -392,19 +416,33 @@ fn soak_under_faults_stays_correct_and_flat() {
         }
     }
     fc.heal();
-    settle(&fc.cluster);
+    let leader = settle(&fc.cluster);
     load.stop();
+    let side = side.finish();
+    let lost = rec.lost_unique(&scan_keys(&fc.cluster, leader, "once/"));
     let history = rec.history();
     let report = check(&history, Duration::from_secs(120));
     let logs = watchers.stop();
     let watch_problems = watcher::check(&logs, &history);
     println!(
+        "soak (seed {seed}, {minutes} min, member {} skewed {skew:?}): once-only writes acknowledged {}, lost {}",
+        harness::SKEWED,
+        rec.acked_unique(),
+        lost.len()
+    );
+    println!(
         "verdict: {}; watch problems: {}",
         report.summary(),
         watch_problems.len()
     );
+    println!("mixed: {}", side.summary());
+    if !side.problems.is_empty() {
+        println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
+    }
     assert!(report.is_ok(), "{}", report.details());
     assert!(watch_problems.is_empty(), "{}", watch_problems.join("\n"));
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    side.assert_ok();
     // Flat after warm-up: the peak of the last quarter against the peak of the quarter
     // before it, allowing 10% and a little slack (sled's log segments come and go by MiBs).
     let quarter = samples.len() / 4;

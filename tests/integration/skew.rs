@@ -18,19 +18,26 @@ const SKEW: &str = "+5s";
 /// Slack for the time a request takes and a follower's apply delay, in ms.
 const SLACK_MS: u64 = 250;
 
-/// The environment that runs a process with its wall clock `SKEW` ahead; checks first that
-/// libfaketime is installed and works (a `date` under it is ahead).
-fn skewed_env() -> Vec<(String, String)> {
+/// The environment that runs a process with its wall clock moved by `skew` (libfaketime's
+/// relative form, e.g. `+2s` or `-2s`), its monotonic clock left alone. Panics when
+/// libfaketime is not installed.
+pub(crate) fn faketime_env(skew: &str) -> Vec<(String, String)> {
     assert!(
         std::path::Path::new(LIBFAKETIME).exists(),
         "{LIBFAKETIME} is missing: install the `faketime` package (apt-get install faketime; .ci/run does)"
     );
-    let env = vec![
+    vec![
         ("LD_PRELOAD".to_string(), LIBFAKETIME.to_string()),
-        ("FAKETIME".to_string(), SKEW.to_string()),
+        ("FAKETIME".to_string(), skew.to_string()),
         // Only the wall clock: tokio's timers and Raft's timeouts run on the monotonic one.
         ("FAKETIME_DONT_FAKE_MONOTONIC".to_string(), "1".to_string()),
-    ];
+    ]
+}
+
+/// The environment that runs a process with its wall clock `SKEW` ahead; checks first that
+/// libfaketime is installed and works (a `date` under it is ahead).
+fn skewed_env() -> Vec<(String, String)> {
+    let env = faketime_env(SKEW);
     let out = std::process::Command::new("date")
         .arg("+%s")
         .envs(env.iter().cloned())

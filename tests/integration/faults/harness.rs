@@ -21,8 +21,11 @@ use crate::support::{enc, wait_until, Cluster, Http};
 /// Flags of every node: short timeouts so that clients learn outcomes quickly under faults.
 pub(crate) const NODE_FLAGS: &[&str] = &["--request-timeout", "2s"];
 
+/// The member whose wall clock [`FaultCluster::start_skewed`] moves.
+pub(crate) const SKEWED: usize = 2;
+
 /// A client gives up on a request after this long; the outcome of a write is then unknown.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The cluster and the proxies on its peer links (`links[&(from, to)]`).
 pub(crate) struct FaultCluster {
@@ -34,6 +37,14 @@ impl FaultCluster {
     /// Three founding nodes; node `i` reaches node `j`'s peer port only through the proxy
     /// of link (i, j).
     pub(crate) fn start() -> FaultCluster {
+        FaultCluster::start_skewed(None)
+    }
+
+    /// Like [`FaultCluster::start`], with member [`SKEWED`]'s wall clock moved by `skew`
+    /// (libfaketime's form, `+2s` or `-2s`) when given. The node keeps its environment, so
+    /// the skew survives every restart a fault makes.
+    pub(crate) fn start_skewed(skew: Option<&str>) -> FaultCluster {
+        let skew_env = skew.map(crate::skew::faketime_env).unwrap_or_default();
         let mut links: HashMap<(usize, usize), Proxy> = HashMap::new();
         let cluster = Cluster::start_prepared(3, NODE_FLAGS, &mut |nodes| {
             let peer_urls: Vec<String> = nodes.iter().map(|n| n.peer_url()).collect();
@@ -51,7 +62,11 @@ impl FaultCluster {
                             route
                         })
                         .collect();
-                    vec![("DCACHE_TEST_PEER_ROUTES".to_string(), routes.join(","))]
+                    let mut env = vec![("DCACHE_TEST_PEER_ROUTES".to_string(), routes.join(","))];
+                    if i == SKEWED {
+                        env.extend(skew_env.iter().cloned());
+                    }
+                    env
                 })
                 .collect()
         });
@@ -258,8 +273,14 @@ impl Recorder {
 
     /// Acknowledged once-only writes missing from `present` (keys a node lists).
     pub(crate) fn lost_unique(&self, present: &[String]) -> Vec<String> {
+        let present: std::collections::HashSet<&String> = present.iter().collect();
         let acked = self.acked_unique.lock().unwrap();
         acked.iter().filter(|k| !present.contains(k)).cloned().collect()
+    }
+
+    /// The once-only writes acknowledged so far (every one of them before this call).
+    pub(crate) fn acked_unique_keys(&self) -> Vec<String> {
+        self.acked_unique.lock().unwrap().clone()
     }
 
     /// How many once-only writes were acknowledged.
@@ -382,17 +403,9 @@ pub(crate) fn settle(c: &Cluster) -> usize {
     leader
 }
 
-/// The keys under `prefix` that node `i` lists (linearizable scan).
+/// The keys under `prefix` that node `i` lists (linearizable scan, every page).
 pub(crate) fn scan_keys(c: &Cluster, i: usize, prefix: &str) -> Vec<String> {
-    let (status, v): (u16, Value) = c.node(i).http.get(&format!(
-        "/api/v1/keys?prefix={}&limit=10000&consistency=linearizable",
-        enc(prefix)
-    ));
-    assert_eq!(status, 200, "scan on node {i}: {v}");
-    v["data"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["key"].as_str().unwrap().to_string())
-        .collect()
+    super::mixed::scan_all(&c.node(i).http, prefix, "linearizable")
+        .unwrap_or_else(|e| panic!("scan of {prefix} on node {i}: {e}"))
+        .0
 }
