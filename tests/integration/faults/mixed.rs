@@ -280,7 +280,7 @@ impl MixedReport {
     /// Panics with the violations, or when too few operations ran for the checks to mean
     /// anything.
     pub(crate) fn assert_ok(&self) {
-        let [written, _, reads, live, expired, _, b_ok, _, _, scans, _, _] = self.counts;
+        let [written, _, reads, live, expired, _, _, b_ok, _, _, scans, _, _] = self.counts;
         assert!(
             self.problems.is_empty(),
             "mixed workload violations ({}):\n{}",
