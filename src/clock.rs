@@ -2,8 +2,15 @@
 //! leader's timestamps (carried by the log entries it applies) and its own monotonic clock.
 //! Owns no state beyond one timestamp; never reads the wall clock, so a node whose wall
 //! clock is off (ahead or behind) still agrees with the leader on what has expired.
+//!
+//! Across a restart the monotonic clock is lost, and the stamps replayed from the log tell
+//! the leader's time as it was before the downtime. [`ClockMark`] carries the cluster clock
+//! over it: kept in the data dir, it becomes a floor under what a new leader stamps, so the
+//! cluster clock does not fall back to a slower member's wall clock after a full restart.
 
 use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 /// The newest leader timestamp this node has seen, and when it saw it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,11 +41,42 @@ impl LeaderClock {
     }
 }
 
+/// The cluster clock as this node told it, against its own wall clock at the same moment.
+/// Saved every second or so; read back at start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockMark {
+    /// The cluster clock (ms since the Unix epoch, the leader's time).
+    pub cluster_ms: u64,
+    /// This node's wall clock when the mark was taken.
+    pub wall_ms: u64,
+}
+
+impl ClockMark {
+    /// The cluster clock at local wall time `wall_now_ms`, carried from the mark by the
+    /// wall time elapsed since (so the downtime counts). A wall clock that went back since
+    /// the mark counts as no time elapsed: the result never falls below the mark.
+    pub fn at(&self, wall_now_ms: u64) -> u64 {
+        self.cluster_ms.saturating_add(wall_now_ms.saturating_sub(self.wall_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::LeaderClock;
+    use super::{ClockMark, LeaderClock};
+
+    #[test]
+    fn a_mark_carries_the_cluster_clock_over_downtime_and_never_back() {
+        let mark = ClockMark {
+            cluster_ms: 10_000,
+            wall_ms: 9_000,
+        };
+        // 5 s of downtime by the wall clock: the cluster clock moved on by as much.
+        assert_eq!(mark.at(14_000), 15_000);
+        // A wall clock set back since the mark: the mark itself, not less.
+        assert_eq!(mark.at(1_000), 10_000);
+    }
 
     #[test]
     fn the_clock_runs_on_from_the_newest_stamp_and_never_goes_back() {

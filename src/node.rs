@@ -106,6 +106,9 @@ struct Inner {
     shutdown: tokio_util::sync::CancellationToken,
     /// Why this node stopped itself: it met data of a format newer than it reads.
     incompatible: std::sync::OnceLock<String>,
+    /// The cluster clock as the previous run last saw it: a floor under this node's time as
+    /// leader, so a full restart does not hand the clock back to a slower wall clock.
+    clock_floor: Option<crate::clock::ClockMark>,
 }
 
 /// The outcome of one attempt inside [`Node::retry`].
@@ -115,6 +118,10 @@ enum Attempt<T> {
     /// No usable leader right now; try again until the deadline.
     Retry(String),
 }
+
+/// How far a leader's clock may run ahead of the stamps it has applied before it proposes an
+/// entry only to carry its time to the members ([`Node::clock_untold`]).
+const CLOCK_TOLD_WITHIN_MS: u64 = 50;
 
 /// Milliseconds since the Unix epoch by this node's wall clock.
 pub fn wall_clock_ms() -> u64 {
@@ -333,10 +340,19 @@ impl Node {
     fn read_clock_ms(&self, applied: &Applied) -> u64 {
         let cluster = applied.cluster_clock_ms();
         if self.leader_id() == Some(self.inner.id) {
-            wall_clock_ms().max(cluster)
+            self.leader_clock_ms(cluster)
         } else {
             cluster
         }
+    }
+
+    /// This node's time as leader, given the cluster clock it has applied: its wall clock,
+    /// raised to the cluster clock and to the previous run's mark carried over the downtime
+    /// ([`crate::clock::ClockMark`]), whichever is furthest ahead.
+    fn leader_clock_ms(&self, cluster: u64) -> u64 {
+        let wall = wall_clock_ms();
+        let floor = self.inner.clock_floor.map_or(0, |m| m.at(wall));
+        wall.max(cluster).max(floor)
     }
 
     /// The cluster's time as this node tells it (the leader's clock, as reads judge expiry
@@ -346,11 +362,34 @@ impl Node {
         self.read_clock_ms(&self.inner.state.read())
     }
 
+    /// On the leader: whether its clock runs ahead of the stamps it has applied by more than
+    /// [`CLOCK_TOLD_WITHIN_MS`] (a new leader whose wall clock or carried-over mark is
+    /// ahead), so members, whose reads judge expiry by the stamps they apply, would judge
+    /// by an older time than it does. One stamped entry (an empty purge) tells them. Never
+    /// before the first stamped entry: no key can expire before one.
+    fn clock_untold(&self) -> bool {
+        let now = self.stamp_clock_ms();
+        let told = self.inner.state.read().cluster_clock_ms();
+        told > 0 && now > told + CLOCK_TOLD_WITHIN_MS
+    }
+
+    /// The cluster clock to carry into the next run: this node's time (the leader's, as it
+    /// tells it), never below the previous run's mark carried forward, so a restart that
+    /// has not yet heard a new stamp does not save a clock that fell back. `None` before the
+    /// node has any time to tell.
+    fn clock_mark(&self) -> Option<crate::clock::ClockMark> {
+        let wall_ms = wall_clock_ms();
+        let floor = self.inner.clock_floor.map_or(0, |m| m.at(wall_ms));
+        let cluster_ms = self.clock_ms().max(floor);
+        (cluster_ms > 0).then_some(crate::clock::ClockMark { cluster_ms, wall_ms })
+    }
+
     /// The time this node stamps into the entries it proposes as leader: its wall clock,
     /// or the cluster clock if that is ahead, so the cluster clock only moves forward across
     /// leader changes.
     fn stamp_clock_ms(&self) -> u64 {
-        wall_clock_ms().max(self.inner.state.read().cluster_clock_ms())
+        let cluster = self.inner.state.read().cluster_clock_ms();
+        self.leader_clock_ms(cluster)
     }
 
     /// Returns once reading this node's applied state satisfies `consistency`.

@@ -121,6 +121,15 @@ async fn leader_read_index(node: &Node, consistency: Consistency) -> Result<u64,
         Consistency::Lease => ReadPolicy::LeaseRead,
         Consistency::Linearizable | Consistency::Local => ReadPolicy::ReadIndex,
     };
+    if node.clock_untold() {
+        // Readers judge expiry by the stamps they have applied: a leader whose clock is
+        // ahead of them (just elected after a full restart, or its wall clock ahead) stamps
+        // its time into the log first, so the read index covers it and a follower serving
+        // this read judges by the leader's time. A failure shows in the round below.
+        if let Err(e) = super::writes::propose_change(node, crate::cache::Change::Purge).await {
+            tracing::debug!(error = %e, "stamping the leader's clock before a read failed");
+        }
+    }
     match node.inner.raft.get_read_log_id(policy).await {
         Ok((read_log_id, _)) => Ok(read_log_id.log_id().index()),
         Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Err(NodeError::NotLeader),

@@ -137,6 +137,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
         Reroutes::from_env(),
     )?;
 
+    let clock_floor = store.clock_mark();
     let state_machine = StateMachine::restore(store.clone()).await.map_err(load)?;
     let state = state_machine.shared();
     let removed = crate::raft::network::RemovedSignal::default();
@@ -183,6 +184,7 @@ pub(super) async fn start(config: Config, shutdown: CancellationToken) -> Result
             reads: Default::default(),
             writes: Default::default(),
             incompatible: Default::default(),
+            clock_floor,
         }),
     };
     super::tasks::spawn_all(&node);

@@ -21,6 +21,7 @@ pub(super) fn spawn_all(node: &Node) {
     }
     tokio::spawn(purge_expired(node.clone()));
     tokio::spawn(compact_large_log(node.clone()));
+    tokio::spawn(mark_clock(node.clone()));
 }
 
 /// A periodic task's clock: ticks every `period`, a late tick delays the next rather than
@@ -75,11 +76,30 @@ async fn raise_cluster_format(node: Node) {
     }
 }
 
+/// How often the cluster clock mark is saved.
+const MARK_CLOCK_EVERY: Duration = Duration::from_secs(1);
+
+/// Saves the cluster clock as this node tells it, against its wall clock, so the next run
+/// can carry it over the downtime (see [`crate::clock::ClockMark`]). Only once the clock
+/// has been told something (a node that never applied a stamp has nothing to carry).
+async fn mark_clock(node: Node) {
+    let mut tick = ticker(MARK_CLOCK_EVERY);
+    while ticked(&node, &mut tick).await {
+        let Some(mark) = node.clock_mark() else {
+            continue;
+        };
+        if let Err(e) = node.inner.store.save_clock_mark(&mark) {
+            tracing::debug!(error = %e, "saving the cluster clock mark failed; will retry");
+        }
+    }
+}
+
 /// How often the leader looks for expired keys to purge.
 const PURGE_EVERY: Duration = Duration::from_millis(250);
 
 /// On the leader: proposes a purge whenever some key's expiry (leader clock) has passed, so
-/// every replica drops expired keys at the same log position.
+/// every replica drops expired keys at the same log position, or when its clock is ahead of
+/// the stamps the members have applied.
 async fn purge_expired(node: Node) {
     let mut tick = ticker(PURGE_EVERY);
     while ticked(&node, &mut tick).await {
@@ -89,7 +109,7 @@ async fn purge_expired(node: Node) {
         // Read before taking the state lock below: the clock takes it too.
         let now = node.stamp_clock_ms();
         let due = node.inner.state.read().cache.next_expiry().is_some_and(|t| t <= now);
-        if due {
+        if due || node.clock_untold() {
             if let Err(e) = super::writes::propose_change(&node, Change::Purge).await {
                 tracing::debug!(error = %e, "expiry purge not applied; will retry");
             }

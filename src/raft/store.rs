@@ -26,6 +26,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{LogEntry, LogId, NodeId, SnapshotMeta, TypeConfig, Vote};
+use crate::clock::ClockMark;
 
 mod files;
 mod log;
@@ -46,6 +47,8 @@ const KEY_SNAPSHOT_META: &[u8] = b"meta";
 const KEY_SNAPSHOT_DATA: &[u8] = b"data";
 /// File name (in the data dir) of the current snapshot body.
 const KEY_SNAPSHOT_FILE: &[u8] = b"file";
+/// The last [`ClockMark`] (cluster clock against this node's wall clock).
+const KEY_CLOCK: &[u8] = b"clock";
 
 /// Errors opening or reading the node's data directory.
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +217,21 @@ impl Store {
         self.put(&self.meta, KEY_NODE_ID, &id.node_id).map_err(io_err)?;
         self.put(&self.meta, KEY_CLUSTER_ID, &id.cluster_id).map_err(io_err)?;
         self.flush().await.map_err(io_err)
+    }
+
+    /// The cluster clock mark saved by the last run, if any (an unreadable one counts as
+    /// none: it is only a floor under the clock, and the log's stamps still apply).
+    pub fn clock_mark(&self) -> Option<ClockMark> {
+        self.get(&self.meta, KEY_CLOCK).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, path = %self.path.display(), "ignoring an unreadable cluster clock mark");
+            None
+        })
+    }
+
+    /// Saves `mark` over the previous one. Not flushed here: it rides on the next log fsync
+    /// or sled's own periodic flush; a mark lost in a crash leaves the previous one.
+    pub fn save_clock_mark(&self, mark: &ClockMark) -> io::Result<()> {
+        self.put(&self.meta, KEY_CLOCK, mark)
     }
 
     /// Whether this data dir holds any Raft state (a vote or log entries or a snapshot).

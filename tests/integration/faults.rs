@@ -25,7 +25,7 @@ use rand::SeedableRng;
 use reqwest::Method;
 
 use checker::{check, Op};
-use harness::{keys, scan_keys, settle, FaultCluster, Recorder, Workload};
+use harness::{keys, scan_keys, settle, settle_among, FaultCluster, Recorder, Workload};
 use proxy::Mode;
 
 use crate::support::{enc, Http};
@@ -139,8 +139,18 @@ fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
             // deadline; a member that never shows up again fails the run.
             let mut last = (0, serde_json::Value::Null);
             let mut maybe_removed = false;
+            let mut attempted = false;
             let removed = crate::support::wait_until(Duration::from_secs(20), || {
-                let leader = settle(&fc.cluster);
+                // After an attempt the joined member may be stopping (its removal took but
+                // the answer was lost): ask only the others which one leads.
+                let among: Vec<usize> = fc
+                    .cluster
+                    .live()
+                    .into_iter()
+                    .filter(|&i| !attempted || i != joined)
+                    .collect();
+                attempted = true;
+                let leader = settle_among(&fc.cluster, &among);
                 last = fc.cluster.node(leader).http.send(
                     Method::POST,
                     &format!("/api/v1/cluster/remove?target={}", enc(&who)),

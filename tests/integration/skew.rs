@@ -228,3 +228,50 @@ fn an_absolute_expiry_given_to_a_fast_follower_is_taken_against_the_leaders_cloc
         );
     }
 }
+
+/// Once a member whose clock runs ahead has led, the cluster clock runs ahead of the other
+/// members' wall clocks. A full restart must carry it over the downtime (each member's
+/// saved clock mark), not restart it from the last stamp in the log: a slower member that
+/// leads after the restart would otherwise hand keys the downtime as extra life.
+#[test]
+fn after_a_full_restart_a_slower_leader_carries_the_cluster_clock_over_the_downtime() {
+    const FAST: usize = 0;
+    const TTL_MS: u64 = 30_000;
+    // Long enough that a clock which lost the downtime stands out from request slack.
+    const DOWNTIME: Duration = Duration::from_secs(3);
+    let mut c = cluster_with_skewed(FAST);
+    let l = lead_with(&c, FAST);
+    set_ttl(&c.node(l).http, "tk", TTL_MS);
+    let acked = Instant::now();
+    // Every member has applied the set (so its clock has seen the fast leader's stamp) and
+    // saved a clock mark since (once a second).
+    let applied = wait_until(Duration::from_secs(5), || {
+        (0..3).all(|n| c.node(n).http.get_key("tk", Some("local")).0 == 200)
+    });
+    assert!(applied, "tk did not reach every member");
+    let marked = Instant::now();
+    wait_until(Duration::from_secs(5), || {
+        marked.elapsed() > Duration::from_millis(1500)
+    });
+
+    for n in 0..3 {
+        c.kill9(n);
+    }
+    // The downtime itself is the fault being tested, not a wait for some state.
+    std::thread::sleep(DOWNTIME);
+    c.restart_many(&[0, 1, 2]);
+    let l = lead_with(&c, 1);
+    assert_ne!(l, FAST);
+
+    for n in [l, 2, FAST] {
+        let what = format!("linearizable GET tk on {} after the full restart", c.node(n).name());
+        let r0 = Instant::now();
+        let got = c.node(n).http.get_key("tk", Some("linearizable"));
+        let ttl = ttl_of(&what, &got).unwrap_or_else(|| panic!("{what}: gone {TTL_MS} ms TTL early"));
+        let most = TTL_MS.saturating_sub(r0.duration_since(acked).as_millis() as u64) + SLACK_MS;
+        assert!(
+            ttl <= most,
+            "{what}: ttl_ms {ttl}, more than the {most} ms left: the cluster clock fell back by the downtime"
+        );
+    }
+}

@@ -394,7 +394,13 @@ fn try_set(http: &Http, key: &str, value: &str) -> Result<(u16, Value), reqwest:
 
 /// Waits until the live nodes agree on a leader and it accepts a write; returns it.
 pub(crate) fn settle(c: &Cluster) -> usize {
-    let leader = c.leader();
+    settle_among(c, &c.live())
+}
+
+/// Like [`settle`], asking only the nodes in `among` (e.g. not a member being removed, which
+/// stops itself once it learns it and may answer no status while it does).
+pub(crate) fn settle_among(c: &Cluster, among: &[usize]) -> usize {
+    let leader = c.leader_among(among);
     let http = Http::with_timeout(&c.node(leader).url(), CLIENT_TIMEOUT);
     let ok = wait_until(Duration::from_secs(20), || {
         try_set(&http, "settle", "x").is_ok_and(|(s, _)| s == 200)
