@@ -156,7 +156,12 @@ async fn add_learner(node: &Node, join: JoinRequest) -> Result<MemberInfo, NodeE
             join.name
         )));
     }
-    let id = members.iter().map(|m| m.id).max().unwrap_or(0) + 1;
+    // Above every id ever used, so a removed member's id is never given again: every member
+    // may still hold state keyed by it (its removal, its replication progress, its
+    // connections, an unapplied publication of its name). Every earlier id was allocated at
+    // or below the log index of its own join, and log indexes only grow.
+    let last_index = node.inner.raft.metrics().borrow_watched().last_log_index.unwrap_or(0);
+    let id = members.iter().map(|m| m.id).max().unwrap_or(0).max(last_index) + 1;
     let member = Member {
         name: join.name.clone(),
         peer_url: join.peer_url.clone(),

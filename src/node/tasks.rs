@@ -287,6 +287,9 @@ async fn publish_self(node: Node) {
                 current,
             )
         };
+        // Only the configuration that names this node as itself: a joiner replaying the log
+        // passes through configurations from before it joined, which cannot hold it.
+        let current = current.filter(|me| me.name == node.inner.config.name);
         match (leader, current) {
             (_, Some(me)) if me == want(&me) => return,
             (Some(((leader_id, term), leader)), Some(me)) if published_with != Some((leader_id, term)) => {

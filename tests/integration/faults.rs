@@ -12,9 +12,11 @@
 //! `DCACHE_FAULT_SEED` (printed by every run, to replay its fault order).
 
 mod checker;
+mod clocks;
 mod harness;
 mod mixed;
 mod proxy;
+mod run;
 mod watcher;
 
 use std::time::Duration;
@@ -28,7 +30,7 @@ use checker::{check, Op};
 use harness::{keys, scan_keys, settle, settle_among, FaultCluster, Recorder, Workload};
 use proxy::Mode;
 
-use crate::support::{enc, Http};
+use crate::support::enc;
 
 /// One kind of fault, injected for the hold time and then healed.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +164,7 @@ fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
                 maybe_removed |= last.0 >= 500;
                 done
             });
-            assert!(removed, "remove {who}: {} {}", last.0, last.1);
+            assert!(removed, "remove {who}: {} {}\n{}", last.0, last.1, fc.cluster.logs());
             fc.cluster.kill9(joined);
             format!("join {who} as a fourth voter, then remove it")
         }
@@ -187,16 +189,9 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
     let mut rng = SmallRng::seed_from_u64(seed);
     let skew = env_skew("DCACHE_FAULT_SKEW", "+1s");
 
-    let mut fc = FaultCluster::start_skewed(skew.as_deref());
-    let rec = Recorder::new();
-    let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
-    let nodes: Vec<(String, String)> = (0..3)
-        .map(|i| (fc.cluster.node(i).url(), fc.cluster.node(i).resp_url()))
-        .collect();
-    let keys = keys(6);
-    let watchers = watcher::Watchers::start(&urls, "reg/");
-    let load = Workload::start(&rec, &nodes, 6, &keys);
-    let side = mixed::Mixed::start(&rec, &urls, &[0, 1, 2, 0], skew.as_deref());
+    let fc = FaultCluster::start_skewed(skew.as_deref());
+    let allowance = skew.as_deref().map(mixed::skew_size).unwrap_or_default();
+    let mut run = run::Run::start(fc, allowance);
     let mut injected = Vec::new();
     for round in 0..rounds {
         let mut faults = ALL_FAULTS.to_vec();
@@ -204,85 +199,16 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
             faults.shuffle(&mut rng);
         }
         for fault in faults {
-            let from = side.elapsed_ms();
-            let what = inject(&mut fc, fault, hold);
-            injected.push(format!("[{from}-{} ms] {what}", side.elapsed_ms()));
+            let from = run.elapsed_ms();
+            let what = inject(&mut run.fc, fault, hold);
+            injected.push(format!("[{from}-{} ms] {what}", run.elapsed_ms()));
         }
     }
-    fc.heal();
-    let leader = settle(&fc.cluster);
-    load.stop();
-    let side = side.finish();
-
-    // The final state joins the history: every key read linearizably on every node.
-    for key in &keys {
-        for (i, url) in urls.iter().enumerate() {
-            rec.run(&Http::new(url), 100 + i, key, Op::Get, "linearizable");
-        }
-    }
-    let present = scan_keys(&fc.cluster, leader, "once/");
-    let lost = rec.lost_unique(&present);
-    let history = rec.history();
-    let report = check(&history, Duration::from_secs(30));
-
-    // Every watcher catches up with the last acknowledged write, then its stream is checked.
-    let newest = history
-        .iter()
-        .filter_map(|e| match e.outcome {
-            checker::Outcome::Set { version } => Some(version),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let caught_up = crate::support::wait_until(Duration::from_secs(30), || watchers.reached() >= newest);
-    let logs = watchers.stop();
-    let watch_problems = watcher::check(&logs, &history);
-    let resumes: u64 = logs.iter().map(|l| l.resumes).sum();
-
-    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-    println!(
-        "fault run (seed {seed}, {rounds} round(s), hold {hold:?}, member {} skewed {skew:?}): \
-         ops ok {} / failed {} / unknown {}; \
-         of the ok ones over RESP {}; once-only writes acknowledged {}, lost {}; \
-         peer connections cut by faults {}",
-        harness::SKEWED,
-        count(&rec.ok),
-        count(&rec.failed),
-        count(&rec.unknown),
-        count(&rec.resp_ok),
-        rec.acked_unique(),
-        lost.len(),
-        fc.cuts()
+    let title = format!(
+        "fault run (seed {seed}, {rounds} round(s), hold {hold:?}, member {} skewed {skew:?})",
+        harness::SKEWED
     );
-    let (writes, entries) = urls.iter().fold((0, 0), |(w, e), url| {
-        (
-            w + counter(url, "dcache_coalesced_writes_total"),
-            e + counter(url, "dcache_write_entries_total"),
-        )
-    });
-    println!("single-key writes proposed: {writes} in {entries} log entries (counters since each node's last start)");
-    println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
-    println!("verdict: {}", report.summary());
-    println!(
-        "watch: {} watchers, {resumes} resumes, caught up: {caught_up}, problems: {}",
-        logs.len(),
-        watch_problems.len()
-    );
-    println!("mixed: {}", side.summary());
-    assert!(caught_up, "a watcher never reached version {newest}");
-    assert!(
-        watch_problems.is_empty(),
-        "watch streams under faults:\n{}",
-        watch_problems.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
-    );
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
-    assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
-    assert!(
-        count(&rec.resp_ok) > 100,
-        "too few operations over RESP to mean anything"
-    );
-    side.assert_ok();
+    run.finish(&title, &injected);
 }
 
 /// The counter `name` from the node's `/metrics` (0 if it cannot be read).

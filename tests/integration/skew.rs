@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::support::{wait_until, Cluster, Http};
 
 /// libfaketime as Debian's `faketime` package installs it.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+pub(crate) const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 /// How far the skewed node's wall clock runs ahead.
 const SKEW: &str = "+5s";

@@ -342,3 +342,39 @@ fn a_node_joins_catches_up_and_a_member_is_removed_while_writes_go_on() {
     );
     assert_eq!(total, 0, "acknowledged writes lost during join and remove: {first:#?}");
 }
+
+/// A removed member's id is never given to a later joiner: every member may still hold
+/// state about the old one (its removal, its replication progress, its connections), so the
+/// second joiner must get a new id, be listed under its own name, become a voter and be
+/// removable in turn.
+#[test]
+fn a_member_id_is_never_reused_after_a_removal() {
+    let mut c = Cluster::start(3, &FAST);
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        let l = c.leader();
+        let j = c.join(l);
+        let name = c.node(j).name().to_string();
+        let mut last = Value::Null;
+        let voter = wait_until(Duration::from_secs(30), || {
+            last = c.status(c.leader());
+            member(&last, &name).is_some_and(|m| m["voter"] == true)
+        });
+        assert!(voter, "round {round}: {name} never became a voter: {last}");
+        let id = member(&last, &name).unwrap()["id"].as_u64().unwrap();
+        assert!(
+            !ids.contains(&id),
+            "round {round}: {name} got id {id}, already used by a removed member ({ids:?})"
+        );
+        ids.push(id);
+        let got = admin(&c.node(c.leader()).http, "remove", &name);
+        assert_eq!(got.0, 200, "round {round}: remove {name}: {}", got.1);
+        let exit = c.node_mut(j).wait_exit(Duration::from_secs(15));
+        assert_eq!(
+            exit.and_then(|e| e.code()),
+            Some(0),
+            "round {round}: removed {name} must exit 0: {exit:?}\n{}",
+            c.node(j).log()
+        );
+    }
+}

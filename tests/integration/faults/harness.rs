@@ -45,8 +45,14 @@ impl FaultCluster {
     /// the skew survives every restart a fault makes.
     pub(crate) fn start_skewed(skew: Option<&str>) -> FaultCluster {
         let skew_env = skew.map(crate::skew::faketime_env).unwrap_or_default();
+        FaultCluster::start_with(NODE_FLAGS, &[(SKEWED, skew_env)])
+    }
+
+    /// Three founding nodes started with `flags`; member `i` of each `(i, env)` in `envs`
+    /// also gets `env` (libfaketime's variables, say), kept across restarts.
+    pub(crate) fn start_with(flags: &[&str], envs: &[(usize, Vec<(String, String)>)]) -> FaultCluster {
         let mut links: HashMap<(usize, usize), Proxy> = HashMap::new();
-        let cluster = Cluster::start_prepared(3, NODE_FLAGS, &mut |nodes| {
+        let cluster = Cluster::start_prepared(3, flags, &mut |nodes| {
             let peer_urls: Vec<String> = nodes.iter().map(|n| n.peer_url()).collect();
             links.clear();
             let n = peer_urls.len();
@@ -63,8 +69,8 @@ impl FaultCluster {
                         })
                         .collect();
                     let mut env = vec![("DCACHE_TEST_PEER_ROUTES".to_string(), routes.join(","))];
-                    if i == SKEWED {
-                        env.extend(skew_env.iter().cloned());
+                    for (_, extra) in envs.iter().filter(|(member, _)| *member == i) {
+                        env.extend(extra.iter().cloned());
                     }
                     env
                 })
@@ -142,7 +148,12 @@ impl Recorder {
     /// Runs `op` on `key` over `conn` as client `client` and records it.
     fn run_on(&self, conn: &mut Conn, client: usize, key: &str, op: Op) {
         match conn {
-            Conn::Http(http) => self.run(http, client, key, op, "linearizable"),
+            // One HTTP client in two reads by lease: those reads are linearizable only while
+            // clocks run at the same rate, which every fault here keeps true.
+            Conn::Http(http) => {
+                let consistency = if client % 3 == 1 { "lease" } else { "linearizable" };
+                self.run(http, client, key, op, consistency)
+            }
             Conn::Resp(resp) => self.run_resp(resp, client, key, op),
         }
     }

@@ -119,13 +119,19 @@ impl Mixed {
     /// few milliseconds apart. `skew` is the member skew the run uses (libfaketime's form):
     /// early expiry within its size is counted apart, not as a violation.
     pub(crate) fn start(rec: &Arc<Recorder>, urls: &[String], bind: &[usize], skew: Option<&str>) -> Mixed {
+        Mixed::start_allowing(rec, urls, bind, skew.map(skew_size).unwrap_or_default())
+    }
+
+    /// Like [`Mixed::start`], with the allowance for the cluster clock's forward jumps given
+    /// directly (for clocks that drift or jump rather than sit at one offset).
+    pub(crate) fn start_allowing(rec: &Arc<Recorder>, urls: &[String], bind: &[usize], allowance: Duration) -> Mixed {
         let shared = Arc::new(Shared {
             counts: Counts::default(),
             ttl_acked: Mutex::new(Vec::new()),
             ttl_gone: Mutex::new(HashMap::new()),
             batches: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
-            skew_allowance: skew.map(skew_size).unwrap_or_default(),
+            skew_allowance: allowance,
             epoch: Instant::now(),
         });
         let stop = Arc::new(AtomicBool::new(false));
@@ -301,7 +307,7 @@ impl MixedReport {
 }
 
 /// The size of a libfaketime skew like `+2s`, `-1500ms`: how far the cluster clock may jump.
-fn skew_size(skew: &str) -> Duration {
+pub(crate) fn skew_size(skew: &str) -> Duration {
     let raw = skew.trim_start_matches(['+', '-']);
     humantime::parse_duration(raw).unwrap_or_else(|e| panic!("skew {skew:?} is not like +2s or -2s: {e}"))
 }

@@ -33,6 +33,8 @@ pub(crate) struct WatchLog {
     events: BTreeMap<(u64, String), Option<String>>,
     /// Versions an error event said were skipped: `(after, through]`.
     gaps: Vec<(u64, u64)>,
+    /// Key -> the version of its `expire` event (the purge entry's log index).
+    expiries: BTreeMap<String, u64>,
     pub(crate) resumes: u64,
     pub(crate) violations: Vec<String>,
 }
@@ -147,12 +149,35 @@ fn watch(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool, publish
                     published.store(last, Ordering::Relaxed);
                 }
                 handled.insert(id);
+                if kind == "expire" {
+                    log.expiries.insert(key.to_string(), version);
+                }
                 let value = (kind == "set").then(|| json["value"].as_str().unwrap_or_default().to_string());
                 log.events.insert((version, key.to_string()), value);
             }
         }
     }
     log
+}
+
+/// Every replica drops the same keys at the same log index: a key's `expire` event carries
+/// one version in every watcher that saw it (watchers move between members as they resume).
+/// Returns how many keys were seen expire by more than one watcher, and one line per key
+/// whose versions differ.
+pub(crate) fn check_expiries(logs: &[WatchLog]) -> (usize, Vec<String>) {
+    let mut by_key: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    for log in logs {
+        for (key, &version) in &log.expiries {
+            by_key.entry(key).or_default().push((&log.name, version));
+        }
+    }
+    let compared = by_key.values().filter(|seen| seen.len() > 1).count();
+    let problems = by_key
+        .iter()
+        .filter(|(_, seen)| seen.iter().any(|&(_, v)| v != seen[0].1))
+        .map(|(key, seen)| format!("{key} expired at different log indexes: {seen:?}"))
+        .collect();
+    (compared, problems)
 }
 
 /// Checks each watcher's events against the client `history` (see the module comment);

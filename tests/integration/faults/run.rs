@@ -1,0 +1,153 @@
+//! One checked fault run: the register workload, the mixed side workload and watchers on
+//! every member (of `reg/` and `ttl/`) started on a [`FaultCluster`], and at the end every
+//! check the fault suite makes, with one summary printed. Tests inject their own faults in
+//! between.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::checker::{self, check, Op};
+use super::harness::{keys, scan_keys, settle, FaultCluster, Recorder, Workload};
+use super::{counter, mixed, watcher};
+use crate::support::Http;
+
+/// A fault run in progress.
+pub(crate) struct Run {
+    pub(crate) fc: FaultCluster,
+    pub(crate) rec: Arc<Recorder>,
+    urls: Vec<String>,
+    keys: Vec<String>,
+    watchers: watcher::Watchers,
+    ttl_watchers: watcher::Watchers,
+    load: Workload,
+    side: mixed::Mixed,
+}
+
+impl Run {
+    /// Starts every client and watcher on `fc`. `allowance` is how far the cluster clock may
+    /// run ahead of true time under the run's clocks (see [`mixed::Mixed::start_allowing`]).
+    pub(crate) fn start(fc: FaultCluster, allowance: Duration) -> Run {
+        let rec = Recorder::new();
+        let urls: Vec<String> = (0..3).map(|i| fc.cluster.node(i).url()).collect();
+        let nodes: Vec<(String, String)> = (0..3)
+            .map(|i| (fc.cluster.node(i).url(), fc.cluster.node(i).resp_url()))
+            .collect();
+        let keys = keys(6);
+        let watchers = watcher::Watchers::start(&urls, "reg/");
+        let ttl_watchers = watcher::Watchers::start(&urls, "ttl/");
+        let load = Workload::start(&rec, &nodes, 6, &keys);
+        let side = mixed::Mixed::start_allowing(&rec, &urls, &[0, 1, 2, 0], allowance);
+        Run {
+            fc,
+            rec,
+            urls,
+            keys,
+            watchers,
+            ttl_watchers,
+            load,
+            side,
+        }
+    }
+
+    /// Milliseconds since the run started (the clock its problems are stamped with).
+    pub(crate) fn elapsed_ms(&self) -> u128 {
+        self.side.elapsed_ms()
+    }
+
+    /// Heals every link, stops the clients and checks everything: linearizability of the
+    /// register history (with a final read of every key on every member), no acknowledged
+    /// once-only write lost, every watcher's stream, each key expiring at the same log index
+    /// in every watcher, and the side workload. Prints `title`, the `injected` faults and the
+    /// figures; panics on any problem.
+    pub(crate) fn finish(self, title: &str, injected: &[String]) {
+        self.fc.heal();
+        let leader = settle(&self.fc.cluster);
+        self.load.stop();
+        let side = self.side.finish();
+        let rec = &self.rec;
+
+        // The final state joins the history: every key read linearizably on every node.
+        for key in &self.keys {
+            for (i, url) in self.urls.iter().enumerate() {
+                rec.run(&Http::new(url), 100 + i, key, Op::Get, "linearizable");
+            }
+        }
+        let present = scan_keys(&self.fc.cluster, leader, "once/");
+        let lost = rec.lost_unique(&present);
+        let history = rec.history();
+        let report = check(&history, Duration::from_secs(30));
+
+        // Every watcher catches up with the last acknowledged write, then its stream is checked.
+        let newest = history
+            .iter()
+            .filter_map(|e| match e.outcome {
+                checker::Outcome::Set { version } => Some(version),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let caught_up = crate::support::wait_until(Duration::from_secs(30), || self.watchers.reached() >= newest);
+        let logs = self.watchers.stop();
+        let watch_problems = watcher::check(&logs, &history);
+        let resumes: u64 = logs.iter().map(|l| l.resumes).sum();
+        // `Mixed::finish` waited for `ttl/` to empty everywhere: every expiry has been applied.
+        let ttl_logs = self.ttl_watchers.stop();
+        let (expiries_compared, expiry_problems) = watcher::check_expiries(&ttl_logs);
+
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        println!(
+            "{title}: ops ok {} / failed {} / unknown {}; \
+             of the ok ones over RESP {}; once-only writes acknowledged {}, lost {}; \
+             peer connections cut by faults {}",
+            count(&rec.ok),
+            count(&rec.failed),
+            count(&rec.unknown),
+            count(&rec.resp_ok),
+            rec.acked_unique(),
+            lost.len(),
+            self.fc.cuts()
+        );
+        let (writes, entries) = self.urls.iter().fold((0, 0), |(w, e), url| {
+            (
+                w + counter(url, "dcache_coalesced_writes_total"),
+                e + counter(url, "dcache_write_entries_total"),
+            )
+        });
+        println!(
+            "single-key writes proposed: {writes} in {entries} log entries (counters since each node's last start)"
+        );
+        println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
+        println!("verdict: {}", report.summary());
+        println!(
+            "watch: {} watchers, {resumes} resumes, caught up: {caught_up}, problems: {}; \
+             expiries seen by several watchers {expiries_compared}, at different indexes {}",
+            logs.len(),
+            watch_problems.len(),
+            expiry_problems.len()
+        );
+        println!("mixed: {}", side.summary());
+        assert!(caught_up, "a watcher never reached version {newest}");
+        assert!(
+            watch_problems.is_empty(),
+            "watch streams under faults:\n{}",
+            watch_problems.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+        assert!(
+            expiry_problems.is_empty(),
+            "members expired keys at different log indexes:\n{}",
+            expiry_problems.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+        assert!(
+            expiries_compared >= 20,
+            "too few expiries seen by several watchers to compare: {expiries_compared}"
+        );
+        assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+        assert!(report.is_ok(), "{}\n{}", report.summary(), report.details());
+        assert!(count(&rec.ok) > 500, "too few operations succeeded to mean anything");
+        assert!(
+            count(&rec.resp_ok) > 100,
+            "too few operations over RESP to mean anything"
+        );
+        side.assert_ok();
+    }
+}
