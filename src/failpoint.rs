@@ -16,6 +16,11 @@
 //! - `join-promoted`: the leader made the learner a voter, before answering anyone.
 //! - `remove-committed`: the leader committed a member's removal, not yet told it.
 //! - `removed-told`: a removed member heard that it was removed, not yet marked its data dir.
+//!
+//! A slow disk, for the same tests: `DCACHE_TEST_FSYNC_DELAY_FILE=PATH` makes every fsync of
+//! the Raft log wait first for the number of milliseconds written in `PATH` (read at each
+//! fsync, so a test can slow the disk down and let it recover while the node runs; a missing
+//! or unreadable file means no delay). Debug builds only, like the crash points.
 
 /// The environment variable naming the crash point (`NAME` or `NAME@N`).
 pub const ENV: &str = "DCACHE_CRASH_AT";
@@ -51,3 +56,21 @@ pub fn hit(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn hit(_point: &str) {}
+
+/// The environment variable naming the slow-disk file.
+pub const FSYNC_DELAY_ENV: &str = "DCACHE_TEST_FSYNC_DELAY_FILE";
+
+/// How long the next fsync of the Raft log should wait first (see the module comment).
+#[cfg(debug_assertions)]
+pub fn fsync_delay() -> Option<std::time::Duration> {
+    let path = std::env::var_os(FSYNC_DELAY_ENV)?;
+    let ms: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// Release builds have no slow-disk hook.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn fsync_delay() -> Option<std::time::Duration> {
+    None
+}

@@ -490,7 +490,13 @@ const FD_RETRY_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1
 /// (seven or more) for each job, and those wake-ups were a fifth of a loaded node's CPU.
 async fn flush(db: &sled::Db, path: &Path) -> io::Result<()> {
     let db = db.clone();
-    match tokio::time::timeout(FLUSH_TIMEOUT, tokio::task::spawn_blocking(move || db.flush())).await {
+    let flushed = tokio::task::spawn_blocking(move || {
+        if let Some(delay) = crate::failpoint::fsync_delay() {
+            std::thread::sleep(delay); // a slow disk, in tests only
+        }
+        db.flush()
+    });
+    match tokio::time::timeout(FLUSH_TIMEOUT, flushed).await {
         Ok(Ok(flushed)) => flushed.map(|_| ()).map_err(io::Error::other),
         Ok(Err(join)) => Err(io::Error::other(format!("flushing {} failed: {join}", path.display()))),
         Err(_) => Err(io::Error::new(

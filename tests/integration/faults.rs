@@ -5,6 +5,9 @@
 //! protocol (their writes and reads are checked by value: RESP reports no versions). A mixed
 //! side workload (`faults/mixed.rs`) adds TTL keys, batches and scans with their own checks,
 //! and member 3 runs with its wall clock skewed (`DCACHE_FAULT_SKEW`, default `+1s`).
+//! Watchers (SSE) and Redis keyspace subscribers on every member are checked against the
+//! history (`faults/run.rs`). `faults/clocks.rs` runs the workload under drifting and
+//! stepped clocks, `faults/slow_disk.rs` with one member's fsyncs slowed to 1.5 s.
 //!
 //! `cargo test faults` runs every fault once (the CI version). For longer runs set
 //! `DCACHE_FAULT_ROUNDS=N` (rounds of all faults in a shuffled order, default 1),
@@ -17,6 +20,8 @@ mod harness;
 mod mixed;
 mod proxy;
 mod run;
+mod slow_disk;
+mod subscriber;
 mod watcher;
 
 use std::time::Duration;
@@ -198,7 +203,11 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         if round > 0 {
             faults.shuffle(&mut rng);
         }
-        for fault in faults {
+        for (n, fault) in faults.into_iter().enumerate() {
+            if round == 0 && n == ALL_FAULTS.len() / 2 {
+                run.start_late_watchers();
+                injected.push(format!("[{} ms] watchers opened from version 0", run.elapsed_ms()));
+            }
             let from = run.elapsed_ms();
             let what = inject(&mut run.fc, fault, hold);
             injected.push(format!("[{from}-{} ms] {what}", run.elapsed_ms()));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::checker::{self, check, Op};
 use super::harness::{keys, scan_keys, settle, FaultCluster, Recorder, Workload};
-use super::{counter, mixed, watcher};
+use super::{counter, mixed, subscriber, watcher};
 use crate::support::Http;
 
 /// A fault run in progress.
@@ -19,6 +19,11 @@ pub(crate) struct Run {
     keys: Vec<String>,
     watchers: watcher::Watchers,
     ttl_watchers: watcher::Watchers,
+    /// Watchers opened mid-run from version 0: far in the past, so the member must replay
+    /// its kept history (or say COMPACTED and let them resume near the compaction point).
+    late_watchers: Option<watcher::Watchers>,
+    /// Redis keyspace subscribers on `reg/`, one per member.
+    subscribers: subscriber::Subscribers,
     load: Workload,
     side: mixed::Mixed,
 }
@@ -35,6 +40,8 @@ impl Run {
         let keys = keys(6);
         let watchers = watcher::Watchers::start(&urls, "reg/");
         let ttl_watchers = watcher::Watchers::start(&urls, "ttl/");
+        let resp_urls: Vec<String> = nodes.iter().map(|(_, resp)| resp.clone()).collect();
+        let subscribers = subscriber::Subscribers::start(&resp_urls, "reg/");
         let load = Workload::start(&rec, &nodes, 6, &keys);
         let side = mixed::Mixed::start_allowing(&rec, &urls, &[0, 1, 2, 0], allowance);
         Run {
@@ -44,9 +51,17 @@ impl Run {
             keys,
             watchers,
             ttl_watchers,
+            late_watchers: None,
+            subscribers,
             load,
             side,
         }
+    }
+
+    /// Opens one more watcher per member on `reg/`, from version 0, in the middle of the run
+    /// (see [`Run::late_watchers`]); checked at the end like the others.
+    pub(crate) fn start_late_watchers(&mut self) {
+        self.late_watchers = Some(watcher::Watchers::start(&self.urls, "reg/"));
     }
 
     /// Milliseconds since the run started (the clock its problems are stamped with).
@@ -63,6 +78,7 @@ impl Run {
         self.fc.heal();
         let leader = settle(&self.fc.cluster);
         self.load.stop();
+        let subscribed = self.subscribers.stop();
         let side = self.side.finish();
         let rec = &self.rec;
 
@@ -86,9 +102,18 @@ impl Run {
             })
             .max()
             .unwrap_or(0);
-        let caught_up = crate::support::wait_until(Duration::from_secs(30), || self.watchers.reached() >= newest);
-        let logs = self.watchers.stop();
+        let caught_up = crate::support::wait_until(Duration::from_secs(30), || {
+            self.watchers.reached() >= newest && self.late_watchers.as_ref().is_none_or(|w| w.reached() >= newest)
+        });
+        let mut logs = self.watchers.stop();
+        if let Some(late) = self.late_watchers {
+            logs.extend(late.stop().into_iter().map(|mut log| {
+                log.name = format!("late {}", log.name);
+                log
+            }));
+        }
         let watch_problems = watcher::check(&logs, &history);
+        let (notified, notify_problems) = subscriber::check(&subscribed, &watcher::ordered_events(&logs));
         let resumes: u64 = logs.iter().map(|l| l.resumes).sum();
         // `Mixed::finish` waited for `ttl/` to empty everywhere: every expiry has been applied.
         let ttl_logs = self.ttl_watchers.stop();
@@ -125,7 +150,21 @@ impl Run {
             watch_problems.len(),
             expiry_problems.len()
         );
+        println!(
+            "resp keyspace notifications: {} subscribers, {notified} checked, problems: {}",
+            subscribed.len(),
+            notify_problems.len()
+        );
         println!("mixed: {}", side.summary());
+        assert!(
+            notify_problems.is_empty(),
+            "keyspace notifications under faults:\n{}",
+            notify_problems.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+        assert!(
+            notified >= 100,
+            "too few keyspace notifications checked to mean anything: {notified}"
+        );
         assert!(caught_up, "a watcher never reached version {newest}");
         assert!(
             watch_problems.is_empty(),

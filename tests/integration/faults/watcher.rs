@@ -35,6 +35,9 @@ pub(crate) struct WatchLog {
     gaps: Vec<(u64, u64)>,
     /// Key -> the version of its `expire` event (the purge entry's log index).
     expiries: BTreeMap<String, u64>,
+    /// Every event handled, in arrival order, as `(version, key, is_set)`: events that share
+    /// a version (one entry of coalesced writes) keep the order the entry applies them in.
+    order: Vec<(u64, String, bool)>,
     pub(crate) resumes: u64,
     pub(crate) violations: Vec<String>,
 }
@@ -152,12 +155,33 @@ fn watch(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool, publish
                 if kind == "expire" {
                     log.expiries.insert(key.to_string(), version);
                 }
+                log.order.push((version, key.to_string(), kind == "set"));
                 let value = (kind == "set").then(|| json["value"].as_str().unwrap_or_default().to_string());
                 log.events.insert((version, key.to_string()), value);
             }
         }
     }
     log
+}
+
+/// The log's changes as the watchers saw them together, in log order, as `(key, is_set)`:
+/// the record RESP keyspace notifications are checked against.
+pub(crate) fn ordered_events(logs: &[WatchLog]) -> Vec<(String, bool)> {
+    // Per version, the fullest group any watcher saw (a watcher may have joined mid-entry).
+    let mut groups: BTreeMap<u64, Vec<(String, bool)>> = BTreeMap::new();
+    for log in logs {
+        let mut seen: BTreeMap<u64, Vec<(String, bool)>> = BTreeMap::new();
+        for (version, key, set) in &log.order {
+            seen.entry(*version).or_default().push((key.clone(), *set));
+        }
+        for (version, group) in seen {
+            let best = groups.entry(version).or_default();
+            if group.len() > best.len() {
+                *best = group;
+            }
+        }
+    }
+    groups.into_values().flatten().collect()
 }
 
 /// Every replica drops the same keys at the same log index: a key's `expire` event carries
