@@ -35,12 +35,13 @@ use checker::{check, Op};
 use harness::{keys, scan_keys, settle, settle_among, FaultCluster, Recorder, Workload};
 use proxy::Mode;
 
-use crate::support::enc;
+use crate::support::{enc, Flood};
 
 /// One kind of fault, injected for the hold time and then healed.
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     KillLeader,
+    FloodAndKillLeader,
     PauseLeader,
     IsolateLeader,
     CutLeaderFromFollower,
@@ -51,8 +52,9 @@ enum Fault {
     CrashAll,
 }
 
-const ALL_FAULTS: [Fault; 9] = [
+const ALL_FAULTS: [Fault; 10] = [
     Fault::KillLeader,
+    Fault::FloodAndKillLeader,
     Fault::PauseLeader,
     Fault::IsolateLeader,
     Fault::CutLeaderFromFollower,
@@ -89,6 +91,37 @@ fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
             std::thread::sleep(hold);
             fc.cluster.restart(leader);
             format!("kill -9 leader {who}, restart after {hold:?}")
+        }
+        Fault::FloodAndKillLeader => {
+            // Silent connections past the connection cap of every listener of every member
+            // (client, peer and RESP ports), reopened as the nodes close them; then the
+            // leader dies. The others must still elect a leader through the flood.
+            let addrs: Vec<std::net::SocketAddr> = fc
+                .cluster
+                .live()
+                .into_iter()
+                .flat_map(|i| {
+                    let n = fc.cluster.node(i);
+                    [n.url(), n.peer_url(), n.resp_url()]
+                })
+                .map(|u| u.split("://").nth(1).unwrap().parse().unwrap())
+                .collect();
+            let flood = Flood::start(addrs, harness::FLOOD_PER_PORT, Duration::from_millis(200));
+            fc.cluster.kill9(leader);
+            let others = fc.cluster.followers_of(leader);
+            let started = std::time::Instant::now();
+            let next = fc.cluster.leader_among(&others);
+            let elected = started.elapsed();
+            std::thread::sleep(hold);
+            drop(flood);
+            fc.cluster.restart(leader);
+            format!(
+                "{} silent connections on each port of every member, kill -9 leader {}: {} elected through the flood after {elected:?}; flood ended after {hold:?}, {} restarted",
+                harness::FLOOD_PER_PORT,
+                name(leader),
+                name(next),
+                name(leader)
+            )
         }
         Fault::PauseLeader => {
             // Past the longest election timeout (800 ms), so the others elect a new leader.

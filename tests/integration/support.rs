@@ -15,9 +15,11 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 mod cluster;
+mod flood;
 mod pki;
 
 pub(crate) use cluster::Cluster;
+pub(crate) use flood::Flood;
 pub(crate) use pki::Pki;
 
 /// The binary under test.

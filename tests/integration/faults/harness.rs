@@ -19,7 +19,10 @@ use super::proxy::{Mode, Proxy};
 use crate::support::{enc, wait_until, Cluster, Http};
 
 /// Flags of every node: short timeouts so that clients learn outcomes quickly under faults.
-pub(crate) const NODE_FLAGS: &[&str] = &["--request-timeout", "2s"];
+pub(crate) const NODE_FLAGS: &[&str] = &["--request-timeout", "2s", "--max-connections", "48"];
+
+/// Silent connections the flood fault keeps on each port: past `--max-connections`.
+pub(crate) const FLOOD_PER_PORT: usize = 60;
 
 /// The member whose wall clock [`FaultCluster::start_skewed`] moves.
 pub(crate) const SKEWED: usize = 2;

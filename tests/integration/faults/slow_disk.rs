@@ -4,12 +4,15 @@
 //! a leader and takes writes; when a fault takes one of them away the slow member's fsyncs
 //! are on the commit path and writes slow down, but nothing acknowledged is lost and every
 //! history stays linearizable. Then the disk recovers and the slow member catches up.
+//! A member this slow cannot take part in an election (its vote is durable only after an
+//! fsync longer than the election timeout): with the leader dead and only it and one other
+//! member up, there is no leader until a member with a fast disk returns.
 
 use std::time::Duration;
 
 use super::harness::{FaultCluster, NODE_FLAGS};
 use super::run::Run;
-use super::{inject, ALL_FAULTS};
+use super::{inject, Fault, ALL_FAULTS};
 
 /// The member with the slow disk.
 const SLOW: usize = 1;
@@ -29,7 +32,15 @@ fn a_follower_with_a_slow_disk_under_every_fault_loses_nothing_and_catches_up() 
         run.elapsed_ms(),
         SLOW + 1
     )];
-    for fault in ALL_FAULTS {
+    // Not the flood fault: it waits for the two members left after the leader's death to
+    // elect one, and a member whose fsync takes longer than the election timeout cannot
+    // answer a vote in time (the vote must be durable first), so those two never agree
+    // until a member with a fast disk returns. Every other fault brings the killed or cut
+    // member back within its hold.
+    for fault in ALL_FAULTS
+        .into_iter()
+        .filter(|f| !matches!(f, Fault::FloodAndKillLeader))
+    {
         let from = run.elapsed_ms();
         let what = inject(&mut run.fc, fault, hold);
         injected.push(format!("[{from}-{} ms] {what}", run.elapsed_ms()));

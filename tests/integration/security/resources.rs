@@ -3,77 +3,11 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
-use crate::support::{assert_error, wait_until, Cluster, Http, Node};
-
-/// Silent TCP connections an attacker keeps open: `per_addr` to each address, each one the
-/// node closes opened again every `every`. Stops (and closes them) on drop.
-struct Flood {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Flood {
-    fn start(addrs: Vec<SocketAddr>, per_addr: usize, every: Duration) -> Flood {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let mut conns: Vec<(SocketAddr, Option<TcpStream>)> = addrs
-            .iter()
-            .flat_map(|a| std::iter::repeat_n(*a, per_addr))
-            .map(|a| (a, None))
-            .collect();
-        // The first round is opened before returning, so the ports are flooded from then on.
-        reopen_closed(&mut conns);
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                // An attacker's pace, not a wait for a state.
-                std::thread::sleep(every);
-                reopen_closed(&mut conns);
-            }
-        });
-        Flood {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Opens every connection of `conns` that is not open or that the node has closed.
-fn reopen_closed(conns: &mut [(SocketAddr, Option<TcpStream>)]) {
-    for (addr, conn) in conns.iter_mut() {
-        if conn.as_mut().is_none_or(closed_by_peer) {
-            *conn = TcpStream::connect_timeout(addr, Duration::from_millis(200)).ok();
-            if let Some(c) = conn {
-                c.set_nonblocking(true).unwrap();
-            }
-        }
-    }
-}
-
-/// Whether the node closed the (non-blocking) connection.
-fn closed_by_peer(c: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 64];
-    match c.read(&mut buf) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-    }
-}
+use crate::support::{assert_error, wait_until, Cluster, Flood, Http, Node};
 
 fn addr(url: &str) -> SocketAddr {
     url.split("://").nth(1).unwrap().parse().unwrap()
