@@ -368,6 +368,9 @@ impl Node {
     /// by an older time than it does. One stamped entry (an empty purge) tells them. Never
     /// before the first stamped entry: no key can expire before one.
     fn clock_untold(&self) -> bool {
+        if !self.inner.raft.is_leader() {
+            return false;
+        }
         let now = self.stamp_clock_ms();
         let told = self.inner.state.read().cluster_clock_ms();
         told > 0 && now > told + CLOCK_TOLD_WITHIN_MS
