@@ -107,6 +107,7 @@ fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
                 .map(|u| u.split("://").nth(1).unwrap().parse().unwrap())
                 .collect();
             let flood = Flood::start(addrs, harness::FLOOD_PER_PORT, Duration::from_millis(200));
+            let storm = watch_storm(&fc.cluster, WATCH_STORM_PER_MEMBER);
             fc.cluster.kill9(leader);
             let others = fc.cluster.followers_of(leader);
             let started = std::time::Instant::now();
@@ -114,9 +115,11 @@ fn inject(fc: &mut FaultCluster, fault: Fault, hold: Duration) -> String {
             let elected = started.elapsed();
             std::thread::sleep(hold);
             drop(flood);
+            let streams = storm.len();
+            drop(storm);
             fc.cluster.restart(leader);
             format!(
-                "{} silent connections on each port of every member, kill -9 leader {}: {} elected through the flood after {elected:?}; flood ended after {hold:?}, {} restarted",
+                "{} silent connections on each port of every member and {streams} unread watch requests ({WATCH_STORM_PER_MEMBER} per member, past its 256 watcher slots), kill -9 leader {}: {} elected through the flood after {elected:?}; flood ended after {hold:?}, {} restarted",
                 harness::FLOOD_PER_PORT,
                 name(leader),
                 name(next),
@@ -251,6 +254,32 @@ fn a_cluster_under_faults_stays_linearizable_and_loses_no_acknowledged_write() {
         harness::SKEWED
     );
     run.finish(&title, &injected);
+}
+
+/// Watch streams the flood fault opens on each member: past the default `max-watchers`.
+const WATCH_STORM_PER_MEMBER: usize = 300;
+
+/// Opens `per_member` watch streams on every live member's client port and leaves them
+/// unread (a client that subscribes and never consumes); the streams a member refuses
+/// (503 past its watcher cap) or that fail to connect are simply not kept. Closing the
+/// returned sockets ends them.
+fn watch_storm(c: &crate::support::Cluster, per_member: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    let mut open = Vec::new();
+    for i in c.live() {
+        let url = c.node(i).url();
+        let addr: std::net::SocketAddr = url.split("://").nth(1).unwrap().parse().unwrap();
+        for n in 0..per_member {
+            let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+                continue;
+            };
+            let req = format!("GET /api/v1/watch?prefix=storm/{n} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            if s.write_all(req.as_bytes()).is_ok() {
+                open.push(s);
+            }
+        }
+    }
+    open
 }
 
 /// The counter `name` from the node's `/metrics` (0 if it cannot be read).
