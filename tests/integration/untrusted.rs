@@ -232,7 +232,7 @@ fn status_of_code(code: &str) -> Option<u16> {
         "KEY_NOT_FOUND" | "NOT_FOUND" | "MEMBER_NOT_FOUND" => 404,
         "METHOD_NOT_ALLOWED" => 405,
         "REQUEST_TIMEOUT" => 408,
-        "CONFLICT" | "TRANSFER_REFUSED" => 409,
+        "CONFLICT" | "TRANSFER_REFUSED" | "CLUSTER_VERSION" => 409,
         "CONDITION_FAILED" => 412,
         "PAYLOAD_TOO_LARGE" => 413,
         _ => return None,
