@@ -18,7 +18,7 @@ mod cluster;
 mod flood;
 mod pki;
 
-pub(crate) use cluster::Cluster;
+pub(crate) use cluster::{Cluster, NOFILE_OVERRIDE};
 pub(crate) use flood::Flood;
 pub(crate) use pki::Pki;
 

@@ -19,7 +19,22 @@ use super::proxy::{Mode, Proxy};
 use crate::support::{enc, wait_until, Cluster, Http};
 
 /// Flags of every node: short timeouts so that clients learn outcomes quickly under faults.
-pub(crate) const NODE_FLAGS: &[&str] = &["--request-timeout", "2s", "--max-connections", "48"];
+pub(crate) const NODE_FLAGS: &[&str] = &[
+    "--request-timeout",
+    "2s",
+    "--max-connections",
+    "48",
+    // Snapshots (and log purges) every 500 entries, several per run: lagging members catch
+    // up by snapshot under the faults, and watchers on them must be told.
+    "--snapshot-logs",
+    "500",
+];
+
+/// The member [`FaultCluster::start_skewed`] runs with a descriptor limit of [`LOW_NOFILE`]:
+/// under it the node lowers its connection caps at start, and the flood fault runs it out
+/// of descriptors (EMFILE is load, never a dead disk).
+pub(crate) const LOW_NOFILE_MEMBER: usize = 0;
+pub(crate) const LOW_NOFILE: u64 = 200;
 
 /// Silent connections the flood fault keeps on each port: past `--max-connections`.
 pub(crate) const FLOOD_PER_PORT: usize = 60;
@@ -48,7 +63,8 @@ impl FaultCluster {
     /// the skew survives every restart a fault makes.
     pub(crate) fn start_skewed(skew: Option<&str>) -> FaultCluster {
         let skew_env = skew.map(crate::skew::faketime_env).unwrap_or_default();
-        FaultCluster::start_with(NODE_FLAGS, &[(SKEWED, skew_env)])
+        let low_nofile = vec![(crate::support::NOFILE_OVERRIDE.to_string(), LOW_NOFILE.to_string())];
+        FaultCluster::start_with(NODE_FLAGS, &[(SKEWED, skew_env), (LOW_NOFILE_MEMBER, low_nofile)])
     }
 
     /// Three founding nodes started with `flags`; member `i` of each `(i, env)` in `envs`

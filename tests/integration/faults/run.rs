@@ -141,6 +141,16 @@ impl Run {
         println!(
             "single-key writes proposed: {writes} in {entries} log entries (counters since each node's last start)"
         );
+        let snapshots: Vec<String> = (0..3)
+            .map(|i| {
+                let st = self.fc.cluster.status(i);
+                format!(
+                    "{} snapshot at {} purged to {}",
+                    st["name"], st["snapshot_index"], st["purged_index"]
+                )
+            })
+            .collect();
+        println!("members at the end: {}", snapshots.join("; "));
         println!("faults injected ({}):\n  {}", injected.len(), injected.join("\n  "));
         println!("verdict: {}", report.summary());
         println!(

@@ -20,6 +20,10 @@ const LEADER_TIMEOUT: Duration = Duration::from_secs(20);
 /// variable of it.
 const BIN_OVERRIDE: &str = "__dcache_binary";
 
+/// A pseudo variable a [`Prepare`] may return: the node's descriptor limit (soft and hard,
+/// like `prlimit --nofile=N:N`), not an environment variable of it.
+pub(crate) const NOFILE_OVERRIDE: &str = "__dcache_nofile";
+
 pub(crate) type Prepare<'a> = dyn FnMut(&[Node]) -> Vec<Vec<(String, String)>> + 'a;
 
 /// Nodes `node1..nodeN` founded together with one `--initial-cluster`, plus any that joined
@@ -88,6 +92,9 @@ impl Cluster {
             for (node, mut env) in nodes.iter_mut().zip(envs) {
                 if let Some(pos) = env.iter().position(|(k, _)| k == BIN_OVERRIDE) {
                     node.bin = env.remove(pos).1.into();
+                }
+                if let Some(pos) = env.iter().position(|(k, _)| k == NOFILE_OVERRIDE) {
+                    node.nofile = Some(env.remove(pos).1.parse().expect("a descriptor limit"));
                 }
                 node.env = env;
             }
