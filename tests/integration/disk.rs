@@ -6,7 +6,7 @@
 
 mod node;
 mod snapshot;
-mod tmpfs;
+pub(crate) mod tmpfs;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,7 +21,7 @@ use node::{serve_args, DiskNode, NotHealthy};
 use tmpfs::Tmpfs;
 
 const KIB: u64 = 1024;
-const MIB: u64 = 1024 * KIB;
+pub(crate) const MIB: u64 = 1024 * KIB;
 
 /// The node's default request timeout: every request must be answered within it (plus slack).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

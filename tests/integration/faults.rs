@@ -16,6 +16,7 @@
 
 mod checker;
 mod clocks;
+mod full_disk;
 mod harness;
 mod mixed;
 mod proxy;

@@ -15,7 +15,7 @@ mod completions;
 mod config;
 mod crash;
 mod dash;
-mod disk;
+pub(crate) mod disk;
 mod durability;
 mod failover;
 mod faults;
