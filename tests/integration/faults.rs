@@ -300,38 +300,36 @@ fn local_reads_on_a_partitioned_leader_are_caught_as_not_linearizable() {
     let c = &fc.cluster;
     let leader = settle(c);
     let key = "reg/stale";
-    rec.run(
-        &c.node(leader).http,
-        0,
-        key,
-        Op::Set {
-            value: "before".to_string(),
-        },
-        "",
-    );
+    write_then_cut_off(&fc, &rec, leader, key);
+    // The old leader, cut off, still answers local reads from its stale copy.
+    rec.run(&c.node(leader).http, 2, key, Op::Get, "local");
+    fc.heal();
+    assert_stale_read_caught(&rec, "a stale local read during a partition");
+}
+
+/// Writes `key` = "before" through `leader` (client 0) and waits until every member has it,
+/// cuts `leader` off, and writes "after" through the leader the others elect (client 1):
+/// the set-up for a stale read on the cut-off leader.
+fn write_then_cut_off(fc: &FaultCluster, rec: &Recorder, leader: usize, key: &str) {
+    let c = &fc.cluster;
+    let set = |value: &str| Op::Set {
+        value: value.to_string(),
+    };
+    rec.run(&c.node(leader).http, 0, key, set("before"), "");
     for i in 0..3 {
         let applied = crate::support::wait_until(Duration::from_secs(10), || {
             c.node(i).http.get_key(key, Some("local")).0 == 200
         });
         assert!(applied, "node {i} did not apply the first write");
     }
-
     fc.isolate(leader);
-    let others = c.followers_of(leader);
-    let new_leader = c.leader_among(&others);
-    rec.run(
-        &c.node(new_leader).http,
-        1,
-        key,
-        Op::Set {
-            value: "after".to_string(),
-        },
-        "",
-    );
-    // The old leader, cut off, still answers local reads from its stale copy.
-    rec.run(&c.node(leader).http, 2, key, Op::Get, "local");
-    fc.heal();
+    let new_leader = c.leader_among(&c.followers_of(leader));
+    rec.run(&c.node(new_leader).http, 1, key, set("after"), "");
+}
 
+/// Asserts that the three operations of `rec` (two writes, then a read on the cut-off leader)
+/// all have a definite outcome and that the checker reports the stale read (`what`).
+fn assert_stale_read_caught(rec: &Recorder, what: &str) {
     let history = rec.history();
     assert_eq!(
         history.len(),
@@ -342,7 +340,7 @@ fn local_reads_on_a_partitioned_leader_are_caught_as_not_linearizable() {
     println!("verdict: {}\n{}", report.summary(), report.details());
     assert!(
         !report.is_ok() && report.summary().contains("violation"),
-        "a stale local read during a partition must be reported: {}",
+        "{what} must be reported: {}",
         report.summary()
     );
 }

@@ -23,17 +23,8 @@ fn a_snapshot_that_would_fill_the_disk_is_refused_and_installed_once_space_retur
 
     // The lagging member's data dir moves onto a small disk (the path becomes a link to it).
     let disk = Tmpfs::mount(160 * MIB);
-    let data_dir = c.node(lagging).data_dir().to_path_buf();
+    disk.take_over(c.node(lagging).data_dir());
     let moved = disk.path().join("data");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&data_dir)
-        .arg(&moved)
-        .status()
-        .unwrap();
-    assert!(copied.success(), "cp -a {} {}", data_dir.display(), moved.display());
-    std::fs::remove_dir_all(&data_dir).unwrap();
-    std::os::unix::fs::symlink(&moved, &data_dir).unwrap();
 
     // 12 MiB of values and enough entries for the leader to snapshot and purge past what the
     // lagging member has: it can only catch up by snapshot.

@@ -65,6 +65,16 @@ impl Tmpfs {
         path
     }
 
+    /// Moves the (stopped) node's `data_dir` onto this disk: copies it here with `cp -a` and
+    /// leaves a link to the copy at the old path, so the node restarts on this disk.
+    pub(crate) fn take_over(&self, data_dir: &Path) {
+        let moved = self.path().join("data");
+        let copied = Command::new("cp").arg("-a").arg(data_dir).arg(&moved).status().unwrap();
+        assert!(copied.success(), "cp -a {} {}", data_dir.display(), moved.display());
+        std::fs::remove_dir_all(data_dir).unwrap();
+        std::os::unix::fs::symlink(&moved, data_dir).unwrap();
+    }
+
     /// Creates `name` and grows it until the file system is full, then gives back `leave`
     /// bytes (page granular), so that almost nothing is free.
     pub(crate) fn fill(&self, name: &str, leave: u64) -> PathBuf {

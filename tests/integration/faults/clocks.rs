@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 
-use super::checker::{check, Op};
+use super::checker::Op;
 use super::harness::{settle, FaultCluster, Recorder, NODE_FLAGS};
 use super::run::Run;
 use crate::skew::LIBFAKETIME;
@@ -124,18 +124,7 @@ fn lease_reads_on_a_cut_off_leader_whose_clock_runs_slow_are_caught_as_stale() {
 
     let rec = Recorder::new();
     let key = "reg/lease";
-    rec.run(&c.node(SLOW).http, 0, key, Op::Set { value: "before".into() }, "");
-    for i in 0..3 {
-        let applied = crate::support::wait_until(Duration::from_secs(10), || {
-            c.node(i).http.get_key(key, Some("local")).0 == 200
-        });
-        assert!(applied, "node {i} did not apply the first write");
-    }
-
-    fc.isolate(SLOW);
-    let others = c.followers_of(SLOW);
-    let new_leader = c.leader_among(&others);
-    rec.run(&c.node(new_leader).http, 1, key, Op::Set { value: "after".into() }, "");
+    super::write_then_cut_off(&fc, &rec, SLOW, key);
     // The cut-off leader's lease has not run out by its slow clock: it answers from its
     // stale copy.
     let (status, body) = c.node(SLOW).http.get_key(key, Some("lease"));
@@ -145,18 +134,5 @@ fn lease_reads_on_a_cut_off_leader_whose_clock_runs_slow_are_caught_as_stale() {
         status, 200,
         "the cut-off leader refused the lease read ({body}): its lease ran out before the others elected, so the test shows nothing"
     );
-
-    let history = rec.history();
-    assert_eq!(
-        history.len(),
-        3,
-        "every operation must have a definite outcome: {history:?}"
-    );
-    let report = check(&history, Duration::from_secs(10));
-    println!("verdict: {}\n{}", report.summary(), report.details());
-    assert!(
-        !report.is_ok() && report.summary().contains("violation"),
-        "a stale lease read beyond the drift bound must be reported: {}",
-        report.summary()
-    );
+    super::assert_stale_read_caught(&rec, "a stale lease read beyond the drift bound");
 }

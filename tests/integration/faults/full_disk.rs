@@ -25,17 +25,7 @@ fn a_member_whose_disk_fills_up_under_faults_loses_nothing_and_catches_up() {
     // Move the victim's data dir onto a small disk (the path becomes a link to it).
     run.fc.cluster.kill9(VICTIM);
     let disk = Tmpfs::mount(256 * MIB);
-    let data_dir = run.fc.cluster.node(VICTIM).data_dir().to_path_buf();
-    let moved = disk.path().join("data");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&data_dir)
-        .arg(&moved)
-        .status()
-        .unwrap();
-    assert!(copied.success(), "cp -a {} {}", data_dir.display(), moved.display());
-    std::fs::remove_dir_all(&data_dir).unwrap();
-    std::os::unix::fs::symlink(&moved, &data_dir).unwrap();
+    disk.take_over(run.fc.cluster.node(VICTIM).data_dir());
     run.fc.cluster.restart(VICTIM);
     injected.push(format!(
         "[{} ms] member 3's data dir moved onto a 256 MiB tmpfs",
