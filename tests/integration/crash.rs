@@ -189,13 +189,7 @@ fn follower_crashes_at(c: &mut Cluster, point: &str, tag: &str) {
     c.restart(f);
     let writer = Writer::start(c, tag);
     await_crash(c, f, point);
-    c.node_mut(f).set_env(&[]);
-    c.restart(f);
-    assert!(
-        writer.await_more(50, Duration::from_secs(30)),
-        "writes stalled after the restart"
-    );
-    let acked = writer.stop();
+    let acked = restart_without_crash_point(c, f, writer);
     assert!(acked.len() >= 50, "too few writes to mean anything: {}", acked.len());
     check_recovered(c, &[0, 1, 2], f, &acked);
 }
@@ -235,13 +229,7 @@ fn a_member_killed_while_installing_a_snapshot_from_the_leader_comes_back_with_e
         c.node_mut(f).set_env(&[("DCACHE_CRASH_AT", point)]);
         c.node_mut(f).launch();
         await_crash(&mut c, f, point);
-        c.node_mut(f).set_env(&[]);
-        c.restart(f);
-        assert!(
-            writer.await_more(50, Duration::from_secs(30)),
-            "writes stalled after the restart"
-        );
-        let acked = writer.stop();
+        let acked = restart_without_crash_point(&mut c, f, writer);
         check_recovered(&c, &[0, 1, 2], f, &acked);
     }
 }
@@ -259,13 +247,7 @@ fn a_leader_killed_in_the_middle_of_a_join_leaves_the_new_member_a_voter() {
         );
         let joined = c.join(via);
         await_crash(&mut c, leader, point);
-        c.node_mut(leader).set_env(&[]);
-        c.restart(leader);
-        assert!(
-            writer.await_more(50, Duration::from_secs(30)),
-            "writes stalled after the restart"
-        );
-        let acked = writer.stop();
+        let acked = restart_without_crash_point(&mut c, leader, writer);
         check_recovered(&c, &[0, 1, 2, joined], joined, &acked);
         check_recovered(&c, &[0, 1, 2, joined], leader, &acked);
     }
@@ -340,4 +322,16 @@ fn a_member_removed_while_the_leader_or_itself_crashes_stops_for_good() {
         let acked = writer.stop();
         check_recovered(&c, &[0, 1, 2], leader, &acked);
     }
+}
+
+/// Starts `node` again without its crash point, checks that `writer` gets 50 more writes
+/// acknowledged within 30 s, stops it and returns every write it had acknowledged.
+fn restart_without_crash_point(c: &mut Cluster, node: usize, writer: Writer) -> BTreeMap<String, String> {
+    c.node_mut(node).set_env(&[]);
+    c.restart(node);
+    assert!(
+        writer.await_more(50, Duration::from_secs(30)),
+        "writes stalled after the restart"
+    );
+    writer.stop()
 }
