@@ -103,8 +103,23 @@ pub fn fit(limits: &mut ConnLimits, limit: u64) -> Result<Option<String>, FdErro
 
 /// Whether `e` is the process (EMFILE) or the system (ENFILE) running out of descriptors:
 /// a transient condition to wait out, never a sign of a failing disk.
+/// Errors wrapped with context (whose source is the original `io::Error`) are looked through.
 pub fn is_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(c) if c == nix::libc::EMFILE || c == nix::libc::ENFILE)
+    let mut error: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(current) = error {
+        if let Some(io) = current.downcast_ref::<io::Error>() {
+            if matches!(io.raw_os_error(), Some(c) if c == nix::libc::EMFILE || c == nix::libc::ENFILE) {
+                return true;
+            }
+            // A custom io::Error's payload is its `get_ref`, not its `source`.
+            if let Some(inner) = io.get_ref() {
+                error = Some(inner);
+                continue;
+            }
+        }
+        error = current.source();
+    }
+    false
 }
 
 static PRESSURE: LazyLock<Notify> = LazyLock::new(Notify::new);
@@ -134,5 +149,18 @@ mod tests {
         assert!(limits.max_connections >= 4 && limits.max_watchers >= 2);
         let mut limits = ConnLimits::default();
         assert!(matches!(fit(&mut limits, 70), Err(FdError::TooLow { limit: 70 })));
+    }
+
+    #[test]
+    fn exhaustion_is_told_through_added_context() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("opening a file: {0}")]
+        struct Context(#[source] io::Error);
+        let emfile = || io::Error::from_raw_os_error(nix::libc::EMFILE);
+        assert!(is_exhaustion(&emfile()));
+        assert!(is_exhaustion(&io::Error::new(io::ErrorKind::Other, Context(emfile()))));
+        let enospc = io::Error::from_raw_os_error(nix::libc::ENOSPC);
+        assert!(!is_exhaustion(&io::Error::new(io::ErrorKind::Other, Context(enospc))));
+        assert!(!is_exhaustion(&io::Error::other("too many open files")));
     }
 }

@@ -244,25 +244,13 @@ impl Store {
                 .map_err(io::Error::other)?)
     }
 
-    /// Starts a new snapshot body through about log index `index` in the data dir. Running
-    /// out of file descriptors is load, not a failing disk: listeners are told to shed idle
-    /// connections and the file is tried again (for about half a minute).
+    /// Starts a new snapshot body through about log index `index` in the data dir.
     pub async fn new_snapshot(&self, index: u64) -> io::Result<SnapshotWriter> {
-        let mut pause = std::time::Duration::from_millis(25);
-        let mut attempt = 0;
-        loop {
-            let path = self.dir().join(files::snapshot_file_name(index));
-            match SnapshotWriter::create(path, self.pinned.clone()) {
-                Err(e) if crate::fds::is_exhaustion(&e) && attempt < FD_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(error = %e, attempt, "out of file descriptors creating a snapshot file; retrying");
-                    crate::fds::report_exhaustion();
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(FD_RETRY_MAX_PAUSE);
-                }
-                other => return other,
-            }
-        }
+        let path = self.dir().join(files::snapshot_file_name(index));
+        retry_out_of_fds("creating a snapshot file", || {
+            SnapshotWriter::create(path.clone(), self.pinned.clone())
+        })
+        .await
     }
 
     /// Durably makes `body` (a finished body file) the stored snapshot at `meta`; returns the
@@ -340,7 +328,8 @@ impl Store {
         };
         if let Some(name) = self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? {
             let path = self.dir().join(String::from_utf8_lossy(&name).as_ref());
-            return Ok(Some((meta, SnapshotFile::open(&path)?)));
+            let file = retry_out_of_fds("opening the snapshot file", || SnapshotFile::open(&path)).await?;
+            return Ok(Some((meta, file)));
         }
         let data = self
             .snapshot
@@ -478,10 +467,30 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// How often, and how far apart at most, creating a file that ran out of descriptors is
+/// How often, and how far apart at most, opening a file that ran out of descriptors is
 /// retried.
 const FD_RETRIES: u32 = 40;
 const FD_RETRY_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `open` until it does not run out of file descriptors, for about half a minute.
+/// Running out is load, not a failing disk: listeners are told to shed idle connections
+/// before each retry.
+async fn retry_out_of_fds<T>(doing: &str, mut open: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut pause = std::time::Duration::from_millis(25);
+    let mut attempt = 0;
+    loop {
+        match open() {
+            Err(e) if crate::fds::is_exhaustion(&e) && attempt < FD_RETRIES => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "out of file descriptors {doing}; retrying");
+                crate::fds::report_exhaustion();
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(FD_RETRY_MAX_PAUSE);
+            }
+            other => return other,
+        }
+    }
+}
 
 /// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
 ///

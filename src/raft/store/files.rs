@@ -55,7 +55,7 @@ pub struct SnapshotFile {
 impl SnapshotFile {
     /// Opens the body at `path`.
     pub fn open(path: &Path) -> io::Result<SnapshotFile> {
-        let context = |e: io::Error| io::Error::new(e.kind(), format!("snapshot file {}: {e}", path.display()));
+        let context = |e| with_path(e, "snapshot file", path);
         let file = File::open(path).map_err(context)?;
         let len = file.metadata().map_err(context)?.len();
         Ok(SnapshotFile {
@@ -153,24 +153,55 @@ pub struct SnapshotWriter {
     /// The final path; the file is written next to it with [`PARTIAL`] appended.
     path: PathBuf,
     out: Option<BufWriter<File>>,
+    dir: Option<File>,
     pinned: Pinned,
+}
+
+/// An I/O error with what was being done to which file. The original error stays its
+/// source, so its OS error code can still be told (running out of descriptors is retried).
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} {}: {source}", path.display())]
+struct PathError {
+    doing: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+pub(super) fn with_path(source: io::Error, doing: &'static str, path: &Path) -> io::Error {
+    io::Error::new(
+        source.kind(),
+        PathError {
+            doing,
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
 /// Suffix of a body file still being written; such files are removed when the store opens.
 pub(super) const PARTIAL: &str = ".partial";
 
 impl SnapshotWriter {
-    /// Starts the body that will be `path` (which must not exist).
+    /// Starts the body that will be `path` (which must not exist). Every descriptor the body
+    /// needs (the file, opened for reading back too, and its directory, for the fsync after
+    /// the rename) is taken here, so running out of descriptors shows at the start, where
+    /// it is retried, and never halfway through.
     pub(super) fn create(path: PathBuf, pinned: Pinned) -> io::Result<SnapshotWriter> {
         let partial = partial(&path);
+        let dir = match path.parent() {
+            Some(dir) => Some(File::open(dir).map_err(|e| with_path(e, "opening the snapshot directory", dir))?),
+            None => None,
+        };
         let file = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .open(&partial)
-            .map_err(|e| io::Error::new(e.kind(), format!("creating snapshot file {}: {e}", partial.display())))?;
+            .map_err(|e| with_path(e, "creating snapshot file", &partial))?;
         Ok(SnapshotWriter {
             path,
             out: Some(BufWriter::with_capacity(CHUNK, file)),
+            dir,
             pinned,
         })
     }
@@ -179,8 +210,8 @@ impl SnapshotWriter {
     /// the body is then complete and durable, and pinned until recorded as the current
     /// snapshot or dropped.
     pub fn finish(mut self) -> io::Result<SnapshotFile> {
-        let context =
-            |e: io::Error| io::Error::new(e.kind(), format!("writing snapshot file {}: {e}", self.path.display()));
+        let path = self.path.clone();
+        let context = |e| with_path(e, "writing snapshot file", &path);
         let out = self
             .out
             .take()
@@ -196,20 +227,29 @@ impl SnapshotWriter {
             pinned: self.pinned.clone(),
         });
         let partial = partial(&self.path);
-        let done = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|file| file.sync_all())
-            .and_then(|()| std::fs::rename(&partial, &self.path))
-            .and_then(|()| sync_dir(&self.path));
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(&partial);
-            let _ = std::fs::remove_file(&self.path);
-            return Err(context(e));
+        let dir = self.dir.take();
+        let done = out.into_inner().map_err(|e| e.into_error()).and_then(|file| {
+            file.sync_all()?;
+            std::fs::rename(&partial, &self.path)?;
+            if let Some(dir) = &dir {
+                dir.sync_all()?;
+            }
+            let len = file.metadata()?.len();
+            Ok((file, len))
+        });
+        match done {
+            Ok((file, len)) => Ok(SnapshotFile {
+                path: self.path.clone(),
+                file: Arc::new(file),
+                len,
+                _pin: Some(pin),
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&self.path);
+                Err(context(e))
+            }
         }
-        let mut file = SnapshotFile::open(&self.path)?;
-        file._pin = Some(pin);
-        Ok(file)
     }
 }
 
@@ -240,14 +280,6 @@ impl Drop for SnapshotWriter {
         if self.out.take().is_some() {
             let _ = std::fs::remove_file(partial(&self.path));
         }
-    }
-}
-
-/// fsyncs the directory holding `path`, so a new file's name survives a crash.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
-        None => Ok(()),
     }
 }
 

@@ -143,3 +143,36 @@ async fn single_entry_values_of_older_data_dirs_still_read() {
     let state = store.get_log_state().await.unwrap();
     assert_eq!(state.last_log_id.map(|l| l.index()), Some(4));
 }
+
+/// Running out of descriptors opening a snapshot file is waited out (the error as the file
+/// code wraps it, with the path); any other error is returned at once.
+#[tokio::test(start_paused = true)]
+async fn opening_a_file_is_retried_while_out_of_descriptors_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let emfile = |attempts: &mut u32| {
+        *attempts += 1;
+        let path = dir.path().join("body");
+        Err::<(), _>(files::with_path(
+            io::Error::from_raw_os_error(nix::libc::EMFILE),
+            "creating snapshot file",
+            &path,
+        ))
+    };
+    let mut attempts = 0;
+    let mut fail_twice = || if attempts < 2 { emfile(&mut attempts) } else { Ok(()) };
+    retry_out_of_fds("testing", &mut fail_twice).await.unwrap();
+    assert_eq!(attempts, 2);
+
+    let mut attempts = 0;
+    let err = retry_out_of_fds("testing", || emfile(&mut attempts)).await.unwrap_err();
+    assert_eq!(attempts, FD_RETRIES + 1, "gives up after the retries: {err}");
+    assert!(err.to_string().contains("creating snapshot file"), "{err}");
+
+    let mut attempts = 0;
+    let mut enospc = || {
+        attempts += 1;
+        Err::<(), _>(io::Error::from_raw_os_error(nix::libc::ENOSPC))
+    };
+    retry_out_of_fds("testing", &mut enospc).await.unwrap_err();
+    assert_eq!(attempts, 1);
+}
