@@ -158,9 +158,9 @@ mod tests {
         struct Context(#[source] io::Error);
         let emfile = || io::Error::from_raw_os_error(nix::libc::EMFILE);
         assert!(is_exhaustion(&emfile()));
-        assert!(is_exhaustion(&io::Error::new(io::ErrorKind::Other, Context(emfile()))));
+        assert!(is_exhaustion(&io::Error::other(Context(emfile()))));
         let enospc = io::Error::from_raw_os_error(nix::libc::ENOSPC);
-        assert!(!is_exhaustion(&io::Error::new(io::ErrorKind::Other, Context(enospc))));
+        assert!(!is_exhaustion(&io::Error::other(Context(enospc))));
         assert!(!is_exhaustion(&io::Error::other("too many open files")));
     }
 }
