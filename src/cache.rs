@@ -14,6 +14,7 @@ mod key;
 mod log;
 mod op;
 mod value;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
@@ -26,6 +27,7 @@ pub use key::{format_of, show as show_key, Key, Shown};
 pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 pub use value::{Value, BINARY_FORMAT};
+pub use view::{ViewCursor, ViewHead};
 
 /// One stored value: its version (the log index of its last write, like etcd's
 /// `mod_revision`) and its absolute expiry on the leader's clock, if any.
@@ -107,6 +109,9 @@ pub struct Cache {
     compacted_len: usize,
     /// The cluster version the log has reached (0 until a [`Change::ClusterFormat`]).
     cluster_format: u32,
+    /// While a view is open (a snapshot being written), the entries as they were when it
+    /// began of the keys changed since; see `view.rs`.
+    view: Option<view::View>,
 }
 
 impl PartialEq for Cache {
@@ -369,6 +374,7 @@ impl Cache {
     }
 
     fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.keep_for_view(key);
         let (k, entry) = self.map.remove_entry(key)?;
         self.bytes -= entry_size(k.as_bytes(), entry.value.as_bytes());
         if let Some(t) = entry.expires_at_ms() {

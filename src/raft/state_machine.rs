@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::store::{SnapshotFile, Store};
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::cache::{Cache, Counters, Effect, Entry, Key, WatchEvent};
+use crate::cache::{Cache, Counters, Effect, Entry, Key, ViewCursor, WatchEvent};
 use crate::clock::LeaderClock;
 
 /// Everything the state machine has applied, guarded together.
@@ -66,6 +66,10 @@ pub struct SharedState {
     /// The index of the last applied entry, for reads waiting on a read index without
     /// taking the cache lock or going through openraft's metrics.
     applied_index: watch::Sender<u64>,
+    /// Held while a snapshot or backup is written from a view of the cache, and while a
+    /// snapshot from the leader is recorded and installed: one view at a time, and no
+    /// install (a new cache, a newer stored snapshot) under a snapshot being built.
+    snapshotting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Default for SharedState {
@@ -74,6 +78,7 @@ impl Default for SharedState {
             applied: Arc::default(),
             events: broadcast::channel(WATCH_BUFFER).0,
             applied_index: watch::channel(0).0,
+            snapshotting: Arc::default(),
         }
     }
 }
@@ -142,14 +147,12 @@ impl SharedState {
 }
 
 /// Writes the applied cache to `out` as a snapshot body and returns the log index it reflects
-/// and its key count: what a backup carries. Encodes straight into `out` (no copy of the
-/// cache in memory) under the state's read lock, so applies wait while it runs: give it a
-/// buffered file, not a network peer.
+/// and its key count: what a backup carries. Blocks (a thread of its own, not the runtime's)
+/// while a snapshot is being built.
 pub fn export_to(state: &SharedState, out: &mut impl io::Write) -> io::Result<(u64, usize)> {
-    let applied = state.read();
-    let index = applied.last_applied.map_or(0, |l| l.index());
-    write_cache(&applied.cache, out)?;
-    Ok((index, applied.cache.len()))
+    let _one_at_a_time = state.snapshotting.blocking_lock();
+    let (meta, keys) = write_view(state, out)?;
+    Ok((meta.last_log_id.map_or(0, |l| l.index()), keys))
 }
 
 /// Checks that `body` is a snapshot body this version can load; returns its key count.
@@ -168,37 +171,76 @@ struct SnapshotBody {
     cluster_format: Option<u32>,
 }
 
-/// Serializes the cache as a snapshot body into `out`, in the oldest format that holds it:
-/// format 2 until the cluster version moves (so a format-2 member can install it), then the
-/// cluster version (format 4 bodies may hold values that are not UTF-8).
-fn write_cache(cache: &Cache, out: &mut impl io::Write) -> io::Result<()> {
-    /// The entries, serialized straight from the map (no intermediate list of a million
-    /// references).
-    struct Entries<'a>(&'a Cache);
-    impl Serialize for Entries<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_seq(self.0.iter())
-        }
+/// Bytes of keys and values encoded per hold of the state's read lock.
+const VIEW_CHUNK: usize = 256 << 10;
+
+/// Ends the cache's view when dropped, on every path out of [`write_view`].
+struct ViewGuard<'a>(&'a SharedState);
+
+impl Drop for ViewGuard<'_> {
+    fn drop(&mut self) {
+        self.0.write().cache.end_view();
     }
-    #[derive(Serialize)]
-    struct Borrowed<'a> {
-        format: u32,
-        counters: Counters,
-        entries: Entries<'a>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cluster_format: Option<u32>,
-    }
-    let cluster_format = cache.cluster_format();
-    let body = Borrowed {
-        format: cluster_format.min(crate::version::FORMAT),
-        counters: cache.counters(),
-        entries: Entries(cache),
-        cluster_format: (cluster_format >= 3).then_some(cluster_format),
-    };
-    rmp_serde::encode::write(out, &body).map_err(io::Error::other)
 }
 
-/// Decodes a snapshot body written by [`write_cache`]; the snapshot ends at log index
+/// Serializes the applied state as a snapshot body into `out` and returns what it reflects
+/// and its key count. The state is fixed at the start (a view of the cache, under the write
+/// lock with the applied log id and membership); the entries are then encoded a chunk at a
+/// time under short read locks, so applies go on meanwhile. The caller holds
+/// `snapshotting`.
+///
+/// The body is the oldest format that holds the data: format 2 until the cluster version
+/// moves (so a format-2 member can install it), then the cluster version (format 4 bodies
+/// may hold values that are not UTF-8). It is byte for byte what serializing
+/// [`SnapshotBody`] gives, entries of keys deleted during the walk last.
+fn write_view(state: &SharedState, out: &mut impl io::Write) -> io::Result<(SnapshotMeta, usize)> {
+    let (meta, head) = {
+        let mut applied = state.write();
+        let head = applied.cache.begin_view();
+        let meta = SnapshotMeta {
+            last_log_id: applied.last_applied,
+            last_membership: applied.membership.clone(),
+        };
+        (meta, head)
+    };
+    let _view = ViewGuard(state);
+    let cluster_format = head.cluster_format;
+    let with_cluster_format = cluster_format >= 3;
+    rmp::encode::write_array_len(out, if with_cluster_format { 4 } else { 3 }).map_err(io::Error::other)?;
+    rmp_serde::encode::write(out, &cluster_format.min(crate::version::FORMAT)).map_err(io::Error::other)?;
+    rmp_serde::encode::write(out, &head.counters).map_err(io::Error::other)?;
+    let len = u32::try_from(head.len).map_err(|_| io::Error::other("more than 2^32 keys in a snapshot"))?;
+    rmp::encode::write_array_len(out, len).map_err(io::Error::other)?;
+    let mut cursor = ViewCursor::default();
+    let mut buf = Vec::with_capacity(VIEW_CHUNK + (64 << 10));
+    let mut given = 0usize;
+    while !cursor.is_finished() {
+        buf.clear();
+        let mut failed = None;
+        state.read().cache.view_chunk(&mut cursor, VIEW_CHUNK, |key, entry| {
+            given += 1;
+            if let Err(e) = rmp_serde::encode::write(&mut buf, &(key, entry)) {
+                failed.get_or_insert(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(io::Error::other(e));
+        }
+        out.write_all(&buf)?;
+    }
+    if given != head.len {
+        return Err(io::Error::other(format!(
+            "snapshot view gave {given} entries where it began with {}",
+            head.len
+        )));
+    }
+    if with_cluster_format {
+        rmp_serde::encode::write(out, &cluster_format).map_err(io::Error::other)?;
+    }
+    Ok((meta, head.len))
+}
+
+/// Decodes a snapshot body written by [`write_view`]; the snapshot ends at log index
 /// `through`, so watch history starts after it.
 fn decode_cache(bytes: &[u8], through: u64) -> io::Result<Cache> {
     decode_body(bytes, bytes, through)
@@ -267,20 +309,19 @@ pub struct SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = SnapshotFile;
 
-    /// Encodes the cache straight into a new body file under the state's read lock (applies
-    /// wait while it runs; no copy of the cache is made), then fsyncs it and records it.
+    /// Encodes a view of the cache straight into a new body file on a blocking thread
+    /// (applies go on meanwhile; no copy of the cache is made), fsyncs it and records it.
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let _one_at_a_time = self.state.snapshotting.lock().await;
         let hint = self.state.read().last_applied.map_or(0, |l| l.index());
         let mut body = self.store.new_snapshot(hint).await?;
-        let meta = {
-            let applied = self.state.read();
-            write_cache(&applied.cache, &mut body)?;
-            SnapshotMeta {
-                last_log_id: applied.last_applied,
-                last_membership: applied.membership.clone(),
-            }
-        };
-        let body = body.finish()?;
+        let state = self.state.clone();
+        let (meta, body) = tokio::task::spawn_blocking(move || {
+            let (meta, _) = write_view(&state, &mut body)?;
+            Ok::<_, io::Error>((meta, body.finish()?))
+        })
+        .await
+        .map_err(io::Error::other)??;
         crate::failpoint::hit("snapshot-build-written");
         let body = self.store.commit_snapshot(&meta, &body).await?;
         tracing::info!(
@@ -346,6 +387,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotFile) -> Result<(), io::Error> {
         let cache = decode_file(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
+        let _one_at_a_time = self.state.snapshotting.lock().await;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.commit_snapshot(meta, &snapshot).await?;
         crate::failpoint::hit("snapshot-install-committed");
@@ -365,5 +407,125 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .load_snapshot()
             .await?
             .map(|(meta, snapshot)| Snapshot { meta, snapshot }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{Change, Request, Write};
+
+    fn set(key: String, value: &str) -> Request {
+        Request {
+            at_ms: 1_000,
+            max_bytes: None,
+            change: Change::Writes(vec![Write::Set {
+                key: key.into(),
+                value: value.into(),
+                ttl_ms: None,
+                if_version: None,
+            }]),
+        }
+    }
+
+    fn filled(keys: u64) -> SharedState {
+        let state = SharedState::default();
+        {
+            let mut applied = state.write();
+            for i in 1..=keys {
+                applied.cache.apply(i, set(format!("key/{i:05}"), &"v".repeat(300)));
+            }
+            applied.cache.apply(
+                keys + 1,
+                Request {
+                    at_ms: 1_000,
+                    max_bytes: None,
+                    change: Change::ClusterFormat(4),
+                },
+            );
+        }
+        state
+    }
+
+    /// The chunked writer gives what serializing the whole body at once gives, so every
+    /// version that reads snapshot bodies reads these.
+    #[test]
+    fn a_body_written_in_chunks_is_the_body_serialized_at_once() {
+        let state = filled(3_000);
+        let mut chunked = Vec::new();
+        let (_, keys) = write_view(&state, &mut chunked).unwrap();
+        assert_eq!(keys, 3_000);
+        let applied = state.read();
+        let cache = &applied.cache;
+        let whole = SnapshotBody {
+            format: cache.cluster_format().min(crate::version::FORMAT),
+            counters: cache.counters(),
+            entries: cache.iter().map(|(k, e)| (k.clone(), e.clone())).collect(),
+            cluster_format: Some(cache.cluster_format()),
+        };
+        assert!(chunked == rmp_serde::to_vec(&whole).unwrap(), "the bodies differ");
+        assert!(chunked.len() > 2 * VIEW_CHUNK, "several chunks were written");
+    }
+
+    /// Writes applied while a body is written (here: between its chunks, from inside the
+    /// output) change the cache but not what the body holds (keys deleted during the walk
+    /// come last, so the bytes may differ), and the view is closed afterwards.
+    #[test]
+    fn a_body_reflects_the_state_at_its_start_while_writes_apply() {
+        struct Meddling<'a> {
+            state: &'a SharedState,
+            out: Vec<u8>,
+            next: u64,
+        }
+        impl io::Write for Meddling<'_> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let mut applied = self.state.write();
+                for key in [1, 2_999, self.next % 3_000 + 1] {
+                    self.next += 7;
+                    applied
+                        .cache
+                        .apply(10_000 + self.next, set(format!("key/{key:05}"), "changed"));
+                    applied.cache.apply(
+                        10_001 + self.next,
+                        Request {
+                            at_ms: 1_000,
+                            max_bytes: None,
+                            change: Change::Writes(vec![Write::Delete {
+                                key: format!("key/{:05}", (self.next * 13) % 3_000 + 1).into(),
+                                if_version: None,
+                            }]),
+                        },
+                    );
+                }
+                self.out.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let state = filled(3_000);
+        let mut before = Vec::new();
+        write_view(&state, &mut before).unwrap();
+        let mut meddling = Meddling {
+            state: &state,
+            out: Vec::new(),
+            next: 0,
+        };
+        write_view(&state, &mut meddling).unwrap();
+        let (then, now) = (
+            decode_cache(&before, 0).unwrap(),
+            decode_cache(&meddling.out, 0).unwrap(),
+        );
+        let diff: Vec<_> = then.iter().zip(now.iter()).filter(|(a, b)| a != b).take(3).collect();
+        assert_eq!((then.len(), now.len(), diff), (3_000, 3_000, vec![]));
+        assert!(then == now, "counters or cluster version differ");
+        assert!(meddling.next > 0, "writes applied while the body was written");
+        let applied = state.read();
+        assert_ne!(
+            applied.cache.get(b"key/00001", 0).map(|e| e.value.as_bytes()),
+            Some(&b"v".repeat(300)[..])
+        );
+        assert!(!applied.cache.has_view(), "the view is closed");
     }
 }

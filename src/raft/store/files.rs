@@ -154,8 +154,15 @@ pub struct SnapshotWriter {
     path: PathBuf,
     out: Option<BufWriter<File>>,
     dir: Option<File>,
+    /// Bytes written since the file was last synced.
+    unsynced: usize,
     pinned: Pinned,
 }
+
+/// Bytes a body is written between syncs. A body is as large as the cache: written at once
+/// and synced at the end, its hundreds of MB of dirty pages reach the disk in one burst that
+/// stalls the Raft log's own fsyncs behind it for as long (the p99 of large writes).
+const SYNC_EVERY: usize = 8 << 20;
 
 /// An I/O error with what was being done to which file. The original error stays its
 /// source, so its OS error code can still be told (running out of descriptors is retried).
@@ -202,6 +209,7 @@ impl SnapshotWriter {
             path,
             out: Some(BufWriter::with_capacity(CHUNK, file)),
             dir,
+            unsynced: 0,
             pinned,
         })
     }
@@ -261,10 +269,17 @@ fn partial(path: &Path) -> PathBuf {
 
 impl Write for SnapshotWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.out {
-            Some(out) => out.write(buf),
-            None => Err(io::Error::other("snapshot file already finished")),
+        let Some(out) = &mut self.out else {
+            return Err(io::Error::other("snapshot file already finished"));
+        };
+        let n = out.write(buf)?;
+        self.unsynced += n;
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            out.flush()?;
+            out.get_ref().sync_data()?;
         }
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
