@@ -21,6 +21,10 @@ pub(super) struct View {
     /// Entries as they were when the view began, of the keys changed since, ahead of the
     /// walk (`None`: absent then).
     kept: BTreeMap<Key, Option<Entry>>,
+    /// The greatest key when the view began: keys after it were absent then, so the walk
+    /// stops there and their changes need nothing kept (a load of ascending new keys
+    /// keeps nothing).
+    last: Option<Key>,
     /// How far the walk has got. Moved by readers (under the state's read lock), read by
     /// writers (under its write lock): never contended.
     walked: Mutex<Walked>,
@@ -42,8 +46,11 @@ impl View {
         self.walked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether the walk has passed `key`.
+    /// Whether the walk has passed `key` or will never reach it.
     fn passed(&self, key: &[u8]) -> bool {
+        if self.last.as_ref().is_none_or(|last| key > last.as_bytes()) {
+            return true;
+        }
         match &*self.walked() {
             Walked::Start => false,
             Walked::To(last) => key <= last.as_bytes(),
@@ -80,7 +87,10 @@ impl Cache {
     /// Fixes the view at the current state; any view already open is replaced (only one
     /// reader at a time: the caller serializes them).
     pub fn begin_view(&mut self) -> ViewHead {
-        self.view = Some(View::default());
+        self.view = Some(View {
+            last: self.map.last_key_value().map(|(k, _)| k.clone()),
+            ..View::default()
+        });
         ViewHead {
             len: self.map.len(),
             counters: self.counters,
@@ -128,8 +138,16 @@ impl Cache {
                 return;
             }
         };
+        let end = match &view.last {
+            Some(last) => Bound::Included(last.as_bytes()),
+            None => Bound::Excluded(&[][..]),
+        };
+        if matches!((start, end), (Bound::Excluded(a), Bound::Included(b)) if a >= b) || view.last.is_none() {
+            *walked = Walked::All;
+            return;
+        }
         let mut bytes = 0;
-        for (key, entry) in self.map.range::<[u8], _>((start, Bound::Unbounded)) {
+        for (key, entry) in self.map.range::<[u8], _>((start, end)) {
             let entry = match view.kept.get(key) {
                 Some(then) => {
                     cursor.given.insert(key.clone());
