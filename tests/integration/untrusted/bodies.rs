@@ -12,7 +12,7 @@ use crate::support::Node;
 
 const MAX_KEY: usize = 64;
 const MAX_VALUE: usize = 1024;
-/// The body limit the README gives: 6 x (max-key-bytes + max-value-bytes) + 64 KiB.
+/// The body limit docs/http-api.md gives: 6 x (max-key-bytes + max-value-bytes) + 64 KiB.
 const MAX_BODY: usize = 6 * (MAX_KEY + MAX_VALUE) + 64 * 1024;
 
 /// A body and what the node must answer to it, when that is certain.

@@ -1,6 +1,6 @@
 //! Random request paths: arbitrary bytes and unicode as keys in `/api/v1/get/{key}` and
 //! `/api/v1/delete/{key}`, valid and broken percent-escapes, `..`, `//`, keys past
-//! `max-key-bytes`, and random routes under `/api/v1/`. Knows the routes only from the README.
+//! `max-key-bytes`, and random routes under `/api/v1/`. Knows the routes only from the README's route table.
 
 use base64::Engine as _;
 use proptest::collection::vec;

@@ -1,6 +1,6 @@
 //! Random query strings on the read, delete, scan and watch routes: `consistency`, `limit`,
 //! `prefix`, `if_version` and `from_version` with negative, huge, empty, repeated and
-//! non-UTF-8 values, and unknown names. Predicts each answer from the README's rules.
+//! non-UTF-8 values, and unknown names. Predicts each answer from the rules in docs/http-api.md.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
