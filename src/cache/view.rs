@@ -7,8 +7,8 @@
 //! absent); a key the walk has passed was given as it was, so its changes need nothing. The
 //! walk gives a key's kept entry instead of its current one, and at the end the kept
 //! entries of keys deleted before it reached them. The memory this costs is one entry per
-//! key changed ahead of the walk: at most a copy of the cache, when every key is rewritten
-//! while a snapshot is written; nothing for keys added after the greatest key.
+//! key changed ahead of the walk (bounded by what clients write while the view is open, and
+//! by the cache itself); nothing for keys added after the greatest key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
