@@ -124,16 +124,30 @@ async fn purge_expired(node: Node) {
 /// thousand large entries (batches of 1000 sets, say) would otherwise hold hundreds of MB.
 const LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
 
-/// Snapshots when [`LOG_BYTES_PER_SNAPSHOT`] bytes were appended since the last time, then
+/// A log of at least this many bytes is also snapshotted and purged once writes have stopped
+/// for [`IDLE_BEFORE_SNAPSHOT`]: an idle node then holds none of its log in memory.
+const IDLE_LOG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// See [`IDLE_LOG_BYTES`].
+const IDLE_BEFORE_SNAPSHOT: Duration = Duration::from_secs(2);
+
+/// Snapshots when [`LOG_BYTES_PER_SNAPSHOT`] bytes were appended since the last time (or
+/// [`IDLE_LOG_BYTES`] and writes stopped), then
 /// purges the whole log behind that snapshot (openraft alone keeps `max_in_snapshot_log_to_keep`
 /// entries, which is a lot of bytes when entries are large). A follower that falls further
 /// behind than that catches up by snapshot instead of log.
 async fn compact_large_log(node: Node) {
     let mut tick = ticker(Duration::from_millis(250));
     let mut since = node.inner.store.appended_bytes();
+    let mut last = (since, std::time::Instant::now());
     while ticked(&node, &mut tick).await {
         let appended = node.inner.store.appended_bytes();
-        if appended.saturating_sub(since) < LOG_BYTES_PER_SNAPSHOT {
+        if appended != last.0 {
+            last = (appended, std::time::Instant::now());
+        }
+        let unpurged = appended.saturating_sub(since);
+        let idle = last.1.elapsed() >= IDLE_BEFORE_SNAPSHOT;
+        if unpurged < LOG_BYTES_PER_SNAPSHOT && !(idle && unpurged >= IDLE_LOG_BYTES) {
             continue;
         }
         since = appended;
