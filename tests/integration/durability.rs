@@ -182,6 +182,38 @@ fn sigint_exits_0_and_keeps_data() {
     graceful_stop_keeps_data("INT");
 }
 
+/// A log over 4 MiB but well under 32 MiB is snapshotted and purged through its last entry
+/// once writes stop (after 2 s idle), so an idle node holds none of its log in sled's memory.
+#[test]
+fn an_idle_node_snapshots_and_purges_a_log_under_the_size_trigger() {
+    let mut node = Node::start();
+    let value = "v".repeat(256);
+    let mut last = 0;
+    for b in 0..20 {
+        let ops: Vec<Value> = (0..1000)
+            .map(|i| json!({"op": "set", "key": format!("idle/{b:02}/{i:04}"), "value": value}))
+            .collect();
+        let (status, body) = node.http.post_json("/api/v1/batch", &json!({ "ops": ops }));
+        assert_eq!(status, 200, "batch {b}: {body}");
+        last = body["data"]["version"].as_u64().unwrap();
+    }
+    let mut status = node.http.status();
+    let purged = wait_until(Duration::from_secs(20), || {
+        status = node.http.status();
+        status_u64(&status, "snapshot_index") >= last && status_u64(&status, "purged_index") >= last
+    });
+    assert!(
+        purged,
+        "20 entries of ~300 KB (about 6 MB) must be snapshotted and purged through index {last} once idle; status: {status}"
+    );
+    node.restart();
+    assert_eq!(
+        node.http.value_of("idle/19/0999").map(|(v, _)| v),
+        Some(value),
+        "the snapshot holds the last write"
+    );
+}
+
 /// A log of a few large entries (batches of 1000 sets, about 300 KB each) is snapshotted and
 /// purged once it passes 32 MiB, long before `snapshot-logs` (10,000 entries) would: sled
 /// would otherwise keep the whole log in memory. The snapshot body is a file of its own in
