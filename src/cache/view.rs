@@ -121,10 +121,14 @@ impl Cache {
 
     /// Gives the view's next entries to `give`: the map's in key order, stopping after about
     /// `budget` bytes of keys and values, and after the map's end the kept entries of keys
-    /// deleted before the walk reached them. Call until `cursor` is finished. Gives nothing
-    /// when no view is open.
+    /// deleted before the walk reached them. Call until `cursor` is finished. With no view
+    /// open, gives nothing and finishes `cursor` (the reader then counts too few entries).
     pub fn view_chunk(&self, cursor: &mut ViewCursor, budget: usize, mut give: impl FnMut(&Key, &Entry)) {
-        let Some(view) = &self.view else { return };
+        let Some(view) = &self.view else {
+            // Ended under the reader: it is finished, with fewer entries than it began with.
+            cursor.finished = true;
+            return;
+        };
         let mut walked = view.walked();
         let start = match &*walked {
             Walked::Start => Bound::Unbounded,

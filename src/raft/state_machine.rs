@@ -312,13 +312,16 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     /// Encodes a view of the cache straight into a new body file on a blocking thread
     /// (applies go on meanwhile; no copy of the cache is made), fsyncs it and records it.
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let _one_at_a_time = self.state.snapshotting.lock().await;
         let hint = self.state.read().last_applied.map_or(0, |l| l.index());
         let mut body = self.store.new_snapshot(hint).await?;
+        // Taken once the file exists (creating it may wait out a descriptor shortage) and
+        // held until the snapshot is recorded; the writing thread holds it while it runs, so
+        // it outlives this future if that is dropped.
+        let one_at_a_time = self.state.snapshotting.clone().lock_owned().await;
         let state = self.state.clone();
-        let (meta, body) = tokio::task::spawn_blocking(move || {
+        let (meta, body, _one_at_a_time) = tokio::task::spawn_blocking(move || {
             let (meta, _) = write_view(&state, &mut body)?;
-            Ok::<_, io::Error>((meta, body.finish()?))
+            Ok::<_, io::Error>((meta, body.finish()?, one_at_a_time))
         })
         .await
         .map_err(io::Error::other)??;

@@ -322,15 +322,33 @@ impl Store {
 
     /// The stored snapshot, if one was ever saved. A body that older versions kept inside
     /// sled is moved out to a file first.
+    ///
+    /// A snapshot being recorded meanwhile (a build runs beside the state machine) is seen
+    /// whole or not at all: the meta is read again after the body is opened, and a change,
+    /// or a body removed before it could be opened, means reading the newer one.
     pub async fn load_snapshot(&self) -> io::Result<Option<(SnapshotMeta, SnapshotFile)>> {
-        let Some(meta) = self.get::<SnapshotMeta>(&self.snapshot, KEY_SNAPSHOT_META)? else {
-            return Ok(None);
-        };
-        if let Some(name) = self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? {
+        let read_meta = || self.snapshot.get(KEY_SNAPSHOT_META).map_err(io::Error::other);
+        let mut attempt = 0;
+        let meta = loop {
+            attempt += 1;
+            let Some(meta_bytes) = read_meta()? else {
+                return Ok(None);
+            };
+            let Some(name) = self.snapshot.get(KEY_SNAPSHOT_FILE).map_err(io::Error::other)? else {
+                break decode::<SnapshotMeta>(&meta_bytes)?;
+            };
             let path = self.dir().join(String::from_utf8_lossy(&name).as_ref());
-            let file = retry_out_of_fds("opening the snapshot file", || SnapshotFile::open(&path)).await?;
-            return Ok(Some((meta, file)));
-        }
+            let opened = retry_out_of_fds("opening the snapshot file", || SnapshotFile::open(&path)).await;
+            let replaced = read_meta()?.as_ref() != Some(&meta_bytes);
+            match opened {
+                Ok(file) if !replaced => return Ok(Some((decode(&meta_bytes)?, file))),
+                Err(e) if !replaced && e.kind() != io::ErrorKind::NotFound => return Err(e),
+                // Replaced meanwhile (or its body removed by the newer one's commit): again.
+                _ if attempt < 10 => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Err(io::Error::other("the stored snapshot kept changing while it was read")),
+            }
+        };
         let data = self
             .snapshot
             .get(KEY_SNAPSHOT_DATA)

@@ -176,3 +176,44 @@ async fn opening_a_file_is_retried_while_out_of_descriptors_only() {
     retry_out_of_fds("testing", &mut enospc).await.unwrap_err();
     assert_eq!(attempts, 1);
 }
+
+/// A snapshot loaded while newer ones are recorded (a build beside the state machine) is
+/// always one snapshot: its meta with its own body, never a meta with another's body or a
+/// body removed under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_loaded_while_newer_ones_are_recorded_is_whole() {
+    use openraft::alias::LeaderIdOf;
+    use openraft::vote::RaftLeaderIdExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let leader = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(1, 1);
+    let meta_at = move |i: u64| SnapshotMeta {
+        last_log_id: Some(LogId::new(leader, i)),
+        ..SnapshotMeta::default()
+    };
+    store.save_snapshot(&meta_at(1), b"1").await.unwrap();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 2..=300u64 {
+                store
+                    .save_snapshot(&meta_at(i), i.to_string().as_bytes())
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut loads = 0;
+    while !writer.is_finished() {
+        let (meta, body) = store.load_snapshot().await.unwrap().unwrap();
+        let index = meta.last_log_id.unwrap().index();
+        assert_eq!(
+            body.read_all().unwrap(),
+            index.to_string().into_bytes(),
+            "meta {index} with another body"
+        );
+        loads += 1;
+    }
+    writer.await.unwrap();
+    assert!(loads > 10, "loads ran beside the writes: {loads}");
+}
