@@ -4,10 +4,10 @@
 # used during each run.
 #
 #   benches/kvload-3node.sh SECONDS RUN...
-#     RUN: put64 put1 putall lin64 loc64 put64k (HTTP) rput64 rput64m rputall rlin64 rput64k (RESP)
+#     RUN: put64 put1 putall lin64 loc64 put4k put64k (HTTP) rput64 rput64m rputall rlin64 rput64k (RESP)
 #
-# put64k, rput64k: 16 clients writing 64 KiB values to the leader (the large-value rows of
-# compare-etcd.sh).
+# put4k, put64k, rput64k: 16 clients writing 4 KiB or 64 KiB values to the leader (the
+# large-value rows of compare-etcd.sh).
 # putall: 64 clients writing through all three nodes (followers forward to the leader).
 # rput64: 64 clients over 64 RESP connections to the leader (one request in flight each, like
 # redis-benchmark without -P); rput64m: the same clients multiplexed over 4 connections (the
@@ -58,6 +58,7 @@ for run in "$@"; do
     rput64m) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 4) ;;
     rputall) backend=redis; args=(--endpoints "$rall" --workload put --clients 64 --conns 64) ;;
     rlin64) backend=redis; args=(--endpoints "$rall" --workload get --clients 64 --conns 64) ;;
+    put4k) vsize=4096; args=(--endpoints "$leader" --workload put --clients 16) ;;
     put64k) vsize=65536; args=(--endpoints "$leader" --workload put --clients 16) ;;
     rput64k) backend=redis; vsize=65536; args=(--endpoints "$rleader" --workload put --clients 16 --conns 16) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
