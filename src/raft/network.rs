@@ -109,7 +109,7 @@ impl SnapshotBound {
 
 /// Receives a snapshot frame from `body`: the head, then the body streamed into a new file
 /// of `store` (never held in memory whole), within `bound`. A transfer that breaks off or
-/// goes past the bound leaves no file.
+/// goes past the bound leaves no file. Needs the multi-threaded runtime (`block_in_place`).
 pub async fn receive_snapshot<E: std::fmt::Display>(
     store: &Store,
     bound: SnapshotBound,
@@ -140,9 +140,11 @@ pub async fn receive_snapshot<E: std::fmt::Display>(
         bound
             .check(&store.dir(), received, &mut checked_disk_at)
             .map_err(InboundError::Transfer)?;
-        file.write_all(&chunk).map_err(io)?;
+        // File writes block (a sync every few MiB, the final fsync): off the runtime's
+        // workers, so heartbeats keep being answered while a large snapshot lands.
+        tokio::task::block_in_place(|| file.write_all(&chunk)).map_err(io)?;
     }
-    let snapshot = file.finish().map_err(io)?;
+    let snapshot = tokio::task::block_in_place(|| file.finish()).map_err(io)?;
     let format = snapshot.head(16).map_err(io)?;
     if let Some(f) = crate::version::snapshot_body_format(&format).filter(|f| *f > crate::version::max_format()) {
         return Err(WireError::TooNew(crate::cache::too_new("snapshot", f)).into());
