@@ -219,23 +219,30 @@ pub fn vote_last_log_index(body: &[u8]) -> Option<u64> {
 /// Raised when a member answers this node's vote with 410 Gone: its committed membership,
 /// newer than anything in this node's log, no longer has this node. A node removed while
 /// down, or while the leader that removed it crashed before telling it, learns it this way.
-#[derive(Clone, Default)]
-pub struct RemovedSignal(Arc<(std::sync::OnceLock<String>, tokio::sync::Notify)>);
+#[derive(Clone)]
+pub struct RemovedSignal(Arc<tokio::sync::watch::Sender<Option<String>>>);
+
+impl Default for RemovedSignal {
+    fn default() -> Self {
+        RemovedSignal(Arc::new(tokio::sync::watch::channel(None).0))
+    }
+}
 
 impl RemovedSignal {
+    /// Raises the signal with the member's explanation; the first explanation stays.
     fn raise(&self, why: String) {
-        if self.0 .0.set(why).is_ok() {
-            self.0 .1.notify_one();
-        }
+        self.0
+            .send_if_modified(|current| current.is_none() && current.replace(why).is_none());
     }
 
-    /// Waits until the signal is raised; returns the member's explanation.
+    /// Waits until the signal is raised (by now or later); returns the member's explanation.
     pub async fn raised(&self) -> String {
-        loop {
-            if let Some(why) = self.0 .0.get() {
-                return why.clone();
-            }
-            self.0 .1.notified().await;
+        let mut rx = self.0.subscribe();
+        let why = rx.wait_for(Option::is_some).await.map(|why| why.clone());
+        match why {
+            Ok(why) => why.unwrap_or_default(),
+            // The sender lives in `self`, so it cannot be gone while this waits.
+            Err(_) => std::future::pending().await,
         }
     }
 }
