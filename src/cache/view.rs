@@ -143,16 +143,16 @@ impl Cache {
                 return;
             }
         };
-        let end = match &view.last {
-            Some(last) => Bound::Included(last.as_bytes()),
-            None => Bound::Excluded(&[][..]),
+        // The walk ends at the greatest key the view began with (none: it began empty).
+        let last = match &view.last {
+            Some(last) if !matches!(start, Bound::Excluded(after) if after >= last.as_bytes()) => last.as_bytes(),
+            _ => {
+                *walked = Walked::All;
+                return;
+            }
         };
-        if matches!((start, end), (Bound::Excluded(a), Bound::Included(b)) if a >= b) || view.last.is_none() {
-            *walked = Walked::All;
-            return;
-        }
         let mut bytes = 0;
-        for (key, entry) in self.map.range::<[u8], _>((start, end)) {
+        for (key, entry) in self.map.range::<[u8], _>((start, Bound::Included(last))) {
             let entry = match view.kept.get(key) {
                 Some(then) => {
                     cursor.given.insert(key.clone());
@@ -170,5 +170,82 @@ impl Cache {
             }
         }
         *walked = Walked::All;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::super::tests::{one, req, set};
+    use crate::cache::{Cache, Entry, Key, ViewCursor, Write};
+
+    /// One step while a view is read: a set or delete of one of a few keys, or the next chunk.
+    #[derive(Debug, Clone)]
+    enum ViewStep {
+        Set(u8, u8),
+        Delete(u8),
+        Chunk(usize),
+    }
+
+    fn view_step() -> impl Strategy<Value = ViewStep> {
+        prop_oneof![
+            (0u8..40, any::<u8>()).prop_map(|(k, v)| ViewStep::Set(k, v)),
+            (0u8..40).prop_map(ViewStep::Delete),
+            (1usize..40).prop_map(ViewStep::Chunk),
+        ]
+    }
+
+    proptest! {
+        /// A view read in chunks, with sets and deletes applied between them (ahead of the walk,
+        /// behind it and at its cursor), gives exactly the entries the cache held when it began,
+        /// each once; the cache itself ends in the state the writes left.
+        #[test]
+        fn a_view_gives_the_state_it_began_with_whatever_changes_meanwhile(
+            initial in proptest::collection::btree_map(0u8..40, any::<u8>(), 0..30),
+            steps in proptest::collection::vec(view_step(), 0..60),
+        ) {
+            let key = |k: u8| format!("k{k:02}");
+            let mut cache = Cache::new();
+            let mut index = 0;
+            let mut apply = |cache: &mut Cache, w: Write| {
+                index += 1;
+                cache.apply(index, req(index, None, one(w)));
+            };
+            for (k, v) in &initial {
+                apply(&mut cache, set(&key(*k), &v.to_string()));
+            }
+            let then: BTreeMap<Key, Entry> = cache.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+            let head = cache.begin_view();
+            prop_assert_eq!(head.len, then.len());
+            let mut cursor = ViewCursor::default();
+            let mut given = Vec::new();
+            let mut expected_now = then.clone();
+            for step in steps.iter().chain(std::iter::repeat_n(&ViewStep::Chunk(7), 100)) {
+                match step {
+                    ViewStep::Set(k, v) => {
+                        apply(&mut cache, set(&key(*k), &v.to_string()));
+                        expected_now.insert(key(*k).into(), cache.get(key(*k).as_bytes(), 0).unwrap().clone());
+                    }
+                    ViewStep::Delete(k) => {
+                        apply(&mut cache, Write::Delete { key: key(*k).into(), if_version: None });
+                        expected_now.remove(key(*k).as_bytes());
+                    }
+                    ViewStep::Chunk(budget) if !cursor.is_finished() => {
+                        cache.view_chunk(&mut cursor, *budget, |k, e| given.push((k.clone(), e.clone())));
+                    }
+                    ViewStep::Chunk(_) => {}
+                }
+            }
+            prop_assert!(cursor.is_finished());
+            let given_keys: BTreeSet<&Key> = given.iter().map(|(k, _)| k).collect();
+            prop_assert_eq!(given_keys.len(), given.len(), "a key given twice: {:?}", given);
+            prop_assert_eq!(given.into_iter().collect::<BTreeMap<_, _>>(), then);
+            cache.end_view();
+            let now: BTreeMap<Key, Entry> = cache.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+            prop_assert_eq!(now, expected_now);
+        }
     }
 }
