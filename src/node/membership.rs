@@ -77,6 +77,38 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
     Ok(info)
 }
 
+/// On the leader: hands leadership to a voter that has stored entries this node has not
+/// fsynced yet (its disk is faster), the one furthest ahead first; returns its name, or
+/// `None` if no voter is ahead of this node's disk or the transfer did not complete.
+/// `why` is logged.
+pub(super) async fn hand_off(node: &Node, why: &str) -> Option<String> {
+    let flushed = node.inner.store.flushed_index();
+    let mut ahead: Vec<(u64, MemberInfo)> = {
+        let rx = node.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        let replication = m.replication.clone().unwrap_or_default();
+        node.status()
+            .members
+            .into_iter()
+            .filter(|member| member.voter && member.id != node.inner.id)
+            .filter_map(|member| {
+                let matched = replication.get(&member.id).cloned().flatten()?.index();
+                (matched > flushed).then_some((matched, member))
+            })
+            .collect()
+    };
+    ahead.sort_by_key(|(matched, _)| std::cmp::Reverse(*matched));
+    for (_, member) in ahead {
+        if check_can_lead(node, &member).await.is_err() {
+            continue;
+        }
+        tracing::warn!(to = %member.name, why, "handing leadership to a member that keeps up");
+        let deadline = Instant::now() + Duration::from_millis(node.inner.config.raft.election_timeout_ms * 4);
+        return transfer(node, &member.name, deadline).await.ok().map(|l| l.name);
+    }
+    None
+}
+
 /// Refuses a transfer to `member` unless it is a voter that answers and is caught up.
 async fn check_can_lead(node: &Node, member: &MemberInfo) -> Result<(), NodeError> {
     if !member.voter {

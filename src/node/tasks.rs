@@ -1,6 +1,7 @@
 //! The node's background tasks, started once Raft runs: logging leader and role changes
 //! (and stopping a removed node), publishing this node's client URL, asking to become a voter
-//! after a join, proposing expiry purges, and snapshotting a large log.
+//! after a join, proposing expiry purges, snapshotting a large log, and handing leadership
+//! off while this node's disk is slow.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub(super) fn spawn_all(node: &Node) {
     tokio::spawn(purge_expired(node.clone()));
     tokio::spawn(compact_large_log(node.clone()));
     tokio::spawn(mark_clock(node.clone()));
+    tokio::spawn(hand_off_when_disk_slow(node.clone()));
 }
 
 /// A periodic task's clock: ticks every `period`, a late tick delays the next rather than
@@ -167,6 +169,43 @@ async fn compact_large_log(node: Node) {
             if node.inner.raft.trigger().purge_log(upto).await.is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// A leader whose log fsyncs take this long (the one running, or the last one if it ended
+/// under a second ago) on [`SLOW_TICKS`] checks in a row hands leadership to a follower
+/// that keeps up: clients wait on the leader's pace, a follower's slow disk costs nothing.
+const SLOW_FSYNC: Duration = Duration::from_secs(1);
+/// How many checks, [`SLOW_CHECK_EVERY`] apart, must see the slow disk.
+const SLOW_TICKS: u32 = 3;
+const SLOW_CHECK_EVERY: Duration = Duration::from_millis(500);
+/// A node hands leadership off at most once per this long, so members that are all slow
+/// (a shared disk) do not pass it round and round.
+const HAND_OFF_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// On the leader: hands leadership to a caught-up follower while this node's disk is slow
+/// (see [`SLOW_FSYNC`]). A follower that has stored every entry while the leader's own
+/// fsync is still running has a faster disk.
+async fn hand_off_when_disk_slow(node: Node) {
+    let mut tick = ticker(SLOW_CHECK_EVERY);
+    let mut slow_ticks = 0;
+    let mut handed_off: Option<std::time::Instant> = None;
+    while ticked(&node, &mut tick).await {
+        let stall = node.inner.store.fsync_stall();
+        if stall < SLOW_FSYNC || !node.inner.raft.is_leader() {
+            slow_ticks = 0;
+            continue;
+        }
+        slow_ticks += 1;
+        if slow_ticks < SLOW_TICKS || handed_off.is_some_and(|t| t.elapsed() < HAND_OFF_COOLDOWN) {
+            continue;
+        }
+        let why = format!("this node's log fsyncs take {} ms", stall.as_millis());
+        if let Some(to) = super::membership::hand_off(&node, &why).await {
+            tracing::warn!(to, "leadership handed off: this node's disk is slow");
+            handed_off = Some(std::time::Instant::now());
+            slow_ticks = 0;
         }
     }
 }

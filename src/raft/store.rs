@@ -16,7 +16,7 @@ use std::fmt::Debug;
 use std::io;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use openraft::storage::IOFlushed;
@@ -109,13 +109,77 @@ pub struct Store {
 /// Handle on the group-commit task.
 struct Flusher {
     queue: mpsc::UnboundedSender<Pending>,
-    /// Set while an fsync runs.
-    busy: Arc<AtomicBool>,
+    times: Arc<FsyncTimes>,
+}
+
+/// When the log's fsync runs and how long the last one took: shared with the group-commit
+/// task, read by [`Store::fsync_stall`].
+#[derive(Debug)]
+pub(super) struct FsyncTimes {
+    epoch: std::time::Instant,
+    /// Microseconds from `epoch` to the start of the fsync running now, plus one; 0 while
+    /// none runs.
+    running_since: AtomicU64,
+    /// The index of the last entry known durable here.
+    flushed: AtomicU64,
+    /// How long the last finished fsync took, and when it ended, in microseconds.
+    last_took: AtomicU64,
+    last_ended: AtomicU64,
+}
+
+impl FsyncTimes {
+    fn new() -> FsyncTimes {
+        FsyncTimes {
+            epoch: std::time::Instant::now(),
+            running_since: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            last_took: AtomicU64::new(0),
+            last_ended: AtomicU64::new(0),
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.running_since.load(Ordering::Acquire) != 0
+    }
+
+    pub(super) fn started(&self) {
+        let now = self.epoch.elapsed().as_micros() as u64;
+        self.running_since.store(now + 1, Ordering::Release);
+    }
+
+    pub(super) fn flushed_through(&self, index: u64) {
+        self.flushed.fetch_max(index, Ordering::Relaxed);
+    }
+
+    pub(super) fn finished(&self) {
+        let since = self.running_since.swap(0, Ordering::AcqRel);
+        let now = self.epoch.elapsed().as_micros() as u64;
+        self.last_took
+            .store(now.saturating_sub(since.saturating_sub(1)), Ordering::Relaxed);
+        self.last_ended.store(now, Ordering::Relaxed);
+    }
+
+    /// The longer of the running fsync's age and the last one's duration if it ended under a
+    /// second ago (an idle log has no stall, however slow its last fsync was).
+    fn stall(&self) -> std::time::Duration {
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let running = match self.running_since.load(Ordering::Acquire) {
+            0 => 0,
+            since => now.saturating_sub(since - 1),
+        };
+        let recent = match self.last_ended.load(Ordering::Relaxed) {
+            ended if now.saturating_sub(ended) < 1_000_000 => self.last_took.load(Ordering::Relaxed),
+            _ => 0,
+        };
+        std::time::Duration::from_micros(running.max(recent))
+    }
 }
 
 /// An append waiting for its fsync; `started` (if any) is told when that fsync begins.
 struct Pending {
     callback: IOFlushed<TypeConfig>,
+    /// The index of the append's last entry.
+    last: u64,
     started: Option<oneshot::Sender<()>>,
 }
 
@@ -382,22 +446,30 @@ impl Store {
     /// after this call has finished. Returns at once when no fsync is running (so a lone
     /// write is replicated while the leader fsyncs); otherwise waits until the fsync covering
     /// this append starts, which holds openraft back so that client writes queue up into the
-    /// next append: one batch being fsynced, one being gathered.
-    async fn flush_later(&self, callback: IOFlushed<TypeConfig>) {
+    /// next append: one batch being fsynced, one being gathered. It waits at most
+    /// [`APPEND_HOLD`]: a leader whose disk is slow (an fsync of seconds) then keeps
+    /// replicating, and commits on its followers' fsyncs while its own lags (Raft lets the
+    /// leader write its log in parallel with replication), instead of holding every write
+    /// to its own disk's pace.
+    async fn flush_later(&self, last: u64, callback: IOFlushed<TypeConfig>) {
         let flusher = self.flusher.get_or_init(|| {
             let (queue, rx) = mpsc::unbounded_channel();
-            let busy = Arc::new(AtomicBool::new(false));
-            tokio::spawn(log::group_commit(self.db.clone(), self.path.clone(), rx, busy.clone()));
-            Flusher { queue, busy }
+            let times = Arc::new(FsyncTimes::new());
+            tokio::spawn(log::group_commit(self.db.clone(), self.path.clone(), rx, times.clone()));
+            Flusher { queue, times }
         });
-        let (started, wait) = match flusher.busy.load(Ordering::Acquire) {
+        let (started, wait) = match flusher.times.busy() {
             true => {
                 let (tx, rx) = oneshot::channel();
                 (Some(tx), Some(rx))
             }
             false => (None, None),
         };
-        if let Err(mpsc::error::SendError(pending)) = flusher.queue.send(Pending { callback, started }) {
+        if let Err(mpsc::error::SendError(pending)) = flusher.queue.send(Pending {
+            callback,
+            last,
+            started,
+        }) {
             // Unreachable while this store exists (the task lives as long as the sender),
             // but never report an unflushed append as durable.
             pending
@@ -406,8 +478,24 @@ impl Store {
             return;
         }
         if let Some(wait) = wait {
-            let _ = wait.await;
+            let _ = tokio::time::timeout(APPEND_HOLD, wait).await;
         }
+    }
+
+    /// How slow the log's fsyncs are now: the longer of the running fsync's age and the last
+    /// one's duration if it ended under a second ago (zero before the first append).
+    pub fn fsync_stall(&self) -> std::time::Duration {
+        self.flusher
+            .get()
+            .map_or(std::time::Duration::ZERO, |f| f.times.stall())
+    }
+
+    /// The index of the last log entry this process has appended and fsynced (0 before
+    /// the first append).
+    pub fn flushed_index(&self) -> u64 {
+        self.flusher
+            .get()
+            .map_or(0, |f| f.times.flushed.load(Ordering::Relaxed))
     }
 
     /// Bytes appended to the log since the store was opened (encoded size).
@@ -509,6 +597,11 @@ async fn retry_out_of_fds<T>(doing: &str, mut open: impl FnMut() -> io::Result<T
         }
     }
 }
+
+/// The longest an append waits for the fsync under way to finish before it returns anyway
+/// (see [`Store::flush_later`]): well above a healthy disk's fsync under load, well under an
+/// election timeout.
+const APPEND_HOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
 ///

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
@@ -21,18 +21,21 @@ pub(super) async fn group_commit(
     db: sled::Db,
     path: PathBuf,
     mut rx: mpsc::UnboundedReceiver<Pending>,
-    busy: Arc<AtomicBool>,
+    times: Arc<FsyncTimes>,
 ) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, usize::MAX).await > 0 {
-        busy.store(true, Ordering::Release);
+        times.started();
         for pending in &mut batch {
             if let Some(started) = pending.started.take() {
                 let _ = started.send(());
             }
         }
         let result = flush(&db, &path).await;
-        busy.store(false, Ordering::Release);
+        if result.is_ok() {
+            times.flushed_through(batch.iter().map(|p| p.last).max().unwrap_or(0));
+        }
+        times.finished();
         if let Err(e) = &result {
             tracing::error!(error = %e, path = %path.display(), "log flush failed; the writes are not acknowledged");
         }
@@ -164,7 +167,8 @@ impl RaftLogStorage<TypeConfig> for Store {
         match written {
             // Readable now; durable when the callback fires.
             Ok(()) => {
-                self.flush_later(callback).await;
+                let last = run.last().map_or(0, |e| e.log_id.index());
+                self.flush_later(last, callback).await;
                 Ok(())
             }
             Err(e) => {

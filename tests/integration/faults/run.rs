@@ -113,7 +113,9 @@ impl Run {
             }));
         }
         let watch_problems = watcher::check(&logs, &history);
-        let (notified, notify_problems) = subscriber::check(&subscribed, &watcher::ordered_events(&logs));
+        let (notified, notify_problems) = subscriber::check(&subscribed, &watcher::ordered_events(&logs), |lo, hi| {
+            watcher::gaps_near(&logs, lo, hi)
+        });
         let resumes: u64 = logs.iter().map(|l| l.resumes).sum();
         // `Mixed::finish` waited for `ttl/` to empty everywhere: every expiry has been applied.
         let ttl_logs = self.ttl_watchers.stop();
@@ -166,6 +168,17 @@ impl Run {
             notify_problems.len()
         );
         println!("mixed: {}", side.summary());
+        if !(notify_problems.is_empty() && watch_problems.is_empty()) {
+            let name: String = title
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let path = std::env::temp_dir().join(format!("dcache-faults-{}-{name}", std::process::id()));
+            match self.fc.cluster.keep_logs(&path) {
+                Ok(n) => println!("the members' {n} logs are kept in {}", path.display()),
+                Err(e) => println!("could not keep the members' logs in {}: {e}", path.display()),
+            }
+        }
         assert!(
             notify_problems.is_empty(),
             "keyspace notifications under faults:\n{}",

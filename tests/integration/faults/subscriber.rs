@@ -18,11 +18,12 @@ const PAST_THE_RECORD: usize = 16;
 /// A subscriber gives up on a quiet connection after this long and moves on.
 const READ_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// What one subscriber received: per connection, `(key, is_set)` in arrival order.
+/// What one subscriber received: per connection, the member it was connected to and
+/// `(key, is_set)` in arrival order.
 #[derive(Debug, Default)]
 pub(crate) struct SubLog {
     name: String,
-    sessions: Vec<Vec<(String, bool)>>,
+    sessions: Vec<(usize, Vec<(String, bool)>)>,
     problems: Vec<String>,
 }
 
@@ -60,7 +61,8 @@ fn subscribe(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool) -> 
     let pattern = format!("__keyspace@0__:{prefix}*");
     let mut attempt = 0usize;
     while !stop.load(Ordering::Relaxed) {
-        let url = &urls[(first + attempt) % urls.len()];
+        let member = (first + attempt) % urls.len();
+        let url = &urls[member];
         attempt += 1;
         let connected = redis::Client::open(url.as_str()).and_then(|c| c.get_connection_with_timeout(READ_TIMEOUT));
         let Ok(mut con) = connected else {
@@ -87,21 +89,28 @@ fn subscribe(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool) -> 
             }
         }
         if !session.is_empty() {
-            log.sessions.push(session);
+            log.sessions.push((member, session));
         }
     }
     log
 }
 
-/// Checks every connection's notifications against `events`, the log's changes under the
-/// prefix in order as `(key, is_set)`. A connection still open when the log's record ends
-/// is checked as far as the record goes. Returns the notifications checked and the problems.
-pub(crate) fn check(logs: &[SubLog], events: &[(String, bool)]) -> (usize, Vec<String>) {
+/// Checks every connection's notifications against `record`, the log's changes under the
+/// prefix in order as `(version, key, is_set)`. A connection still open when the log's
+/// record ends is checked as far as the record goes. `gaps(lo, hi)` tells what the
+/// watchers skipped near versions `lo..=hi`, for the message of a connection that does not
+/// fit. Returns the notifications checked and the problems.
+pub(crate) fn check(
+    logs: &[SubLog],
+    record: &[(u64, String, bool)],
+    gaps: impl Fn(u64, u64) -> String,
+) -> (usize, Vec<String>) {
+    let events: Vec<(String, bool)> = record.iter().map(|(_, k, s)| (k.clone(), *s)).collect();
     let mut checked = 0;
     let mut problems = Vec::new();
     for log in logs {
         problems.extend(log.problems.iter().map(|p| format!("{}: {p}", log.name)));
-        for (n, session) in log.sessions.iter().enumerate() {
+        for (n, (member, session)) in log.sessions.iter().enumerate() {
             // How many of the session's notifications match the record from `start` on. A
             // session may run past the end of the record by a few notifications (changes
             // applied after the watchers stopped, e.g. a write whose outcome was unknown).
@@ -122,17 +131,20 @@ pub(crate) fn check(logs: &[SubLog], events: &[(String, bool)]) -> (usize, Vec<S
                 checked += best;
             } else {
                 let at = best_start + best;
+                let near = &record[at.saturating_sub(3)..(at + 4).min(record.len())];
+                let (lo, hi) = (near.first().map_or(0, |e| e.0), near.last().map_or(0, |e| e.0));
                 problems.push(format!(
-                    "{}: connection {n} ({} notifications) is not a contiguous run of the log's events: \
-                     the longest match is {best} from record position {best_start}, then it got {:?} where \
-                     the record has {:?} (record positions {}..{}: {:?})",
+                    "{}: connection {n} to member {member} ({} notifications) is not a contiguous run of \
+                     the log's events: the longest match is {best} from record position {best_start}, then \
+                     it got {:?} (and next {:?}) where the record has {:?} (record positions {}..: {near:?}); \
+                     watcher gaps near: {}",
                     log.name,
                     session.len(),
                     session.get(best),
+                    &session[(best + 1).min(session.len())..(best + 4).min(session.len())],
                     events.get(at),
                     at.saturating_sub(3),
-                    (at + 4).min(events.len()),
-                    &events[at.saturating_sub(3)..(at + 4).min(events.len())]
+                    gaps(lo, hi),
                 ));
             }
         }
@@ -143,7 +155,7 @@ pub(crate) fn check(logs: &[SubLog], events: &[(String, bool)]) -> (usize, Vec<S
 #[test]
 fn the_subscriber_check_catches_skipped_repeated_and_invented_notifications() {
     let ev = |k: &str, set: bool| (k.to_string(), set);
-    let events = vec![
+    let events: Vec<(String, bool)> = vec![
         ev("a", true),
         ev("b", true),
         ev("a", false),
@@ -151,9 +163,10 @@ fn the_subscriber_check_catches_skipped_repeated_and_invented_notifications() {
         ev("a", true),
         ev("z", true),
     ];
+    let record: Vec<(u64, String, bool)> = events.iter().zip(1..).map(|((k, s), v)| (v, k.clone(), *s)).collect();
     let log = |sessions: Vec<Vec<(String, bool)>>| SubLog {
         name: "s".into(),
-        sessions,
+        sessions: sessions.into_iter().map(|s| (0, s)).collect(),
         problems: Vec::new(),
     };
     // A contiguous run, and one that runs past the end of the record, pass.
@@ -161,14 +174,14 @@ fn the_subscriber_check_catches_skipped_repeated_and_invented_notifications() {
         events[1..4].to_vec(),
         vec![ev("a", true), ev("z", true), ev("b", true)],
     ]);
-    assert_eq!(check(&[ok], &events).1, Vec::<String>::new());
+    assert_eq!(check(&[ok], &record, |_, _| String::new()).1, Vec::<String>::new());
     for bad in [
         vec![ev("a", true), ev("a", false)],                // skipped b
         vec![ev("b", true), ev("b", true)],                 // repeated (no such run)
         vec![ev("c", true)],                                // invented
         vec![ev("a", false), ev("a", true), ev("b", true)], // reordered
     ] {
-        let (_, problems) = check(&[log(vec![bad.clone()])], &events);
+        let (_, problems) = check(&[log(vec![bad.clone()])], &record, |_, _| String::new());
         assert_eq!(problems.len(), 1, "{bad:?} must be caught: {problems:?}");
     }
 }

@@ -166,7 +166,7 @@ fn watch(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool, publish
 
 /// The log's changes as the watchers saw them together, in log order, as `(key, is_set)`:
 /// the record RESP keyspace notifications are checked against.
-pub(crate) fn ordered_events(logs: &[WatchLog]) -> Vec<(String, bool)> {
+pub(crate) fn ordered_events(logs: &[WatchLog]) -> Vec<(u64, String, bool)> {
     // Per version, the fullest group any watcher saw (a watcher may have joined mid-entry).
     let mut groups: BTreeMap<u64, Vec<(String, bool)>> = BTreeMap::new();
     for log in logs {
@@ -181,7 +181,27 @@ pub(crate) fn ordered_events(logs: &[WatchLog]) -> Vec<(String, bool)> {
             }
         }
     }
-    groups.into_values().flatten().collect()
+    groups
+        .into_iter()
+        .flat_map(|(version, group)| group.into_iter().map(move |(key, set)| (version, key, set)))
+        .collect()
+}
+
+/// Each watcher's gaps (versions an error event said it skipped) that touch `lo..=hi`: what
+/// a failed notification check prints, since a version every watcher skipped is missing
+/// from the record.
+pub(crate) fn gaps_near(logs: &[WatchLog], lo: u64, hi: u64) -> String {
+    logs.iter()
+        .map(|log| {
+            let near: Vec<_> = log
+                .gaps
+                .iter()
+                .filter(|&&(after, through)| after < hi && through >= lo)
+                .collect();
+            format!("{}: {near:?}", log.name)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Every replica drops the same keys at the same log index: a key's `expire` event carries

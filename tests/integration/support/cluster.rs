@@ -319,6 +319,26 @@ impl Cluster {
         }
     }
 
+    /// Copies every log each node has written (one per start) into `to`, named after the
+    /// node: what a long run keeps when it fails. Returns the files copied.
+    pub(crate) fn keep_logs(&self, to: &std::path::Path) -> std::io::Result<usize> {
+        std::fs::create_dir_all(to)?;
+        let mut copied = 0;
+        for node in &self.nodes {
+            for entry in std::fs::read_dir(node.dir.path())? {
+                let path = entry?.path();
+                let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+                    continue;
+                };
+                if file.ends_with(".log") {
+                    std::fs::copy(&path, to.join(format!("{}-{file}", node.name)))?;
+                    copied += 1;
+                }
+            }
+        }
+        Ok(copied)
+    }
+
     /// The current log of every node, each under its name, for failure messages.
     pub(crate) fn logs(&self) -> String {
         self.nodes
