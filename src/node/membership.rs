@@ -77,11 +77,9 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
     Ok(info)
 }
 
-/// On the leader: hands leadership to a voter that has stored entries this node has not
-/// fsynced yet (its disk is faster), the one furthest ahead first; returns its name, or
-/// `None` if no voter is ahead of this node's disk or the transfer did not complete.
-/// `why` is logged.
-pub(super) async fn hand_off(node: &Node, why: &str) -> Option<String> {
+/// On the leader: the voters that have stored entries this node has not fsynced yet (their
+/// disks are faster), the one furthest ahead first.
+pub(super) fn ahead_of_disk(node: &Node) -> Vec<MemberInfo> {
     let flushed = node.inner.store.flushed_index();
     let mut ahead: Vec<(u64, MemberInfo)> = {
         let rx = node.inner.raft.metrics();
@@ -98,7 +96,14 @@ pub(super) async fn hand_off(node: &Node, why: &str) -> Option<String> {
             .collect()
     };
     ahead.sort_by_key(|(matched, _)| std::cmp::Reverse(*matched));
-    for (_, member) in ahead {
+    ahead.into_iter().map(|(_, member)| member).collect()
+}
+
+/// On the leader: hands leadership to the first of `candidates` that answers and is caught
+/// up; returns its name, or `None` if none is or the transfer did not complete. `why` is
+/// logged.
+pub(super) async fn hand_off(node: &Node, candidates: Vec<MemberInfo>, why: &str) -> Option<String> {
+    for member in candidates {
         if check_can_lead(node, &member).await.is_err() {
             continue;
         }

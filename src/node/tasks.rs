@@ -184,16 +184,21 @@ const SLOW_CHECK_EVERY: Duration = Duration::from_millis(500);
 /// (a shared disk) do not pass it round and round.
 const HAND_OFF_COOLDOWN: Duration = Duration::from_secs(30);
 
-/// On the leader: hands leadership to a caught-up follower while this node's disk is slow
-/// (see [`SLOW_FSYNC`]). A follower that has stored every entry while the leader's own
-/// fsync is still running has a faster disk.
+/// On the leader: hands leadership to a follower while this node's disk is slow (see
+/// [`SLOW_FSYNC`]) and that follower's is not: on every one of [`SLOW_TICKS`] checks, it
+/// has stored entries this node's own fsync has not finished. Members sharing one slow
+/// disk rarely pass that; [`HAND_OFF_COOLDOWN`] bounds what they do.
 async fn hand_off_when_disk_slow(node: Node) {
     let mut tick = ticker(SLOW_CHECK_EVERY);
     let mut slow_ticks = 0;
     let mut handed_off: Option<std::time::Instant> = None;
     while ticked(&node, &mut tick).await {
         let stall = node.inner.store.fsync_stall();
-        if stall < SLOW_FSYNC || !node.inner.raft.is_leader() {
+        let ahead = match stall >= SLOW_FSYNC && node.inner.raft.is_leader() {
+            true => super::membership::ahead_of_disk(&node),
+            false => Vec::new(),
+        };
+        if ahead.is_empty() {
             slow_ticks = 0;
             continue;
         }
@@ -202,8 +207,7 @@ async fn hand_off_when_disk_slow(node: Node) {
             continue;
         }
         let why = format!("this node's log fsyncs take {} ms", stall.as_millis());
-        if let Some(to) = super::membership::hand_off(&node, &why).await {
-            tracing::warn!(to, "leadership handed off: this node's disk is slow");
+        if super::membership::hand_off(&node, ahead, &why).await.is_some() {
             handed_off = Some(std::time::Instant::now());
             slow_ticks = 0;
         }
