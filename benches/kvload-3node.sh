@@ -4,7 +4,7 @@
 # used during each run.
 #
 #   benches/kvload-3node.sh SECONDS RUN...
-#     RUN: put64 put1 putall lin64 loc64 put4k put64k (HTTP) rput64 rput64m rputall rlin64 rput64k (RESP)
+#     RUN: put64 put1 putall lin64 loc64 put4k put64k (HTTP) rput64 rput1 rput64m rputall rlin64 rput64k (RESP)
 #
 # put4k, put64k, rput64k: 16 clients writing 4 KiB or 64 KiB values to the leader (the
 # large-value rows of compare-etcd.sh).
@@ -55,6 +55,7 @@ for run in "$@"; do
     lin64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable') ;;
     loc64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=local') ;;
     rput64) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 64) ;;
+    rput1) backend=redis; args=(--endpoints "$rleader" --workload put --clients 1 --conns 1) ;;
     rput64m) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 4) ;;
     rputall) backend=redis; args=(--endpoints "$rall" --workload put --clients 64 --conns 64) ;;
     rlin64) backend=redis; args=(--endpoints "$rall" --workload get --clients 64 --conns 64) ;;
