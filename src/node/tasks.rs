@@ -296,6 +296,7 @@ async fn log_changes(node: Node) {
             }
             if now.2 != last.2 {
                 tracing::info!(role = ?now.2, "role changed");
+                node.inner.store.set_leading(now.2 == openraft::ServerState::Leader);
             }
             last = now;
         }

@@ -89,11 +89,17 @@ fn watch(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool, publish
         .unwrap();
     // Every event of `last` has been handled; `handled` holds the keys seen at `last`.
     let (mut last, mut handled, mut overlap) = (0u64, HashSet::<(String, String)>::new(), false);
+    // After `COMPACTED`, resume from `compacted_through` itself, as docs/http-api.md says
+    // (from one below it would be refused as compacted again, round and round).
+    let mut exact = false;
     let mut attempt = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let url = &urls[(first + attempt) % urls.len()];
         attempt += 1;
-        let from = last.saturating_sub(1);
+        let from = match std::mem::take(&mut exact) {
+            true => last,
+            false => last.saturating_sub(1),
+        };
         let full = format!("{url}/api/v1/watch?prefix={}&from_version={from}", enc(prefix));
         let Ok(resp) = client.get(&full).send() else {
             std::thread::sleep(Duration::from_millis(100)); // a member is down: try the next
@@ -119,9 +125,14 @@ fn watch(first: usize, urls: &[String], prefix: &str, stop: &AtomicBool, publish
                 if name == "error" {
                     let through = json["compacted_through"].as_u64().unwrap_or(0);
                     log.gaps.push((last, through));
-                    if through > last {
-                        (last, overlap) = (through, true);
+                    if json["code"] == "COMPACTED" {
+                        if through < last {
+                            log.violations
+                                .push(format!("COMPACTED through {through}, below the {last} already seen"));
+                        }
+                        (last, overlap, exact) = (through.max(last), false, true);
                         handled.clear();
+                        published.store(last, Ordering::Relaxed);
                     }
                     break;
                 }
