@@ -177,6 +177,14 @@ impl Mixed {
         }
     }
 
+    /// Whether the workload has done enough of each kind for its checks to mean anything
+    /// (a loaded machine or a slow member can leave a short run below that).
+    pub(crate) fn did_enough(&self) -> bool {
+        minimums(&self.shared.counts_snapshot())
+            .iter()
+            .all(|&(_, done, least)| done >= least)
+    }
+
     /// Milliseconds since the side workload started (the clock its problems are stamped with).
     pub(crate) fn elapsed_ms(&self) -> u128 {
         self.shared.epoch.elapsed().as_millis()
@@ -286,24 +294,30 @@ impl MixedReport {
     /// Panics with the violations, or when too few operations ran for the checks to mean
     /// anything.
     pub(crate) fn assert_ok(&self) {
-        let [written, _, reads, live, expired, _, _, b_ok, _, _, scans, _, _] = self.counts;
         assert!(
             self.problems.is_empty(),
             "mixed workload violations ({}):\n{}",
             self.problems.len(),
             self.problems.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
         );
-        for (what, got, least) in [
-            ("TTL keys written", written, 50),
-            ("TTL reads", reads, 100),
-            ("TTL reads in a live window", live, 20),
-            ("TTL reads past expiry", expired, 20),
-            ("batches acknowledged", b_ok, 20),
-            ("scans of once/", scans, 5),
-        ] {
+        for (what, got, least) in minimums(&self.counts) {
             assert!(got >= least, "too few {what} to mean anything: {got} < {least}");
         }
     }
+}
+
+/// What the side workload must have done for its checks to mean anything: `(what, done,
+/// least)` for each kind, from the counts.
+fn minimums(counts: &[u64; 13]) -> [(&'static str, u64, u64); 6] {
+    let [written, _, reads, live, expired, _, _, b_ok, _, _, scans, _, _] = *counts;
+    [
+        ("TTL keys written", written, 50),
+        ("TTL reads", reads, 100),
+        ("TTL reads in a live window", live, 20),
+        ("TTL reads past expiry", expired, 20),
+        ("batches acknowledged", b_ok, 20),
+        ("scans of once/", scans, 5),
+    ]
 }
 
 /// The size of a libfaketime skew like `+2s`, `-1500ms`: how far the cluster clock may jump.

@@ -77,6 +77,15 @@ impl Run {
     pub(crate) fn finish(self, title: &str, injected: &[String]) {
         self.fc.heal();
         let leader = settle(&self.fc.cluster);
+        // On a loaded machine a short run (or one with a slow member) may not have done
+        // enough of the side workload yet: keep everything running on the healed cluster
+        // until it has, for up to a minute (the report says if it never did).
+        let extra = std::time::Instant::now();
+        crate::support::wait_until(Duration::from_secs(60), || self.side.did_enough());
+        println!(
+            "ran {} ms more for the side workload to do enough",
+            extra.elapsed().as_millis()
+        );
         self.load.stop();
         let subscribed = self.subscribers.stop();
         let side = self.side.finish();
