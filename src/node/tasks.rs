@@ -173,43 +173,46 @@ async fn compact_large_log(node: Node) {
     }
 }
 
-/// A leader whose log fsyncs take this long (the one running, or the last one if it ended
-/// under a second ago) on [`SLOW_TICKS`] checks in a row hands leadership to a follower
-/// that keeps up: clients wait on the leader's pace, a follower's slow disk costs nothing.
-const SLOW_FSYNC: Duration = Duration::from_secs(1);
-/// How many checks, [`SLOW_CHECK_EVERY`] apart, must see the slow disk.
-const SLOW_TICKS: u32 = 3;
+/// A leader whose last [`SLOW_IN_A_ROW`] log fsyncs each took [`crate::raft::store::SLOW_FSYNC`]
+/// (a second) or longer hands leadership to a follower that keeps up: clients wait on the
+/// leader's pace, a follower's slow disk costs nothing. One slow fsync (a burst of other
+/// I/O on a shared disk) is not enough.
+const SLOW_IN_A_ROW: u32 = 3;
+/// How often the leader looks, and on how many looks in a row a follower must be ahead.
 const SLOW_CHECK_EVERY: Duration = Duration::from_millis(500);
+const AHEAD_TICKS: u32 = 2;
 /// A node hands leadership off at most once per this long, so members that are all slow
 /// (a shared disk) do not pass it round and round.
 const HAND_OFF_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// On the leader: hands leadership to a follower while this node's disk is slow (see
-/// [`SLOW_FSYNC`]) and that follower's is not: on every one of [`SLOW_TICKS`] checks, it
-/// has stored entries this node's own fsync has not finished. Members sharing one slow
-/// disk rarely pass that; [`HAND_OFF_COOLDOWN`] bounds what they do.
+/// [`SLOW_IN_A_ROW`]) and that follower's is not: on [`AHEAD_TICKS`] looks in a row, it
+/// has stored entries this node's own fsync has not finished.
 async fn hand_off_when_disk_slow(node: Node) {
     let mut tick = ticker(SLOW_CHECK_EVERY);
-    let mut slow_ticks = 0;
+    let mut ahead_ticks = 0;
     let mut handed_off: Option<std::time::Instant> = None;
     while ticked(&node, &mut tick).await {
-        let stall = node.inner.store.fsync_stall();
-        let ahead = match stall >= SLOW_FSYNC && node.inner.raft.is_leader() {
+        let (slow, longest) = node.inner.store.slow_fsyncs();
+        let ahead = match slow >= SLOW_IN_A_ROW && node.inner.raft.is_leader() {
             true => super::membership::ahead_of_disk(&node),
             false => Vec::new(),
         };
         if ahead.is_empty() {
-            slow_ticks = 0;
+            ahead_ticks = 0;
             continue;
         }
-        slow_ticks += 1;
-        if slow_ticks < SLOW_TICKS || handed_off.is_some_and(|t| t.elapsed() < HAND_OFF_COOLDOWN) {
+        ahead_ticks += 1;
+        if ahead_ticks < AHEAD_TICKS || handed_off.is_some_and(|t| t.elapsed() < HAND_OFF_COOLDOWN) {
             continue;
         }
-        let why = format!("this node's log fsyncs take {} ms", stall.as_millis());
+        let why = format!(
+            "this node's last {slow} log fsyncs each took a second or more (up to {} ms)",
+            longest.as_millis()
+        );
         if super::membership::hand_off(&node, ahead, &why).await.is_some() {
             handed_off = Some(std::time::Instant::now());
-            slow_ticks = 0;
+            ahead_ticks = 0;
         }
     }
 }

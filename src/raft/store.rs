@@ -114,8 +114,11 @@ struct Flusher {
     times: Arc<FsyncTimes>,
 }
 
-/// When the log's fsync runs and how long the last one took: shared with the group-commit
-/// task, read by [`Store::fsync_stall`].
+/// A log fsync that takes this long is slow; see [`Store::slow_fsyncs`].
+pub const SLOW_FSYNC: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When the log's fsync runs and how slow the last ones were: shared with the group-commit
+/// task, read by [`Store::slow_fsyncs`].
 #[derive(Debug)]
 pub(super) struct FsyncTimes {
     epoch: std::time::Instant,
@@ -124,6 +127,8 @@ pub(super) struct FsyncTimes {
     running_since: AtomicU64,
     /// The index of the last entry known durable here.
     flushed: AtomicU64,
+    /// How many fsyncs in a row, up to the last one, took [`SLOW_FSYNC`] or longer.
+    slow_in_a_row: AtomicU32,
     /// How long the last finished fsync took, and when it ended, in microseconds.
     last_took: AtomicU64,
     last_ended: AtomicU64,
@@ -135,9 +140,14 @@ impl FsyncTimes {
             epoch: std::time::Instant::now(),
             running_since: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
+            slow_in_a_row: AtomicU32::new(0),
             last_took: AtomicU64::new(0),
             last_ended: AtomicU64::new(0),
         }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 
     fn busy(&self) -> bool {
@@ -145,8 +155,7 @@ impl FsyncTimes {
     }
 
     pub(super) fn started(&self) {
-        let now = self.epoch.elapsed().as_micros() as u64;
-        self.running_since.store(now + 1, Ordering::Release);
+        self.running_since.store(self.now() + 1, Ordering::Release);
     }
 
     pub(super) fn flushed_through(&self, index: u64) {
@@ -155,25 +164,35 @@ impl FsyncTimes {
 
     pub(super) fn finished(&self) {
         let since = self.running_since.swap(0, Ordering::AcqRel);
-        let now = self.epoch.elapsed().as_micros() as u64;
-        self.last_took
-            .store(now.saturating_sub(since.saturating_sub(1)), Ordering::Relaxed);
+        let now = self.now();
+        let took = now.saturating_sub(since.saturating_sub(1));
+        self.last_took.store(took, Ordering::Relaxed);
         self.last_ended.store(now, Ordering::Relaxed);
+        match took >= SLOW_FSYNC.as_micros() as u64 {
+            true => self.slow_in_a_row.fetch_add(1, Ordering::Relaxed),
+            false => self.slow_in_a_row.swap(0, Ordering::Relaxed),
+        };
     }
 
-    /// The longer of the running fsync's age and the last one's duration if it ended under a
-    /// second ago (an idle log has no stall, however slow its last fsync was).
-    fn stall(&self) -> std::time::Duration {
-        let now = self.epoch.elapsed().as_micros() as u64;
+    /// How many fsyncs in a row were slow, the running one counted once it is, and the
+    /// longer of its age and the last one's duration. Nothing while the log is idle (no
+    /// fsync running or ended in the last second), however slow its last fsyncs were.
+    fn slow(&self) -> (u32, std::time::Duration) {
+        let now = self.now();
         let running = match self.running_since.load(Ordering::Acquire) {
-            0 => 0,
-            since => now.saturating_sub(since - 1),
+            0 => None,
+            since => Some(now.saturating_sub(since - 1)),
         };
-        let recent = match self.last_ended.load(Ordering::Relaxed) {
-            ended if now.saturating_sub(ended) < 1_000_000 => self.last_took.load(Ordering::Relaxed),
-            _ => 0,
-        };
-        std::time::Duration::from_micros(running.max(recent))
+        let recent = now.saturating_sub(self.last_ended.load(Ordering::Relaxed)) < 1_000_000;
+        if running.is_none() && !recent {
+            return (0, std::time::Duration::ZERO);
+        }
+        let running_slow = running.is_some_and(|r| r >= SLOW_FSYNC.as_micros() as u64);
+        let longest = running.unwrap_or(0).max(self.last_took.load(Ordering::Relaxed));
+        (
+            self.slow_in_a_row.load(Ordering::Relaxed) + u32::from(running_slow),
+            std::time::Duration::from_micros(longest),
+        )
     }
 }
 
@@ -496,12 +515,13 @@ impl Store {
         self.leading.store(leading, Ordering::Relaxed);
     }
 
-    /// How slow the log's fsyncs are now: the longer of the running fsync's age and the last
-    /// one's duration if it ended under a second ago (zero before the first append).
-    pub fn fsync_stall(&self) -> std::time::Duration {
+    /// How many of the log's fsyncs in a row took [`SLOW_FSYNC`] or longer (the one running
+    /// counted once it has), and the longest of the last and the running one; `(0, 0)`
+    /// while the log is idle or before the first append.
+    pub fn slow_fsyncs(&self) -> (u32, std::time::Duration) {
         self.flusher
             .get()
-            .map_or(std::time::Duration::ZERO, |f| f.times.stall())
+            .map_or((0, std::time::Duration::ZERO), |f| f.times.slow())
     }
 
     /// The index of the last log entry this process has appended and fsynced (0 before

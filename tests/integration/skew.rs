@@ -236,7 +236,10 @@ fn an_absolute_expiry_given_to_a_fast_follower_is_taken_against_the_leaders_cloc
     });
     assert!(
         taken,
-        "ms left on the leader for an expiry 20 s ahead: {last:?}; the follower converted the time with its own clock"
+        "ms left on the leader for an expiry 20 s ahead: {last:?}; the follower converted the time with its own \
+         clock (leader at the start {l}, now {}, the fast member {FAST}):\n{}",
+        c.leader(),
+        c.logs()
     );
 }
 
