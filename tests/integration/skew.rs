@@ -65,6 +65,34 @@ fn cluster_with_skewed(skewed: usize) -> Cluster {
     })
 }
 
+/// A 3-node cluster whose node `fast` runs with its wall clock `SKEW` ahead and has never
+/// led with it: once a member with a fast clock has led, the cluster clock runs ahead from
+/// then on (it never goes back), which is right but not what a test of a fast *follower*
+/// is after. Every member starts with a true clock; leadership moves off `fast` if it
+/// leads; then `fast` restarts skewed and applies a fresh write. Returns the cluster and its
+/// leader.
+fn cluster_with_fast_follower(fast: usize) -> (Cluster, usize) {
+    let mut c = Cluster::start(3, &[]);
+    if c.leader() == fast {
+        lead_with(&c, (fast + 1) % 3);
+    }
+    let env = skewed_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    c.node_mut(fast).set_env(&env);
+    c.restart(fast);
+    let l = c.leader();
+    assert_ne!(l, fast, "the fast member took leadership on its restart");
+    // A member that has just restarted knows the cluster clock only from the stamps it
+    // replayed, which are as old as the last write before its restart: one fresh write
+    // brings it the leader's time, as a member that never restarted has it.
+    let version = c.node(l).http.set("clock/fresh", "1");
+    let fresh = wait_until(Duration::from_secs(5), || {
+        c.status(fast)["applied"].as_u64().is_some_and(|a| a >= version)
+    });
+    assert!(fresh, "the fast member never applied a write at {version}");
+    (c, l)
+}
+
 /// Moves leadership to node `to` (if it does not lead already) and returns the leader.
 fn lead_with(c: &Cluster, to: usize) -> usize {
     let l = c.leader();
@@ -104,19 +132,7 @@ fn ttl_of(what: &str, got: &(u16, Value)) -> Option<u64> {
 #[test]
 fn a_follower_whose_clock_runs_ahead_still_sees_live_keys() {
     const FAST: usize = 2;
-    // The fast member must never have led with its clock ahead: the cluster clock would run
-    // ahead from then on (it never goes back), and the leader would rightly count 15 s. So
-    // it starts with a true clock, follows, and restarts skewed.
-    let mut c = Cluster::start(3, &[]);
-    if c.leader() == FAST {
-        lead_with(&c, 0);
-    }
-    let env = skewed_env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    c.node_mut(FAST).set_env(&env);
-    c.restart(FAST);
-    let l = c.leader();
-    assert_ne!(l, FAST, "the fast member took leadership on its restart");
+    let (c, l) = cluster_with_fast_follower(FAST);
     let fast = &c.node(FAST).http;
 
     let before = Instant::now();
@@ -196,11 +212,7 @@ fn followers_of_a_leader_whose_clock_runs_ahead_count_the_ttl_down() {
 #[test]
 fn an_absolute_expiry_given_to_a_fast_follower_is_taken_against_the_leaders_clock() {
     const FAST: usize = 2;
-    let c = cluster_with_skewed(FAST);
-    let mut l = c.leader();
-    if l == FAST {
-        l = lead_with(&c, 0);
-    }
+    let (c, l) = cluster_with_fast_follower(FAST);
     let version_3 = wait_until(Duration::from_secs(10), || {
         (0..3).all(|i| {
             c.node(i).http.status()["cluster_format"]
