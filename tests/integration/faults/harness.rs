@@ -238,6 +238,9 @@ impl Recorder {
                 v["data"]["version"].as_u64().unwrap(),
             )))),
             (Op::Get, Ok((404, v))) if v["error"]["code"] == "KEY_NOT_FOUND" => Some(Outcome::Get(None)),
+            // The body did not reach the node within its request timeout (a starved client
+            // on a loaded machine): it was never read, so it took no effect.
+            (_, Ok((408, v))) if v["error"]["code"] == "REQUEST_TIMEOUT" => None,
             // A refused request (4xx) never took effect.
             (_, Ok((status, v))) if (400..500).contains(&status) => {
                 panic!("{key}: {op:?} refused with {status}: {v}")
