@@ -100,18 +100,17 @@ pub(super) fn ahead_of_disk(node: &Node) -> Vec<MemberInfo> {
 }
 
 /// On the leader: hands leadership to the first of `candidates` that answers and is caught
-/// up; returns its name, or `None` if none is or the transfer did not complete. `why` is
-/// logged.
-pub(super) async fn hand_off(node: &Node, candidates: Vec<MemberInfo>, why: &str) -> Option<String> {
+/// up; whether the transfer completed. `why` is logged.
+pub(super) async fn hand_off(node: &Node, candidates: Vec<MemberInfo>, why: &str) -> bool {
     for member in candidates {
         if check_can_lead(node, &member).await.is_err() {
             continue;
         }
         tracing::warn!(to = %member.name, why, "handing leadership to a member that keeps up");
         let deadline = Instant::now() + Duration::from_millis(node.inner.config.raft.election_timeout_ms * 4);
-        return transfer(node, &member.name, deadline).await.ok().map(|l| l.name);
+        return transfer(node, &member.name, deadline).await.is_ok();
     }
-    None
+    false
 }
 
 /// Refuses a transfer to `member` unless it is a voter that answers and is caught up.

@@ -210,7 +210,7 @@ async fn hand_off_when_disk_slow(node: Node) {
             "this node's last {slow} log fsyncs each took a second or more (up to {} ms)",
             longest.as_millis()
         );
-        if super::membership::hand_off(&node, ahead, &why).await.is_some() {
+        if super::membership::hand_off(&node, ahead, &why).await {
             handed_off = Some(std::time::Instant::now());
             ahead_ticks = 0;
         }

@@ -416,7 +416,7 @@ impl Resp {
 }
 
 /// `POST /api/v1/set` of `key` = `value`; an `Err` when no HTTP answer came back.
-fn try_set(http: &Http, key: &str, value: &str) -> Result<(u16, Value), reqwest::Error> {
+pub(crate) fn try_set(http: &Http, key: &str, value: &str) -> Result<(u16, Value), reqwest::Error> {
     http.try_send(
         Method::POST,
         "/api/v1/set",
