@@ -1,54 +1,15 @@
 //! openraft's log storage traits on the sled store: reading runs of entries, appending
-//! with group commit, truncating and purging.
+//! (fsynced by the group commit of `commit.rs`), truncating and purging.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
-use tokio::sync::mpsc;
 
 use super::*;
-
-/// The group-commit loop behind `append`: takes every callback queued so far, runs one fsync
-/// (which covers every sled write made before it starts, so all of theirs), then completes
-/// them in order. Callbacks that arrive during the fsync wait for the next one.
-pub(super) async fn group_commit(
-    db: sled::Db,
-    path: PathBuf,
-    mut rx: mpsc::UnboundedReceiver<Pending>,
-    times: Arc<FsyncTimes>,
-) {
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, usize::MAX).await > 0 {
-        times.started();
-        for pending in &mut batch {
-            if let Some(started) = pending.started.take() {
-                let _ = started.send(());
-            }
-        }
-        let result = flush(&db, &path).await;
-        if result.is_ok() {
-            times.flushed_through(batch.iter().map(|p| p.last).max().unwrap_or(0));
-        }
-        times.finished();
-        if let Err(e) = &result {
-            tracing::error!(error = %e, path = %path.display(), "log flush failed; the writes are not acknowledged");
-        }
-        for pending in batch.drain(..) {
-            // Each callback must see the real outcome: openraft stops on an error.
-            let outcome = result
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| io::Error::new(e.kind(), e.to_string()));
-            pending.callback.io_completed(outcome);
-        }
-    }
-}
 
 fn bound_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
     match bound {
