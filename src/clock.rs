@@ -1,5 +1,6 @@
 //! The cluster clock that judges expiry: the leader's time, as any node can tell it from the
-//! leader's timestamps (carried by the log entries it applies) and its own monotonic clock.
+//! leader's timestamps (carried by the log entries it applies, and by the leader's answers
+//! to its read-index requests) and its own monotonic clock.
 //! Owns no state beyond one timestamp; never reads the wall clock, so a node whose wall
 //! clock is off (ahead or behind) still agrees with the leader on what has expired.
 //!

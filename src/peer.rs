@@ -68,6 +68,11 @@ pub const FROM_HEADER: &str = "x-dcache-from";
 /// Header naming the member id a request is meant for, when the sender knows it (format 3).
 pub const TO_HEADER: &str = "x-dcache-to";
 
+/// Header of a read-index answer carrying the leader's clock (ms since the Unix epoch) as
+/// it answered: the member that asked judges expiry by it, even when the stamps it has
+/// applied are old. Older builds neither send nor read it.
+pub const CLOCK_HEADER: &str = "x-dcache-clock";
+
 /// Who sends this node's peer requests: its cluster and member id, stamped on each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sender {

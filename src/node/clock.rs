@@ -53,6 +53,19 @@ impl Node {
         told > 0 && self.leader_clock_ms(told) > told + CLOCK_TOLD_WITHIN_MS
     }
 
+    /// The cluster clock as fresh as a linearizable read: what an absolute time from a client
+    /// (`EXAT`, `PXAT`, `EXPIREAT`) becomes a TTL against. The leader tells its own. Any
+    /// other member first catches up with the leader's read index, for which the leader
+    /// stamps its time into the log if it has not lately: the stamps a member has applied
+    /// may be old, as on a member that has just restarted, which has only the ones it
+    /// replayed (as old as the last write before its restart), or none yet.
+    pub async fn fresh_clock_ms(&self) -> Result<u64, super::NodeError> {
+        if !self.inner.raft.is_leader() {
+            self.linearize(crate::types::Consistency::Linearizable).await?;
+        }
+        Ok(self.clock_ms())
+    }
+
     /// The cluster clock to carry into the next run: this node's time (the leader's, as it
     /// tells it), never below the previous run's mark carried forward, so a restart that
     /// has not yet heard a new stamp does not save a clock that fell back. `None` before the

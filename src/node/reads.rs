@@ -14,6 +14,7 @@ use openraft::ReadPolicy;
 use tokio::sync::oneshot;
 
 use super::{left, until, Attempt, Node, NodeError};
+use crate::peer::CallError;
 use crate::types::Consistency;
 
 /// What one round yields for every read that waited on it: the index to wait for.
@@ -101,7 +102,17 @@ async fn run_rounds(node: &Node, consistency: Consistency) {
 async fn read_index_once(node: &Node, consistency: Consistency, deadline: Instant) -> Round {
     if let Some((id, leader)) = node.leader_member() {
         if id != node.inner.id {
-            let call = node.inner.peers.read_index(&leader, consistency, left(deadline));
+            let call = async {
+                let (reply, clock) = node
+                    .inner
+                    .peers
+                    .read_index(&leader, consistency, left(deadline))
+                    .await?;
+                if let Some(ms) = clock {
+                    node.inner.state.observe_leader_clock(ms, Instant::now());
+                }
+                Ok::<_, CallError>(reply)
+            };
             return node.on_leader(&leader, call).await;
         }
     }

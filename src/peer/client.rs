@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::codec::{decode, encode, WireError, MSGPACK};
 use super::{
-    AdminReply, AdminRequest, Member, NodeId, PeerReply, Register, Route, Sender, CLUSTER_HEADER, FROM_HEADER,
-    PEER_TOKEN_HEADER, TO_HEADER,
+    AdminReply, AdminRequest, Member, NodeId, PeerReply, Register, Route, Sender, CLOCK_HEADER, CLUSTER_HEADER,
+    FROM_HEADER, PEER_TOKEN_HEADER, TO_HEADER,
 };
 use crate::cache::{Op, OpOutcome};
 use crate::tls::PeerClientTls;
@@ -130,6 +130,18 @@ impl PeerClient {
         body: impl Into<reqwest::Body>,
         timeout: Duration,
     ) -> Result<bytes::Bytes, CallError> {
+        Ok(self.post_for_headers(base, to, route, body, timeout).await?.1)
+    }
+
+    /// Like [`PeerClient::post`], with the answer's headers.
+    async fn post_for_headers(
+        &self,
+        base: &str,
+        to: Option<NodeId>,
+        route: Route,
+        body: impl Into<reqwest::Body>,
+        timeout: Duration,
+    ) -> Result<(reqwest::header::HeaderMap, bytes::Bytes), CallError> {
         let url = format!("{}{}", self.reroutes.resolve(base.trim_end_matches('/')), route.path());
         let mut request = self
             .http
@@ -148,6 +160,7 @@ impl PeerClient {
             Err(source) => return Err(CallError::Http { url, source }),
         };
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = match resp.bytes().await {
             Ok(bytes) => bytes,
             Err(source) => return Err(CallError::Http { url, source }),
@@ -159,7 +172,7 @@ impl PeerClient {
                 body: String::from_utf8_lossy(&bytes).into_owned(),
             });
         }
-        Ok(bytes)
+        Ok((headers, bytes))
     }
 
     /// Encodes `req`, posts it to `route` and decodes the answer.
@@ -197,15 +210,22 @@ impl PeerClient {
         self.call(&leader.peer_url, Route::ForwardWrite, op, timeout).await
     }
 
-    /// Asks the leader for the log index linearizable reads at `consistency` must wait for.
+    /// Asks the leader for the log index linearizable reads at `consistency` must wait for,
+    /// and the leader's clock as it answered when it tells it ([`CLOCK_HEADER`]).
     pub async fn read_index(
         &self,
         leader: &Member,
         consistency: Consistency,
         timeout: Duration,
-    ) -> Result<PeerReply<u64>, CallError> {
-        self.call(&leader.peer_url, Route::ReadIndex, &consistency, timeout)
-            .await
+    ) -> Result<(PeerReply<u64>, Option<u64>), CallError> {
+        let (headers, bytes) = self
+            .post_for_headers(&leader.peer_url, None, Route::ReadIndex, encode(&consistency)?, timeout)
+            .await?;
+        let clock = headers
+            .get(CLOCK_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok((decode(&bytes)?, clock))
     }
 
     /// Asks the leader to run a membership or leadership change.

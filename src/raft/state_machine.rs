@@ -93,6 +93,13 @@ impl SharedState {
         self.applied.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Notes the leader's clock as it told it outside the log (answering a read-index
+    /// request), at or before the local instant `seen`: a member whose applied stamps are
+    /// old (it has just restarted in an idle cluster) then judges expiry by the leader's time.
+    pub fn observe_leader_clock(&self, ms: u64, seen: std::time::Instant) {
+        self.write().leader_clock.observe(ms, seen);
+    }
+
     /// Waits until the state machine has applied the entry at `index`. Errors if the state
     /// machine is gone (the node stopped).
     pub async fn applied_at_least(&self, index: u64) -> Result<(), watch::error::RecvError> {

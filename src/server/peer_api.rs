@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::config::security::constant_time_eq;
 use crate::node::{InboundError, Node, NodeError};
 use crate::peer::{
-    decode, encode, AdminRequest, NodeId, PeerReply, Register, Route, WireError, CLUSTER_HEADER, FROM_HEADER, MSGPACK,
-    PEER_TOKEN_HEADER, TO_HEADER,
+    decode, encode, AdminRequest, NodeId, PeerReply, Register, Route, WireError, CLOCK_HEADER, CLUSTER_HEADER,
+    FROM_HEADER, MSGPACK, PEER_TOKEN_HEADER, TO_HEADER,
 };
 use crate::types::Consistency;
 
@@ -66,7 +66,15 @@ async fn wrong_port(State(node): State<Node>) -> super::client_api::ApiError {
 async fn serve(route: Route, State(node): State<Node>, body: Bytes) -> Response {
     match route {
         Route::ForwardWrite => call(&body, |op| async move { node.write_as_leader(op).await }).await,
-        Route::ReadIndex => call(&body, |c: Consistency| async move { node.read_index(c).await }).await,
+        Route::ReadIndex => {
+            let leader = node.clone();
+            let mut answer = call(&body, |c: Consistency| async move { leader.read_index(c).await }).await;
+            // Still the leader once the round is done: its clock, for the member that asked.
+            if node.leader_id() == Some(node.id()) {
+                answer.headers_mut().insert(CLOCK_HEADER, node.clock_ms().into());
+            }
+            answer
+        }
         Route::Register => {
             call(&body, |r: Register| async move {
                 tracing::info!(id = r.id, name = %r.member.name, client_url = %r.member.client_url,

@@ -506,6 +506,32 @@ fn watch_multi_exec_apply_at_one_version_or_not_at_all() {
         t.join().unwrap();
     }
     assert_eq!(http.value_of("counted").map(|(v, _)| v).as_deref(), Some("50"));
+
+    // Absolute times through a follower, queued in a transaction and pipelined (a pipeline
+    // run leaves them to go one by one): each becomes the expiry it names.
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 60_000;
+    let out = text(
+        format!(
+            "MULTI\r\nSET ma 1 PXAT {at}\r\nSET mb 1\r\nPEXPIREAT mb {at}\r\nEXEC\r\n\
+             SET pa 1 PXAT {at}\r\nSET pb 1 PXAT {at}\r\nSET pc 1\r\nPEXPIREAT pc {at}\r\nQUIT\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        out,
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n+OK\r\n:1\r\n+OK\r\n+OK\r\n+OK\r\n:1\r\n+OK\r\n"
+    );
+    for key in ["ma", "mb", "pa", "pb", "pc"] {
+        let got: i128 = cli(port, &["pexpiretime", key]).parse().unwrap();
+        assert!(
+            (got - at as i128).abs() < 1000,
+            "{key} expires at {got}, asked for {at}"
+        );
+    }
 }
 
 #[test]

@@ -298,3 +298,58 @@ fn after_a_full_restart_a_slower_leader_carries_the_cluster_clock_over_the_downt
         );
     }
 }
+
+/// A member that has just restarted knows the cluster clock only from the stamps it
+/// replayed, which are as old as the last write before its restart; in an idle cluster no
+/// new stamp comes. A linearizable read of a key's time left, and an absolute expiry sent
+/// to it, must still go by the leader's time, not by a clock that lost the downtime.
+#[test]
+fn a_just_restarted_follower_goes_by_the_leaders_clock_not_by_its_replayed_stamps() {
+    const TTL_MS: u64 = 60_000;
+    // Long enough that a clock which lost it stands out from request slack.
+    const DOWNTIME: Duration = Duration::from_secs(3);
+    let mut c = Cluster::start(3, &[]);
+    let l = c.leader();
+    let f = (l + 1) % 3;
+    set_ttl(&c.node(l).http, "tk", TTL_MS);
+    let acked = Instant::now();
+    let applied = wait_until(Duration::from_secs(5), || {
+        c.node(f).http.get_key("tk", Some("local")).0 == 200
+    });
+    assert!(applied, "tk did not reach {}", c.node(f).name());
+    c.kill9(f);
+    // The downtime itself is the fault being tested, not a wait for some state.
+    std::thread::sleep(DOWNTIME);
+    c.restart(f);
+    assert_eq!(c.leader(), l, "leadership moved on the follower's restart");
+
+    let what = format!("linearizable GET tk on {} just after its restart", c.node(f).name());
+    let r0 = Instant::now();
+    let got = c.node(f).http.get_key("tk", Some("linearizable"));
+    let ttl = ttl_of(&what, &got).unwrap_or_else(|| panic!("{what}: gone {TTL_MS} ms TTL early"));
+    let most = TTL_MS.saturating_sub(r0.duration_since(acked).as_millis() as u64) + SLACK_MS;
+    assert!(
+        ttl <= most,
+        "{what}: ttl_ms {ttl}, more than the {most} ms left: the member judged by its replayed stamps"
+    );
+
+    // 20 s from now: a member whose clock lost the downtime would give the key 23 s.
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 20_000;
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &c.node(f).resp_port().to_string()])
+        .args(["set", "abs", "v", "PXAT", &at_ms.to_string()])
+        .output()
+        .expect("redis-cli is installed (apt-get install redis-tools)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    let ttl = ttl_of("abs", &c.node(l).http.get_key("abs", Some("linearizable"))).expect("abs is gone");
+    assert!(
+        ttl > 18_000 && ttl <= 20_000,
+        "abs: {ttl} ms left on the leader for an expiry 20 s ahead; the restarted member converted \
+         it with a clock that lost the downtime:\n{}",
+        c.logs()
+    );
+}

@@ -100,6 +100,34 @@ pub(super) fn set_write(key: &[u8], value: impl Into<Value>, ttl_ms: Option<u64>
     }
 }
 
+/// Whether `name a...` (the arguments after the name) gives an absolute time: `EXPIREAT`,
+/// `PEXPIREAT`, or `SET`'s or `GETEX`'s `EXAT`/`PXAT` option.
+fn gives_absolute_time(name: &str, a: &[Bytes]) -> bool {
+    let options = match name {
+        "expireat" | "pexpireat" => return true,
+        "set" => a.get(2..),
+        "getex" => a.get(1..),
+        _ => None,
+    };
+    options.is_some_and(|o| o.iter().any(|x| matches!(upper(x).as_str(), "EXAT" | "PXAT")))
+}
+
+/// The cluster clock that the absolute time `name a...` gives becomes a TTL against
+/// ([`Node::fresh_clock_ms`]: on a member other than the leader, one read-index round), or
+/// `None` when it gives none.
+pub(super) async fn clock_for(node: &Node, name: &str, a: &[Bytes]) -> Result<Option<u64>, Reply> {
+    if !gives_absolute_time(name, a) {
+        return Ok(None);
+    }
+    node.fresh_clock_ms().await.map(Some).map_err(failed)
+}
+
+/// An absolute time met without the cluster clock ([`clock_for`] decides when one is read):
+/// a command planned without it (in a pipeline run) goes on its own instead.
+pub(super) fn no_clock() -> Reply {
+    Reply::err("an absolute time needs the cluster clock")
+}
+
 /// Runs one write; `Err` is the answer for a node failure.
 pub(super) async fn write(node: &Node, w: Write) -> Result<Result<crate::cache::Done, Refusal>, Reply> {
     node.write(w).await.map_err(failed)

@@ -45,7 +45,7 @@ pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> R
             (Some(Role::ReadOnly), Access::Write) => multi.fail(Reply::Error(format!(
                 "NOPERM this user has no permissions to run the '{name}' command"
             ))),
-            _ => multi.queue(node, &name, &args[1..]),
+            _ => multi.queue(node, &name, &args[1..]).await,
         };
     }
     if s.subs.active() && s.protocol < 3 && !pubsub::allowed_while_subscribed(&name) {

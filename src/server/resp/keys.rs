@@ -51,8 +51,15 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let ttl_ms: i128 = match name {
         "expire" => i128::from(n) * 1000,
         "pexpire" => i128::from(n),
-        "expireat" => i128::from(n) * 1000 - i128::from(node.clock_ms()),
-        _ => i128::from(n) - i128::from(node.clock_ms()),
+        _ => {
+            let now = i128::from(node.fresh_clock_ms().await.map_err(failed)?);
+            let at = if name == "expireat" {
+                i128::from(n) * 1000
+            } else {
+                i128::from(n)
+            };
+            at - now
+        }
     };
     let bad_time = || Reply::err(format!("invalid expire time in '{name}' command"));
     // `None`: the time is already past, and the key goes.

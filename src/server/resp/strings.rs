@@ -6,8 +6,8 @@
 use bytes::Bytes;
 
 use super::args::{
-    compare_and_write, failed, int, key, read, read_modify_write, refused, set_write, syntax, too_big, upper, value,
-    view_value, write, Answer, Change,
+    clock_for, compare_and_write, failed, int, key, no_clock, read, read_modify_write, refused, set_write, syntax,
+    too_big, upper, value, view_value, write, Answer, Change,
 };
 use super::codec::Reply;
 use super::long_double::LongDouble;
@@ -19,7 +19,7 @@ use crate::types::Consistency;
 pub(super) struct SetOptions {
     /// `NX` or `XX`.
     pub(super) condition: Option<&'static str>,
-    /// Time to live from now (EXAT/PXAT converted with this node's clock).
+    /// Time to live from now (EXAT/PXAT converted with the cluster clock).
     pub(super) ttl_ms: Option<u64>,
     /// `KEEPTTL`: keep the key's current expiry (exclusive with a time).
     pub(super) keep_ttl: bool,
@@ -27,8 +27,8 @@ pub(super) struct SetOptions {
 }
 
 /// Parses SET's options (everything after the value), in Redis's words.
-/// `now_ms` is the cluster clock ([`Node::clock_ms`]) that EXAT/PXAT are taken against.
-pub(super) fn set_options(now_ms: u64, a: &[Bytes]) -> Result<SetOptions, Reply> {
+/// `now_ms` is the cluster clock that EXAT/PXAT are taken against ([`clock_for`]).
+pub(super) fn set_options(now_ms: Option<u64>, a: &[Bytes]) -> Result<SetOptions, Reply> {
     let mut o = SetOptions {
         condition: None,
         ttl_ms: None,
@@ -56,8 +56,9 @@ pub(super) fn set_options(now_ms: u64, a: &[Bytes]) -> Result<SetOptions, Reply>
 }
 
 /// The time to live from now that `EX|PX|EXAT|PXAT n` asks for; `None` when an absolute
-/// time is already past. A non-positive `n` is refused in Redis's words.
-fn ttl_from(now: u64, opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
+/// time is already past. A non-positive `n` is refused in Redis's words. `now` is the
+/// cluster clock, needed for EXAT/PXAT only.
+fn ttl_from(now: Option<u64>, opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>, Reply> {
     let bad_time = || Reply::err(format!("invalid expire time in '{command}' command"));
     let n = int(n)?;
     if n <= 0 {
@@ -70,22 +71,22 @@ fn ttl_from(now: u64, opt: &str, n: &Bytes, command: &str) -> Result<Option<u64>
         "EXAT" => n
             .checked_mul(1000)
             .ok_or_else(bad_time)?
-            .checked_sub(now)
+            .checked_sub(now.ok_or_else(no_clock)?)
             .filter(|t| *t > 0),
-        _ => n.checked_sub(now).filter(|t| *t > 0),
+        _ => n.checked_sub(now.ok_or_else(no_clock)?).filter(|t| *t > 0),
     })
 }
 
 /// Like [`ttl_from`], with a time already past as 1 ms (SET's rule: the key is written and
 /// expires at once).
-fn ttl_option(now: u64, opt: &str, n: &Bytes, command: &str) -> Result<u64, Reply> {
+fn ttl_option(now: Option<u64>, opt: &str, n: &Bytes, command: &str) -> Result<u64, Reply> {
     Ok(ttl_from(now, opt, n, command)?.unwrap_or(1))
 }
 
 /// `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]`.
 pub(super) async fn set(node: &Node, a: &[Bytes]) -> Answer {
     let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-    let o = set_options(node.clock_ms(), &a[2..])?;
+    let o = set_options(clock_for(node, "set", a).await?, &a[2..])?;
     match (o.condition, o.get, o.keep_ttl) {
         (None, false, false) => {
             write(node, set_write(k, v, o.ttl_ms, None)).await?.map_err(refused)?;
@@ -145,7 +146,7 @@ pub(super) async fn getex(node: &Node, a: &[Bytes]) -> Answer {
         [] => Expiry::Leave,
         [opt] if upper(opt) == "PERSIST" => Expiry::Persist,
         [opt, n] if matches!(upper(opt).as_str(), "EX" | "PX" | "EXAT" | "PXAT") => {
-            Expiry::In(ttl_from(node.clock_ms(), &upper(opt), n, "getex")?)
+            Expiry::In(ttl_from(clock_for(node, "getex", a).await?, &upper(opt), n, "getex")?)
         }
         _ => return Err(syntax()),
     };

@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use super::args::{failed, int, key, refused, value};
+use super::args::{clock_for, failed, int, key, no_clock, refused, value};
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
@@ -59,8 +59,13 @@ pub(super) struct Multi {
 
 impl Multi {
     /// Queues `name a...` or answers why it cannot be queued (which aborts the transaction).
-    pub(super) fn queue(&mut self, node: &Node, name: &str, a: &[Bytes]) -> Reply {
-        match plan(node, name, a) {
+    /// An absolute time is turned into a TTL as it is queued, as `EXEC` would see it.
+    pub(super) async fn queue(&mut self, node: &Node, name: &str, a: &[Bytes]) -> Reply {
+        let now = match clock_for(node, name, a).await {
+            Ok(now) => now,
+            Err(e) => return self.fail(e),
+        };
+        match plan(node, now, name, a) {
             Ok(q) if self.writes() + q.writes.len() > MAX_WRITES => self.fail(Reply::err(format!(
                 "a dcache transaction holds at most {MAX_WRITES} writes (one log entry)"
             ))),
@@ -103,7 +108,9 @@ pub(super) fn pipeline_run(node: &Node, requests: &[Vec<Bytes>]) -> Vec<(String,
             Some((arity, Access::Write)) if (arity > 0 && n == arity) || (arity < 0 && n >= -arity) => {}
             _ => break,
         }
-        let Ok(q) = plan(node, &name, &args[1..]) else {
+        // Without the cluster clock: a command with an absolute time ends the run and
+        // goes on its own, which reads the clock fresh.
+        let Ok(q) = plan(node, None, &name, &args[1..]) else {
             break;
         };
         writes += q.writes.len();
@@ -198,8 +205,9 @@ fn answer(shape: Shape, outcomes: Vec<Result<Done, Refusal>>) -> Reply {
     }
 }
 
-/// What `name a...` queues, or why it cannot be queued.
-fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
+/// What `name a...` queues, or why it cannot be queued. `now` is the cluster clock an
+/// absolute time is taken against ([`clock_for`]); without it, one is refused.
+fn plan(node: &Node, now: Option<u64>, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
     let one = |w: Write, shape: Shape| Queued { writes: vec![w], shape };
     let set = |k: &[u8], v: &[u8], ttl_ms: Option<u64>, if_version: Option<u64>| Write::Set {
         key: k.into(),
@@ -210,7 +218,7 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
     Ok(match name {
         "set" => {
             let (k, v) = (key(node, &a[0])?, value(node, &a[1])?);
-            let opts = set_options(node.clock_ms(), &a[2..])?;
+            let opts = set_options(now, &a[2..])?;
             match (opts.condition, opts.get, opts.keep_ttl) {
                 (None, false, false) => one(set(k, v, opts.ttl_ms, None), Shape::Ok),
                 (Some("NX"), false, false) => one(set(k, v, opts.ttl_ms, Some(0)), Shape::OkOrNil),
@@ -262,12 +270,11 @@ fn plan(node: &Node, name: &str, a: &[Bytes]) -> Result<Queued, Reply> {
             }
             let k = key(node, &a[0])?.into();
             let n = i128::from(int(&a[1])?);
-            let now = i128::from(node.clock_ms());
             let ttl_ms = match name {
                 "expire" => n * 1000,
                 "pexpire" => n,
-                "expireat" => n * 1000 - now,
-                _ => n - now,
+                "expireat" => n * 1000 - i128::from(now.ok_or_else(no_clock)?),
+                _ => n - i128::from(now.ok_or_else(no_clock)?),
             };
             if ttl_ms <= 0 {
                 one(
