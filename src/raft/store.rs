@@ -28,6 +28,7 @@ use crate::clock::ClockMark;
 mod commit;
 mod files;
 mod log;
+mod tail;
 #[cfg(test)]
 mod tests;
 
@@ -106,6 +107,8 @@ pub struct Store {
     leading: Arc<AtomicBool>,
     /// Snapshot bodies written but not yet the current one.
     pinned: files::Pinned,
+    /// The newest entries, in memory too (see `tail.rs`).
+    tail: tail::Tail,
 }
 
 /// Persist the committed hint once per this many entries.
@@ -169,6 +172,7 @@ impl Store {
             flusher: Arc::default(),
             leading: Arc::default(),
             pinned: files::Pinned::default(),
+            tail: tail::Tail::default(),
         })
     }
 

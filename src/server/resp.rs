@@ -6,7 +6,8 @@
 //! and writes the answers before it reads more, so a client that does not read its answers
 //! stops being read: the output buffer per connection stays bounded. Consecutive plain
 //! writes of a pipeline go to the leader as one entry that applies them in order, each with
-//! its own answer, instead of one round trip each.
+//! its own answer, instead of one round trip each; consecutive `GET`s are answered from one
+//! read (one linearization).
 
 mod args;
 mod codec;
@@ -128,6 +129,22 @@ async fn connection(
         let took = !requests.is_empty();
         let mut i = 0;
         while i < requests.len() && !session.closing {
+            let reads = if session.batches_reads() {
+                commands::read_run(node, &requests[i..])
+            } else {
+                Vec::new()
+            };
+            if !reads.is_empty() {
+                i += reads.len();
+                for reply in commands::answer_reads(&session, node, &reads).await {
+                    reply.encode(session.protocol, &mut output);
+                    if output.len() >= FLUSH_AT {
+                        stream.write_all(&output).await?;
+                        output.clear();
+                    }
+                }
+                continue;
+            }
             let run = if session.batches_writes() {
                 transaction::pipeline_run(node, &requests[i..])
             } else {

@@ -507,6 +507,16 @@ fn watch_multi_exec_apply_at_one_version_or_not_at_all() {
     }
     assert_eq!(http.value_of("counted").map(|(v, _)| v).as_deref(), Some("50"));
 
+    // A pipeline of GETs through one follower (answered from one read) sees every write
+    // acknowledged through the other before it was sent.
+    let other = c.node(followers[1]).resp_port();
+    for n in 0..20 {
+        assert_eq!(cli(other, &["set", "seen", &n.to_string()]), "OK");
+        let out = text(b"GET seen\r\nGET seen\r\nGET nothing\r\nGET seen\r\nQUIT\r\n");
+        let v = format!("${}\r\n{n}\r\n", n.to_string().len());
+        assert_eq!(out, format!("{v}{v}$-1\r\n{v}+OK\r\n"), "write {n}");
+    }
+
     // Absolute times through a follower, queued in a transaction and pipelined (a pipeline
     // run leaves them to go one by one): each becomes the expiry it names.
     let at = std::time::SystemTime::now()
@@ -717,6 +727,37 @@ fn read_reply(s: &mut std::io::BufReader<TcpStream>, out: &mut Vec<u8>) {
         b'*' => (0..n.max(0)).for_each(|_| read_reply(s, out)),
         _ => {}
     }
+}
+
+/// A pipeline of GETs (answered from one read per run of them, see `read_run`) with writes
+/// and malformed GETs between them answers exactly as redis-server does, in order.
+#[test]
+fn pipelined_gets_answer_as_redis_server_answers() {
+    let node = Node::start();
+    await_cluster_version(&[&node.http]);
+    let redis = RedisServer::start();
+    let mut pipeline = String::from("SET a 1\r\nGET a\r\nGET b\r\nSET b 2\r\nGET a\r\nGET b\r\nGET\r\n");
+    pipeline.push_str("GET a b\r\nget a\r\nGET b\r\nDEL a\r\nGET a\r\nGET b\r\nINCR b\r\nGET b\r\n");
+    pipeline.push_str("*2\r\n$3\r\nGET\r\n$1\r\nb\r\nGET b\r\n");
+    // Longer than one run.
+    for i in 0..150 {
+        pipeline.push_str(&format!("GET {}\r\n", ["a", "b", "c"][i % 3]));
+    }
+    pipeline.push_str("SET c 3\r\nGET c\r\nGET c\r\n");
+    let replies = 15 + 2 + 150 + 3;
+    let answers = |port: u16| {
+        let mut s = std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
+        s.get_ref().set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.get_mut().write_all(pipeline.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        for _ in 0..replies {
+            read_reply(&mut s, &mut out);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let (ours, theirs) = (answers(node.resp_port()), answers(redis.port));
+    assert_eq!(ours, theirs, "pipelined GETs answer differently from redis-server");
+    assert!(theirs.contains("$1\r\n3\r\n$1\r\n3\r\n"), "{theirs}");
 }
 
 #[test]

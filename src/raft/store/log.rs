@@ -35,6 +35,9 @@ impl RaftLogReader<TypeConfig> for Store {
             Some(p) => start.max(p.index() + 1),
             None => start,
         };
+        if let Some(entries) = self.tail.get(start, &range) {
+            return Ok(entries);
+        }
         // Begin at the run holding `start`, which may begin before it.
         let first_key: [u8; 8] = match self.stored_run_at(start)? {
             Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
@@ -119,16 +122,18 @@ impl RaftLogStorage<TypeConfig> for Store {
         };
         let format = run.iter().map(entry_format).max().unwrap_or(0);
         let written = self.note_format(format).and_then(|()| encode(&run)).and_then(|bytes| {
-            self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            let size = bytes.len();
+            self.appended.fetch_add(size as u64, Ordering::Relaxed);
             self.log
                 .insert(index_key(first.log_id.index()), bytes)
-                .map(|_| ())
+                .map(|_| size)
                 .map_err(io::Error::other)
         });
         match written {
             // Readable now; durable when the callback fires.
-            Ok(()) => {
+            Ok(size) => {
                 let last = run.last().map_or(0, |e| e.log_id.index());
+                self.tail.appended(run, size);
                 self.flush_later(last, callback).await;
                 Ok(())
             }
@@ -143,6 +148,7 @@ impl RaftLogStorage<TypeConfig> for Store {
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let keep_through = last_log_id.as_ref().map(|id| id.index());
         let start = keep_through.map_or(0, |i| i + 1);
+        self.tail.truncate_after(keep_through);
         let mut batch = sled::Batch::default();
         // The run holding `start` may begin before it: keep its head.
         if let Some((key, run)) = self.run_at(start)? {
@@ -161,6 +167,7 @@ impl RaftLogStorage<TypeConfig> for Store {
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         // Record the purge point first: a crash in between leaves entries that are merely
         // redundant, never a hole.
+        self.tail.purge(log_id.index());
         self.put(&self.meta, KEY_PURGED, &log_id)?;
         self.flush().await?;
         crate::failpoint::hit("log-purge-marked");

@@ -63,6 +63,13 @@ impl Session {
         self.role.is_some_and(Role::may_write) && self.multi.is_none()
     }
 
+    /// Whether consecutive `GET`s of a pipeline may be answered from one read
+    /// ([`super::commands::read_run`]): authenticated, not inside `MULTI`, and not in RESP2's
+    /// subscribed mode (which refuses them).
+    pub(super) fn batches_reads(&self) -> bool {
+        self.role.is_some() && self.multi.is_none() && !(self.subs.active() && self.protocol < 3)
+    }
+
     /// Request bounds: Redis's tight ones before authentication, the node's after.
     pub(super) fn limits(&self, node: &Node) -> Limits {
         if self.role.is_none() {
