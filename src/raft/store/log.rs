@@ -29,15 +29,16 @@ impl RaftLogReader<TypeConfig> for Store {
             Bound::Excluded(i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
+        // The tail never holds purged entries: a range it has whole is never purged.
+        if let Some(entries) = self.tail.get(start, &range) {
+            return Ok(entries);
+        }
         // Purged entries may still sit in the run that holds the purge point: never return them.
         let purged: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
         let start = match purged {
             Some(p) => start.max(p.index() + 1),
             None => start,
         };
-        if let Some(entries) = self.tail.get(start, &range) {
-            return Ok(entries);
-        }
         // Begin at the run holding `start`, which may begin before it.
         let first_key: [u8; 8] = match self.stored_run_at(start)? {
             Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
