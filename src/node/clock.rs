@@ -55,10 +55,10 @@ impl Node {
 
     /// The cluster clock as fresh as a linearizable read: what an absolute time from a client
     /// (`EXAT`, `PXAT`, `EXPIREAT`) becomes a TTL against. The leader tells its own. Any
-    /// other member first catches up with the leader's read index, for which the leader
-    /// stamps its time into the log if it has not lately: the stamps a member has applied
-    /// may be old, as on a member that has just restarted, which has only the ones it
-    /// replayed (as old as the last write before its restart), or none yet.
+    /// other member first runs a read-index round, whose answer carries the leader's clock
+    /// (`x-dcache-clock`), and catches up with the read index: the stamps a member has
+    /// applied may be old, as on a member that has just restarted, which has only the ones
+    /// it replayed (as old as the last write before its restart), or none yet.
     pub async fn fresh_clock_ms(&self) -> Result<u64, super::NodeError> {
         if !self.inner.raft.is_leader() {
             self.linearize(crate::types::Consistency::Linearizable).await?;
