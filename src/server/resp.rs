@@ -15,6 +15,7 @@ mod commands;
 mod glob;
 mod keys;
 mod long_double;
+mod pipeline;
 mod pubsub;
 mod session;
 mod strings;
@@ -130,13 +131,13 @@ async fn connection(
         let mut i = 0;
         while i < requests.len() && !session.closing {
             let reads = if session.batches_reads() {
-                commands::read_run(node, &requests[i..])
+                pipeline::read_run(node, &requests[i..])
             } else {
                 Vec::new()
             };
             if !reads.is_empty() {
                 i += reads.len();
-                for reply in commands::answer_reads(&session, node, &reads).await {
+                for reply in pipeline::answer_reads(&session, node, &reads).await {
                     reply.encode(session.protocol, &mut output);
                     if output.len() >= FLUSH_AT {
                         stream.write_all(&output).await?;

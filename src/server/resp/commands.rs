@@ -73,44 +73,6 @@ pub(super) async fn execute(s: &mut Session, node: &Node, args: Vec<Bytes>) -> R
     reply
 }
 
-/// The most `GET`s answered from one read.
-const MAX_READ_RUN: usize = 64;
-
-/// The keys of the `GET`s at the head of a pipeline (`requests`, each name first), when two
-/// or more come in a row: they are answered from one read ([`answer_reads`]) instead of one
-/// linearization each. Every one of them arrived before that read begins, so each still sees
-/// every write acknowledged before it was sent; a write between them ends the run, so the
-/// pipeline's own writes are seen in order.
-/// At most [`MAX_READ_RUN`] of them: their values are copied out together.
-pub(super) fn read_run<'a>(node: &Node, requests: &'a [Vec<Bytes>]) -> Vec<&'a [u8]> {
-    let keys: Vec<&[u8]> = requests
-        .iter()
-        .take(MAX_READ_RUN)
-        .map_while(|args| match &args[..] {
-            [name, k] if name.eq_ignore_ascii_case(b"get") => key(node, k).ok(),
-            _ => None,
-        })
-        .collect();
-    if keys.len() < 2 {
-        return Vec::new();
-    }
-    keys
-}
-
-/// Answers a [`read_run`]'s `GET`s from one read at the session's consistency, in order.
-pub(super) async fn answer_reads(s: &Session, node: &Node, keys: &[&[u8]]) -> Vec<Reply> {
-    let started = std::time::Instant::now();
-    let replies: Vec<Reply> = match node.get_many(keys, s.consistency).await {
-        Ok(found) => found.into_iter().map(view_value).collect(),
-        Err(e) => vec![failed(e); keys.len()],
-    };
-    for reply in &replies {
-        node.metrics()
-            .resp_command("get", started.elapsed(), matches!(reply, Reply::Error(_)));
-    }
-    replies
-}
-
 /// `e`, and while queueing a `MULTI`, marks it aborted (EXEC answers EXECABORT).
 fn abort_if(s: &mut Session, queueing: bool, e: Reply) -> Reply {
     match s.multi.as_mut() {

@@ -64,7 +64,7 @@ impl Session {
     }
 
     /// Whether consecutive `GET`s of a pipeline may be answered from one read
-    /// ([`super::commands::read_run`]): authenticated, not inside `MULTI`, and not in RESP2's
+    /// ([`super::pipeline::read_run`]): authenticated, not inside `MULTI`, and not in RESP2's
     /// subscribed mode (which refuses them).
     pub(super) fn batches_reads(&self) -> bool {
         self.role.is_some() && self.multi.is_none() && !(self.subs.active() && self.protocol < 3)
