@@ -8,7 +8,7 @@
 # Loads with 1000 `POST /api/v1/batch` requests of 1000 sets each from 4 threads.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-(cd "$root" && cargo build --release -q)
+(cd "$root" && [ -n "${DCACHE_BIN:-}" ] || cargo build --release -q)
 bin=${DCACHE_BIN:-$root/target/release/dcache}
 work=$(mktemp -d); port=${PORT:-27011}; pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }

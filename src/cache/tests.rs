@@ -553,3 +553,63 @@ fn a_key_that_is_not_utf8_needs_format_4_wherever_it_appears() {
     assert_eq!(items.len(), 1);
     assert!(c.scan(b"k\xfe", 10, 0).0.is_empty());
 }
+
+#[test]
+fn packing_an_idle_map_waits_for_growth_and_open_views_and_changes_no_state() {
+    let mut c = Cache::new();
+    let fill = |c: &mut Cache, from: u64, to: u64| {
+        for i in from..to {
+            c.apply(i + 1, req(1, None, one(set(&format!("key/{i:07}"), "v"))));
+        }
+    };
+    // 4096 keys: the last rebuild was at 4096 (compact_if_grown), so nothing to pack yet.
+    fill(&mut c, 0, 4096);
+    assert_eq!(c.compacted_len, 4096);
+    fill(&mut c, 4096, 4096 + 100);
+    assert!(c.pack_if_grown());
+    assert_eq!(c.compacted_len, 4096, "100 keys are under 1/16 of growth");
+
+    fill(&mut c, 4196, 4096 + (4096 / PACK_IDLE_GROWTH) as u64);
+    let before: Vec<_> = c.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+    let (bytes, counters) = (c.approx_bytes(), c.counters());
+    c.begin_view();
+    assert!(!c.pack_if_grown(), "no packing under an open view");
+    assert_eq!(c.compacted_len, 4096);
+    c.end_view();
+    assert!(c.pack_if_grown());
+    assert_eq!(c.compacted_len, c.len());
+    let after: Vec<_> = c.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+    assert_eq!(before, after);
+    assert_eq!((c.approx_bytes(), c.counters()), (bytes, counters));
+}
+
+proptest! {
+    /// The wire bound holds for any operation, with the widest numbers and binary keys and
+    /// values: a follower never forwards an operation the leader's peer API would refuse.
+    #[test]
+    fn an_operation_never_encodes_past_its_wire_bound(
+        keys in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 1..30),
+        value in prop::collection::vec(any::<u8>(), 0..300),
+        kind in 0usize..6,
+    ) {
+        let writes: Vec<Write> = keys
+            .iter()
+            .map(|k| match kind {
+                0 => Write::Set { key: k.as_slice().into(), value: value.as_slice().into(), ttl_ms: Some(u64::MAX), if_version: Some(u64::MAX) },
+                1 => Write::Delete { key: k.as_slice().into(), if_version: Some(u64::MAX) },
+                2 => Write::Expire { key: k.as_slice().into(), ttl_ms: u64::MAX },
+                3 => Write::Persist { key: k.as_slice().into() },
+                _ => Write::Incr { key: k.as_slice().into(), by: i64::MIN },
+            })
+            .collect();
+        let watch: Vec<(Key, u64)> = keys.iter().map(|k| (Key::from(k.as_slice()), u64::MAX)).collect();
+        for op in [
+            Op::Write(writes[0].clone()),
+            Op::Batch(writes.clone()),
+            Op::Transaction { watch, writes },
+        ] {
+            let encoded = rmp_serde::to_vec_named(&op).unwrap().len();
+            prop_assert!(encoded <= op.wire_bytes_bound(), "{encoded} > {} for {op:?}", op.wire_bytes_bound());
+        }
+    }
+}

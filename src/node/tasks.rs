@@ -137,19 +137,26 @@ const IDLE_BEFORE_SNAPSHOT: Duration = Duration::from_secs(2);
 /// [`IDLE_LOG_BYTES`] and writes stopped), then
 /// purges the whole log behind that snapshot (openraft alone keeps `max_in_snapshot_log_to_keep`
 /// entries, which is a lot of bytes when entries are large). A follower that falls further
-/// behind than that catches up by snapshot instead of log.
+/// behind than that catches up by snapshot instead of log. Once writes stop, also packs the
+/// cache's map (see [`crate::cache::Cache::pack_if_grown`]).
 async fn compact_large_log(node: Node) {
     let mut tick = ticker(Duration::from_millis(250));
     let mut since = node.inner.store.appended_bytes();
     let mut last = (since, std::time::Instant::now());
+    let mut packed = false;
     while ticked(&node, &mut tick).await {
         let appended = node.inner.store.appended_bytes();
         if appended != last.0 {
             last = (appended, std::time::Instant::now());
+            packed = false;
         }
         let unpurged = appended.saturating_sub(since);
         let idle = last.1.elapsed() >= IDLE_BEFORE_SNAPSHOT;
         if unpurged < LOG_BYTES_PER_SNAPSHOT && !(idle && unpurged >= IDLE_LOG_BYTES) {
+            if idle && !packed {
+                let state = node.inner.state.clone();
+                packed = tokio::task::spawn_blocking(move || state.pack_cache()).await.unwrap_or(true);
+            }
             continue;
         }
         since = appended;
@@ -272,16 +279,18 @@ async fn log_changes(node: Node) {
     let mut last = (None, 0, openraft::ServerState::Learner);
     let mut was_member = false;
     loop {
-        {
+        let removed = {
             let m = rx.borrow_watched();
             let membership = m.membership_config.membership();
             let is_member = membership.get_node(&node.inner.id).is_some();
-            if was_member && !is_member && membership.nodes().next().is_some() {
-                tracing::warn!(id = node.inner.id, "this node was removed from the cluster; stopping");
-                node.stop_removed();
-                return;
-            }
+            let removed = was_member && !is_member && membership.nodes().next().is_some();
             was_member |= is_member;
+            removed
+        };
+        if removed {
+            tracing::warn!(id = node.inner.id, "this node was removed from the cluster; stopping");
+            node.stop_removed();
+            return;
         }
         let now = {
             let m = rx.borrow_watched();

@@ -100,6 +100,13 @@ impl SharedState {
         self.write().leader_clock.observe(ms, seen);
     }
 
+    /// Packs the cache's map once it has grown enough since it was last packed, for a node
+    /// whose writes have stopped; false while a snapshot is being written (see
+    /// [`Cache::pack_if_grown`]).
+    pub fn pack_cache(&self) -> bool {
+        self.write().cache.pack_if_grown()
+    }
+
     /// Waits until the state machine has applied the entry at `index`. Errors if the state
     /// machine is gone (the node stopped).
     pub async fn applied_at_least(&self, index: u64) -> Result<(), watch::error::RecvError> {
