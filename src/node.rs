@@ -61,6 +61,9 @@ pub enum NodeError {
     /// The operation needs a newer format than the cluster version.
     #[error("{0}")]
     ClusterTooOld(String),
+    /// The operation is larger than one log entry may be.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl From<NodeError> for PeerFailure {
@@ -68,7 +71,7 @@ impl From<NodeError> for PeerFailure {
         match e {
             NodeError::NotLeader => PeerFailure::NotLeader,
             NodeError::MemberNotFound(m) => PeerFailure::NotFound(m),
-            NodeError::Refused(m) | NodeError::ClusterTooOld(m) => PeerFailure::Refused(m),
+            NodeError::Refused(m) | NodeError::ClusterTooOld(m) | NodeError::TooLarge(m) => PeerFailure::Refused(m),
             other => PeerFailure::Failed(other.to_string()),
         }
     }
@@ -216,6 +219,7 @@ impl Node {
     /// timeout passes.
     async fn submit(&self, op: Op) -> Result<OpOutcome, NodeError> {
         self.check_cluster_format(&op)?;
+        self.check_size(&op)?;
         let timeout = self.inner.config.limits.request_timeout;
         let deadline = Instant::now() + timeout;
         self.retry(deadline, || async {
@@ -270,6 +274,19 @@ impl Node {
         Err(NodeError::ClusterTooOld(format!(
             "{what} needs cluster version {needed}, but the cluster runs at {cluster} until every member \
              reads format {needed}; upgrade the remaining members (`dcache cluster status` shows each one's format)"
+        )))
+    }
+
+    /// Refuses an operation a follower could not forward to the leader (the peer API takes
+    /// at most [`crate::config::Limits::max_request_bytes`]), on every member alike.
+    fn check_size(&self, op: &Op) -> Result<(), NodeError> {
+        let (bytes, bound) = (op.wire_bytes_bound(), self.inner.config.limits.max_request_bytes());
+        if bytes <= bound {
+            return Ok(());
+        }
+        Err(NodeError::TooLarge(format!(
+            "this operation carries about {bytes} bytes; one operation (one log entry) carries at most \
+             {bound} bytes, set by max-key-bytes and max-value-bytes: split it"
         )))
     }
 

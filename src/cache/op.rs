@@ -102,6 +102,11 @@ impl Write {
         }
     }
 
+    /// A bound on the write's size on the peer wire; see [`Op::wire_bytes_bound`].
+    pub fn wire_bytes_bound(&self) -> usize {
+        self.approx_bytes() + WIRE_OVERHEAD
+    }
+
     /// Key and value bytes the write carries (what it adds to a log entry, roughly).
     pub fn approx_bytes(&self) -> usize {
         match self {
@@ -113,6 +118,10 @@ impl Write {
         }
     }
 }
+
+/// Bytes of MessagePack framing one write or watched key takes at most beyond its key and
+/// value: variant and field names, lengths, version, TTL (measured: under 60).
+const WIRE_OVERHEAD: usize = 64;
 
 /// What a client asks the cluster to do in one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +150,20 @@ impl Op {
                     + writes.iter().map(Write::approx_bytes).sum::<usize>()
             }
         }
+    }
+
+    /// A bound on the operation's size on the peer wire (MessagePack with field names): its
+    /// keys and values plus [`WIRE_OVERHEAD`] per write, per watched key and for the
+    /// operation itself. A follower
+    /// forwards an operation to the leader in one message, so this is what bounds it.
+    pub fn wire_bytes_bound(&self) -> usize {
+        let (watch, writes) = match self {
+            Op::Write(w) => (&[][..], std::slice::from_ref(w)),
+            Op::Batch(ws) => (&[][..], ws.as_slice()),
+            Op::Transaction { watch, writes } => (watch.as_slice(), writes.as_slice()),
+        };
+        let written: usize = writes.iter().map(Write::wire_bytes_bound).sum();
+        WIRE_OVERHEAD + written + watch.iter().map(|(k, _)| k.len() + WIRE_OVERHEAD).sum::<usize>()
     }
 
     /// The oldest format that has every write of the operation, and the first write that

@@ -23,6 +23,18 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
+impl Limits {
+    /// The largest request body a client may send, and the most bytes one operation may
+    /// carry to the leader: a maximal key and value with JSON escaping (which can grow a
+    /// string up to six times, \uXXXX) plus framing. The peer API takes forwarded
+    /// operations up to it; the RESP front end takes requests up to it.
+    pub fn max_request_bytes(&self) -> usize {
+        (self.max_key_bytes.saturating_add(self.max_value_bytes))
+            .saturating_mul(6)
+            .saturating_add(64 * 1024)
+    }
+}
+
 /// `max-connections` and `max-watchers` (> 0), `max-header-bytes` (1 KiB to 1 MiB) and `header-read-timeout`
 /// (100ms to 24h), each defaulting to [`ConnLimits::default`].
 pub(super) fn connections(src: &Sources<'_>) -> Result<ConnLimits, ConfigError> {

@@ -81,10 +81,17 @@ async fn transfer(node: &Node, target: &str, deadline: Instant) -> Result<Leader
 /// disks are faster), the one furthest ahead first.
 pub(super) fn ahead_of_disk(node: &Node) -> Vec<MemberInfo> {
     let flushed = node.inner.store.flushed_index();
+    // The metrics guard is dropped before `status()` borrows them again: tokio's watch lock
+    // is fair, so a second read under a pending write (Raft publishing) would deadlock.
+    let replication = node
+        .inner
+        .raft
+        .metrics()
+        .borrow_watched()
+        .replication
+        .clone()
+        .unwrap_or_default();
     let mut ahead: Vec<(u64, MemberInfo)> = {
-        let rx = node.inner.raft.metrics();
-        let m = rx.borrow_watched();
-        let replication = m.replication.clone().unwrap_or_default();
         node.status()
             .members
             .into_iter()

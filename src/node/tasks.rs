@@ -155,7 +155,9 @@ async fn compact_large_log(node: Node) {
         if unpurged < LOG_BYTES_PER_SNAPSHOT && !(idle && unpurged >= IDLE_LOG_BYTES) {
             if idle && !packed {
                 let state = node.inner.state.clone();
-                packed = tokio::task::spawn_blocking(move || state.pack_cache()).await.unwrap_or(true);
+                packed = tokio::task::spawn_blocking(move || state.pack_cache())
+                    .await
+                    .unwrap_or(true);
             }
             continue;
         }

@@ -69,6 +69,7 @@ impl From<NodeError> for ApiError {
             NodeError::Refused(_) => ErrorCode::Conflict,
             NodeError::Internal(_) => ErrorCode::Internal,
             NodeError::ClusterTooOld(_) => ErrorCode::ClusterVersion,
+            NodeError::TooLarge(_) => ErrorCode::PayloadTooLarge,
         };
         ApiError::new(code, e.to_string())
     }
@@ -91,7 +92,11 @@ impl From<BytesRejection> for ApiError {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
-                format!("request body too large: {}", e.body_text()),
+                format!(
+                    "request body too large ({}): a request carries at most what one log \
+                     entry may carry, a bound set by max-key-bytes and max-value-bytes",
+                    e.body_text()
+                ),
             )
         } else if caused_by_body_timeout(&e) {
             ApiError::new(
@@ -122,19 +127,10 @@ pub(crate) fn ok<T: Serialize>(data: T) -> ApiResult<T> {
     Ok(Json(Envelope::ok(data)))
 }
 
-/// The largest request body a client may send: a batch's worth of maximal keys and values
-/// with JSON escaping (which can grow a string up to six times, \uXXXX) plus framing. Peer
-/// calls that carry a client operation are bounded by it too.
-pub(crate) fn body_limit(limits: &crate::config::Limits) -> usize {
-    (limits.max_key_bytes.saturating_add(limits.max_value_bytes))
-        .saturating_mul(6)
-        .saturating_add(64 * 1024)
-}
-
 /// The client API router over `node`.
 pub fn router(node: Node) -> Router {
     let limits = &node.config().limits;
-    let body_limit = body_limit(limits);
+    let body_limit = limits.max_request_bytes();
     Router::new()
         .route("/health", get(health))
         .route("/api/v1/get/{*key}", get(kv::get_key))

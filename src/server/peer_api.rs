@@ -23,7 +23,7 @@ use crate::types::Consistency;
 /// client operation may take), except appends and snapshots, which carry log entries and the
 /// whole cache.
 pub fn router(node: Node) -> Router {
-    let bound = super::client_api::body_limit(&node.config().limits);
+    let bound = node.config().limits.max_request_bytes();
     let mut router = Router::new();
     for route in Route::ALL {
         if route == Route::Snapshot {

@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use codec::{ProtocolError, Reply};
+use codec::{Decoder, ProtocolError, Reply};
 use session::Session;
 
 use super::Kind;
@@ -46,6 +46,13 @@ const MAX_AHEAD: usize = 1024;
 
 /// Serves RESP on `listener` (if enabled; over TLS with `tls`) until `shutdown`; open
 /// connections end with it.
+///
+/// At most `max-connections` are served at once. Past that a new connection is answered
+/// `-ERR max number of clients reached` and closed, as Redis does, instead of waiting unseen
+/// in the kernel's accept queue; at most `max_pending` such answers are under way at once
+/// (more are closed unanswered). When tokens are required, a connection that has not
+/// authenticated within `header-read-timeout` is closed, so silent sockets cannot hold the
+/// slots that clients need.
 pub async fn serve(
     node: Node,
     listener: Option<TcpListener>,
@@ -55,17 +62,11 @@ pub async fn serve(
     let Some(listener) = listener else {
         return;
     };
-    let max = node.config().conn_limits.max_connections;
-    let permits = Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)));
+    let limits = node.config().conn_limits.clone();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
+    let refusals = Arc::new(Semaphore::new(limits.max_pending.min(Semaphore::MAX_PERMITS)));
     let ids = Arc::new(AtomicU64::new(1));
     loop {
-        let permit = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => return,
             accepted = listener.accept() => match accepted {
@@ -77,9 +78,19 @@ pub async fn serve(
                 }
             },
         };
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            if let Ok(refusal) = refusals.clone().try_acquire_owned() {
+                let timeout = limits.header_read_timeout;
+                tokio::spawn(async move {
+                    let _refusal = refusal;
+                    refuse(acceptor, stream, peer, timeout).await;
+                });
+            }
+            continue;
+        };
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let (node, shutdown) = (node.clone(), shutdown.clone());
-        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
             let _permit = permit;
             if let Err(e) = stream.set_nodelay(true) {
@@ -97,6 +108,24 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// Answers a connection over `max-connections` as Redis does, and closes it.
+async fn refuse(
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) {
+    tracing::debug!(%peer, "RESP connection refused: max-connections reached");
+    let answer = async {
+        let Some(mut stream) = super::listener::handshake(Kind::Resp, acceptor, stream, peer, timeout).await else {
+            return;
+        };
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(timeout, answer).await;
 }
 
 /// Counts an open connection in `dcache_resp_connections` (and `INFO clients`) while it lives.
@@ -123,10 +152,11 @@ async fn connection(
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
     let mut session = Session::new(node, id, peer);
+    let mut decoder = Decoder::default();
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
     loop {
-        let (requests, protocol_error) = take_requests(&session, node, &mut input);
+        let (requests, protocol_error) = take_requests(&session, node, &mut decoder, &mut input);
         let took = !requests.is_empty();
         let mut i = 0;
         while i < requests.len() && !session.closing {
@@ -191,6 +221,14 @@ async fn connection(
         }
         match next_input(&mut session, &mut stream, &mut input, shutdown).await? {
             Input::Read(0) | Input::Stop => return Ok(()),
+            Input::AuthTimedOut => {
+                Reply::Error(
+                    "NOAUTH Authentication required; closing a connection that did not authenticate in time".into(),
+                )
+                .encode(session.protocol, &mut output);
+                stream.write_all(&output).await?;
+                return Ok(());
+            }
             Input::Read(_) => {}
             Input::Event(Ok(event)) => {
                 for message in session.subs.messages(&event) {
@@ -212,6 +250,8 @@ async fn connection(
 /// What woke a waiting connection.
 enum Input {
     Read(usize),
+    /// Tokens are required and the connection has not authenticated in time.
+    AuthTimedOut,
     Event(Result<WatchEvent, Interrupted>),
     Stop,
 }
@@ -224,6 +264,13 @@ async fn next_input(
     input: &mut BytesMut,
     shutdown: &CancellationToken,
 ) -> std::io::Result<Input> {
+    if let Some(deadline) = session.auth_deadline() {
+        return Ok(tokio::select! {
+            _ = shutdown.cancelled() => Input::Stop,
+            _ = tokio::time::sleep_until(deadline.into()) => Input::AuthTimedOut,
+            read = stream.read_buf(input) => Input::Read(read?),
+        });
+    }
     let Some(watch) = session.subs.watch() else {
         return Ok(tokio::select! {
             _ = shutdown.cancelled() => Input::Stop,
@@ -240,10 +287,15 @@ async fn next_input(
 /// The complete requests waiting in `input`, in order, and the protocol error that follows
 /// them, if any. Before authentication only one is taken: `AUTH` changes the bounds the
 /// next one is parsed with.
-fn take_requests(session: &Session, node: &Node, input: &mut BytesMut) -> (Vec<Vec<Bytes>>, Option<ProtocolError>) {
+fn take_requests(
+    session: &Session,
+    node: &Node,
+    decoder: &mut Decoder,
+    input: &mut BytesMut,
+) -> (Vec<Vec<Bytes>>, Option<ProtocolError>) {
     let mut requests = Vec::new();
     loop {
-        match codec::parse(input, &session.limits(node)) {
+        match decoder.parse(input, &session.limits(node)) {
             Ok(Some(args)) if args.is_empty() => continue,
             Ok(Some(args)) => {
                 requests.push(args);

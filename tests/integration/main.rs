@@ -24,6 +24,7 @@ mod kv;
 mod local_cluster;
 mod pages;
 mod resp;
+mod resp_limits;
 mod security;
 mod skew;
 mod support;

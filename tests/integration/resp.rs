@@ -668,13 +668,13 @@ fn keyspace_notifications_reach_subscribers_on_every_member() {
 }
 
 /// A `redis-server` of our own on a free port, stopped (by its PID) when dropped.
-struct RedisServer {
+pub(crate) struct RedisServer {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl RedisServer {
-    fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let [port] = free_ports();
         let child = Command::new("redis-server")
             .args(["--save", "", "--appendonly", "no", "--port", &port.to_string()])
@@ -699,7 +699,7 @@ impl Drop for RedisServer {
 
 /// Sends one command (`""` is an empty argument) as a RESP array and returns the raw bytes
 /// of its one reply.
-fn ask_raw(s: &mut std::io::BufReader<TcpStream>, line: &str) -> Vec<u8> {
+pub(crate) fn ask_raw(s: &mut std::io::BufReader<TcpStream>, line: &str) -> Vec<u8> {
     let args: Vec<&str> = line.split(' ').map(|a| if a == "\"\"" { "" } else { a }).collect();
     let mut req = format!("*{}\r\n", args.len()).into_bytes();
     for a in &args {

@@ -9,6 +9,20 @@ use crate::cache::{show_key, KeyView, Refusal, Value, Write};
 use crate::node::{Node, NodeError};
 use crate::types::Consistency;
 
+/// `ttl_ms` if the expiry it gives fits in a signed 64-bit count of ms since the epoch, as
+/// Redis requires, or Redis's error for `command`. Only absurd times come near the bound,
+/// so it is judged by this machine's clock; every expiry and `PTTL`/`EXPIRETIME` answer
+/// then stays in range.
+pub(super) fn ttl_in_range(ttl_ms: u64, command: &str) -> Result<u64, Reply> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    if ttl_ms > (i64::MAX as u64).saturating_sub(now) {
+        return Err(Reply::err(format!("invalid expire time in '{command}' command")));
+    }
+    Ok(ttl_ms)
+}
+
 /// How often a conditional read-modify-write is retried after a concurrent change at
 /// least; past that it goes on until the request timeout (see [`Retries`]).
 const CAS_ATTEMPTS: usize = 16;

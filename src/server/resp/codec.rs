@@ -16,6 +16,9 @@ pub(super) struct Limits {
     pub(super) max_bulk: usize,
     /// Longest inline request line (Redis: 64 KiB).
     pub(super) max_inline: usize,
+    /// Most bytes of one multibulk request, framing included: what one log entry may carry
+    /// (`MSET` of many large values, say). Redis closes a client past its 1 GB query buffer.
+    pub(super) max_request: usize,
 }
 
 /// Unauthenticated connections get Redis's tighter bounds.
@@ -23,6 +26,7 @@ pub(super) const UNAUTHENTICATED: Limits = Limits {
     max_args: 10,
     max_bulk: 16 * 1024,
     max_inline: 64 * 1024,
+    max_request: 10 * (16 * 1024 + 32) + 32,
 };
 
 /// A malformed request: answered with `-ERR Protocol error: ...`, then the connection closes.
@@ -34,43 +38,90 @@ fn bad(msg: impl Into<String>) -> ProtocolError {
     ProtocolError(msg.into())
 }
 
-/// Takes one complete request off the front of `buf`: `Ok(None)` if more bytes are needed.
-/// An empty inline line yields an empty request (Redis ignores it).
-pub(super) fn parse(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    if buf.is_empty() {
-        return Ok(None);
+/// Takes requests off the front of a connection's input. It remembers how far it got into
+/// a multibulk request that has not fully arrived, so bytes that trickle in are each looked
+/// at once, not the whole request again on every read.
+#[derive(Debug, Default)]
+pub(super) struct Decoder {
+    partial: Option<Partial>,
+}
+
+/// A multibulk request read up to `pos`: its argument count and the arguments so far.
+#[derive(Debug)]
+struct Partial {
+    count: usize,
+    pos: usize,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Decoder {
+    /// Takes one complete request off the front of `buf`: `Ok(None)` if more bytes are
+    /// needed (`buf` must then be passed again with more appended, nothing taken off). An
+    /// empty inline line yields an empty request (Redis ignores it).
+    pub(super) fn parse(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut at = match self.partial.take() {
+            Some(p) => p,
+            None if buf.is_empty() => return Ok(None),
+            None if buf[0] != b'*' => return parse_inline(buf, limits),
+            None => {
+                let mut pos = 0;
+                let Some(count) = read_len(buf, &mut pos, b'*', limits.max_args, "multibulk")? else {
+                    return Ok(None);
+                };
+                Partial {
+                    count,
+                    pos,
+                    spans: Vec::with_capacity(count.min(64)),
+                }
+            }
+        };
+        match more_args(buf, limits, &mut at)? {
+            false => {
+                self.partial = Some(at);
+                Ok(None)
+            }
+            true => {
+                let frame = buf.split_to(at.pos).freeze();
+                Ok(Some(
+                    at.spans
+                        .into_iter()
+                        .map(|(at, len)| frame.slice(at..at + len))
+                        .collect(),
+                ))
+            }
+        }
     }
-    if buf[0] != b'*' {
-        return parse_inline(buf, limits);
-    }
-    let mut pos = 0;
-    let Some(count) = read_len(buf, &mut pos, b'*', limits.max_args, "multibulk")? else {
-        return Ok(None);
-    };
-    let mut spans = Vec::with_capacity(count.min(64));
-    for _ in 0..count {
+}
+
+/// Reads the arguments of `at` that have arrived in `buf`; whether it is complete.
+fn more_args(buf: &[u8], limits: &Limits, at: &mut Partial) -> Result<bool, ProtocolError> {
+    while at.spans.len() < at.count {
+        let mut pos = at.pos;
         if pos >= buf.len() {
-            return Ok(None);
+            return Ok(false);
         }
         if buf[pos] != b'$' {
             return Err(bad(format!("expected '$', got '{}'", buf[pos] as char)));
         }
         let Some(len) = read_len(buf, &mut pos, b'$', limits.max_bulk, "bulk")? else {
-            return Ok(None);
+            return Ok(false);
         };
+        if pos + len + 2 > limits.max_request {
+            return Err(bad(format!(
+                "too big request: over {} bytes, what one log entry may carry",
+                limits.max_request
+            )));
+        }
         if buf.len() < pos + len + 2 {
-            return Ok(None);
+            return Ok(false);
         }
         if &buf[pos + len..pos + len + 2] != b"\r\n" {
             return Err(bad("bulk string not terminated by CRLF"));
         }
-        spans.push((pos, len));
-        pos += len + 2;
+        at.spans.push((pos, len));
+        at.pos = pos + len + 2;
     }
-    let frame = buf.split_to(pos).freeze();
-    Ok(Some(
-        spans.into_iter().map(|(at, len)| frame.slice(at..at + len)).collect(),
-    ))
+    Ok(true)
 }
 
 /// Reads `<prefix><number>\r\n` at `pos`; the number must lie in `0..=max`.
@@ -283,10 +334,11 @@ mod tests {
         max_args: 1024,
         max_bulk: 1024,
         max_inline: 1024,
+        max_request: 4096,
     };
 
     fn one(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-        parse(&mut BytesMut::from(input), &WIDE)
+        Decoder::default().parse(&mut BytesMut::from(input), &WIDE)
     }
 
     #[test]
@@ -328,6 +380,19 @@ mod tests {
         ] {
             assert_eq!(one(input).unwrap_err().to_string(), text, "{input:?}");
         }
+        // Five arguments of 1000 bytes are each in bounds, and over 4096 together: refused at
+        // the header of the one that would cross the bound, before its bytes arrive.
+        let mut big = b"*5\r\n".to_vec();
+        for _ in 0..4 {
+            big.extend_from_slice(b"$1000\r\n");
+            big.extend_from_slice(&[b'a'; 1000]);
+            big.extend_from_slice(b"\r\n");
+        }
+        big.extend_from_slice(b"$1000\r\n");
+        assert_eq!(
+            one(&big).unwrap_err().to_string(),
+            "Protocol error: too big request: over 4096 bytes, what one log entry may carry"
+        );
         let long = vec![b'a'; 2000];
         assert_eq!(
             one(&long).unwrap_err().to_string(),
@@ -357,8 +422,9 @@ mod tests {
         #[test]
         fn any_input_is_parsed_or_refused(input in proptest::collection::vec(any::<u8>(), 0..512)) {
             let mut buf = BytesMut::from(&input[..]);
+            let mut decoder = Decoder::default();
             for _ in 0..64 {
-                match parse(&mut buf, &WIDE) {
+                match decoder.parse(&mut buf, &WIDE) {
                     Ok(Some(_)) => continue,
                     Ok(None) | Err(_) => break,
                 }
@@ -375,9 +441,19 @@ mod tests {
                 wire.put_slice(a);
                 wire.put_slice(b"\r\n");
             }
-            let got = parse(&mut wire, &WIDE).unwrap().unwrap();
-            prop_assert_eq!(got.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), args);
-            prop_assert!(wire.is_empty());
+            let got = Decoder::default().parse(&mut wire.clone(), &WIDE).unwrap().unwrap();
+            prop_assert_eq!(&got.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), &args);
+            // Byte by byte, as a slow client sends it: the same request, once, at the end.
+            let (mut decoder, mut buf) = (Decoder::default(), BytesMut::new());
+            for (i, b) in wire.iter().enumerate() {
+                buf.put_u8(*b);
+                let got = decoder.parse(&mut buf, &WIDE).unwrap();
+                prop_assert_eq!(got.is_some(), i + 1 == wire.len());
+                if let Some(got) = got {
+                    prop_assert_eq!(&got.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), &args);
+                    prop_assert!(buf.is_empty());
+                }
+            }
         }
     }
 }

@@ -11,7 +11,8 @@
 use bytes::Bytes;
 
 use super::args::{
-    failed, int, key, read, read_modify_write, refused, set_write, syntax, upper, value, view_value, write, Answer,
+    failed, int, key, read, read_modify_write, refused, set_write, syntax, ttl_in_range, upper, value, view_value,
+    write, Answer,
 };
 use super::codec::Reply;
 use super::glob;
@@ -198,7 +199,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
                 None => -2,
                 Some(KeyView { ttl_ms: None, .. }) => -1,
                 Some(KeyView { ttl_ms: Some(ms), .. }) if name == "ttl" => ((ms + 500) / 1000) as i64,
-                Some(KeyView { ttl_ms: Some(ms), .. }) => ms as i64,
+                Some(KeyView { ttl_ms: Some(ms), .. }) => i64::try_from(ms).unwrap_or(i64::MAX),
             }))
         }
         "mget" | "exists" => {
@@ -236,6 +237,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             let ttl_ms = (ttl as u64)
                 .checked_mul(unit)
                 .ok_or_else(|| Reply::err(format!("invalid expire time in '{name}' command")))?;
+            let ttl_ms = ttl_in_range(ttl_ms, name)?;
             let w = set_write(key(node, &a[0])?, value(node, &a[2])?, Some(ttl_ms), None);
             write(node, w).await?.map_err(refused)?;
             Ok(Reply::Simple("OK"))

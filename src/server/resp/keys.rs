@@ -6,7 +6,8 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::args::{
-    compare_and_write, failed, int, key, read, refused, set_write, syntax, upper, write, Answer, Change, Retries,
+    compare_and_write, failed, int, key, read, refused, set_write, syntax, ttl_in_range, upper, write, Answer, Change,
+    Retries,
 };
 use super::codec::Reply;
 use super::glob;
@@ -66,7 +67,7 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     let ttl_ms = if ttl_ms <= 0 {
         None
     } else {
-        Some(u64::try_from(ttl_ms).map_err(|_| bad_time())?)
+        Some(ttl_in_range(u64::try_from(ttl_ms).map_err(|_| bad_time())?, name)?)
     };
     if !(nx || xx || gt || lt) {
         return Ok(Reply::Int(i64::from(expire_unconditionally(node, k, ttl_ms).await?)));
@@ -123,7 +124,12 @@ pub(super) async fn expiretime(s: &Session, node: &Node, name: &str, a: &[Bytes]
         Some(KeyView { ttl_ms: None, .. }) => -1,
         Some(KeyView { ttl_ms: Some(ms), .. }) => {
             let at = node.clock_ms().saturating_add(ms);
-            (if name == "expiretime" { (at + 500) / 1000 } else { at }) as i64
+            let at = if name == "expiretime" {
+                at.saturating_add(500) / 1000
+            } else {
+                at
+            };
+            i64::try_from(at).unwrap_or(i64::MAX)
         }
     }))
 }

@@ -36,12 +36,16 @@ pub(super) struct Session {
     pub(super) watched: Vec<(Key, u64)>,
     /// Keyspace-notification subscriptions.
     pub(super) subs: Subscriptions,
+    /// When tokens are required: the connection is closed unless it authenticates by then.
+    auth_by: std::time::Instant,
 }
 
 impl Session {
     pub(super) fn new(node: &Node, id: u64, peer: String) -> Session {
         let open = node.config().security.auth_tokens.is_empty();
+        let auth_by = std::time::Instant::now() + node.config().conn_limits.header_read_timeout;
         Session {
+            auth_by,
             protocol: 2,
             role: open.then_some(Role::ReadWrite),
             id,
@@ -58,16 +62,28 @@ impl Session {
     }
 
     /// Whether the next requests of a pipeline may go as one entry: authenticated for
-    /// writes and not inside `MULTI` (see [`transaction::pipeline_run`]).
+    /// writes, not inside `MULTI`, and not in RESP2's subscribed mode, which refuses writes
+    /// one by one (see [`transaction::pipeline_run`]).
     pub(super) fn batches_writes(&self) -> bool {
-        self.role.is_some_and(Role::may_write) && self.multi.is_none()
+        self.role.is_some_and(Role::may_write) && self.multi.is_none() && !self.subscribed_resp2()
     }
 
     /// Whether consecutive `GET`s of a pipeline may be answered from one read
     /// ([`super::pipeline::read_run`]): authenticated, not inside `MULTI`, and not in RESP2's
     /// subscribed mode (which refuses them).
     pub(super) fn batches_reads(&self) -> bool {
-        self.role.is_some() && self.multi.is_none() && !(self.subs.active() && self.protocol < 3)
+        self.role.is_some() && self.multi.is_none() && !self.subscribed_resp2()
+    }
+
+    /// RESP2's subscribed mode: only (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET are allowed.
+    fn subscribed_resp2(&self) -> bool {
+        self.subs.active() && self.protocol < 3
+    }
+
+    /// When the connection is closed unless it has authenticated by then: `None` once it
+    /// has, or when no token is required.
+    pub(super) fn auth_deadline(&self) -> Option<std::time::Instant> {
+        self.role.is_none().then_some(self.auth_by)
     }
 
     /// Request bounds: Redis's tight ones before authentication, the node's after.
@@ -80,6 +96,7 @@ impl Session {
             max_args: 1024 * 1024,
             max_bulk: l.max_value_bytes.max(l.max_key_bytes),
             max_inline: 64 * 1024,
+            max_request: l.max_request_bytes(),
         }
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::args::{
     clock_for, compare_and_write, failed, int, key, no_clock, read, read_modify_write, refused, set_write, syntax,
-    too_big, upper, value, view_value, write, Answer, Change,
+    too_big, ttl_in_range, upper, value, view_value, write, Answer, Change,
 };
 use super::codec::Reply;
 use super::long_double::LongDouble;
@@ -65,7 +65,7 @@ fn ttl_from(now: Option<u64>, opt: &str, n: &Bytes, command: &str) -> Result<Opt
         return Err(bad_time());
     }
     let n = n as u64;
-    Ok(match opt {
+    let ttl_ms = match opt {
         "EX" => Some(n.checked_mul(1000).ok_or_else(bad_time)?),
         "PX" => Some(n),
         "EXAT" => n
@@ -74,7 +74,8 @@ fn ttl_from(now: Option<u64>, opt: &str, n: &Bytes, command: &str) -> Result<Opt
             .checked_sub(now.ok_or_else(no_clock)?)
             .filter(|t| *t > 0),
         _ => n.checked_sub(now.ok_or_else(no_clock)?).filter(|t| *t > 0),
-    })
+    };
+    ttl_ms.map(|t| ttl_in_range(t, command)).transpose()
 }
 
 /// Like [`ttl_from`], with a time already past as 1 ms (SET's rule: the key is written and

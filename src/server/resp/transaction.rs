@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use super::args::{clock_for, failed, int, key, no_clock, refused, value};
+use super::args::{clock_for, failed, int, key, no_clock, refused, ttl_in_range, value};
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
@@ -53,23 +53,41 @@ pub(super) struct Queued {
 #[derive(Debug, Default)]
 pub(super) struct Multi {
     queued: Vec<Queued>,
+    /// The queued commands that give an absolute time (`EXPIREAT`, `SET ... PXAT`), by
+    /// their place in `queued`: planned again with the cluster clock at `EXEC`, when Redis
+    /// reads its clock too.
+    absolute: Vec<(usize, String, Vec<Bytes>)>,
+    /// A bound on the queued writes' size on the peer wire (see
+    /// [`crate::cache::Op::wire_bytes_bound`]).
+    bytes: usize,
     /// A command was refused while queueing: EXEC answers EXECABORT.
     failed: bool,
 }
 
 impl Multi {
     /// Queues `name a...` or answers why it cannot be queued (which aborts the transaction).
-    /// An absolute time is turned into a TTL as it is queued, as `EXEC` would see it.
+    /// A command with an absolute time is checked against the clock now, and planned again
+    /// at `EXEC`.
     pub(super) async fn queue(&mut self, node: &Node, name: &str, a: &[Bytes]) -> Reply {
         let now = match clock_for(node, name, a).await {
             Ok(now) => now,
             Err(e) => return self.fail(e),
         };
+        let bound = node.config().limits.max_request_bytes();
         match plan(node, now, name, a) {
             Ok(q) if self.writes() + q.writes.len() > MAX_WRITES => self.fail(Reply::err(format!(
                 "a dcache transaction holds at most {MAX_WRITES} writes (one log entry)"
             ))),
+            Ok(q) if self.bytes + wire_bytes(&q) > bound => self.fail(Reply::err(format!(
+                "a dcache transaction carries at most {bound} bytes (one log entry, set by max-key-bytes \
+                 and max-value-bytes); this command would take it to {}",
+                self.bytes + wire_bytes(&q)
+            ))),
             Ok(q) => {
+                self.bytes += wire_bytes(&q);
+                if now.is_some() {
+                    self.absolute.push((self.queued.len(), name.to_string(), a.to_vec()));
+                }
                 self.queued.push(q);
                 Reply::Simple("QUEUED")
             }
@@ -86,6 +104,23 @@ impl Multi {
         self.failed = true;
         e
     }
+
+    /// Plans the commands with an absolute time again, with the cluster clock read now.
+    async fn replan_absolute(&mut self, node: &Node) -> Result<(), Reply> {
+        let Some((_, name, a)) = self.absolute.first() else {
+            return Ok(());
+        };
+        let now = clock_for(node, name, a).await?;
+        for (at, name, a) in std::mem::take(&mut self.absolute) {
+            self.queued[at] = plan(node, now, &name, &a)?;
+        }
+        Ok(())
+    }
+}
+
+/// A queued command's writes' bound on the peer wire.
+fn wire_bytes(q: &Queued) -> usize {
+    q.writes.iter().map(Write::wire_bytes_bound).sum()
 }
 
 /// Key and value bytes one pipeline run may carry in its entry.
@@ -151,9 +186,12 @@ pub(super) async fn watch(node: &Node, a: &[Bytes]) -> Result<Vec<(Key, u64)>, R
 }
 
 /// `EXEC`: proposes the queued writes on condition of `watched`.
-pub(super) async fn exec(node: &Node, multi: Multi, watched: Vec<(Key, u64)>) -> Reply {
+pub(super) async fn exec(node: &Node, mut multi: Multi, watched: Vec<(Key, u64)>) -> Reply {
     if multi.failed {
         return Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
+    }
+    if let Err(e) = multi.replan_absolute(node).await {
+        return e;
     }
     let counts: Vec<(usize, Shape)> = multi.queued.iter().map(|q| (q.writes.len(), q.shape)).collect();
     let writes: Vec<Write> = multi.queued.into_iter().flat_map(|q| q.writes).collect();
@@ -233,7 +271,7 @@ fn plan(node: &Node, now: Option<u64>, name: &str, a: &[Bytes]) -> Result<Queued
                 return Err(bad());
             }
             let unit = if name == "setex" { 1000 } else { 1 };
-            let ttl_ms = (ttl as u64).checked_mul(unit).ok_or_else(bad)?;
+            let ttl_ms = ttl_in_range((ttl as u64).checked_mul(unit).ok_or_else(bad)?, name)?;
             one(
                 set(key(node, &a[0])?, value(node, &a[2])?, Some(ttl_ms), None),
                 Shape::Ok,
@@ -287,6 +325,7 @@ fn plan(node: &Node, now: Option<u64>, name: &str, a: &[Bytes]) -> Result<Queued
             } else {
                 let ttl_ms = u64::try_from(ttl_ms)
                     .map_err(|_| Reply::err(format!("invalid expire time in '{name}' command")))?;
+                let ttl_ms = ttl_in_range(ttl_ms, name)?;
                 one(Write::Expire { key: k, ttl_ms }, Shape::Changed)
             }
         }
