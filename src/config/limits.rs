@@ -75,7 +75,7 @@ pub(super) fn connections(src: &Sources<'_>) -> Result<ConnLimits, ConfigError> 
 }
 
 /// Key and value bounds (> 0; defaults 4 KiB and 1 MiB), the memory bound (a size, or
-/// `off`; must hold one maximal entry) and the request timeout (default 5s, at most 24h).
+/// `off`; must hold one maximal entry) and the request timeout (default 5s, 10ms to 24h).
 pub(super) fn load(src: &Sources<'_>) -> Result<Limits, ConfigError> {
     let (args, file) = (src.args, src.file);
     let (v, f) = pick(&args.max_key_bytes, &file.max_key_bytes);
@@ -88,8 +88,9 @@ pub(super) fn load(src: &Sources<'_>) -> Result<Limits, ConfigError> {
         None => Duration::from_secs(5),
         Some(s) => duration_in(
             &s,
-            Duration::ZERO..=MAX_TIMEOUT,
-            "is too long; use at most 24h",
+            // Under 10ms no write could commit in time: every request would time out.
+            Duration::from_millis(10)..=MAX_TIMEOUT,
+            "is out of range; use 10ms to 24h",
             "500ms, 5s",
         )
         .map_err(|m| src.invalid("request-timeout", f, m))?,

@@ -403,7 +403,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotFile) -> Result<(), io::Error> {
-        let cache = decode_file(&snapshot, meta.last_log_id.map_or(0, |l| l.index()))?;
+        // Decoding a large cache takes seconds of CPU: off the async workers, so heartbeats
+        // and client requests go on meanwhile.
+        let (body, through) = (snapshot.clone(), meta.last_log_id.map_or(0, |l| l.index()));
+        let cache = tokio::task::spawn_blocking(move || decode_file(&body, through))
+            .await
+            .map_err(io::Error::other)??;
         let _one_at_a_time = self.state.snapshotting.lock().await;
         // Persist first: if we crash after this, restart loads the new snapshot.
         self.store.commit_snapshot(meta, &snapshot).await?;

@@ -175,6 +175,27 @@ fn bad_flag_value_is_refused_naming_the_flag() {
     assert!(named, "a bad flag must be named as the flag, with its value:\n{stderr}");
 }
 
+/// A request timeout under 10ms would time every request out: refused, naming the range.
+#[test]
+fn a_request_timeout_no_write_could_meet_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("good.yaml");
+    std::fs::write(&file, valid_config(dir.path())).unwrap();
+    for value in ["0s", "1ms"] {
+        let (out, took) = serve_config(dir.path(), &file, &["--request-timeout", value], REFUSE_WITHIN);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code().is_some_and(|c| c != 0),
+            "{value}: exit {} after {took:?}; stderr:\n{stderr}",
+            out.status
+        );
+        assert!(
+            stderr.contains("request-timeout") && stderr.contains("use 10ms to 24h"),
+            "{value}: {stderr}"
+        );
+    }
+}
+
 /// The repo's `config/` directory.
 fn repo_config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
