@@ -278,9 +278,9 @@ impl Node {
     }
 
     /// Refuses an operation a follower could not forward to the leader (the peer API takes
-    /// at most [`crate::config::Limits::max_request_bytes`]), on every member alike.
+    /// at most [`crate::config::Limits::max_operation_bytes`]), on every member alike.
     fn check_size(&self, op: &Op) -> Result<(), NodeError> {
-        let (bytes, bound) = (op.wire_bytes_bound(), self.inner.config.limits.max_request_bytes());
+        let (bytes, bound) = (op.wire_bytes_bound(), self.inner.config.limits.max_operation_bytes());
         if bytes <= bound {
             return Ok(());
         }
@@ -322,14 +322,60 @@ impl Node {
         Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
     }
 
+    /// [`Node::scan`] without the values: the keys only, for listing many keys without
+    /// copying what they hold.
+    pub async fn scan_keys(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        consistency: Consistency,
+    ) -> Result<(Vec<Key>, bool), NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = self.read_clock_ms(&applied);
+        let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
+        Ok((items.into_iter().map(|(k, _)| k.clone()).collect(), truncated))
+    }
+
     /// Several keys read at one moment (one linearization for all), in order.
     pub async fn get_many(&self, keys: &[&[u8]], consistency: Consistency) -> Result<Vec<Option<KeyView>>, NodeError> {
+        self.get_many_within(keys, usize::MAX, consistency).await
+    }
+
+    /// [`Node::get_many`] for the first of `keys` whose values come to about `budget` bytes:
+    /// at least one key, and the first key that reaches the budget is the last one read.
+    pub async fn get_many_within(
+        &self,
+        keys: &[&[u8]],
+        budget: usize,
+        consistency: Consistency,
+    ) -> Result<Vec<Option<KeyView>>, NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = self.read_clock_ms(&applied);
+        let mut bytes = 0;
+        Ok(keys
+            .iter()
+            .map_while(|k| {
+                if bytes >= budget {
+                    return None;
+                }
+                let view = applied.cache.get(k, now).map(|e| e.view(k, now));
+                bytes += view.as_ref().map_or(0, |v| v.value.len());
+                Some(view)
+            })
+            .collect())
+    }
+
+    /// The version of each of `keys` read at one moment (`0`: absent), without the values.
+    pub async fn versions(&self, keys: &[&[u8]], consistency: Consistency) -> Result<Vec<u64>, NodeError> {
         self.linearize(consistency).await?;
         let applied = self.inner.state.read();
         let now = self.read_clock_ms(&applied);
         Ok(keys
             .iter()
-            .map(|k| applied.cache.get(k, now).map(|e| e.view(k, now)))
+            .map(|k| applied.cache.get(k, now).map_or(0, |e| e.version))
             .collect())
     }
 
@@ -556,6 +602,25 @@ impl Node {
         leader: &Member,
         call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
     ) -> Attempt<T> {
+        self.on_leader_as(leader, call, false).await
+    }
+
+    /// [`Node::on_leader`] for a call that changes nothing (a read index): one whose
+    /// connection broke in flight is retried too, as its outcome does not matter.
+    async fn on_leader_idempotent<T>(
+        &self,
+        leader: &Member,
+        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
+    ) -> Attempt<T> {
+        self.on_leader_as(leader, call, true).await
+    }
+
+    async fn on_leader_as<T>(
+        &self,
+        leader: &Member,
+        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
+        idempotent: bool,
+    ) -> Attempt<T> {
         match call.await {
             Ok(Ok(v)) => Attempt::Done(Ok(v)),
             Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
@@ -564,6 +629,7 @@ impl Node {
             Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
             Err(e) if e.never_arrived() => Attempt::Retry(format!("leader {} unreachable", leader.name)),
             Err(CallError::TimedOut { timeout, .. }) => Attempt::Done(Err(NodeError::Timeout(timeout))),
+            Err(e) if idempotent => Attempt::Retry(format!("lost the connection to leader {} ({e})", leader.name)),
             // The request may have reached the leader before the connection broke (it was
             // killed, say): its outcome is unknown, which is what the client must hear.
             Err(e) => Attempt::Done(Err(NodeError::NoLeader(format!(

@@ -613,3 +613,44 @@ proptest! {
         }
     }
 }
+
+/// The wire bound holds for long keys and values too, whose length headers are longest.
+#[test]
+fn long_keys_and_values_stay_within_their_wire_bound() {
+    for len in [255usize, 256, 65_535, 65_536, 70_000] {
+        let (key, value): (Key, Value) = (vec![0xff; len].as_slice().into(), vec![b'v'; len].as_slice().into());
+        let writes = vec![
+            Write::Set {
+                key: key.clone(),
+                value,
+                ttl_ms: Some(u64::MAX),
+                if_version: Some(u64::MAX),
+            },
+            Write::Delete {
+                key: key.clone(),
+                if_version: Some(u64::MAX),
+            },
+            Write::Expire {
+                key: key.clone(),
+                ttl_ms: u64::MAX,
+            },
+            Write::Persist { key: key.clone() },
+            Write::Incr {
+                key: key.clone(),
+                by: i64::MIN,
+            },
+        ];
+        for op in writes.iter().cloned().map(Op::Write).chain([Op::Transaction {
+            watch: vec![(key.clone(), u64::MAX); 3],
+            writes: writes.clone(),
+        }]) {
+            let encoded = rmp_serde::to_vec_named(&op).unwrap().len();
+            assert!(
+                encoded <= op.wire_bytes_bound(),
+                "{len}: {encoded} > {} for a {:?}",
+                op.wire_bytes_bound(),
+                std::mem::discriminant(&op)
+            );
+        }
+    }
+}

@@ -33,6 +33,14 @@ impl Limits {
             .saturating_mul(6)
             .saturating_add(64 * 1024)
     }
+
+    /// The most one operation (one log entry) may carry on the peer wire: a follower
+    /// forwards it to the leader in one message. Eight requests' worth, so that whatever
+    /// one request may ask fits, even a `DEL` of many one-byte keys, each of which takes
+    /// 7 bytes in RESP and 49 on the wire.
+    pub fn max_operation_bytes(&self) -> usize {
+        self.max_request_bytes().saturating_mul(8)
+    }
 }
 
 /// `max-connections` and `max-watchers` (> 0), `max-header-bytes` (1 KiB to 1 MiB) and `header-read-timeout`

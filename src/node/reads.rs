@@ -113,7 +113,7 @@ async fn read_index_once(node: &Node, consistency: Consistency, deadline: Instan
                 }
                 Ok::<_, CallError>(reply)
             };
-            return node.on_leader(&leader, call).await;
+            return node.on_leader_idempotent(&leader, call).await;
         }
     }
     match until(deadline, leader_read_index(node, consistency)).await {

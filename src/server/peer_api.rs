@@ -19,11 +19,10 @@ use crate::peer::{
 };
 use crate::types::Consistency;
 
-/// The peer router over `node`. Bodies are bounded by the client body limit (what a forwarded
-/// client operation may take), except appends and snapshots, which carry log entries and the
-/// whole cache.
+/// The peer router over `node`. Bodies are bounded by what a forwarded client operation may
+/// take, except appends and snapshots, which carry log entries and the whole cache.
 pub fn router(node: Node) -> Router {
-    let bound = node.config().limits.max_request_bytes();
+    let bound = node.config().limits.max_operation_bytes();
     let mut router = Router::new();
     for route in Route::ALL {
         if route == Route::Snapshot {

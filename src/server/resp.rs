@@ -156,6 +156,13 @@ async fn connection(
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
     loop {
+        if session
+            .auth_deadline()
+            .is_some_and(|by| std::time::Instant::now() >= by)
+        {
+            // Busy but never authenticated (a stream of PINGs, say): the slot goes back.
+            return refuse_unauthenticated(&mut stream, &session, &mut output).await;
+        }
         let (requests, protocol_error) = take_requests(&session, node, &mut decoder, &mut input);
         let took = !requests.is_empty();
         let mut i = 0;
@@ -166,11 +173,12 @@ async fn connection(
                 Vec::new()
             };
             if !reads.is_empty() {
-                i += reads.len();
-                for reply in pipeline::answer_reads(&session, node, &reads).await {
+                let replies = pipeline::answer_reads(&session, node, &reads).await;
+                i += replies.len();
+                for reply in replies {
                     reply.encode(session.protocol, &mut output);
                     if output.len() >= FLUSH_AT {
-                        stream.write_all(&output).await?;
+                        send(&mut stream, &output, session.auth_deadline()).await?;
                         output.clear();
                     }
                 }
@@ -197,18 +205,18 @@ async fn connection(
                 }
             }
             if output.len() >= FLUSH_AT {
-                stream.write_all(&output).await?;
+                send(&mut stream, &output, session.auth_deadline()).await?;
                 output.clear();
             }
         }
         if let (Some(e), false) = (&protocol_error, session.closing) {
             Reply::err(e).encode(session.protocol, &mut output);
-            stream.write_all(&output).await?;
+            send(&mut stream, &output, session.auth_deadline()).await?;
             tracing::debug!(id, error = %e, "closing a RESP connection after a protocol error");
             return Ok(());
         }
         if session.closing {
-            stream.write_all(&output).await?;
+            send(&mut stream, &output, session.auth_deadline()).await?;
             return Ok(());
         }
         if took {
@@ -216,19 +224,12 @@ async fn connection(
             continue;
         }
         if !output.is_empty() {
-            stream.write_all(&output).await?;
+            send(&mut stream, &output, session.auth_deadline()).await?;
             output.clear();
         }
         match next_input(&mut session, &mut stream, &mut input, shutdown).await? {
             Input::Read(0) | Input::Stop => return Ok(()),
-            Input::AuthTimedOut => {
-                Reply::Error(
-                    "NOAUTH Authentication required; closing a connection that did not authenticate in time".into(),
-                )
-                .encode(session.protocol, &mut output);
-                stream.write_all(&output).await?;
-                return Ok(());
-            }
+            Input::AuthTimedOut => return refuse_unauthenticated(&mut stream, &session, &mut output).await,
             Input::Read(_) => {}
             Input::Event(Ok(event)) => {
                 for message in session.subs.messages(&event) {
@@ -240,11 +241,45 @@ async fn connection(
                     "this subscriber missed notifications and is disconnected: {lagged}"
                 ))
                 .encode(session.protocol, &mut output);
-                stream.write_all(&output).await?;
+                send(&mut stream, &output, session.auth_deadline()).await?;
                 return Ok(());
             }
         }
     }
+}
+
+/// Writes `output`; before authentication only until the auth deadline, so a client that
+/// sends without reading cannot hold its connection slot by leaving the write blocked.
+async fn send(
+    stream: &mut (impl AsyncWrite + Unpin),
+    output: &[u8],
+    deadline: Option<std::time::Instant>,
+) -> std::io::Result<()> {
+    match deadline {
+        None => stream.write_all(output).await,
+        Some(by) => match tokio::time::timeout_at(by.into(), stream.write_all(output)).await {
+            Ok(written) => written,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "an unauthenticated client stopped reading its answers",
+            )),
+        },
+    }
+}
+
+/// Tells a connection that did not authenticate in time why it is closed (without waiting
+/// on a client that does not read), and closes it.
+async fn refuse_unauthenticated(
+    stream: &mut (impl AsyncWrite + Unpin),
+    session: &Session,
+    output: &mut BytesMut,
+) -> std::io::Result<()> {
+    output.clear();
+    Reply::Error("NOAUTH Authentication required; closing a connection that did not authenticate in time".into())
+        .encode(session.protocol, output);
+    let grace = std::time::Instant::now() + std::time::Duration::from_millis(100);
+    let _ = send(stream, output, Some(grace)).await;
+    Ok(())
 }
 
 /// What woke a waiting connection.

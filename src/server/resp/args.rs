@@ -96,9 +96,17 @@ pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a [u8], Reply> {
 pub(super) fn int(b: &Bytes) -> Result<i64, Reply> {
     std::str::from_utf8(b)
         .ok()
-        .filter(|s| !s.starts_with('+') && s.len() <= 20)
+        .filter(|s| canonical_integer(s))
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(not_integer)
+}
+
+/// Whether `s` is written as Redis writes integers (its `string2ll`): an optional `-`, then
+/// digits without a leading zero; `0` alone, never `-0`, `+1`, `01` or spaces.
+fn canonical_integer(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let plain = !digits.is_empty() && digits.len() <= 19 && digits.bytes().all(|c| c.is_ascii_digit());
+    plain && (!digits.starts_with('0') || s == "0")
 }
 
 pub(super) fn upper(b: &Bytes) -> String {

@@ -117,7 +117,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             Ok(Reply::Simple("OK"))
         }
         "reset" => {
-            *s = Session::new(node, s.id, std::mem::take(&mut s.peer));
+            *s = s.reset(node);
             Ok(Reply::Simple("RESET"))
         }
         "select" => match int(&a[0]) {
@@ -144,7 +144,7 @@ async fn run(s: &mut Session, node: &Node, name: &str, a: &[Bytes]) -> Answer {
             if s.multi.is_some() {
                 return Err(Reply::err("MULTI calls can not be nested"));
             }
-            s.multi = Some(Multi::default());
+            s.multi = Some(Multi::new(&s.watched));
             Ok(Reply::Simple("OK"))
         }
         "exec" => {

@@ -49,6 +49,9 @@ pub(super) async fn expire(node: &Node, name: &str, a: &[Bytes]) -> Answer {
     if gt && lt {
         return Err(Reply::err("GT and LT options at the same time are not compatible"));
     }
+    if seconds_out_of_range(name, n) {
+        return Err(Reply::err(format!("invalid expire time in '{name}' command")));
+    }
     let ttl_ms: i128 = match name {
         "expire" => i128::from(n) * 1000,
         "pexpire" => i128::from(n),
@@ -254,9 +257,9 @@ pub(super) async fn randomkey(s: &Session, node: &Node) -> Answer {
         (0..len).map(|_| rng.gen_range(b' '..=b'~')).collect()
     };
     for after in [Some(point.as_slice()), None] {
-        let (views, _) = node.scan(b"", after, 1, s.consistency).await.map_err(failed)?;
-        if let Some(v) = views.into_iter().next() {
-            return Ok(Reply::Bulk(Bytes::from(v.key)));
+        let (keys, _) = node.scan_keys(b"", after, 1, s.consistency).await.map_err(failed)?;
+        if let Some(k) = keys.into_iter().next() {
+            return Ok(Reply::Bulk(Bytes::from(k)));
         }
     }
     Ok(Reply::Nil)
@@ -272,18 +275,15 @@ pub(super) async fn flush(node: &Node, a: &[Bytes]) -> Answer {
     }
     let mut after: Option<Key> = None;
     loop {
-        let (views, more) = node
-            .scan(b"", after.as_deref(), FLUSH_BATCH, Consistency::Linearizable)
+        let (keys, more) = node
+            .scan_keys(b"", after.as_deref(), FLUSH_BATCH, Consistency::Linearizable)
             .await
             .map_err(failed)?;
-        let Some(last) = views.last() else { break };
-        after = Some(last.key.clone());
-        let deletes = views
+        let Some(last) = keys.last() else { break };
+        after = Some(last.clone());
+        let deletes = keys
             .into_iter()
-            .map(|v| Write::Delete {
-                key: v.key,
-                if_version: None,
-            })
+            .map(|key| Write::Delete { key, if_version: None })
             .collect();
         node.batch(deletes).await.map_err(failed)?.map_err(refused)?;
         if !more {
@@ -296,17 +296,25 @@ pub(super) async fn flush(node: &Node, a: &[Bytes]) -> Answer {
 /// `KEYS pattern`: every live key matching the glob, read at once.
 pub(super) async fn keys(s: &Session, node: &Node, pattern: &Bytes) -> Answer {
     let prefix = glob::literal_prefix(pattern);
-    let (views, _) = node
-        .scan(&prefix, None, usize::MAX, s.consistency)
+    let (keys, _) = node
+        .scan_keys(&prefix, None, usize::MAX, s.consistency)
         .await
         .map_err(failed)?;
-    Ok(Reply::Array(
-        views
-            .into_iter()
-            .filter(|v| glob::matches(pattern, &v.key))
-            .map(|v| Reply::Bulk(Bytes::from(v.key)))
-            .collect(),
-    ))
+    Ok(Reply::Array(matching(pattern, keys).await?))
+}
+
+/// The keys `pattern` matches, as bulk replies. Matching a glob over many keys can take a
+/// while: it runs on the blocking pool, never on the workers that serve Raft and clients.
+async fn matching(pattern: &Bytes, keys: Vec<Key>) -> Result<Vec<Reply>, Reply> {
+    let pattern = pattern.clone();
+    tokio::task::spawn_blocking(move || {
+        keys.into_iter()
+            .filter(|k| glob::matches(&pattern, k))
+            .map(|k| Reply::Bulk(Bytes::from(k)))
+            .collect()
+    })
+    .await
+    .map_err(|e| Reply::err(format!("matching keys failed: {e}")))
 }
 
 /// `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`: one page in key order; the cursor names the
@@ -339,14 +347,14 @@ pub(super) async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         c => s.cursors.iter().find(|(id, _)| *id == c).map(|(_, k)| k.clone()),
     };
     let (views, more) = node
-        .scan(&prefix, after.as_deref(), count.min(10_000), s.consistency)
+        .scan_keys(&prefix, after.as_deref(), count.min(10_000), s.consistency)
         .await
         .map_err(failed)?;
     let next = match (more, views.last()) {
         (true, Some(last)) => {
             let id = s.next_cursor;
             s.next_cursor += 1;
-            s.cursors.push_back((id, last.key.clone()));
+            s.cursors.push_back((id, last.clone()));
             if s.cursors.len() > CURSORS {
                 s.cursors.pop_front();
             }
@@ -354,10 +362,15 @@ pub(super) async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         }
         _ => 0,
     };
-    let keys = views
-        .into_iter()
-        .filter(|v| pattern.as_ref().is_none_or(|p| glob::matches(p, &v.key)))
-        .map(|v| Reply::Bulk(Bytes::from(v.key)))
-        .collect();
+    let keys = match &pattern {
+        Some(p) => matching(p, views).await?,
+        None => views.into_iter().map(|k| Reply::Bulk(Bytes::from(k))).collect(),
+    };
     Ok(Reply::Array(vec![Reply::text(next.to_string()), Reply::Array(keys)]))
+}
+
+/// Whether `n` seconds of `EXPIRE`/`EXPIREAT` do not fit in a signed 64-bit count of
+/// milliseconds, which Redis refuses before anything else, the key untouched.
+pub(super) fn seconds_out_of_range(name: &str, n: i64) -> bool {
+    matches!(name, "expire" | "expireat") && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&n)
 }

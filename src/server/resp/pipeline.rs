@@ -33,10 +33,16 @@ pub(super) fn read_run<'a>(node: &Node, requests: &'a [Vec<Bytes>]) -> Vec<&'a [
     keys
 }
 
-/// Answers a [`read_run`]'s `GET`s from one read at the session's consistency, in order.
+/// Value bytes one read copies out for a run: past it the rest of the run waits for the
+/// next read, so a client that does not read its answers holds about this much, not 64
+/// values of up to `max-value-bytes` each.
+const READ_RUN_BYTES: usize = 256 * 1024;
+
+/// Answers the head of a [`read_run`]'s `GET`s from one read at the session's consistency,
+/// in order: all of them, or those whose values come to [`READ_RUN_BYTES`] (at least one).
 pub(super) async fn answer_reads(s: &Session, node: &Node, keys: &[&[u8]]) -> Vec<Reply> {
     let started = std::time::Instant::now();
-    let replies: Vec<Reply> = match node.get_many(keys, s.consistency).await {
+    let replies: Vec<Reply> = match node.get_many_within(keys, READ_RUN_BYTES, s.consistency).await {
         Ok(found) => found.into_iter().map(view_value).collect(),
         Err(e) => vec![failed(e); keys.len()],
     };

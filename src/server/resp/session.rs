@@ -61,6 +61,17 @@ impl Session {
         }
     }
 
+    /// The session `RESET` leaves: a new one, unauthenticated if tokens are required. A
+    /// connection that never authenticated keeps its deadline, so `RESET` cannot hold a
+    /// connection slot open without a token.
+    pub(super) fn reset(&mut self, node: &Node) -> Session {
+        let mut fresh = Session::new(node, self.id, std::mem::take(&mut self.peer));
+        if self.role.is_none() {
+            fresh.auth_by = self.auth_by;
+        }
+        fresh
+    }
+
     /// Whether the next requests of a pipeline may go as one entry: authenticated for
     /// writes, not inside `MULTI`, and not in RESP2's subscribed mode, which refuses writes
     /// one by one (see [`transaction::pipeline_run`]).

@@ -15,7 +15,7 @@ use super::args::{clock_for, failed, int, key, no_clock, refused, ttl_in_range, 
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
-use crate::cache::{Done, Key, Refusal, Write};
+use crate::cache::{Done, Key, Refusal, Write, OP_OVERHEAD, WATCH_OVERHEAD};
 use crate::node::Node;
 use crate::types::Consistency;
 
@@ -57,14 +57,24 @@ pub(super) struct Multi {
     /// their place in `queued`: planned again with the cluster clock at `EXEC`, when Redis
     /// reads its clock too.
     absolute: Vec<(usize, String, Vec<Bytes>)>,
-    /// A bound on the queued writes' size on the peer wire (see
-    /// [`crate::cache::Op::wire_bytes_bound`]).
+    /// A bound on the transaction's size on the peer wire (see
+    /// [`crate::cache::Op::wire_bytes_bound`]): its framing, the watched keys and the
+    /// queued writes.
     bytes: usize,
     /// A command was refused while queueing: EXEC answers EXECABORT.
     failed: bool,
 }
 
 impl Multi {
+    /// A transaction opened with `watched` keys.
+    pub(super) fn new(watched: &[(Key, u64)]) -> Multi {
+        let watch: usize = watched.iter().map(|(k, _)| k.len() + WATCH_OVERHEAD).sum();
+        Multi {
+            bytes: OP_OVERHEAD + watch,
+            ..Multi::default()
+        }
+    }
+
     /// Queues `name a...` or answers why it cannot be queued (which aborts the transaction).
     /// A command with an absolute time is checked against the clock now, and planned again
     /// at `EXEC`.
@@ -73,7 +83,7 @@ impl Multi {
             Ok(now) => now,
             Err(e) => return self.fail(e),
         };
-        let bound = node.config().limits.max_request_bytes();
+        let bound = node.config().limits.max_operation_bytes();
         match plan(node, now, name, a) {
             Ok(q) if self.writes() + q.writes.len() > MAX_WRITES => self.fail(Reply::err(format!(
                 "a dcache transaction holds at most {MAX_WRITES} writes (one log entry)"
@@ -135,7 +145,8 @@ pub(super) fn pipeline_run(node: &Node, requests: &[Vec<Bytes>]) -> Vec<(String,
     if node.cluster_format() < 3 {
         return run;
     }
-    let (mut writes, mut bytes) = (0, 0);
+    let (mut writes, mut bytes, mut wire) = (0, 0, OP_OVERHEAD);
+    let bound = node.config().limits.max_operation_bytes();
     for args in requests {
         let name = String::from_utf8_lossy(&args[0]).to_lowercase();
         let n = args.len() as i32;
@@ -150,7 +161,8 @@ pub(super) fn pipeline_run(node: &Node, requests: &[Vec<Bytes>]) -> Vec<(String,
         };
         writes += q.writes.len();
         bytes += q.writes.iter().map(Write::approx_bytes).sum::<usize>();
-        if writes > MAX_WRITES || bytes > MAX_RUN_BYTES {
+        wire += wire_bytes(&q);
+        if writes > MAX_WRITES || bytes > MAX_RUN_BYTES || wire > bound {
             break;
         }
         run.push((name, q));
@@ -177,12 +189,8 @@ pub(super) async fn apply_run(node: &Node, run: Vec<Queued>) -> Vec<Reply> {
 /// connection's read consistency, so EXEC judges against what was really current.
 pub(super) async fn watch(node: &Node, a: &[Bytes]) -> Result<Vec<(Key, u64)>, Reply> {
     let keys = a.iter().map(|k| key(node, k)).collect::<Result<Vec<_>, _>>()?;
-    let views = node.get_many(&keys, Consistency::Linearizable).await.map_err(failed)?;
-    Ok(keys
-        .iter()
-        .zip(views)
-        .map(|(k, v)| (Key::from(*k), v.map_or(0, |v| v.version)))
-        .collect())
+    let versions = node.versions(&keys, Consistency::Linearizable).await.map_err(failed)?;
+    Ok(keys.iter().zip(versions).map(|(k, v)| (Key::from(*k), v)).collect())
 }
 
 /// `EXEC`: proposes the queued writes on condition of `watched`.
@@ -307,7 +315,11 @@ fn plan(node: &Node, now: Option<u64>, name: &str, a: &[Bytes]) -> Result<Queued
                 return Err(not_queueable("EXPIRE with NX, XX, GT or LT"));
             }
             let k = key(node, &a[0])?.into();
-            let n = i128::from(int(&a[1])?);
+            let n = int(&a[1])?;
+            if super::keys::seconds_out_of_range(name, n) {
+                return Err(Reply::err(format!("invalid expire time in '{name}' command")));
+            }
+            let n = i128::from(n);
             let ttl_ms = match name {
                 "expire" => n * 1000,
                 "pexpire" => n,

@@ -1,0 +1,265 @@
+//! A closed-loop RESP load generator that can put its connections in `READONLY` mode, so
+//! dcache's local reads (answered by whichever member a connection reaches) are measured
+//! with the same client, settings and machine as a Redis server's `GET`s.
+//!
+//! It drives any RESP server the same way `../shared/tools/kvload --backend redis` does: one
+//! multiplexed `redis` crate connection per client, spread round-robin over the endpoints,
+//! one request in flight per client, keys chosen uniformly at random, every key written
+//! once before a read run. With `--readonly` each connection first sends `READONLY`.
+//!
+//!   cargo bench --bench resp_load -- --endpoints redis://127.0.0.1:6379 --workload get
+//!
+//! `benches/resp-local-reads.sh` runs it against dcache and Redis in turn.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use redis::aio::MultiplexedConnection;
+
+#[derive(Parser, Debug)]
+#[command(about = "Closed-loop RESP load, optionally on READONLY connections")]
+struct Args {
+    /// Comma-separated redis:// URLs; connections are spread over them round-robin.
+    #[arg(long, value_delimiter = ',', required = true)]
+    endpoints: Vec<String>,
+    /// Concurrent clients, each on its own connection with one request in flight.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Measured run time in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    #[arg(long, value_enum, default_value_t = Workload::Get)]
+    workload: Workload,
+    /// Send READONLY on every connection first (dcache: local reads).
+    #[arg(long)]
+    readonly: bool,
+    /// Distinct keys, chosen uniformly at random.
+    #[arg(long, default_value_t = 10_000)]
+    key_space: u64,
+    #[arg(long, default_value_t = 256)]
+    value_size: usize,
+    #[arg(long, default_value = "kvload-")]
+    key_prefix: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// `cargo bench` passes `--bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    Get,
+    Set,
+}
+
+fn key(prefix: &str, i: u64) -> String {
+    format!("{prefix}{i:08}")
+}
+
+/// SplitMix64: cheap and good enough to pick keys.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+async fn connect(url: &str, readonly: bool) -> Result<MultiplexedConnection> {
+    let client = redis::Client::open(url).with_context(|| format!("redis url {url}"))?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .with_context(|| format!("connect {url}"))?;
+    if readonly {
+        redis::cmd("READONLY")
+            .query_async::<()>(&mut conn)
+            .await
+            .with_context(|| format!("READONLY on {url}"))?;
+    }
+    Ok(conn)
+}
+
+/// Writes every key once through the first connection's endpoint, then waits until each
+/// endpoint's connections see the last key (a READONLY follower may apply it a moment later).
+async fn prefill(args: &Args, conns: &[MultiplexedConnection]) -> Result<()> {
+    let value = "v".repeat(args.value_size);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for conn in conns.iter().take(args.clients) {
+        let (mut conn, next, value, prefix, keys) = (
+            conn.clone(),
+            next.clone(),
+            value.clone(),
+            args.key_prefix.clone(),
+            args.key_space,
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= keys {
+                    return Ok::<_, redis::RedisError>(());
+                }
+                redis::cmd("SET")
+                    .arg(key(&prefix, i))
+                    .arg(&value)
+                    .query_async::<()>(&mut conn)
+                    .await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?.context("prefill SET")?;
+    }
+    let last = key(&args.key_prefix, args.key_space - 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (i, conn) in conns.iter().enumerate().take(args.endpoints.len()) {
+        let mut conn = conn.clone();
+        while redis::cmd("GET")
+            .arg(&last)
+            .query_async::<Option<Vec<u8>>>(&mut conn)
+            .await?
+            .is_none()
+        {
+            if Instant::now() > deadline {
+                bail!("{} never showed the prefilled keys", args.endpoints[i]);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
+
+struct Tally {
+    hist: Histogram<u64>,
+    misses: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+async fn client(
+    args: Arc<Args>,
+    mut conn: MultiplexedConnection,
+    seed: u64,
+    until: Instant,
+    hist: Histogram<u64>,
+) -> Tally {
+    let mut tally = Tally {
+        hist,
+        misses: 0,
+        errors: 0,
+        first_error: None,
+    };
+    let mut rng = Rng(seed);
+    let value = "v".repeat(args.value_size);
+    while Instant::now() < until {
+        let k = key(&args.key_prefix, rng.next() % args.key_space);
+        let t0 = Instant::now();
+        let result = match args.workload {
+            Workload::Get => redis::cmd("GET")
+                .arg(&k)
+                .query_async::<Option<Vec<u8>>>(&mut conn)
+                .await
+                .map(|v| v.is_some()),
+            Workload::Set => redis::cmd("SET")
+                .arg(&k)
+                .arg(&value)
+                .query_async::<()>(&mut conn)
+                .await
+                .map(|()| true),
+        };
+        match result {
+            Ok(hit) => {
+                tally.hist.saturating_record(t0.elapsed().as_micros().max(1) as u64);
+                tally.misses += u64::from(!hit);
+            }
+            Err(e) => {
+                tally.errors += 1;
+                tally.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    tally
+}
+
+async fn run(args: Arc<Args>) -> Result<()> {
+    if args.clients == 0 || args.key_space == 0 {
+        bail!("--clients and --key-space must be at least 1");
+    }
+    let mut conns = Vec::with_capacity(args.clients);
+    for i in 0..args.clients {
+        conns.push(connect(&args.endpoints[i % args.endpoints.len()], args.readonly).await?);
+    }
+    if args.workload == Workload::Get {
+        prefill(&args, &conns).await?;
+    }
+    let start = Instant::now();
+    let until = start + Duration::from_secs_f64(args.duration);
+    let mut tasks = Vec::with_capacity(conns.len());
+    for (i, conn) in conns.into_iter().enumerate() {
+        let hist = Histogram::new_with_bounds(1, 60_000_000, 3)?;
+        tasks.push(tokio::spawn(client(args.clone(), conn, 1 + i as u64, until, hist)));
+    }
+    let mut total = Tally {
+        hist: Histogram::new(3)?,
+        misses: 0,
+        errors: 0,
+        first_error: None,
+    };
+    for t in tasks {
+        let tally = t.await?;
+        total.hist.add(&tally.hist)?;
+        total.misses += tally.misses;
+        total.errors += tally.errors;
+        if total.first_error.is_none() {
+            total.first_error = tally.first_error;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let ops = total.hist.len() as f64 / secs;
+    let ms = |q: f64| total.hist.value_at_quantile(q) as f64 / 1000.0;
+    if args.json {
+        println!(
+            "{{\"workload\":\"{:?}\",\"readonly\":{},\"clients\":{},\"ops_per_sec\":{ops:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"misses\":{},\"errors\":{}}}",
+            args.workload,
+            args.readonly,
+            args.clients,
+            ms(0.5),
+            ms(0.99),
+            total.misses,
+            total.errors
+        );
+    } else {
+        println!(
+            "{:?}{} x{} over {} endpoint(s): {ops:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, {} misses, {} errors{}",
+            args.workload,
+            if args.readonly { " (READONLY)" } else { "" },
+            args.clients,
+            args.endpoints.len(),
+            ms(0.5),
+            ms(0.99),
+            total.misses,
+            total.errors,
+            total.first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Arc::new(Args::parse());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
