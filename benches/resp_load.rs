@@ -203,6 +203,7 @@ async fn run(args: Arc<Args>) -> Result<()> {
     if args.workload == Workload::Get {
         prefill(&args, &conns).await?;
     }
+    let cpu0 = self_cpu_secs();
     let start = Instant::now();
     let until = start + Duration::from_secs_f64(args.duration);
     let mut tasks = Vec::with_capacity(conns.len());
@@ -227,10 +228,16 @@ async fn run(args: Arc<Args>) -> Result<()> {
     }
     let secs = start.elapsed().as_secs_f64();
     let ops = total.hist.len() as f64 / secs;
+    // The generator's own CPU per request: on a shared 2-core machine, what it takes is
+    // not available to the servers.
+    let client_us = match (cpu0, self_cpu_secs()) {
+        (Some(a), Some(b)) if !total.hist.is_empty() => (b - a) * 1e6 / total.hist.len() as f64,
+        _ => f64::NAN,
+    };
     let ms = |q: f64| total.hist.value_at_quantile(q) as f64 / 1000.0;
     if args.json {
         println!(
-            "{{\"workload\":\"{:?}\",\"readonly\":{},\"clients\":{},\"ops_per_sec\":{ops:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"misses\":{},\"errors\":{}}}",
+            "{{\"workload\":\"{:?}\",\"readonly\":{},\"clients\":{},\"ops_per_sec\":{ops:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"misses\":{},\"errors\":{},\"client_cpu_us_per_op\":{client_us:.1}}}",
             args.workload,
             args.readonly,
             args.clients,
@@ -241,7 +248,7 @@ async fn run(args: Arc<Args>) -> Result<()> {
         );
     } else {
         println!(
-            "{:?}{} x{} over {} endpoint(s): {ops:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, {} misses, {} errors{}",
+            "{:?}{} x{} over {} endpoint(s): {ops:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, {} misses, {} errors, client CPU {client_us:.1} us/op{}",
             args.workload,
             if args.readonly { " (READONLY)" } else { "" },
             args.clients,
@@ -254,6 +261,14 @@ async fn run(args: Arc<Args>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// CPU time (user + system) this process has used, in seconds (Linux).
+fn self_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn main() -> Result<()> {
