@@ -2,10 +2,12 @@
 //! dcache's local reads (answered by whichever member a connection reaches) are measured
 //! with the same client, settings and machine as a Redis server's `GET`s.
 //!
-//! It drives any RESP server the same way `../shared/tools/kvload --backend redis` does: one
-//! multiplexed `redis` crate connection per client, spread round-robin over the endpoints,
-//! one request in flight per client, keys chosen uniformly at random, every key written
-//! once before a read run. With `--readonly` each connection first sends `READONLY`.
+//! It drives any RESP server the way `../shared/tools/kvload --backend redis` does: one
+//! connection per client, spread round-robin over the endpoints, one request in flight per
+//! client, keys chosen uniformly at random, every key written once before a read run. With
+//! `--readonly` each connection first sends `READONLY`. The client is a few lines of raw
+//! RESP over a buffered socket (no client library), so that it takes as little of the
+//! machine's CPU as it can: the servers under test share the same two cores.
 //!
 //!   cargo bench --bench resp_load -- --endpoints redis://127.0.0.1:6379 --workload get
 //!
@@ -18,7 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use redis::aio::MultiplexedConnection;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 
 #[derive(Parser, Debug)]
 #[command(about = "Closed-loop RESP load, optionally on READONLY connections")]
@@ -75,32 +79,86 @@ impl Rng {
     }
 }
 
-async fn connect(url: &str, readonly: bool) -> Result<MultiplexedConnection> {
-    let client = redis::Client::open(url).with_context(|| format!("redis url {url}"))?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .with_context(|| format!("connect {url}"))?;
-    if readonly {
-        redis::cmd("READONLY")
-            .query_async::<()>(&mut conn)
-            .await
-            .with_context(|| format!("READONLY on {url}"))?;
-    }
-    Ok(conn)
+/// One connection speaking raw RESP, one request at a time.
+struct Conn {
+    read: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+    out: Vec<u8>,
+    line: Vec<u8>,
+    body: Vec<u8>,
 }
 
-/// Writes every key once through the first connection's endpoint, then waits until each
-/// endpoint's connections see the last key (a READONLY follower may apply it a moment later).
-async fn prefill(args: &Args, conns: &[MultiplexedConnection]) -> Result<()> {
-    let value = "v".repeat(args.value_size);
+/// What a request was answered.
+enum Answer {
+    Nil,
+    Value,
+    Other,
+}
+
+impl Conn {
+    async fn open(url: &str, readonly: bool) -> Result<Conn> {
+        let addr = url.strip_prefix("redis://").unwrap_or(url).trim_end_matches('/');
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connect {url}"))?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        let mut conn = Conn {
+            read: BufReader::with_capacity(64 * 1024, read),
+            write,
+            out: Vec::with_capacity(512),
+            line: Vec::with_capacity(64),
+            body: Vec::with_capacity(512),
+        };
+        if readonly {
+            conn.call(&[b"READONLY"])
+                .await
+                .with_context(|| format!("READONLY on {url}"))?;
+        }
+        Ok(conn)
+    }
+
+    /// Sends one command and reads its answer; an error answer is an error.
+    async fn call(&mut self, args: &[&[u8]]) -> Result<Answer> {
+        self.out.clear();
+        self.out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for a in args {
+            self.out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            self.out.extend_from_slice(a);
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.write.write_all(&self.out).await?;
+        self.line.clear();
+        if self.read.read_until(b'\n', &mut self.line).await? == 0 {
+            bail!("the server closed the connection");
+        }
+        let text = std::str::from_utf8(&self.line).unwrap_or("?").trim_end();
+        match self.line.first() {
+            Some(b'$') => {
+                let len: i64 = text[1..].parse().with_context(|| format!("bad bulk header {text:?}"))?;
+                if len < 0 {
+                    return Ok(Answer::Nil);
+                }
+                self.body.resize(len as usize + 2, 0);
+                self.read.read_exact(&mut self.body).await?;
+                Ok(Answer::Value)
+            }
+            Some(b'+' | b':') => Ok(Answer::Other),
+            Some(b'-') => bail!("{text}"),
+            _ => bail!("unexpected answer {text:?}"),
+        }
+    }
+}
+
+/// Writes every key once, all connections at a time, then waits until one connection per
+/// endpoint sees the last key (a READONLY follower may apply it a moment later).
+async fn prefill(args: &Args, conns: Vec<Conn>) -> Result<Vec<Conn>> {
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for conn in conns.iter().take(args.clients) {
-        let (mut conn, next, value, prefix, keys) = (
-            conn.clone(),
+    for mut conn in conns {
+        let (next, value, prefix, keys) = (
             next.clone(),
-            value.clone(),
+            "v".repeat(args.value_size),
             args.key_prefix.clone(),
             args.key_space,
         );
@@ -108,36 +166,28 @@ async fn prefill(args: &Args, conns: &[MultiplexedConnection]) -> Result<()> {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= keys {
-                    return Ok::<_, redis::RedisError>(());
+                    return Ok::<_, anyhow::Error>(conn);
                 }
-                redis::cmd("SET")
-                    .arg(key(&prefix, i))
-                    .arg(&value)
-                    .query_async::<()>(&mut conn)
+                conn.call(&[b"SET", key(&prefix, i).as_bytes(), value.as_bytes()])
                     .await?;
             }
         }));
     }
+    let mut conns = Vec::with_capacity(tasks.len());
     for t in tasks {
-        t.await?.context("prefill SET")?;
+        conns.push(t.await?.context("prefill SET")?);
     }
     let last = key(&args.key_prefix, args.key_space - 1);
     let deadline = Instant::now() + Duration::from_secs(30);
-    for (i, conn) in conns.iter().enumerate().take(args.endpoints.len()) {
-        let mut conn = conn.clone();
-        while redis::cmd("GET")
-            .arg(&last)
-            .query_async::<Option<Vec<u8>>>(&mut conn)
-            .await?
-            .is_none()
-        {
+    for (i, conn) in conns.iter_mut().enumerate().take(args.endpoints.len()) {
+        while matches!(conn.call(&[b"GET", last.as_bytes()]).await?, Answer::Nil) {
             if Instant::now() > deadline {
                 bail!("{} never showed the prefilled keys", args.endpoints[i]);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    Ok(())
+    Ok(conns)
 }
 
 struct Tally {
@@ -147,13 +197,7 @@ struct Tally {
     first_error: Option<String>,
 }
 
-async fn client(
-    args: Arc<Args>,
-    mut conn: MultiplexedConnection,
-    seed: u64,
-    until: Instant,
-    hist: Histogram<u64>,
-) -> Tally {
+async fn client(args: Arc<Args>, mut conn: Conn, seed: u64, until: Instant, hist: Histogram<u64>) -> Tally {
     let mut tally = Tally {
         hist,
         misses: 0,
@@ -166,26 +210,20 @@ async fn client(
         let k = key(&args.key_prefix, rng.next() % args.key_space);
         let t0 = Instant::now();
         let result = match args.workload {
-            Workload::Get => redis::cmd("GET")
-                .arg(&k)
-                .query_async::<Option<Vec<u8>>>(&mut conn)
-                .await
-                .map(|v| v.is_some()),
-            Workload::Set => redis::cmd("SET")
-                .arg(&k)
-                .arg(&value)
-                .query_async::<()>(&mut conn)
-                .await
-                .map(|()| true),
+            Workload::Get => conn.call(&[b"GET", k.as_bytes()]).await,
+            Workload::Set => conn.call(&[b"SET", k.as_bytes(), value.as_bytes()]).await,
         };
         match result {
-            Ok(hit) => {
+            Ok(answer) => {
                 tally.hist.saturating_record(t0.elapsed().as_micros().max(1) as u64);
-                tally.misses += u64::from(!hit);
+                tally.misses += u64::from(matches!(answer, Answer::Nil));
             }
             Err(e) => {
                 tally.errors += 1;
-                tally.first_error.get_or_insert_with(|| e.to_string());
+                tally.first_error.get_or_insert_with(|| format!("{e:#}"));
+                if tally.errors > 1000 {
+                    break;
+                }
             }
         }
     }
@@ -198,10 +236,10 @@ async fn run(args: Arc<Args>) -> Result<()> {
     }
     let mut conns = Vec::with_capacity(args.clients);
     for i in 0..args.clients {
-        conns.push(connect(&args.endpoints[i % args.endpoints.len()], args.readonly).await?);
+        conns.push(Conn::open(&args.endpoints[i % args.endpoints.len()], args.readonly).await?);
     }
     if args.workload == Workload::Get {
-        prefill(&args, &conns).await?;
+        conns = prefill(&args, conns).await?;
     }
     let cpu0 = self_cpu_secs();
     let start = Instant::now();
