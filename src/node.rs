@@ -12,6 +12,7 @@ mod inbound;
 mod membership;
 mod reads;
 mod removal;
+mod retry;
 mod start;
 mod status;
 mod tasks;
@@ -29,13 +30,14 @@ use openraft::errors::{ClientWriteError, Fatal, RaftError};
 pub use crate::raft::network::InboundError;
 pub use backup::restore;
 pub use removal::removed_note;
+use retry::{left, until, Attempt};
 pub use start::StartError;
 pub use watch::{Compacted, Interrupted, Lagged, Watch};
 
 use crate::cache::{Batched, Done, Key, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::peer::{AdminReply, AdminRequest, CallError, Member, NodeId, PeerClient, PeerFailure, PeerReply};
+use crate::peer::{AdminReply, AdminRequest, Member, NodeId, PeerClient, PeerFailure};
 use crate::raft::state_machine::SharedState;
 use crate::raft::store::Store;
 use crate::raft::{Raft, TypeConfig};
@@ -115,28 +117,12 @@ struct Inner {
     clock_floor: Option<crate::clock::ClockMark>,
 }
 
-/// The outcome of one attempt inside [`Node::retry`].
-#[derive(Debug, Clone)]
-enum Attempt<T> {
-    Done(Result<T, NodeError>),
-    /// No usable leader right now; try again until the deadline.
-    Retry(String),
-}
-
 /// Milliseconds since the Unix epoch by this node's wall clock.
 pub fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
-
-/// Runs `fut` until `deadline`; `None` if the deadline passed first.
-async fn until<F: std::future::Future>(deadline: Instant, fut: F) -> Option<F::Output> {
-    tokio::time::timeout_at(deadline.into(), fut).await.ok()
-}
-
-/// Pause between attempts while a leader is being elected.
-const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 /// The error for a reply whose shape does not match the request (a peer of another build).
 fn mismatched(what: &str) -> NodeError {
@@ -575,71 +561,6 @@ impl Node {
         Some((id, member))
     }
 
-    /// Runs `attempt` until it is done or `deadline` passes, pausing between retries. The
-    /// one retry loop of the node: writes, reads and membership changes all go through it.
-    async fn retry<T, F, Fut>(&self, deadline: Instant, mut attempt: F) -> Result<T, NodeError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Attempt<T>>,
-    {
-        loop {
-            match attempt().await {
-                Attempt::Done(result) => return result,
-                Attempt::Retry(reason) => {
-                    if Instant::now() + RETRY_PAUSE >= deadline {
-                        return Err(NodeError::NoLeader(reason));
-                    }
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-            }
-        }
-    }
-
-    /// Maps the answer of an application call to `leader` into an attempt: a request that
-    /// never arrived, or a member that no longer leads, is retried.
-    async fn on_leader<T>(
-        &self,
-        leader: &Member,
-        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
-    ) -> Attempt<T> {
-        self.on_leader_as(leader, call, false).await
-    }
-
-    /// [`Node::on_leader`] for a call that changes nothing (a read index): one whose
-    /// connection broke in flight is retried too, as its outcome does not matter.
-    async fn on_leader_idempotent<T>(
-        &self,
-        leader: &Member,
-        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
-    ) -> Attempt<T> {
-        self.on_leader_as(leader, call, true).await
-    }
-
-    async fn on_leader_as<T>(
-        &self,
-        leader: &Member,
-        call: impl std::future::Future<Output = Result<PeerReply<T>, CallError>>,
-        idempotent: bool,
-    ) -> Attempt<T> {
-        match call.await {
-            Ok(Ok(v)) => Attempt::Done(Ok(v)),
-            Ok(Err(PeerFailure::NotLeader)) => Attempt::Retry(format!("{} is no longer the leader", leader.name)),
-            Ok(Err(PeerFailure::NotFound(m))) => Attempt::Done(Err(NodeError::MemberNotFound(m))),
-            Ok(Err(PeerFailure::Refused(m))) => Attempt::Done(Err(NodeError::Refused(m))),
-            Ok(Err(PeerFailure::Failed(m))) => Attempt::Done(Err(NodeError::NoLeader(m))),
-            Err(e) if e.never_arrived() => Attempt::Retry(format!("leader {} unreachable", leader.name)),
-            Err(CallError::TimedOut { timeout, .. }) => Attempt::Done(Err(NodeError::Timeout(timeout))),
-            Err(e) if idempotent => Attempt::Retry(format!("lost the connection to leader {} ({e})", leader.name)),
-            // The request may have reached the leader before the connection broke (it was
-            // killed, say): its outcome is unknown, which is what the client must hear.
-            Err(e) => Attempt::Done(Err(NodeError::NoLeader(format!(
-                "lost the connection to leader {} with the request in flight ({e}); \
-                 a write may or may not have been applied",
-                leader.name
-            )))),
-        }
-    }
-
     fn timed_out(&self) -> NodeError {
         NodeError::Timeout(self.inner.config.limits.request_timeout)
     }
@@ -656,9 +577,4 @@ impl Node {
             Fatal::Panicked | Fatal::Stopped => NodeError::Stopped,
         }
     }
-}
-
-/// Time left until `deadline`.
-fn left(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }

@@ -19,10 +19,12 @@ use crate::peer::{
 };
 use crate::types::Consistency;
 
-/// The peer router over `node`. Bodies are bounded by what a forwarded client operation may
-/// take, except appends and snapshots, which carry log entries and the whole cache.
+/// The peer router over `node`. Bodies are bounded by the client request bound, a forwarded
+/// write by what one operation may take; appends and snapshots, which carry log entries and
+/// the whole cache, are not.
 pub fn router(node: Node) -> Router {
-    let bound = node.config().limits.max_operation_bytes();
+    let limits = &node.config().limits;
+    let (bound, operation) = (limits.max_request_bytes(), limits.max_operation_bytes());
     let mut router = Router::new();
     for route in Route::ALL {
         if route == Route::Snapshot {
@@ -32,6 +34,7 @@ pub fn router(node: Node) -> Router {
         }
         let limit = match route {
             Route::Append => DefaultBodyLimit::disable(),
+            Route::ForwardWrite => DefaultBodyLimit::max(operation),
             _ => DefaultBodyLimit::max(bound),
         };
         router = router.route(

@@ -697,6 +697,27 @@ impl Drop for RedisServer {
     }
 }
 
+/// Sends each command of `script` (`|` between commands) to both connections and fails,
+/// naming every command and both answers, where the bytes of the answers differ.
+pub(crate) fn assert_same_answers(
+    ours: &mut std::io::BufReader<TcpStream>,
+    theirs: &mut std::io::BufReader<TcpStream>,
+    script: &str,
+) {
+    let mut differ = Vec::new();
+    for line in script.split('|') {
+        let (a, b) = (ask_raw(ours, line), ask_raw(theirs, line));
+        if a != b {
+            differ.push(format!(
+                "{line}\n  dcache: {:?}\n  redis:  {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "answers differ:\n{}", differ.join("\n"));
+}
+
 /// Sends one command (`""` is an empty argument) as a RESP array and returns the raw bytes
 /// of its one reply.
 pub(crate) fn ask_raw(s: &mut std::io::BufReader<TcpStream>, line: &str) -> Vec<u8> {
@@ -794,18 +815,7 @@ fn string_and_key_commands_answer_as_redis_server_answers() {
         SET gs v EX 100|GETSET gs w|TTL gs|GETSET nogs x|GET nogs|\
         FLUSHDB BAD|FLUSHDB SYNC SYNC|FLUSHDB|DBSIZE|RANDOMKEY|SET only one|RANDOMKEY|FLUSHALL ASYNC|DBSIZE|\
         GET only";
-    let mut differ = Vec::new();
-    for line in script.split('|') {
-        let (a, b) = (ask_raw(&mut ours, line), ask_raw(&mut theirs, line));
-        if a != b {
-            differ.push(format!(
-                "{line}\n  dcache: {:?}\n  redis:  {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
-        }
-    }
-    assert!(differ.is_empty(), "answers differ:\n{}", differ.join("\n"));
+    assert_same_answers(&mut ours, &mut theirs, script);
 
     // Documented differences: one database, so COPY ... DB 1 is refused; PEXPIRETIME is
     // computed from the time left, so it is close to the time asked, not exact.

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::resp::{ask_raw, await_cluster_version, RedisServer};
+use crate::resp::{ask_raw, assert_same_answers, await_cluster_version, RedisServer};
 use crate::support::{wait_until, Cluster, Node};
 
 /// `redis-cli -p PORT ARGS...`: its stdout and stderr together, trimmed.
@@ -278,18 +278,7 @@ fn absurd_expiry_times_and_writes_while_subscribed_answer_as_redis_server_answer
         SET big v EX 9223372036854|EXISTS big|EXPIRE p 9223372036854|\
         SET z v EX 01|SET z v EX -0|SET z v|EXPIRE z 00|EXPIRE z -0|INCRBY z 01|SETEX z 01 v|\
         EXPIRE p -9223372036854776|EXPIREAT p -9223372036854775808|EXISTS p|PEXPIRE p +5|EXISTS z";
-    let mut differ = Vec::new();
-    for line in script.split('|') {
-        let (a, b) = (ask_raw(&mut ours, line), ask_raw(&mut theirs, line));
-        if a != b {
-            differ.push(format!(
-                "{line}\n  dcache: {:?}\n  redis:  {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
-        }
-    }
-    assert!(differ.is_empty(), "answers differ:\n{}", differ.join("\n"));
+    assert_same_answers(&mut ours, &mut theirs, script);
     // Near the bound the TTL answers stay positive and in range.
     let ttl = String::from_utf8(ask_raw(&mut ours, "PTTL p")).unwrap();
     let ttl: i64 = ttl.trim_start_matches(':').trim_end().parse().unwrap();
