@@ -244,6 +244,23 @@ fn protocol_abuse_closes_only_that_connection() {
     ] {
         assert_eq!(raw(port, input), answer, "{input:?}");
     }
+    // Lengths are read as redis-server reads them: an empty or negative count is skipped,
+    // a `+` or a leading zero is refused.
+    let redis = RedisServer::start();
+    for input in [
+        &b"*-1\r\nPING\r\nQUIT\r\n"[..],
+        b"*0\r\n*-5\r\nPING\r\nQUIT\r\n",
+        b"*1\r\n$+4\r\nPING\r\n",
+        b"*1\r\n$04\r\nPING\r\n",
+        b"*+1\r\n$4\r\nPING\r\n",
+        b"*01\r\n$4\r\nPING\r\n",
+    ] {
+        assert_eq!(
+            String::from_utf8_lossy(&raw(port, input)),
+            String::from_utf8_lossy(&raw(redis.port, input)),
+            "{input:?}"
+        );
+    }
     // A 10 MB line without a newline: refused once it passes 64 KiB, not buffered.
     let answer = raw(port, &vec![b'a'; 10 * 1024 * 1024]);
     assert_eq!(answer, b"-ERR Protocol error: too big inline request\r\n");
@@ -286,7 +303,14 @@ fn tokens_gate_the_redis_protocol_like_the_http_api() {
     let rw = text(format!("HELLO 2 AUTH default {RW}\r\nSET k v\r\nGET k\r\nQUIT\r\n").as_bytes());
     assert!(rw.ends_with("+OK\r\n$1\r\nv\r\n+OK\r\n"), "{rw}");
     // Before authentication, a request past Redis's tight bounds is refused at once.
-    assert_eq!(text(b"*11\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
+    assert_eq!(
+        text(b"*11\r\n"),
+        "-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
+    assert_eq!(
+        text(b"*1\r\n$16385\r\n"),
+        "-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
 }
 
 #[test]

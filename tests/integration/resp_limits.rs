@@ -179,7 +179,7 @@ fn requests_and_transactions_past_one_entry_are_refused_alike_on_every_member() 
         let said = read_to_close(&mut s);
         assert!(
             said.starts_with("-ERR Protocol error: too big request: over ")
-                && said.ends_with("what one log entry may carry\r\n"),
+                && said.ends_with("the most one request may carry\r\n"),
             "node {at}: {said:?}"
         );
         // 60 values fit: the same command is applied.

@@ -16,9 +16,11 @@ pub(super) struct Limits {
     pub(super) max_bulk: usize,
     /// Longest inline request line (Redis: 64 KiB).
     pub(super) max_inline: usize,
-    /// Most bytes of one multibulk request, framing included: what one log entry may carry
-    /// (`MSET` of many large values, say). Redis closes a client past its 1 GB query buffer.
+    /// Most bytes of one multibulk request, framing included (`MSET` of many large values,
+    /// say). Redis closes a client past its 1 GB query buffer.
     pub(super) max_request: usize,
+    /// Before `AUTH`: a length past the bounds is "unauthenticated", in Redis's words.
+    pub(super) unauthenticated: bool,
 }
 
 /// Unauthenticated connections get Redis's tighter bounds.
@@ -27,6 +29,7 @@ pub(super) const UNAUTHENTICATED: Limits = Limits {
     max_bulk: 16 * 1024,
     max_inline: 64 * 1024,
     max_request: 10 * (16 * 1024 + 32) + 32,
+    unauthenticated: true,
 };
 
 /// A malformed request: answered with `-ERR Protocol error: ...`, then the connection closes.
@@ -65,8 +68,13 @@ impl Decoder {
             None if buf[0] != b'*' => return parse_inline(buf, limits),
             None => {
                 let mut pos = 0;
-                let Some(count) = read_len(buf, &mut pos, b'*', limits.max_args, "multibulk")? else {
+                let Some(count) = read_len(buf, &mut pos, b'*', limits.max_args, "multibulk", limits)? else {
                     return Ok(None);
+                };
+                let Ok(count) = usize::try_from(count) else {
+                    // `*0`, `*-1`: an empty request, which Redis skips.
+                    let _ = buf.split_to(pos);
+                    return Ok(Some(Vec::new()));
                 };
                 Partial {
                     count,
@@ -103,12 +111,15 @@ fn more_args(buf: &[u8], limits: &Limits, at: &mut Partial) -> Result<bool, Prot
         if buf[pos] != b'$' {
             return Err(bad(format!("expected '$', got '{}'", buf[pos] as char)));
         }
-        let Some(len) = read_len(buf, &mut pos, b'$', limits.max_bulk, "bulk")? else {
+        let Some(len) = read_len(buf, &mut pos, b'$', limits.max_bulk, "bulk", limits)? else {
             return Ok(false);
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Err(bad("invalid bulk length"));
         };
         if pos + len + 2 > limits.max_request {
             return Err(bad(format!(
-                "too big request: over {} bytes, what one log entry may carry",
+                "too big request: over {} bytes, the most one request may carry",
                 limits.max_request
             )));
         }
@@ -124,8 +135,16 @@ fn more_args(buf: &[u8], limits: &Limits, at: &mut Partial) -> Result<bool, Prot
     Ok(true)
 }
 
-/// Reads `<prefix><number>\r\n` at `pos`; the number must lie in `0..=max`.
-fn read_len(buf: &[u8], pos: &mut usize, prefix: u8, max: usize, what: &str) -> Result<Option<usize>, ProtocolError> {
+/// Reads `<prefix><number>\r\n` at `pos`: a number written as Redis writes one (no `+`,
+/// no leading zero), at most `max`; a negative one is the caller's to judge.
+fn read_len(
+    buf: &[u8],
+    pos: &mut usize,
+    prefix: u8,
+    max: usize,
+    what: &str,
+    limits: &Limits,
+) -> Result<Option<i64>, ProtocolError> {
     debug_assert_eq!(buf[*pos], prefix);
     let start = *pos + 1;
     let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') else {
@@ -139,13 +158,20 @@ fn read_len(buf: &[u8], pos: &mut usize, prefix: u8, max: usize, what: &str) -> 
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let n = std::str::from_utf8(line)
         .ok()
+        .filter(|s| {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && (!digits.starts_with('0') || *s == "0")
+        })
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(|| bad(format!("invalid {what} length")))?;
-    if n < 0 || n as u64 > max as u64 {
-        return Err(bad(format!("invalid {what} length")));
+    if n > 0 && n as u64 > max as u64 {
+        return Err(bad(match limits.unauthenticated {
+            true => format!("unauthenticated {what} length"),
+            false => format!("invalid {what} length"),
+        }));
     }
     *pos = start + nl + 1;
-    Ok(Some(n as usize))
+    Ok(Some(n))
 }
 
 fn parse_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -335,6 +361,7 @@ mod tests {
         max_bulk: 1024,
         max_inline: 1024,
         max_request: 4096,
+        unauthenticated: false,
     };
 
     fn one(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -366,10 +393,28 @@ mod tests {
 
     #[test]
     fn lengths_past_the_bounds_are_refused_before_anything_is_buffered() {
+        // As in Redis, `*0` and a negative count are an empty request, skipped.
+        for input in [&b"*0\r\n"[..], b"*-1\r\n", b"*-5\r\n"] {
+            assert_eq!(one(input).unwrap(), Some(Vec::new()), "{input:?}");
+        }
+        // Before AUTH, Redis names the bound it applies.
+        let closed = |input: &[u8]| Decoder::default().parse(&mut BytesMut::from(input), &UNAUTHENTICATED);
+        assert_eq!(
+            closed(b"*11\r\n").unwrap_err().to_string(),
+            "Protocol error: unauthenticated multibulk length"
+        );
+        assert_eq!(
+            closed(b"*1\r\n$16385\r\n").unwrap_err().to_string(),
+            "Protocol error: unauthenticated bulk length"
+        );
         for (input, text) in [
             (&b"*2147483647\r\n"[..], "Protocol error: invalid multibulk length"),
-            (b"*-5\r\n", "Protocol error: invalid multibulk length"),
+            (b"*+1\r\n", "Protocol error: invalid multibulk length"),
+            (b"*01\r\n", "Protocol error: invalid multibulk length"),
             (b"*1\r\n$-5\r\n", "Protocol error: invalid bulk length"),
+            (b"*1\r\n$+4\r\nPING\r\n", "Protocol error: invalid bulk length"),
+            (b"*1\r\n$04\r\nPING\r\n", "Protocol error: invalid bulk length"),
+            (b"*1\r\n$-0\r\n", "Protocol error: invalid bulk length"),
             (b"*1\r\n$1025\r\n", "Protocol error: invalid bulk length"),
             (
                 b"*1\r\n$3\r\nabcde",
@@ -391,7 +436,7 @@ mod tests {
         big.extend_from_slice(b"$1000\r\n");
         assert_eq!(
             one(&big).unwrap_err().to_string(),
-            "Protocol error: too big request: over 4096 bytes, what one log entry may carry"
+            "Protocol error: too big request: over 4096 bytes, the most one request may carry"
         );
         let long = vec![b'a'; 2000];
         assert_eq!(

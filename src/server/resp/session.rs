@@ -108,6 +108,7 @@ impl Session {
             max_bulk: l.max_value_bytes.max(l.max_key_bytes),
             max_inline: 64 * 1024,
             max_request: l.max_request_bytes(),
+            unauthenticated: false,
         }
     }
 }
