@@ -23,10 +23,10 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 pub use history::{EventKind, History, WatchEvent};
-pub use key::{format_of, show as show_key, Key, Shown};
+pub use key::{show as show_key, Key, Shown};
 pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write, OP_OVERHEAD, WATCH_OVERHEAD};
-pub use value::{Value, BINARY_FORMAT};
+pub use value::{format_of, Value, BINARY_FORMAT};
 pub use view::{ViewCursor, ViewHead};
 
 /// One stored value: its version (the log index of its last write, like etcd's

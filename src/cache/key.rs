@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::value::{TextOrBytes, BINARY_FORMAT};
+use super::value::{format_of, TextOrBytes};
 
 /// A key: any bytes, kept in one exact-size allocation (16 bytes inline). Orders, compares
 /// and hashes as its bytes, and borrows as `[u8]` so maps keyed by it take `&[u8]` lookups.
@@ -46,7 +46,7 @@ impl Key {
         self.0.into_vec()
     }
 
-    /// The oldest format that can carry this key: 2 for UTF-8 text, else [`BINARY_FORMAT`].
+    /// The oldest format that can carry this key: 2 for UTF-8 text, else [`BINARY_FORMAT`](super::BINARY_FORMAT).
     pub fn format(&self) -> u32 {
         format_of(&self.0)
     }
@@ -54,16 +54,6 @@ impl Key {
     /// The key for logs and error messages; see [`show`].
     pub fn show(&self) -> Shown<'_> {
         show(&self.0)
-    }
-}
-
-/// The oldest format that can carry `bytes` as a key or value: 2 for UTF-8, else
-/// [`BINARY_FORMAT`].
-pub fn format_of(bytes: &[u8]) -> u32 {
-    if std::str::from_utf8(bytes).is_ok() {
-        2
-    } else {
-        BINARY_FORMAT
     }
 }
 
@@ -247,7 +237,7 @@ mod tests {
         }
         let all: Vec<u8> = (0..=255).collect();
         let key = Key::from(all.clone());
-        assert_eq!(key.format(), BINARY_FORMAT);
+        assert_eq!(key.format(), crate::cache::BINARY_FORMAT);
         let bytes = rmp_serde::to_vec_named(&key).unwrap();
         assert_eq!(bytes[0], 0xc5, "MessagePack bin 16 for 256 bytes");
         assert_eq!(&bytes[3..], &all[..]);

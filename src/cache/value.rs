@@ -14,6 +14,16 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The first format that carries bytes that are not UTF-8, in keys or values.
 pub const BINARY_FORMAT: u32 = 4;
 
+/// The oldest format that can carry `bytes` as a key or value: 2 for UTF-8, else
+/// [`BINARY_FORMAT`].
+pub fn format_of(bytes: &[u8]) -> u32 {
+    if std::str::from_utf8(bytes).is_ok() {
+        2
+    } else {
+        BINARY_FORMAT
+    }
+}
+
 /// A value: any bytes, kept in one exact-size allocation (16 bytes inline).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Value(Box<[u8]>);
@@ -42,7 +52,7 @@ impl Value {
 
     /// The oldest format that can carry this value: 2 for UTF-8 text, else [`BINARY_FORMAT`].
     pub fn format(&self) -> u32 {
-        super::key::format_of(&self.0)
+        format_of(&self.0)
     }
 }
 

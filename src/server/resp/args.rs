@@ -23,6 +23,12 @@ pub(super) fn ttl_in_range(ttl_ms: u64, command: &str) -> Result<u64, Reply> {
     Ok(ttl_ms)
 }
 
+/// Whether `n` seconds of `EXPIRE`/`EXPIREAT` do not fit in a signed 64-bit count of
+/// milliseconds, which Redis refuses before anything else, the key untouched.
+pub(super) fn seconds_out_of_range(name: &str, n: i64) -> bool {
+    matches!(name, "expire" | "expireat") && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&n)
+}
+
 /// How often a conditional read-modify-write is retried after a concurrent change at
 /// least; past that it goes on until the request timeout (see [`Retries`]).
 const CAS_ATTEMPTS: usize = 16;

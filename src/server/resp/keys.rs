@@ -6,8 +6,8 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::args::{
-    compare_and_write, failed, int, key, read, refused, set_write, syntax, ttl_in_range, upper, write, Answer, Change,
-    Retries,
+    compare_and_write, failed, int, key, read, refused, seconds_out_of_range, set_write, syntax, ttl_in_range, upper,
+    write, Answer, Change, Retries,
 };
 use super::codec::Reply;
 use super::glob;
@@ -367,10 +367,4 @@ pub(super) async fn scan(s: &mut Session, node: &Node, a: &[Bytes]) -> Answer {
         None => views.into_iter().map(|k| Reply::Bulk(Bytes::from(k))).collect(),
     };
     Ok(Reply::Array(vec![Reply::text(next.to_string()), Reply::Array(keys)]))
-}
-
-/// Whether `n` seconds of `EXPIRE`/`EXPIREAT` do not fit in a signed 64-bit count of
-/// milliseconds, which Redis refuses before anything else, the key untouched.
-pub(super) fn seconds_out_of_range(name: &str, n: i64) -> bool {
-    matches!(name, "expire" | "expireat") && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&n)
 }

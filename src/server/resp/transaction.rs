@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use super::args::{clock_for, failed, int, key, no_clock, refused, ttl_in_range, value};
+use super::args::{clock_for, failed, int, key, no_clock, refused, seconds_out_of_range, ttl_in_range, value};
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
@@ -316,7 +316,7 @@ fn plan(node: &Node, now: Option<u64>, name: &str, a: &[Bytes]) -> Result<Queued
             }
             let k = key(node, &a[0])?.into();
             let n = int(&a[1])?;
-            if super::keys::seconds_out_of_range(name, n) {
+            if seconds_out_of_range(name, n) {
                 return Err(Reply::err(format!("invalid expire time in '{name}' command")));
             }
             let n = i128::from(n);
