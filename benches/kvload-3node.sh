@@ -28,19 +28,8 @@ kvload=$kvload_dir/target/release/kvload
 work=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-cluster="n1=http://127.0.0.1:29012,n2=http://127.0.0.1:29022,n3=http://127.0.0.1:29032"
-for i in 1 2 3; do
-  "$bin" serve --name n$i --data-dir "$work/n$i" --listen-client-urls http://127.0.0.1:290${i}1 \
-    --listen-peer-urls http://127.0.0.1:290${i}2 --listen-resp-urls redis://127.0.0.1:290${i}3 \
-    --initial-cluster "$cluster" --log-level warn >"$work/n$i.log" 2>&1 &
-  pids+=($!)
-done
-leader=""
-for _ in $(seq 150); do
-  leader=$(curl -s localhost:29011/api/v1/cluster/leader | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["client_url"])' 2>/dev/null) && [ -n "$leader" ] && break
-  sleep 0.2
-done
-[ -n "$leader" ] || { echo "no leader elected" >&2; exit 1; }
+. "$root/benches/cluster.sh"
+start_cluster "$bin" "$work" 29000
 all=http://127.0.0.1:29011,http://127.0.0.1:29021,http://127.0.0.1:29031
 rleader=redis://127.0.0.1:${leader##*:}; rleader=${rleader%1}3
 rall=redis://127.0.0.1:29013,redis://127.0.0.1:29023,redis://127.0.0.1:29033

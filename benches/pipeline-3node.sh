@@ -15,21 +15,10 @@ work=$(mktemp -d); pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 trap 'stop; rm -rf "$work"' EXIT
 cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+. "$(dirname "$0")/cluster.sh"
 start() {
   rm -rf "$work"/n*
-  local cluster="n1=http://127.0.0.1:29012,n2=http://127.0.0.1:29022,n3=http://127.0.0.1:29032"
-  for i in 1 2 3; do
-    "$1" serve --name n$i --data-dir "$work/n$i" --listen-client-urls http://127.0.0.1:290${i}1 \
-      --listen-peer-urls http://127.0.0.1:290${i}2 --listen-resp-urls redis://127.0.0.1:290${i}3 \
-      --initial-cluster "$cluster" --log-level warn >"$work/n$i.log" 2>&1 &
-    pids+=($!)
-  done
-  local leader=""
-  for _ in $(seq 150); do
-    leader=$(curl -s localhost:29011/api/v1/cluster/leader | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["client_url"])' 2>/dev/null) && [ -n "$leader" ] && break
-    sleep 0.2
-  done
-  [ -n "$leader" ] || { echo "no leader elected" >&2; exit 1; }
+  start_cluster "$1" "$work" 29000
   port=$(( ${leader##*:} + 2 ))
 }
 echo "# $(date -u '+%F %T UTC'), $(nproc) cores; redis-benchmark -c 64 -P $depth -d 256 -r 10000 -n $n"
