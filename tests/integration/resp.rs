@@ -8,13 +8,18 @@ use std::time::Duration;
 
 use crate::support::{dcache, free_ports, run_dcache, wait_until, Cluster, Node, BIN};
 
-/// Runs `redis-cli -p PORT ARGS...` and returns its stdout (trimmed), asserting success.
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
+/// Runs `redis-cli -p PORT ARGS...` to its end.
+pub(crate) fn run_redis_cli(port: u16, args: &[&str]) -> std::process::Output {
+    Command::new("redis-cli")
         .args(["-p", &port.to_string()])
         .args(args)
         .output()
-        .expect("redis-cli is installed (apt-get install redis-tools; .ci/run does it)");
+        .expect("redis-cli is installed (apt-get install redis-tools; .ci/run does it)")
+}
+
+/// Runs `redis-cli -p PORT ARGS...` and returns its stdout (trimmed), asserting success.
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = run_redis_cli(port, args);
     assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -4,19 +4,14 @@
 
 use std::io::{Read, Write as _};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::resp::{ask_raw, assert_same_answers, await_cluster_version, RedisServer};
+use crate::resp::{ask_raw, assert_same_answers, await_cluster_version, run_redis_cli, RedisServer};
 use crate::support::{wait_until, Cluster, Node};
 
 /// `redis-cli -p PORT ARGS...`: its stdout and stderr together, trimmed.
 fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli is installed (apt-get install redis-tools; .ci/run does it)");
+    let out = run_redis_cli(port, args);
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     text.trim().to_string()
@@ -26,6 +21,25 @@ fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s
+}
+
+/// A connection the node has admitted: one refused for want of a slot (a slot freed a
+/// moment ago may not be back yet) is tried again, for up to 10 s.
+fn connect_admitted(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = connect(port);
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 && Instant::now() < deadline => continue,
+            Ok(n) => panic!("not admitted: {:?}", String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                return s;
+            }
+        }
+    }
 }
 
 /// Everything `s` receives until the node closes it (or 10 s pass).
@@ -94,14 +108,14 @@ fn connection_slots_are_refused_in_redis_words_and_silent_sockets_give_theirs_ba
     // Neither a RESET now and then nor a stream of PINGs whose answers are never read
     // keeps an unauthenticated socket past its deadline.
     let started = Instant::now();
-    let mut flooder = connect(port);
+    let mut flooder = connect_admitted(port);
     flooder.set_write_timeout(Some(Duration::from_secs(15))).unwrap();
     let flood = std::thread::spawn(move || {
         let pings = b"PING\r\n".repeat(64 * 1024);
         while flooder.write_all(&pings).is_ok() {}
         started.elapsed()
     });
-    let mut resetter = connect(port);
+    let mut resetter = connect_admitted(port);
     resetter.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let mut said = Vec::new();
     let closed = wait_until(Duration::from_secs(10), || {
