@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use history::{EventKind, History, WatchEvent};
 pub use key::{show as show_key, Key, Shown};
 pub use log::{too_new, Change, Effect, Request};
-pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write, OP_OVERHEAD, WATCH_OVERHEAD};
+pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 pub use value::{format_of, Value, BINARY_FORMAT};
 pub use view::{ViewCursor, ViewHead};
 

@@ -285,10 +285,8 @@ impl Node {
 
     /// The key as a reader at `consistency` sees it, if it exists.
     pub async fn get(&self, key: &[u8], consistency: Consistency) -> Result<Option<KeyView>, NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = self.read_clock_ms(&applied);
-        Ok(applied.cache.get(key, now).map(|e| e.view(key, now)))
+        self.read_applied(consistency, |cache, now| cache.get(key, now).map(|e| e.view(key, now)))
+            .await
     }
 
     /// Up to `limit` keys whose bytes start with `prefix`'s, in byte order (after the key `after` when given:
@@ -301,11 +299,11 @@ impl Node {
         limit: usize,
         consistency: Consistency,
     ) -> Result<(Vec<KeyView>, bool), NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = self.read_clock_ms(&applied);
-        let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
-        Ok((items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated))
+        self.read_applied(consistency, |cache, now| {
+            let (items, truncated) = cache.scan_after(prefix, after, limit, now);
+            (items.into_iter().map(|(k, e)| e.view(k, now)).collect(), truncated)
+        })
+        .await
     }
 
     /// [`Node::scan`] without the values: the keys only, for listing many keys without
@@ -317,11 +315,11 @@ impl Node {
         limit: usize,
         consistency: Consistency,
     ) -> Result<(Vec<Key>, bool), NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = self.read_clock_ms(&applied);
-        let (items, truncated) = applied.cache.scan_after(prefix, after, limit, now);
-        Ok((items.into_iter().map(|(k, _)| k.clone()).collect(), truncated))
+        self.read_applied(consistency, |cache, now| {
+            let (items, truncated) = cache.scan_after(prefix, after, limit, now);
+            (items.into_iter().map(|(k, _)| k.clone()).collect(), truncated)
+        })
+        .await
     }
 
     /// Several keys read at one moment (one linearization for all), in order.
@@ -337,32 +335,30 @@ impl Node {
         budget: usize,
         consistency: Consistency,
     ) -> Result<Vec<Option<KeyView>>, NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = self.read_clock_ms(&applied);
-        let mut bytes = 0;
-        Ok(keys
-            .iter()
-            .map_while(|k| {
-                if bytes >= budget {
-                    return None;
-                }
-                let view = applied.cache.get(k, now).map(|e| e.view(k, now));
-                bytes += view.as_ref().map_or(0, |v| v.value.len());
-                Some(view)
-            })
-            .collect())
+        self.read_applied(consistency, |cache, now| {
+            let mut bytes = 0;
+            keys.iter()
+                .map_while(|k| {
+                    if bytes >= budget {
+                        return None;
+                    }
+                    let view = cache.get(k, now).map(|e| e.view(k, now));
+                    bytes += view.as_ref().map_or(0, |v| v.value.len());
+                    Some(view)
+                })
+                .collect()
+        })
+        .await
     }
 
     /// The version of each of `keys` read at one moment (`0`: absent), without the values.
     pub async fn versions(&self, keys: &[&[u8]], consistency: Consistency) -> Result<Vec<u64>, NodeError> {
-        self.linearize(consistency).await?;
-        let applied = self.inner.state.read();
-        let now = self.read_clock_ms(&applied);
-        Ok(keys
-            .iter()
-            .map(|k| applied.cache.get(k, now).map_or(0, |e| e.version))
-            .collect())
+        self.read_applied(consistency, |cache, now| {
+            keys.iter()
+                .map(|k| cache.get(k, now).map_or(0, |e| e.version))
+                .collect()
+        })
+        .await
     }
 
     /// How many keys the cache holds (expired keys not yet purged included).
@@ -375,6 +371,19 @@ impl Node {
     /// history after `from_version` (if given); `Compacted` if some of it is no longer kept.
     pub fn watch(&self, prefix: Vec<u8>, from_version: Option<u64>) -> Result<Watch, Compacted> {
         Watch::open(&self.inner.state, prefix, from_version)
+    }
+
+    /// Reads the applied cache once reading it satisfies `consistency`, with the time
+    /// expiry is judged by: every read of keys goes through here.
+    async fn read_applied<T>(
+        &self,
+        consistency: Consistency,
+        read: impl FnOnce(&crate::cache::Cache, u64) -> T,
+    ) -> Result<T, NodeError> {
+        self.linearize(consistency).await?;
+        let applied = self.inner.state.read();
+        let now = self.read_clock_ms(&applied);
+        Ok(read(&applied.cache, now))
     }
 
     /// Returns once reading this node's applied state satisfies `consistency`.

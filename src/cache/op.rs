@@ -131,9 +131,9 @@ const SET_OVERHEAD: usize = 64;
 /// The same for the other writes, their numbers included (counted: `Delete` 38, `Incr` 34).
 const WRITE_OVERHEAD: usize = 48;
 /// The same for one watched key and its version (counted: 13).
-pub const WATCH_OVERHEAD: usize = 16;
+const WATCH_OVERHEAD: usize = 16;
 /// The same for the operation around its writes (counted: under 40).
-pub const OP_OVERHEAD: usize = 64;
+const OP_OVERHEAD: usize = 64;
 
 /// What a client asks the cluster to do in one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,8 +174,14 @@ impl Op {
             Op::Batch(ws) => (&[][..], ws.as_slice()),
             Op::Transaction { watch, writes } => (watch.as_slice(), writes.as_slice()),
         };
-        let written: usize = writes.iter().map(Write::wire_bytes_bound).sum();
-        OP_OVERHEAD + written + watch.iter().map(|(k, _)| k.len() + WATCH_OVERHEAD).sum::<usize>()
+        Op::framing_bytes_bound(watch) + writes.iter().map(Write::wire_bytes_bound).sum::<usize>()
+    }
+
+    /// What an operation watching `watch` takes on the peer wire beyond its writes: its own
+    /// framing and the watched keys. [`Op::wire_bytes_bound`] is this plus each write's
+    /// [`Write::wire_bytes_bound`], so a transaction can be bounded as it is queued.
+    pub fn framing_bytes_bound(watch: &[(Key, u64)]) -> usize {
+        OP_OVERHEAD + watch.iter().map(|(k, _)| k.len() + WATCH_OVERHEAD).sum::<usize>()
     }
 
     /// The oldest format that has every write of the operation, and the first write that
@@ -260,4 +266,83 @@ pub struct KeyView {
     pub version: u64,
     /// Milliseconds left before the key expires, if it has a TTL.
     pub ttl_ms: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The wire bound holds for any operation, with the widest numbers and binary keys and
+        /// values: a follower never forwards an operation the leader's peer API would refuse.
+        #[test]
+        fn an_operation_never_encodes_past_its_wire_bound(
+            keys in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 1..30),
+            value in prop::collection::vec(any::<u8>(), 0..300),
+            kind in 0usize..6,
+        ) {
+            let writes: Vec<Write> = keys
+                .iter()
+                .map(|k| match kind {
+                    0 => Write::Set { key: k.as_slice().into(), value: value.as_slice().into(), ttl_ms: Some(u64::MAX), if_version: Some(u64::MAX) },
+                    1 => Write::Delete { key: k.as_slice().into(), if_version: Some(u64::MAX) },
+                    2 => Write::Expire { key: k.as_slice().into(), ttl_ms: u64::MAX },
+                    3 => Write::Persist { key: k.as_slice().into() },
+                    _ => Write::Incr { key: k.as_slice().into(), by: i64::MIN },
+                })
+                .collect();
+            let watch: Vec<(Key, u64)> = keys.iter().map(|k| (Key::from(k.as_slice()), u64::MAX)).collect();
+            for op in [
+                Op::Write(writes[0].clone()),
+                Op::Batch(writes.clone()),
+                Op::Transaction { watch, writes },
+            ] {
+                let encoded = rmp_serde::to_vec_named(&op).unwrap().len();
+                prop_assert!(encoded <= op.wire_bytes_bound(), "{encoded} > {} for {op:?}", op.wire_bytes_bound());
+            }
+        }
+    }
+
+    /// The wire bound holds for long keys and values too, whose length headers are longest.
+    #[test]
+    fn long_keys_and_values_stay_within_their_wire_bound() {
+        for len in [255usize, 256, 65_535, 65_536, 70_000] {
+            let (key, value): (Key, Value) = (vec![0xff; len].as_slice().into(), vec![b'v'; len].as_slice().into());
+            let writes = vec![
+                Write::Set {
+                    key: key.clone(),
+                    value,
+                    ttl_ms: Some(u64::MAX),
+                    if_version: Some(u64::MAX),
+                },
+                Write::Delete {
+                    key: key.clone(),
+                    if_version: Some(u64::MAX),
+                },
+                Write::Expire {
+                    key: key.clone(),
+                    ttl_ms: u64::MAX,
+                },
+                Write::Persist { key: key.clone() },
+                Write::Incr {
+                    key: key.clone(),
+                    by: i64::MIN,
+                },
+            ];
+            for op in writes.iter().cloned().map(Op::Write).chain([Op::Transaction {
+                watch: vec![(key.clone(), u64::MAX); 3],
+                writes: writes.clone(),
+            }]) {
+                let encoded = rmp_serde::to_vec_named(&op).unwrap().len();
+                assert!(
+                    encoded <= op.wire_bytes_bound(),
+                    "{len}: {encoded} > {} for a {:?}",
+                    op.wire_bytes_bound(),
+                    std::mem::discriminant(&op)
+                );
+            }
+        }
+    }
 }

@@ -24,10 +24,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The largest request body a client may send, and the most bytes one operation may
-    /// carry to the leader: a maximal key and value with JSON escaping (which can grow a
-    /// string up to six times, \uXXXX) plus framing. The peer API takes forwarded
-    /// operations up to it; the RESP front end takes requests up to it.
+    /// The largest request a client may send: a maximal key and value with JSON escaping
+    /// (which can grow a string up to six times, \uXXXX) plus framing. The HTTP API bounds
+    /// bodies by it, the RESP front end requests, the peer API every call but forwarded
+    /// writes (see [`Limits::max_operation_bytes`]), appends and snapshots.
     pub fn max_request_bytes(&self) -> usize {
         (self.max_key_bytes.saturating_add(self.max_value_bytes))
             .saturating_mul(6)

@@ -93,8 +93,8 @@ impl From<BytesRejection> for ApiError {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
-                    "request body too large ({}): a request carries at most what one log \
-                     entry may carry, a bound set by max-key-bytes and max-value-bytes",
+                    "request body too large ({}): a request may carry at most 6 x (max-key-bytes \
+                     + max-value-bytes) + 64 KiB, so that its writes fit in one log entry",
                     e.body_text()
                 ),
             )

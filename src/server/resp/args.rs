@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::codec::Reply;
+use super::codec::{redis_integer, Reply};
 use crate::cache::{show_key, KeyView, Refusal, Value, Write};
 use crate::node::{Node, NodeError};
 use crate::types::Consistency;
@@ -14,10 +14,7 @@ use crate::types::Consistency;
 /// so it is judged by this machine's clock; every expiry and `PTTL`/`EXPIRETIME` answer
 /// then stays in range.
 pub(super) fn ttl_in_range(ttl_ms: u64, command: &str) -> Result<u64, Reply> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    if ttl_ms > (i64::MAX as u64).saturating_sub(now) {
+    if ttl_ms > (i64::MAX as u64).saturating_sub(crate::node::wall_clock_ms()) {
         return Err(Reply::err(format!("invalid expire time in '{command}' command")));
     }
     Ok(ttl_ms)
@@ -102,17 +99,9 @@ pub(super) fn value<'a>(node: &Node, b: &'a Bytes) -> Result<&'a [u8], Reply> {
 pub(super) fn int(b: &Bytes) -> Result<i64, Reply> {
     std::str::from_utf8(b)
         .ok()
-        .filter(|s| canonical_integer(s))
+        .filter(|s| redis_integer(s))
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(not_integer)
-}
-
-/// Whether `s` is written as Redis writes integers (its `string2ll`): an optional `-`, then
-/// digits without a leading zero; `0` alone, never `-0`, `+1`, `01` or spaces.
-fn canonical_integer(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let plain = !digits.is_empty() && digits.len() <= 19 && digits.bytes().all(|c| c.is_ascii_digit());
-    plain && (!digits.starts_with('0') || s == "0")
 }
 
 pub(super) fn upper(b: &Bytes) -> String {

@@ -158,10 +158,7 @@ fn read_len(
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let n = std::str::from_utf8(line)
         .ok()
-        .filter(|s| {
-            let digits = s.strip_prefix('-').unwrap_or(s);
-            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && (!digits.starts_with('0') || *s == "0")
-        })
+        .filter(|s| redis_integer(s))
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(|| bad(format!("invalid {what} length")))?;
     if n > 0 && n as u64 > max as u64 {
@@ -172,6 +169,15 @@ fn read_len(
     }
     *pos = start + nl + 1;
     Ok(Some(n))
+}
+
+/// Whether `s` is written as Redis writes integers (its `string2ll`), for lengths and
+/// arguments alike: an optional `-`, then digits without a leading zero; `0` alone, never
+/// `-0`, `+1`, `01` or spaces. (Whether it fits in 64 bits is the parser's to say.)
+pub(super) fn redis_integer(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let plain = !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit());
+    plain && (!digits.starts_with('0') || s == "0")
 }
 
 fn parse_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {

@@ -15,7 +15,7 @@ use super::args::{clock_for, failed, int, key, no_clock, refused, seconds_out_of
 use super::codec::Reply;
 use super::strings::set_options;
 use super::table::{spec, Access};
-use crate::cache::{Done, Key, Refusal, Write, OP_OVERHEAD, WATCH_OVERHEAD};
+use crate::cache::{Done, Key, Op, Refusal, Write};
 use crate::node::Node;
 use crate::types::Consistency;
 
@@ -68,9 +68,8 @@ pub(super) struct Multi {
 impl Multi {
     /// A transaction opened with `watched` keys.
     pub(super) fn new(watched: &[(Key, u64)]) -> Multi {
-        let watch: usize = watched.iter().map(|(k, _)| k.len() + WATCH_OVERHEAD).sum();
         Multi {
-            bytes: OP_OVERHEAD + watch,
+            bytes: Op::framing_bytes_bound(watched),
             ..Multi::default()
         }
     }
@@ -145,7 +144,7 @@ pub(super) fn pipeline_run(node: &Node, requests: &[Vec<Bytes>]) -> Vec<(String,
     if node.cluster_format() < 3 {
         return run;
     }
-    let (mut writes, mut bytes, mut wire) = (0, 0, OP_OVERHEAD);
+    let (mut writes, mut bytes, mut wire) = (0, 0, Op::framing_bytes_bound(&[]));
     let bound = node.config().limits.max_operation_bytes();
     for args in requests {
         let name = String::from_utf8_lossy(&args[0]).to_lowercase();
