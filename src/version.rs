@@ -10,6 +10,9 @@
 //! - Format 4: keys and values that are not UTF-8 (MessagePack binary in log entries,
 //!   snapshot bodies and forwarded writes; UTF-8 keys and values keep the string encoding
 //!   older formats read).
+//! - Format 5: log runs stored in sled in pieces (see `raft::store`); nothing changes on the
+//!   wire. A member stores pieces only once the cluster version reads them, so a member can
+//!   go back to a format-4 build until then.
 //!
 //! A cluster runs at its *cluster version*: the lowest format every member reads, raised by
 //! the leader (through the log) once the last member publishes a newer one. Nothing needing a
@@ -20,12 +23,15 @@ use std::sync::OnceLock;
 
 macro_rules! format_version {
     () => {
-        4
+        5
     };
 }
 
 /// The newest format this build reads and writes.
 pub const FORMAT: u32 = format_version!();
+
+/// The format from which a data dir may hold log runs in pieces.
+pub const PIECES_FORMAT: u32 = 5;
 
 /// The oldest format this build can still run a cluster at (write, send and answer): a
 /// cluster of format-2 members can be upgraded member by member to this build.

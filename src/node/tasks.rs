@@ -122,9 +122,25 @@ async fn purge_expired(node: Node) {
 }
 
 /// Log bytes after which a snapshot is taken and the log purged behind it, whatever
-/// `snapshot-logs` says. sled keeps the log's recent pages in memory, so a log of a few
-/// thousand large entries (batches of 1000 sets, say) would otherwise hold hundreds of MB.
-const LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
+/// `snapshot-logs` says: as many as the cache holds, within these bounds. A snapshot writes
+/// the whole cache, so waiting for that many log bytes keeps snapshot work at most one byte
+/// per byte written (a fixed 32 MiB made a 400 MB cache of 64 KiB values snapshot about once
+/// a second, most of the write path's work); the upper bound keeps the log a restart
+/// replays short.
+///
+/// Before the cluster version stores log runs in pieces, the lower bound only: sled then
+/// keeps a blob-stored page in memory whatever its `cache_capacity` (it counts the page as
+/// the size of its pointer), so an unpurged log of large entries was resident.
+const MIN_LOG_BYTES_PER_SNAPSHOT: u64 = 32 * 1024 * 1024;
+const MAX_LOG_BYTES_PER_SNAPSHOT: u64 = 256 * 1024 * 1024;
+
+fn log_bytes_per_snapshot(node: &Node) -> u64 {
+    if node.cluster_format() < crate::version::PIECES_FORMAT {
+        return MIN_LOG_BYTES_PER_SNAPSHOT;
+    }
+    let cache = node.inner.state.read().cache.approx_bytes();
+    cache.clamp(MIN_LOG_BYTES_PER_SNAPSHOT, MAX_LOG_BYTES_PER_SNAPSHOT)
+}
 
 /// A log of at least this many bytes is also snapshotted and purged once writes have stopped
 /// for [`IDLE_BEFORE_SNAPSHOT`]: an idle node then holds none of its log in memory.
@@ -133,7 +149,7 @@ const IDLE_LOG_BYTES: u64 = 4 * 1024 * 1024;
 /// See [`IDLE_LOG_BYTES`].
 const IDLE_BEFORE_SNAPSHOT: Duration = Duration::from_secs(2);
 
-/// Snapshots when [`LOG_BYTES_PER_SNAPSHOT`] bytes were appended since the last time (or
+/// Snapshots when [`log_bytes_per_snapshot`] bytes were appended since the last time (or
 /// [`IDLE_LOG_BYTES`] and writes stopped), then
 /// purges the whole log behind that snapshot (openraft alone keeps `max_in_snapshot_log_to_keep`
 /// entries, which is a lot of bytes when entries are large). A follower that falls further
@@ -152,7 +168,8 @@ async fn compact_large_log(node: Node) {
         }
         let unpurged = appended.saturating_sub(since);
         let idle = last.1.elapsed() >= IDLE_BEFORE_SNAPSHOT;
-        if unpurged < LOG_BYTES_PER_SNAPSHOT && !(idle && unpurged >= IDLE_LOG_BYTES) {
+        let threshold = log_bytes_per_snapshot(&node);
+        if unpurged < threshold && !(idle && unpurged >= IDLE_LOG_BYTES) {
             if idle && !packed {
                 let state = node.inner.state.clone();
                 packed = tokio::task::spawn_blocking(move || state.pack_cache())
@@ -174,7 +191,7 @@ async fn compact_large_log(node: Node) {
             .await;
         let upto = built.ok().and_then(|m| m.snapshot.map(|l| l.index()));
         if let Some(upto) = upto {
-            tracing::debug!(upto, "log over {LOG_BYTES_PER_SNAPSHOT} bytes: snapshot taken, purging");
+            tracing::debug!(upto, unpurged, threshold, "log over its bound: snapshot taken, purging");
             if node.inner.raft.trigger().purge_log(upto).await.is_err() {
                 return;
             }

@@ -277,7 +277,7 @@ fn decode_body(head: &[u8], reader: impl io::Read, through: u64) -> io::Result<C
     let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
     match crate::version::snapshot_body_format(head) {
         Some(f) if f > crate::version::max_format() => return Err(invalid(crate::cache::too_new("snapshot", f))),
-        Some(2..=4) => {}
+        Some(f) if (crate::version::OLDEST_FORMAT..=crate::version::FORMAT).contains(&f) => {}
         other => return Err(invalid(format!("snapshot format {other:?} is not supported"))),
     }
     let body: SnapshotBody = rmp_serde::from_read(reader).map_err(|e| invalid(e.to_string()))?;
@@ -303,6 +303,7 @@ impl StateMachine {
                 keys = cache.len(),
                 "loaded snapshot"
             );
+            store.set_cluster_format(cache.cluster_format());
             state.install(cache, &meta);
         }
         Ok(StateMachine { state, store })
@@ -372,6 +373,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     EntryPayload::Blank => Effect::None,
                     EntryPayload::Normal(req) => {
                         let effect = applied.cache.apply(index, req);
+                        if let Effect::ClusterFormat(format) = effect {
+                            self.store.set_cluster_format(format);
+                        }
                         let stamp = applied.cache.counters().clock_ms;
                         applied.leader_clock.observe(stamp, std::time::Instant::now());
                         for event in applied.cache.take_events() {
@@ -414,6 +418,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.store.commit_snapshot(meta, &snapshot).await?;
         crate::failpoint::hit("snapshot-install-committed");
         let keys = cache.len();
+        self.store.set_cluster_format(cache.cluster_format());
         self.state.install(cache, meta);
         tracing::info!(
             last_log = ?meta.last_log_id.as_ref().map(|l| l.index()),

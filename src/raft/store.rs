@@ -8,9 +8,10 @@
 //! `append`, which writes its entries to sled and returns at once, handing its callback to a
 //! group-commit task: one fsync covers every append that arrived while the previous fsync
 //! ran, and openraft replicates to followers while the leader's fsync is in flight.
-//! Layout: each `append` stores its entries as one sled value (a "run" keyed by the first
-//! index), one sled insert per fsync instead of one per entry; reads, truncation and purge
-//! work on runs and never return an entry at or below the purge point.
+//! Layout: each `append` stores its entries as one "run" keyed by the first index, one sled
+//! batch per fsync instead of one insert per entry, cut into pieces small enough that sled
+//! never writes a blob file (see `runs.rs`); reads, truncation and purge work on runs and
+//! never return an entry at or below the purge point.
 
 use std::fmt::Debug;
 use std::io;
@@ -28,6 +29,7 @@ use crate::clock::ClockMark;
 mod commit;
 mod files;
 mod log;
+mod runs;
 mod tail;
 #[cfg(test)]
 mod tests;
@@ -35,6 +37,7 @@ mod tests;
 use commit::Flusher;
 pub use commit::SLOW_FSYNC;
 pub use files::{SnapshotFile, SnapshotWriter};
+use runs::index_key;
 
 const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
@@ -109,6 +112,13 @@ pub struct Store {
     pinned: files::Pinned,
     /// The newest entries, in memory too (see `tail.rs`).
     tail: tail::Tail,
+    /// Whether runs may be stored in pieces (see `runs.rs`): once the cluster version reads
+    /// them, so a member can go back to the build before until then.
+    pieces: Arc<AtomicBool>,
+    /// Largest piece of a run ([`runs::PIECE_BYTES`]; smaller in tests).
+    piece_bytes: usize,
+    /// Held while purged runs are removed (see `purge`).
+    purging: Arc<std::sync::Mutex<()>>,
 }
 
 /// Persist the committed hint once per this many entries.
@@ -173,6 +183,9 @@ impl Store {
             leading: Arc::default(),
             pinned: files::Pinned::default(),
             tail: tail::Tail::default(),
+            pieces: Arc::default(),
+            piece_bytes: runs::PIECE_BYTES,
+            purging: Arc::default(),
         })
     }
 
@@ -186,6 +199,13 @@ impl Store {
         self.format.fetch_max(format, Ordering::Relaxed);
         tracing::info!(format, path = %self.path.display(), "the data dir now holds format {format} data");
         Ok(())
+    }
+
+    /// Tells the store the cluster version (as applied): from [`crate::version::PIECES_FORMAT`]
+    /// on, runs larger than a piece are stored in pieces.
+    pub fn set_cluster_format(&self, format: u32) {
+        self.pieces
+            .store(format >= crate::version::PIECES_FORMAT, Ordering::Relaxed);
     }
 
     /// The identity recorded in this data dir, if the node ever started here.
@@ -404,31 +424,6 @@ impl Store {
         tree.insert(key, encode(value)?).map_err(io::Error::other)?;
         Ok(())
     }
-
-    fn last_log_id(&self) -> io::Result<Option<LogId>> {
-        match self.log.last().map_err(io::Error::other)? {
-            Some((_, bytes)) => Ok(decode_run(&bytes)?.pop().map(|e| e.log_id)),
-            None => Ok(None),
-        }
-    }
-
-    /// The key and stored bytes of the run that holds `index` (or the last run starting
-    /// before it).
-    fn stored_run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, sled::IVec)>> {
-        self.log
-            .range(..=index_key(index))
-            .next_back()
-            .transpose()
-            .map_err(io::Error::other)
-    }
-
-    /// The run that holds `index` (or the last run starting before it), with its key.
-    fn run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, Vec<LogEntry>)>> {
-        match self.stored_run_at(index)? {
-            Some((key, bytes)) => Ok(Some((key, decode_run(&bytes)?))),
-            None => Ok(None),
-        }
-    }
 }
 
 /// Decodes a stored run of consecutive entries. Data dirs written before runs hold a single
@@ -496,8 +491,4 @@ async fn flush(db: &sled::Db, path: &Path) -> io::Result<()> {
             ),
         )),
     }
-}
-
-fn index_key(index: u64) -> [u8; 8] {
-    index.to_be_bytes()
 }

@@ -565,7 +565,8 @@ fn cluster_status_gathers_every_member_and_reports_the_dead_one() {
     let error_column = positions[9].unwrap_or_default();
     let mut rows: Vec<&str> = lines.collect();
     assert!(
-        rows.pop().is_some_and(|l| l.starts_with("cluster version: format 4")),
+        rows.pop()
+            .is_some_and(|l| l.starts_with(&format!("cluster version: format {}", dcache::version::FORMAT))),
         "the cluster version line last: {what}"
     );
     assert_eq!(

@@ -24,17 +24,22 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Waits until every node in `urls` runs at cluster version 4, which INCR, EXPIRE,
-/// PERSIST and values that are not UTF-8 need: a fresh cluster starts at the oldest format and moves up within a second.
+/// Waits until every node in `urls` runs at this build's cluster version (4 or later is what
+/// INCR, EXPIRE, PERSIST and values that are not UTF-8 need): a fresh cluster starts at the
+/// oldest format and moves up within a second.
 pub(crate) fn await_cluster_version(nodes: &[&crate::support::Http]) {
     let mut last = serde_json::Value::Null;
     let ok = wait_until(Duration::from_secs(10), || {
         nodes.iter().all(|h| {
             last = h.status();
-            last["cluster_format"] == 4
+            last["cluster_format"] == dcache::version::FORMAT
         })
     });
-    assert!(ok, "the cluster version never reached 4: {last:#}");
+    assert!(
+        ok,
+        "the cluster version never reached {}: {last:#}",
+        dcache::version::FORMAT
+    );
 }
 
 /// Sends `input` raw on a new connection and returns everything the node answers until it

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 
 use crate::support::{dcache, run_dcache, wait_until, Cluster};
 
+/// The newest format, this build's.
+const NEW: u64 = dcache::version::FORMAT as u64;
+
 const OLD: [(&str, &str); 1] = [("DCACHE_TEST_MAX_FORMAT", "2")];
 
 /// The cluster version node `i` reports.
@@ -64,10 +67,10 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
             })
             .collect()
     });
-    await_published(&c, 0, &[4, 4, 2]);
+    await_published(&c, 0, &[NEW, NEW, 2]);
     // Every member is known, yet the cluster stays at format 2 for node3.
     let status = c.status(0);
-    assert_eq!(status["format"], 4, "{status:#}");
+    assert_eq!(status["format"], NEW, "{status:#}");
     let old = c.status(2);
     assert_eq!(
         (old["format"].as_u64(), old["cluster_format"].as_u64()),
@@ -139,14 +142,16 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("VERSION") && text.contains("(format 2)"), "{what}");
     assert!(
-        text.contains("cluster version: format 2; waiting for node3 (format 2) to read format 4"),
+        text.contains(&format!(
+            "cluster version: format 2; waiting for node3 (format 2) to read format {NEW}"
+        )),
         "{what}"
     );
 
     // Upgrade the last member: restart it on its data dir without the hook.
     c.node_mut(2).set_env(&[]);
     c.restart(2);
-    await_cluster_format(&c, 4);
+    await_cluster_format(&c, NEW);
     assert!(
         c.logs().contains("cluster version moved"),
         "the leader logs the move:\n{}",
@@ -154,7 +159,9 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     );
     let (out, what) = run_dcache(dcache(Some(&c.node(0).url())), &["cluster", "status"]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("cluster version: format 4; every member reads format 4"),
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "cluster version: format {NEW}; every member reads format {NEW}"
+        )),
         "{what}"
     );
 
@@ -171,7 +178,7 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
         .query::<()>(&mut con)
         .unwrap();
     let got: Vec<u8> = redis::cmd("GET").arg("bin").query(&mut con).unwrap();
-    assert_eq!(got, [0, 0xff], "bytes work once every member reads format 4");
+    assert_eq!(got, [0, 0xff], "bytes work once every member reads format 4 or later");
     let ttl = |i: usize| c.node(i).http.get_key("k0", None).1["data"]["ttl_ms"].as_u64();
     assert!(ttl(0).is_some_and(|t| t > 50_000 && t <= 60_000), "{:?}", ttl(0));
     assert!(ttl(1).is_some(), "the expiry replicated");
@@ -190,15 +197,19 @@ fn a_mixed_cluster_runs_at_the_older_format_until_the_last_member_is_upgraded() 
     let exit = c.node_mut(1).wait_exit(Duration::from_secs(20));
     assert!(
         exit.is_some_and(|s| !s.success()),
-        "the old build started on a format-4 data dir"
+        "the old build started on a data dir of a newer format"
     );
     let log = c.node(1).stderr();
-    let line = log
-        .lines()
-        .find(|l| l.contains("holds format 4 data"))
+    // Format 4 (the binary value) or later (a snapshot taken at the new cluster version).
+    let (line, found) = (4..=NEW)
+        .find_map(|f| {
+            log.lines()
+                .find(|l| l.contains(&format!("holds format {f} data")))
+                .map(|l| (l, f))
+        })
         .unwrap_or_else(|| panic!("no line names the format:\n{log}"));
     assert!(
-        line.contains("reads formats up to 2") && line.contains("start a build that reads format 4"),
+        line.contains("reads formats up to 2") && line.contains(&format!("start a build that reads format {found}")),
         "{line}"
     );
     assert!(!log.contains("panicked"), "{log}");
@@ -387,7 +398,7 @@ fn a_rolling_upgrade_from_the_previous_build_under_load_loses_nothing() {
         c.node_mut(i).set_bin(std::path::Path::new(crate::support::BIN));
         c.restart(i);
         let upgraded = c.status(i);
-        assert_eq!(upgraded["format"], 4, "{upgraded:#}");
+        assert_eq!(upgraded["format"], NEW, "{upgraded:#}");
         if i < 2 {
             assert_eq!(
                 upgraded["cluster_format"], 2,
@@ -396,7 +407,7 @@ fn a_rolling_upgrade_from_the_previous_build_under_load_loses_nothing() {
             assert_eq!(expire_status(&c, i), 409, "expire before the last member");
         }
     }
-    await_cluster_format(&c, 4);
+    await_cluster_format(&c, NEW);
     assert_eq!(expire_status(&c, 0), 200, "expire after the last member");
 
     // Enough writes to judge, however fast the upgrade went on a loaded machine.

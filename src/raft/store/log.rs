@@ -11,9 +11,14 @@ use openraft::{OptionalSend, RaftLogReader};
 
 use super::*;
 
-fn bound_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
+/// The sled key bound that ends a walk of whole runs at `bound`: a run starting at an
+/// included last index comes with its pieces.
+fn end_key(bound: Bound<&u64>) -> Bound<[u8; 8]> {
     match bound {
-        Bound::Included(i) => Bound::Included(index_key(*i)),
+        Bound::Included(i) => match i.checked_add(1) {
+            Some(next) => Bound::Excluded(index_key(next)),
+            None => Bound::Unbounded,
+        },
         Bound::Excluded(i) => Bound::Excluded(index_key(*i)),
         Bound::Unbounded => Bound::Unbounded,
     }
@@ -40,14 +45,14 @@ impl RaftLogReader<TypeConfig> for Store {
             None => start,
         };
         // Begin at the run holding `start`, which may begin before it.
-        let first_key: [u8; 8] = match self.stored_run_at(start)? {
-            Some((key, _)) => key.as_ref().try_into().unwrap_or(index_key(start)),
+        let first_key = match self.run_key_at(start)? {
+            Some(key) => index_key(runs::run_index(&key)?),
             None => index_key(start),
         };
-        let end = bound_key(range.end_bound());
+        let end = end_key(range.end_bound());
         let mut out = Vec::new();
-        for item in self.log.range((Bound::Included(first_key), end)) {
-            let (_, bytes) = item.map_err(io::Error::other)?;
+        for item in runs::Runs::new(self.log.range((Bound::Included(first_key), end))) {
+            let (_, bytes) = item?;
             out.extend(
                 decode_run(&bytes)?
                     .into_iter()
@@ -125,10 +130,8 @@ impl RaftLogStorage<TypeConfig> for Store {
         let written = self.note_format(format).and_then(|()| encode(&run)).and_then(|bytes| {
             let size = bytes.len();
             self.appended.fetch_add(size as u64, Ordering::Relaxed);
-            self.log
-                .insert(index_key(first.log_id.index()), bytes)
-                .map(|_| size)
-                .map_err(io::Error::other)
+            self.write_run(first.log_id.index(), bytes)?;
+            Ok(size)
         });
         match written {
             // Readable now; durable when the callback fires.
@@ -151,15 +154,20 @@ impl RaftLogStorage<TypeConfig> for Store {
         let start = keep_through.map_or(0, |i| i + 1);
         self.tail.truncate_after(keep_through);
         let mut batch = sled::Batch::default();
-        // The run holding `start` may begin before it: keep its head.
+        // The run holding `start` may begin before it: keep its head, stored anew (its pieces
+        // sort before `start`'s key, so they are removed here, not below).
         if let Some((key, run)) = self.run_at(start)? {
-            let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();
-            if !head.is_empty() {
-                batch.insert(key, encode(&head)?);
+            let first = runs::run_index(&key)?;
+            if first < start {
+                for piece in self.log.range(index_key(first)..index_key(first + 1)).keys() {
+                    batch.remove(piece.map_err(io::Error::other)?);
+                }
+                let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();
+                runs::insert_run(&mut batch, first, &encode(&head)?, self.piece_limit());
             }
         }
-        for item in self.log.range(index_key(start)..) {
-            batch.remove(item.map_err(io::Error::other)?.0);
+        for key in self.log.range(index_key(start)..).keys() {
+            batch.remove(key.map_err(io::Error::other)?);
         }
         self.log.apply_batch(batch).map_err(io::Error::other)?;
         self.flush().await
@@ -172,21 +180,17 @@ impl RaftLogStorage<TypeConfig> for Store {
         self.put(&self.meta, KEY_PURGED, &log_id)?;
         self.flush().await?;
         crate::failpoint::hit("log-purge-marked");
-        // Remove the runs that end at or before the purge point: those followed by a run that
-        // starts at or before `index + 1`. The run holding the purge point stays whole; its
-        // purged head is never read (reads start after the purge point).
-        let keys: Vec<sled::IVec> = self
-            .log
-            .range(..=index_key(log_id.index().saturating_add(1)))
-            .map(|item| item.map(|(k, _)| k).map_err(io::Error::other))
-            .collect::<io::Result<_>>()?;
-        let mut batch = sled::Batch::default();
-        for key in keys.iter().take(keys.len().saturating_sub(1)) {
-            batch.remove(key.clone());
-        }
-        self.log.apply_batch(batch).map_err(io::Error::other)?;
-        crate::failpoint::hit("log-purge-done");
-        tracing::debug!(upto = log_id.index(), "purged raft log");
+        // The runs behind the purge point go on a blocking thread: with runs in pieces a purge
+        // removes thousands of keys, whose leaves sled may first read back from disk, and
+        // openraft's appends wait until `purge` returns. Nothing reads below the purge point,
+        // and a removal cut short (an error, a crash) is finished by the next purge.
+        let store = self.clone();
+        let upto = log_id.index();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.remove_runs_through(upto) {
+                tracing::warn!(error = %e, upto, "removing purged log runs failed; the next purge retries");
+            }
+        });
         Ok(())
     }
 }
@@ -196,5 +200,26 @@ fn entry_format(entry: &LogEntry) -> u32 {
     match &entry.payload {
         openraft::EntryPayload::Normal(req) => req.format(),
         _ => crate::version::OLDEST_FORMAT,
+    }
+}
+
+impl Store {
+    /// Removes the runs that end at or before `index` (the purge point): those followed by a
+    /// run that starts at or before `index + 1`, that is every key before the last such
+    /// run's. The run holding the purge point stays whole; its purged head is never read
+    /// (reads start after the purge point). One key at a time, so appends go on meanwhile;
+    /// one removal at a time.
+    fn remove_runs_through(&self, index: u64) -> io::Result<()> {
+        let _one_at_a_time = self.purging.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(keep) = self.run_key_at(index.saturating_add(1))? {
+            for key in self.log.range(..keep).keys() {
+                self.log
+                    .remove(key.map_err(io::Error::other)?)
+                    .map_err(io::Error::other)?;
+            }
+        }
+        crate::failpoint::hit("log-purge-done");
+        tracing::debug!(upto = index, "purged raft log");
+        Ok(())
     }
 }

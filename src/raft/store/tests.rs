@@ -17,7 +17,11 @@ impl StoreBuilder<TypeConfig, Store, StateMachine, tempfile::TempDir> for SledBu
     async fn build(&self) -> Result<(tempfile::TempDir, Store, StateMachine), StorageError<TypeConfig>> {
         let err = |e: String| StorageError::read(BoxedErrorSource::from_string(e));
         let dir = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
-        let store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;
+        // Every run of more than 40 bytes in pieces: the suite's truncations and purges cut
+        // through runs of several pieces.
+        let mut store = Store::open(dir.path()).map_err(|e| err(e.to_string()))?;
+        store.piece_bytes = 40;
+        store.set_cluster_format(crate::version::PIECES_FORMAT);
         let sm = StateMachine::restore(store.clone())
             .await
             .map_err(|e| err(e.to_string()))?;
@@ -216,4 +220,138 @@ async fn a_snapshot_loaded_while_newer_ones_are_recorded_is_whole() {
     }
     writer.await.unwrap();
     assert!(loads > 10, "loads ran beside the writes: {loads}");
+}
+
+fn normal_entry(index: u64, value: &str) -> LogEntry {
+    use crate::cache::{Change, Request, Write};
+    use openraft::alias::LeaderIdOf;
+    use openraft::entry::RaftEntry;
+    use openraft::vote::RaftLeaderIdExt;
+    let leader = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(1, 1);
+    let request = Request {
+        at_ms: 1_000,
+        max_bytes: None,
+        change: Change::Writes(vec![Write::Set {
+            key: format!("k{index}").into(),
+            value: value.into(),
+            ttl_ms: None,
+            if_version: None,
+        }]),
+    };
+    LogEntry::new_normal(LogId::new(leader, index), request)
+}
+
+fn stored_run(store: &Store, entries: &[LogEntry]) {
+    let bytes = encode(&entries.to_vec()).unwrap();
+    store.write_run(entries[0].log_id.index(), bytes).unwrap();
+}
+
+fn indexes(entries: &[LogEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.log_id.index()).collect()
+}
+
+fn blob_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("raft.sled").join("blobs")).map_or(0, |d| d.count())
+}
+
+/// Runs far larger than sled's blob threshold (a quarter of a 512 KiB segment) are stored in
+/// pieces once the cluster version reads them: sled writes no blob file, which it would never
+/// fsync; the runs read back whole, after a reopen too, and truncation and purge cut through
+/// them.
+#[tokio::test]
+async fn large_runs_are_stored_in_pieces_and_no_blob_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let value = "v".repeat(100 * 1024);
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        store.set_cluster_format(crate::version::PIECES_FORMAT);
+        // Runs of 1, 2 and 3 entries of 100 KiB each, then a small one.
+        stored_run(&store, &[normal_entry(1, &value)]);
+        stored_run(&store, &[normal_entry(2, &value), normal_entry(3, &value)]);
+        stored_run(&store, &(4..=6).map(|i| normal_entry(i, &value)).collect::<Vec<_>>());
+        stored_run(&store, &[normal_entry(7, "small")]);
+        store.flush().await.unwrap();
+        assert_eq!(blob_files(dir.path()), 0, "sled wrote blob files");
+        assert!(store.log.len() > 50, "{} keys: not in pieces", store.log.len());
+        assert_eq!(store.format.load(Ordering::Relaxed), crate::version::PIECES_FORMAT);
+        let all = store.try_get_log_entries(..).await.unwrap();
+        assert_eq!(indexes(&all), (1..=7).collect::<Vec<_>>());
+        assert_eq!(all[4], normal_entry(5, &value));
+        // Ranges that start and end inside runs.
+        assert_eq!(indexes(&store.try_get_log_entries(3..=5).await.unwrap()), vec![3, 4, 5]);
+        assert_eq!(indexes(&store.try_get_log_entries(5..6).await.unwrap()), vec![5]);
+        assert_eq!(
+            store.get_log_state().await.unwrap().last_log_id.map(|l| l.index()),
+            Some(7)
+        );
+    }
+    let mut store = reopen(dir.path()).await;
+    assert_eq!(
+        indexes(&store.try_get_log_entries(..).await.unwrap()),
+        (1..=7).collect::<Vec<_>>()
+    );
+    // Truncate inside the run 4..=6: its head is stored anew, its old pieces go.
+    let leader = store.try_get_log_entries(5..=5).await.unwrap()[0].log_id.leader_id;
+    store.truncate_after(Some(LogId::new(leader, 4))).await.unwrap();
+    assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![1, 2, 3, 4]);
+    assert_eq!(
+        store.get_log_state().await.unwrap().last_log_id.map(|l| l.index()),
+        Some(4)
+    );
+    assert_eq!(
+        store.try_get_log_entries(4..).await.unwrap()[0],
+        normal_entry(4, &value)
+    );
+    // Purge into the run 2..=3: the runs before it go whole, pieces included.
+    store.purge(LogId::new(leader, 2)).await.unwrap();
+    assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![3, 4]);
+    // The runs behind the purge point go on a blocking thread.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !store
+        .log
+        .iter()
+        .keys()
+        .all(|k| runs::run_index(&k.unwrap()).unwrap() >= 2)
+    {
+        assert!(std::time::Instant::now() < deadline, "purged runs never removed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    store.purge(LogId::new(leader, 3)).await.unwrap();
+    assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![4]);
+    assert_eq!(
+        store.get_log_state().await.unwrap().last_log_id.map(|l| l.index()),
+        Some(4)
+    );
+}
+
+/// Until the cluster version reads pieces, a run is one value whatever its size, as a
+/// format-4 build stores and reads it, and the data dir stays at the format it was.
+#[tokio::test]
+async fn runs_stay_whole_until_the_cluster_version_reads_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.set_cluster_format(4);
+    let value = "v".repeat(20 * 1024);
+    stored_run(&store, &[normal_entry(1, &value), normal_entry(2, &value)]);
+    assert_eq!(store.log.len(), 1);
+    assert!(store.format.load(Ordering::Relaxed) < crate::version::PIECES_FORMAT);
+    store.set_cluster_format(crate::version::PIECES_FORMAT);
+    stored_run(&store, &[normal_entry(3, &value), normal_entry(4, &value)]);
+    assert!(store.log.len() > 2);
+    assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![1, 2, 3, 4]);
+}
+
+async fn reopen(path: &Path) -> Store {
+    // sled's background flusher thread lets go of the previous handle asynchronously.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(path) {
+            Ok(s) => break s,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("reopen failed: {e}"),
+        }
+    }
 }
