@@ -159,7 +159,7 @@ impl RaftLogStorage<TypeConfig> for Store {
         if let Some((key, run)) = self.run_at(start)? {
             let first = runs::run_index(&key)?;
             if first < start {
-                for piece in self.log.range(index_key(first)..index_key(first + 1)).keys() {
+                for piece in self.log.range(runs::run_keys(first)).keys() {
                     batch.remove(piece.map_err(io::Error::other)?);
                 }
                 let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();

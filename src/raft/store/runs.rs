@@ -31,6 +31,11 @@ fn piece_key(index: u64, piece: u32) -> [u8; 12] {
     key
 }
 
+/// The keys of the run starting at `index`: its own and its pieces'.
+pub(super) fn run_keys(index: u64) -> std::ops::Range<[u8; 8]> {
+    index_key(index)..index_key(index.saturating_add(1))
+}
+
 /// Whether `key` starts a run (rather than continuing one).
 pub(super) fn is_run_key(key: &[u8]) -> bool {
     key.len() == 8
@@ -97,15 +102,6 @@ impl<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> Iterator for Ru
 }
 
 impl Store {
-    /// The key and stored bytes of the run that holds `index` (or the last run starting
-    /// before it).
-    pub(super) fn stored_run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, sled::IVec)>> {
-        match self.run_key_at(index)? {
-            Some(key) => self.run_from(&key),
-            None => Ok(None),
-        }
-    }
-
     /// The key of the run that holds `index` (or of the last run starting before it).
     pub(super) fn run_key_at(&self, index: u64) -> io::Result<Option<sled::IVec>> {
         self.log
@@ -145,15 +141,15 @@ impl Store {
 
     /// The run whose key is `key`, read whole.
     fn run_from(&self, key: &[u8]) -> io::Result<Option<(sled::IVec, sled::IVec)>> {
-        let first = run_index(key)?;
-        let end = std::ops::Bound::Excluded(index_key(first.saturating_add(1)));
-        let mut items = self.log.range((std::ops::Bound::Included(index_key(first)), end));
-        Runs::new(&mut items).next().transpose()
+        Runs::new(self.log.range(run_keys(run_index(key)?))).next().transpose()
     }
 
     /// The run that holds `index` (or the last run starting before it), with its key.
     pub(super) fn run_at(&self, index: u64) -> io::Result<Option<(sled::IVec, Vec<LogEntry>)>> {
-        match self.stored_run_at(index)? {
+        let Some(key) = self.run_key_at(index)? else {
+            return Ok(None);
+        };
+        match self.run_from(&key)? {
             Some((key, bytes)) => Ok(Some((key, super::decode_run(&bytes)?))),
             None => Ok(None),
         }
@@ -161,18 +157,9 @@ impl Store {
 
     /// The last run's last entry.
     pub(super) fn last_log_id(&self) -> io::Result<Option<super::LogId>> {
-        let last_start = self
-            .log
-            .iter()
-            .keys()
-            .rev()
-            .find(|k| k.as_ref().map_or(true, |k| is_run_key(k)))
-            .transpose()
-            .map_err(io::Error::other)?;
-        let Some(key) = last_start else { return Ok(None) };
-        match self.run_from(&key)? {
-            Some((_, bytes)) => Ok(super::decode_run(&bytes)?.pop().map(|e| e.log_id)),
-            None => Ok(None),
-        }
+        Ok(self
+            .run_at(u64::MAX)?
+            .and_then(|(_, mut run)| run.pop())
+            .map(|e| e.log_id))
     }
 }
