@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One write run against a fresh 3-node release cluster, with CPU, blob files, data-dir size
 # and RSS per node:  benches/put-3node.sh BIN SIZE SECONDS [redis|http]
-# (CLIENTS, default 16; PERF=1 records the leader with perf into ./perf.data)
+# (CLIENTS, default 16; PERF=1 records the leader with perf into ./perf.data, PERF=follower a follower)
 set -u
 bin=$1; size=$2; secs=$3; backend=${4:-redis}
 source "$(dirname "$0")/cluster.sh"
@@ -13,7 +13,7 @@ for _ in $(seq 100); do curl -sf "$leader/api/v1/cluster/status" | python3 -c 'i
 lport=${leader##*:}; rport=$((lport + 2))
 cpu() { for p in "${pids[@]}"; do awk '{print $14+$15}' /proc/$p/stat; done | paste -sd' '; }
 c0=$(cpu)
-if [ -n "${PERF:-}" ]; then lp=${pids[$(( (lport - base) / 10 - 1 ))]}; perf record -F 199 --call-graph dwarf,32768 -p $lp -o perf.data -- sleep $((secs - 2)) >/dev/null 2>&1 & fi
+if [ -n "${PERF:-}" ]; then li=$(( (lport - base) / 10 - 1 )); [ "$PERF" = follower ] && li=$(( (li + 1) % 3 )); lp=${pids[$li]}; perf record -F 199 --call-graph dwarf,32768 -p $lp -o perf.data -- sleep $((secs - 2)) >/dev/null 2>&1 & fi
 if [ "$backend" = redis ]; then ep=redis://127.0.0.1:$rport; else ep=$leader; fi
 "$(dirname "$0")/../../shared/tools/kvload/target/release/kvload" --key-space 10000 --json --backend $([ "$backend" = redis ] && echo redis || echo http-json) --endpoints "$ep" --workload put --clients ${CLIENTS:-16} --value-size "$size" --duration "$secs" 2>/dev/null | tail -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); l=d["latency_us"]; print("ops/s %.0f p50 %.2f ms p99 %.2f ms kvload cpu %s%%" % (d["ops_per_sec"], l["p50"]/1000, l["p99"]/1000, d["kvload_cpu_pct"]))'
 c1=$(cpu)

@@ -16,9 +16,10 @@ mod op;
 mod value;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +105,9 @@ pub struct Cache {
     bytes: u64,
     counters: Counters,
     history: History,
-    pending: Vec<WatchEvent>,
+    /// Events of the entries applied since the last [`Cache::take_events`], shared with the
+    /// history (one copy of each key and value, however many hold the event).
+    pending: Vec<Arc<WatchEvent>>,
     /// Map size at its last rebuild; see [`Cache::compact_if_grown`].
     compacted_len: usize,
     /// The cluster version the log has reached (0 until a [`Change::ClusterFormat`]).
@@ -193,37 +196,39 @@ impl Cache {
     /// Applies one write if its condition and size check hold.
     fn apply_write(&mut self, index: u64, write: Write, max_bytes: Option<u64>) -> Result<Done, Refusal> {
         self.check(&write, max_bytes)?;
-        let existed = self.live(write.key()).is_some();
+        let now = self.counters.clock_ms;
         let mut number = None;
-        match write {
+        // Whether the key was live before this write, from the entry the write replaced or
+        // removed: one search of the map for a plain write.
+        let existed = match write {
             Write::Set { key, value, ttl_ms, .. } => {
-                let expires_at_ms = ttl_ms.map(|t| self.counters.clock_ms.saturating_add(t));
-                self.insert_bounded(key, value, index, expires_at_ms, max_bytes);
+                let expires_at_ms = ttl_ms.map(|t| now.saturating_add(t));
+                self.insert_bounded(key, value, index, expires_at_ms, max_bytes)
+                    .is_some_and(|old| old.is_live(now))
             }
-            Write::Expire { key, ttl_ms } => {
-                let at = self.counters.clock_ms.saturating_add(ttl_ms);
-                self.rewrite(key, index, Some(at));
-            }
+            Write::Expire { key, ttl_ms } => self.rewrite(key, index, Some(now.saturating_add(ttl_ms))),
             Write::Persist { key } => self.rewrite(key, index, None),
             Write::Incr { key, by } => {
                 let (current, expires_at_ms) = self.counter(&key).unwrap_or((0, None));
                 let value = current.saturating_add(by);
                 number = Some(value);
-                self.insert_bounded(key, value.to_string().into(), index, expires_at_ms, max_bytes);
+                self.insert_bounded(key, value.to_string().into(), index, expires_at_ms, max_bytes)
+                    .is_some_and(|old| old.is_live(now))
             }
-            Write::Delete { key, .. } => {
-                if let Some(entry) = self.remove(&key) {
-                    if existed {
-                        self.emit(EventKind::Delete, &key, None, index);
-                    } else {
-                        // It had expired but was not purged yet: that is an expiry.
-                        self.counters.expirations += 1;
-                        drop(entry);
-                        self.emit(EventKind::Expire, &key, None, index);
-                    }
+            Write::Delete { key, .. } => match self.remove(&key) {
+                Some(entry) if entry.is_live(now) => {
+                    self.emit(EventKind::Delete, &key, None, index);
+                    true
                 }
-            }
-        }
+                Some(_) => {
+                    // It had expired but was not purged yet: that is an expiry.
+                    self.counters.expirations += 1;
+                    self.emit(EventKind::Expire, &key, None, index);
+                    false
+                }
+                None => false,
+            },
+        };
         Ok(Done {
             version: index,
             existed,
@@ -243,7 +248,8 @@ impl Cache {
         Ok(Batched { version: index, done })
     }
 
-    /// Inserts `key` and, under a memory bound, evicts other keys until it fits.
+    /// Inserts `key` and, under a memory bound, evicts other keys until it fits. Returns the
+    /// entry it replaced.
     fn insert_bounded(
         &mut self,
         key: Key,
@@ -251,11 +257,12 @@ impl Cache {
         index: u64,
         expires_at_ms: Option<u64>,
         max_bytes: Option<u64>,
-    ) {
+    ) -> Option<Entry> {
         match max_bytes {
             Some(max) => {
-                self.insert(key.clone(), value, index, expires_at_ms);
+                let old = self.insert(key.clone(), value, index, expires_at_ms);
                 self.evict_to(max, index, &key);
+                old
             }
             None => self.insert(key, value, index, expires_at_ms),
         }
@@ -290,12 +297,13 @@ impl Cache {
         })
     }
 
-    /// Stores the live `key`'s value again at `version` with a new expiry (checked live).
-    fn rewrite(&mut self, key: Key, version: u64, expires_at_ms: Option<u64>) {
-        if let Some(entry) = self.live(&key) {
-            let value = entry.value.clone();
-            self.insert(key, value, version, expires_at_ms);
-        }
+    /// Stores the live `key`'s value again at `version` with a new expiry (checked live);
+    /// whether it was live.
+    fn rewrite(&mut self, key: Key, version: u64, expires_at_ms: Option<u64>) -> bool {
+        let Some(entry) = self.live(&key) else { return false };
+        let value = entry.value.clone();
+        self.insert(key, value, version, expires_at_ms);
+        true
     }
 
     /// `Err(refusal)` if `write`'s condition or size check fails against the current state.
@@ -370,16 +378,46 @@ impl Cache {
         self.map.get(key).filter(|e| e.is_live(self.counters.clock_ms))
     }
 
-    fn insert(&mut self, key: Key, value: Value, version: u64, expires_at_ms: Option<u64>) {
+    /// Stores `value` under `key` and emits its event; returns the entry it replaced.
+    fn insert(&mut self, key: Key, value: Value, version: u64, expires_at_ms: Option<u64>) -> Option<Entry> {
         self.emit(EventKind::Set, &key, Some(value.clone()), version);
-        self.store(key, Entry::new(value, version, expires_at_ms));
+        self.store(key, Entry::new(value, version, expires_at_ms))
     }
 
-    /// Puts `entry` under `key`, replacing any entry there, and keeps the indexes in step.
-    fn store(&mut self, key: Key, entry: Entry) {
-        self.remove(&key);
-        self.account(&key, &entry);
-        self.map.insert(key, entry);
+    /// Puts `entry` under `key`, replacing any entry there (returned), and keeps the byte
+    /// count and the indexes in step. One search of the map; the key is copied only for an
+    /// index that needs it.
+    fn store(&mut self, key: Key, entry: Entry) -> Option<Entry> {
+        self.keep_for_view(&key);
+        self.bytes += entry_size(key.as_bytes(), entry.value.as_bytes());
+        let (expires, version) = (entry.expires_at_ms(), entry.version);
+        let (key, old) = match self.map.entry(key) {
+            btree_map::Entry::Occupied(mut slot) => {
+                let old = slot.insert(entry);
+                self.bytes -= entry_size(slot.key().as_bytes(), old.value.as_bytes());
+                let indexed = old.expires_at_ms().is_some() || expires.is_some() || self.by_version.is_some();
+                (indexed.then(|| slot.key().clone()), Some(old))
+            }
+            btree_map::Entry::Vacant(slot) => {
+                let indexed = expires.is_some() || self.by_version.is_some();
+                let key = indexed.then(|| slot.key().clone());
+                slot.insert(entry);
+                (key, None)
+            }
+        };
+        if let Some(key) = key {
+            // The old entry's index records first: the new ones may be equal to them.
+            if let Some(old) = &old {
+                self.unindex(&key, old);
+            }
+            if let Some(t) = expires {
+                self.by_expiry.insert((t, key.clone()));
+            }
+            if let Some(by_version) = &mut self.by_version {
+                by_version.insert((version, key));
+            }
+        }
+        old
     }
 
     /// Counts `entry` under `key` in the byte total and the indexes (the map is the caller's).
@@ -393,16 +431,21 @@ impl Cache {
         }
     }
 
+    /// Takes `entry`, no longer under `key`, out of the indexes.
+    fn unindex(&mut self, key: &Key, entry: &Entry) {
+        if let Some(t) = entry.expires_at_ms() {
+            self.by_expiry.remove(&(t, key.clone()));
+        }
+        if let Some(by_version) = &mut self.by_version {
+            by_version.remove(&(entry.version, key.clone()));
+        }
+    }
+
     fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.keep_for_view(key);
         let (k, entry) = self.map.remove_entry(key)?;
         self.bytes -= entry_size(k.as_bytes(), entry.value.as_bytes());
-        if let Some(t) = entry.expires_at_ms() {
-            self.by_expiry.remove(&(t, k.clone()));
-        }
-        if let Some(by_version) = &mut self.by_version {
-            by_version.remove(&(entry.version, k));
-        }
+        self.unindex(&k, &entry);
         Some(entry)
     }
 
@@ -454,19 +497,20 @@ impl Cache {
     }
 
     fn emit(&mut self, kind: EventKind, key: &Key, value: Option<Value>, version: u64) {
-        self.pending.push(WatchEvent {
+        self.pending.push(Arc::new(WatchEvent {
             kind,
             key: key.clone(),
             value,
             version,
-        });
+        }));
     }
 
-    /// Moves the events produced since the last call into the history and returns them.
-    pub fn take_events(&mut self) -> Vec<WatchEvent> {
+    /// Moves the events produced since the last call into the history and returns them
+    /// (shared with it).
+    pub fn take_events(&mut self) -> Vec<Arc<WatchEvent>> {
         let events = std::mem::take(&mut self.pending);
         for e in &events {
-            self.history.push(e.clone());
+            self.history.push(Arc::clone(e));
         }
         events
     }

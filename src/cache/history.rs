@@ -2,6 +2,7 @@
 //! resume from a version.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +37,7 @@ const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// A bounded, ordered log of recent events.
 #[derive(Debug, Default)]
 pub struct History {
-    events: VecDeque<WatchEvent>,
+    events: VecDeque<Arc<WatchEvent>>,
     bytes: usize,
     /// Events with a version at or below this may have been dropped.
     compacted_through: u64,
@@ -51,7 +52,7 @@ impl History {
         }
     }
 
-    pub(super) fn push(&mut self, event: WatchEvent) {
+    pub(super) fn push(&mut self, event: Arc<WatchEvent>) {
         self.bytes += event_bytes(&event);
         self.events.push_back(event);
         while self.events.len() > MAX_EVENTS || self.bytes > MAX_BYTES {
@@ -67,7 +68,12 @@ impl History {
         if after < self.compacted_through {
             return Err(self.compacted_through);
         }
-        Ok(self.events.iter().filter(|e| e.version > after).cloned().collect())
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.version > after)
+            .map(|e| WatchEvent::clone(e))
+            .collect())
     }
 }
 

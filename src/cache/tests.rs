@@ -208,7 +208,7 @@ fn a_group_applies_each_write_on_its_own() {
     let kinds: Vec<_> = c
         .take_events()
         .into_iter()
-        .map(|e| (e.kind, e.key, e.version))
+        .map(|e| (e.kind, e.key.clone(), e.version))
         .collect();
     assert_eq!(
         kinds[1..],

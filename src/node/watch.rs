@@ -92,7 +92,7 @@ impl Watch {
                         continue;
                     }
                     self.last = e.version;
-                    return Some(Ok(e));
+                    return Some(Ok(std::sync::Arc::unwrap_or_clone(e)));
                 }
                 Ok(Feed::Replaced(through)) if through > self.seen => {
                     // The changes between what this watcher has and `through` were never

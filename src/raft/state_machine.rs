@@ -46,8 +46,8 @@ const WATCH_BUFFER: usize = 4096;
 /// What watchers receive from the state machine, in log order.
 #[derive(Debug, Clone)]
 pub enum Feed {
-    /// One change applied here.
-    Event(WatchEvent),
+    /// One change applied here (shared with the watch history and every watcher).
+    Event(std::sync::Arc<WatchEvent>),
     /// The applied state was replaced by a snapshot through this log index (the node caught
     /// up by snapshot): the changes between a watcher's last event and it were never applied
     /// here one by one, so they can never be streamed.
