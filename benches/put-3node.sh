@@ -15,7 +15,7 @@ cpu() { for p in "${pids[@]}"; do awk '{print $14+$15}' /proc/$p/stat; done | pa
 c0=$(cpu)
 if [ -n "${PERF:-}" ]; then li=$(( (lport - base) / 10 - 1 )); [ "$PERF" = follower ] && li=$(( (li + 1) % 3 )); lp=${pids[$li]}; perf record -F 199 --call-graph dwarf,32768 -p $lp -o perf.data -- sleep $((secs - 2)) >/dev/null 2>&1 & fi
 if [ "$backend" = redis ]; then ep=redis://127.0.0.1:$rport; else ep=$leader; fi
-"$(dirname "$0")/../../shared/tools/kvload/target/release/kvload" --key-space 10000 --json --backend $([ "$backend" = redis ] && echo redis || echo http-json) --endpoints "$ep" --workload put --clients ${CLIENTS:-16} --value-size "$size" --duration "$secs" 2>/dev/null | tail -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); l=d["latency_us"]; print("ops/s %.0f p50 %.2f ms p99 %.2f ms kvload cpu %s%%" % (d["ops_per_sec"], l["p50"]/1000, l["p99"]/1000, d["kvload_cpu_pct"]))'
+"$(dirname "$0")/../../shared/tools/kvload/target/release/kvload" --key-space 10000 --json --backend $([ "$backend" = redis ] && echo redis || echo http-json) --endpoints "$ep" --workload put --clients ${CLIENTS:-16} --value-size "$size" --duration "$secs" 2>/dev/null | tail -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); l=d["latency_us"]; print("ops/s %.0f p50 %.2f ms p99 %.2f ms max %.0f ms errors %s (%s) kvload cpu %s%%" % (d["ops_per_sec"], l["p50"]/1000, l["p99"]/1000, l["max"]/1000, d["errors"], d["first_error"], d["kvload_cpu_pct"]))'
 c1=$(cpu)
 echo "cpu ticks start: $c0 end: $c1"
 for i in 1 2 3; do echo "n$i: $(ls $dir/n$i/raft.sled/blobs 2>/dev/null | wc -l) blobs, $(du -sm $dir/n$i | cut -f1) MB dir, rss $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/${pids[i-1]}/status)"; done

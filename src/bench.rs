@@ -16,6 +16,9 @@ use serde::Serialize;
 use crate::client::{Access, Client, ClientError};
 use crate::types::{Consistency, ErrorCode};
 
+mod report;
+pub use report::{BenchReport, Bucket, ErrorCount, Latency, OpReport, PrefillReport, Second};
+
 /// The text in front of every key a run touches unless `--key-prefix` says otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "bench-";
 
@@ -65,89 +68,6 @@ pub struct BenchOptions {
     pub prefill: bool,
     /// Token and CA certificates for every request.
     pub access: Access,
-}
-
-/// Latency percentiles in microseconds.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Latency {
-    pub min: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-    pub mean: f64,
-}
-
-/// The figures of one kind of request (gets or sets).
-#[derive(Debug, Clone, Serialize)]
-pub struct OpReport {
-    pub ops: u64,
-    pub errors: u64,
-    pub ops_per_sec: f64,
-    pub latency_us: Latency,
-}
-
-/// One histogram bucket: `count` successful requests that took more than the previous
-/// bucket's `upper_us` (the fastest request, for the first bucket) and at most `upper_us`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Bucket {
-    pub upper_us: u64,
-    pub count: u64,
-}
-
-/// The requests that finished within one second of the run (`second` 0 is the first).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Second {
-    pub second: u64,
-    pub ok: u64,
-    pub errors: u64,
-}
-
-/// How many requests failed one way, with one of their messages.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorCount {
-    /// `timeout`, `unreachable`, `no leader`, `HTTP 503 NOT_READY`, ... (see [`error_kind`]).
-    pub kind: String,
-    pub count: u64,
-    pub example: String,
-}
-
-/// What writing the key space before a get or mixed run took.
-#[derive(Debug, Clone, Serialize)]
-pub struct PrefillReport {
-    pub keys: u64,
-    pub elapsed_secs: f64,
-}
-
-/// The outcome of a run. `ops`, `errors`, `ops_per_sec` and `latency_us` count every
-/// request; `get` and `set` split them by kind (only the kinds the workload sends).
-#[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
-    pub workload: Workload,
-    pub clients: usize,
-    pub key_prefix: String,
-    pub ops: u64,
-    pub errors: u64,
-    pub elapsed_secs: f64,
-    pub ops_per_sec: f64,
-    pub latency_us: Latency,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<OpReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub set: Option<OpReport>,
-    /// Latencies of the successful requests, in up to ten buckets spaced evenly on a log
-    /// scale from the fastest to the slowest (a failover's slow tail stays visible).
-    pub histogram_us: Vec<Bucket>,
-    /// One entry per second from the start to the end of the run (at most a day's worth),
-    /// zeros included, so a stretch with no answers (a leader change) shows as such.
-    pub timeline: Vec<Second>,
-    /// Failed requests by kind, most frequent first.
-    pub errors_by_kind: Vec<ErrorCount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefill: Option<PrefillReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_error: Option<String>,
 }
 
 /// Live counters the caller may read while the run is going (for a progress display).
@@ -557,83 +477,4 @@ fn buckets(h: &Histogram<u64>) -> Vec<Bucket> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn histogram(samples: &[u64]) -> Histogram<u64> {
-        let mut h = new_histogram().unwrap();
-        for s in samples {
-            h.record(*s).unwrap();
-        }
-        h
-    }
-
-    #[test]
-    fn buckets_hold_every_sample_and_reach_the_slowest() {
-        let h = histogram(&[100, 110, 120, 130, 5_000, 2_000_000]);
-        let b = buckets(&h);
-        assert!(b.len() <= HISTOGRAM_BUCKETS, "{b:?}");
-        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 6, "{b:?}");
-        assert!(b.windows(2).all(|w| w[0].upper_us < w[1].upper_us), "{b:?}");
-        assert_eq!(b.last().map(|b| b.upper_us), Some(h.max()));
-        assert_eq!(b[0].count, 4, "the fast samples share the first bucket: {b:?}");
-    }
-
-    #[test]
-    fn one_sample_value_makes_one_bucket() {
-        let h = histogram(&[500, 500, 500]);
-        assert_eq!(
-            buckets(&h),
-            vec![Bucket {
-                upper_us: h.max(),
-                count: 3
-            }]
-        );
-        assert!(buckets(&new_histogram().unwrap()).is_empty());
-    }
-
-    #[test]
-    fn the_timeline_keeps_empty_seconds_and_errors_are_grouped_by_kind() {
-        let timeout = ClientError::Timeout {
-            url: "http://a:1".into(),
-            timeout: Duration::from_secs(1),
-        };
-        let no_leader = ClientError::Api {
-            status: 503,
-            code: ErrorCode::NoLeader,
-            message: "election in progress".into(),
-        };
-        let mut a = Tally::default();
-        a.record(true, Ok(Duration::from_millis(1)), 0);
-        a.record(false, Err(&timeout), 3);
-        let mut b = Tally::default();
-        b.record(false, Ok(Duration::from_millis(2)), 1);
-        b.record(false, Err(&no_leader), 3);
-        b.record(false, Err(&timeout), 3);
-        a.merge(b);
-        assert_eq!(a.timeline, vec![(1, 0), (1, 0), (0, 0), (0, 3)]);
-        let kinds: Vec<_> = a.errors.iter().map(|(k, (n, _))| (k.as_str(), *n)).collect();
-        assert_eq!(kinds, vec![("no leader", 1), ("timeout", 2)]);
-        assert_eq!((a.get.ok, a.set.ok, a.set.errors), (1, 1, 3));
-    }
-
-    #[test]
-    fn error_kinds_name_the_failure_not_the_message() {
-        let refused = ClientError::Unreachable {
-            url: "http://a:1".into(),
-            reason: "Connection refused".into(),
-        };
-        assert_eq!(error_kind(&refused), "unreachable");
-        let not_ready = ClientError::Api {
-            status: 503,
-            code: ErrorCode::NotReady,
-            message: "starting".into(),
-        };
-        assert_eq!(error_kind(&not_ready), "HTTP 503 NOT_READY");
-        let all = ClientError::AllEndpoints {
-            reasons: "...".into(),
-            last: Box::new(refused),
-        };
-        assert_eq!(error_kind(&all), "unreachable");
-    }
-}
+mod tests;

@@ -3,7 +3,6 @@
 //! (`Access`), unwraps the envelope and turns every failure into a `ClientError` that says
 //! what went wrong and what to try.
 
-use std::path::Path;
 use std::time::Duration;
 
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -15,9 +14,13 @@ use crate::types::{
     JoinResult, KeyValue, KeysResult, LeaderInfo, MemberInfo, NodeStatus, SetRequest, SetResult,
 };
 
+mod access;
 mod failover;
+mod sse;
 
+pub use access::Access;
 pub use failover::{Endpoints, Retry};
+pub use sse::{read_sse, SseEvent};
 
 /// Characters left as they are in a key path segment; everything else is percent-encoded.
 const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -93,110 +96,6 @@ impl ClientError {
                 }
             ),
         }
-    }
-}
-
-/// How a client proves itself and whom it trusts: the bearer token for nodes that require
-/// one, and extra CA certificates for https servers (on top of the system's roots).
-#[derive(Clone, Default)]
-pub struct Access {
-    token: Option<String>,
-    cacert: Option<std::path::PathBuf>,
-    roots: Vec<reqwest::Certificate>,
-    /// With a token, the URL whose scheme every further node must share (`--server`), and
-    /// the rule that plain HTTP carries the token to loopback only; `None` = unchecked (a
-    /// node's own join call).
-    guarded_by: Option<url::Url>,
-}
-
-impl std::fmt::Debug for Access {
-    /// Never prints the token itself.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Access")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("cacert", &self.cacert)
-            .finish()
-    }
-}
-
-impl PartialEq for Access {
-    fn eq(&self, other: &Self) -> bool {
-        self.token == other.token && self.cacert == other.cacert && self.guarded_by == other.guarded_by
-    }
-}
-
-impl Eq for Access {}
-
-impl Access {
-    /// Access with `token` (sent as `Authorization: Bearer`) and the PEM CA bundle at `cacert`.
-    pub fn new(token: Option<&str>, cacert: Option<&Path>) -> Result<Access, ClientError> {
-        let roots = match cacert {
-            None => Vec::new(),
-            Some(path) => crate::tls::ca_bundle("--cacert", path).map_err(|e| ClientError::BadCaCert {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?,
-        };
-        Ok(Access {
-            token: token.map(str::to_string),
-            cacert: cacert.map(Path::to_path_buf),
-            roots,
-            guarded_by: None,
-        })
-    }
-
-    /// This access for the CLI, whose first server is `server`: the token then only goes
-    /// to URLs of `server`'s scheme, and over plain HTTP only to loopback addresses
-    /// ([`ClientError::TokenWithheld`] otherwise). A `server` that does not parse is left to
-    /// [`Client::new`] to report.
-    pub fn guarded_by(mut self, server: &str) -> Access {
-        self.guarded_by = url::Url::parse(server).ok();
-        self
-    }
-
-    /// Whether the token may go to `url`; the reason when it may not.
-    fn check_destination(&self, url: &url::Url) -> Result<(), String> {
-        let (Some(_), Some(server)) = (&self.token, &self.guarded_by) else {
-            return Ok(());
-        };
-        if url.scheme() != server.scheme() {
-            return Err(format!(
-                "it uses {}:// but --server {} uses {}://; a member registered with another scheme is not trusted with the token",
-                url.scheme(),
-                server.as_str().trim_end_matches('/'),
-                server.scheme()
-            ));
-        }
-        let loopback = match url.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            None => false,
-        };
-        if url.scheme() == "http" && !loopback {
-            return Err(
-                "it is plain http:// beyond loopback, where anyone on the path could read the token; use https:// (and --cacert)"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// A reqwest builder carrying this access.
-    fn builder(&self) -> reqwest::ClientBuilder {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(token) = &self.token {
-            if let Ok(mut value) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
-                value.set_sensitive(true);
-                headers.insert(reqwest::header::AUTHORIZATION, value);
-            }
-        }
-        self.roots
-            .iter()
-            .cloned()
-            .fold(reqwest::Client::builder(), |b, c| b.add_root_certificate(c))
-            .default_headers(headers)
-            .tcp_nodelay(true)
     }
 }
 
@@ -519,59 +418,6 @@ impl Client {
             ClientError::Unreachable {
                 url: self.base.clone(),
                 reason,
-            }
-        }
-    }
-}
-
-/// One server-sent event: its `event:` name and `data:` payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
-    pub name: String,
-    pub data: String,
-}
-
-/// Reads server-sent events from `resp`, calling `on_event` for each until the stream ends
-/// or `on_event` returns false.
-pub async fn read_sse(
-    mut resp: reqwest::Response,
-    mut on_event: impl FnMut(SseEvent) -> bool,
-) -> Result<(), ClientError> {
-    let url = resp.url().to_string();
-    let mut buf = String::new();
-    let (mut name, mut data) = (String::new(), String::new());
-    loop {
-        let chunk = match resp.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                return Err(ClientError::Unreachable {
-                    url,
-                    reason: e.to_string(),
-                })
-            }
-        };
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(pos) = buf.find('\n') {
-            let line: String = buf.drain(..=pos).collect();
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if !data.is_empty() || !name.is_empty() {
-                    let ev = SseEvent {
-                        name: std::mem::take(&mut name),
-                        data: std::mem::take(&mut data),
-                    };
-                    if !on_event(ev) {
-                        return Ok(());
-                    }
-                }
-            } else if let Some(v) = line.strip_prefix("event:") {
-                name = v.trim().to_string();
-            } else if let Some(v) = line.strip_prefix("data:") {
-                if !data.is_empty() {
-                    data.push('\n');
-                }
-                data.push_str(v.strip_prefix(' ').unwrap_or(v));
             }
         }
     }

@@ -14,12 +14,12 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::RaftNetworkV2;
+use openraft::{EntryPayload, RaftNetworkV2};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::store::Store;
-use super::{Member, NodeId, Raft, Snapshot, SnapshotMeta, TypeConfig, Vote};
+use super::{LogEntry, Member, NodeId, Raft, Snapshot, SnapshotMeta, TypeConfig, Vote};
 use crate::peer::{decode, encode, CallError, PeerClient, Route, WireError};
 
 /// The longest snapshot frame header accepted: a vote and a snapshot's meta (with the
@@ -275,6 +275,30 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
+/// How many heartbeat intervals an append that carries entries may take to be answered
+/// (1 s at the default 100 ms): long enough for a follower to take a few MB of large values
+/// under load, short enough that a peer that stopped answering is noticed.
+const APPEND_TTL_FACTOR: u32 = 10;
+
+/// Most key and value bytes one append request carries, unless its first entry alone is
+/// larger.
+const APPEND_BYTES: usize = 4 << 20;
+
+/// How many of `entries`, from the first, fit in `budget` key and value bytes (at least one).
+fn entries_within(entries: &[LogEntry], budget: usize) -> usize {
+    let mut bytes = 0;
+    for (n, entry) in entries.iter().enumerate() {
+        bytes += match &entry.payload {
+            EntryPayload::Normal(req) => req.change.approx_bytes(),
+            EntryPayload::Blank | EntryPayload::Membership(_) => 0,
+        };
+        if n > 0 && bytes > budget {
+            return n;
+        }
+    }
+    entries.len()
+}
+
 /// openraft's view of one peer.
 pub struct PeerConnection {
     target: NodeId,
@@ -327,7 +351,47 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call(Route::Append, &rpc, &option).await
+        // openraft gives every append the heartbeat interval (100 ms by default) to answer.
+        // One that carries entries may be megabytes (a follower catching up on large values)
+        // that the follower decodes and fsyncs before it answers; cut off, it is sent again
+        // whole, which doubles the work when the machine is busiest. Entries get
+        // APPEND_TTL_FACTOR heartbeat intervals; a heartbeat keeps the short deadline.
+        if rpc.entries.is_empty() {
+            return self.call(Route::Append, &rpc, &option).await;
+        }
+        let option = RPCOption::new(option.hard_ttl() * APPEND_TTL_FACTOR);
+        // openraft bounds an append by entries (300), not bytes: a follower catching up on
+        // large values would get 100 MB or more in one request, held whole in memory on both
+        // sides. Send it as consecutive appends of at most APPEND_BYTES (or one entry) each.
+        let AppendEntriesRequest {
+            vote,
+            mut prev_log_id,
+            leader_commit,
+            entries: mut rest,
+        } = rpc;
+        let mut acked = None;
+        loop {
+            let tail = rest.split_off(entries_within(&rest, APPEND_BYTES));
+            let entries = std::mem::replace(&mut rest, tail);
+            let last = entries.last().map(|e| e.log_id);
+            let part = AppendEntriesRequest::<TypeConfig> {
+                vote,
+                prev_log_id,
+                leader_commit,
+                entries,
+            };
+            match (self.call(Route::Append, &part, &option).await, acked) {
+                (Ok(AppendEntriesResponse::Success), _) if rest.is_empty() => {
+                    return Ok(AppendEntriesResponse::Success)
+                }
+                (Ok(AppendEntriesResponse::Success), _) => (prev_log_id, acked) = (last, Some(last)),
+                (Ok(higher @ AppendEntriesResponse::HigherVote(_)), _) => return Ok(higher),
+                // Nothing went through yet: the answer stands for the whole request.
+                (answer, None) => return answer,
+                // The first parts went through: say how far, and openraft sends the rest.
+                (_, Some(through)) => return Ok(AppendEntriesResponse::PartialSuccess(through)),
+            }
+        }
     }
 
     async fn vote(
@@ -381,5 +445,46 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
         self.call(Route::TransferLeader, &req, &option).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::alias::LeaderIdOf;
+    use openraft::entry::RaftEntry;
+    use openraft::vote::RaftLeaderIdExt;
+
+    use super::*;
+    use crate::cache::{Change, Request, Write};
+    use crate::raft::LogId;
+
+    fn entry(index: u64, value_bytes: usize) -> LogEntry {
+        let leader = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(1, 1);
+        let request = Request {
+            at_ms: 1_000,
+            max_bytes: None,
+            change: Change::Writes(vec![Write::Set {
+                key: b"k".into(),
+                value: vec![b'v'; value_bytes].into(),
+                ttl_ms: None,
+                if_version: None,
+            }]),
+        };
+        LogEntry::new_normal(LogId::new(leader, index), request)
+    }
+
+    #[test]
+    fn an_append_carries_the_entries_that_fit_its_byte_budget_and_always_one() {
+        let entries: Vec<LogEntry> = (1..=10).map(|i| entry(i, 999)).collect();
+        // Each entry is 1000 key and value bytes.
+        assert_eq!(entries_within(&entries, 10_000), 10, "all fit");
+        assert_eq!(entries_within(&entries, 3_500), 3, "the fourth would pass the budget");
+        assert_eq!(entries_within(&entries, 3_000), 3, "exactly at the budget is in");
+        assert_eq!(
+            entries_within(&entries, 10),
+            1,
+            "one entry larger than the budget still goes"
+        );
+        assert_eq!(entries_within(&[], 10), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Coming back from crashes: a follower that missed more than the kept log catches up by
-//! snapshot, a whole cluster killed with `kill -9` keeps every acknowledged write, and a
-//! data dir is refused to a node configured with another cluster id.
+//! snapshot, one behind by tens of MB of large values catches up from the log, a whole
+//! cluster killed with `kill -9` keeps every acknowledged write, and a data dir is refused
+//! to a node configured with another cluster id.
 
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,59 @@ fn a_follower_that_missed_purged_log_catches_up_by_snapshot() {
             got.1["data"]["value"],
             value.as_str(),
             "local read of {key} on the follower: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_follower_behind_by_large_values_catches_up_from_the_log() {
+    // 320 values of 64 KiB: 20 MiB of log, under the 32 MiB that triggers a snapshot, so the
+    // follower catches up from the log. openraft would send the whole backlog (up to 300
+    // entries, tens of MB) as one append; the network sends it in appends of a few MiB.
+    const N: usize = 320;
+    let mut c = Cluster::start(3, &[]);
+    let l = c.leader();
+    let f = c.followers_of(l)[0];
+    c.kill9(f);
+    let items: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("big/{i:04}"), format!("{i:04}").repeat(16 * 1024)))
+        .collect();
+    parallel_set(&c.node(l).url(), &items, 8);
+    let status = c.status(l);
+    let target = u64_of(&status, "committed");
+    assert_eq!(u64_of(&status, "key_count"), N as u64, "{status}");
+
+    c.restart(f);
+    let mut got = None;
+    let caught_up = wait_until(Duration::from_secs(60), || {
+        got = c.node(f).http.status_within(Duration::from_secs(2));
+        got.as_ref()
+            .is_some_and(|s| u64_of(s, "applied") >= target && u64_of(s, "key_count") == N as u64)
+    });
+    assert!(
+        caught_up,
+        "{} did not catch up to applied >= {target} with {N} keys within 60 s; last status: {got:?}\n{}",
+        c.node(f).name(),
+        c.logs()
+    );
+    let status = c.status(f);
+    assert_eq!(
+        u64_of(&status, "snapshot_index"),
+        0,
+        "20 MiB of log is caught up from the log, not by a snapshot: {status}"
+    );
+    for (key, value) in items.iter().step_by(31) {
+        let got = c.node(f).http.get_key(key, Some("local"));
+        assert_eq!(
+            got.1["data"]["value"].as_str().map(str::len),
+            Some(value.len()),
+            "local read of {key} on the follower: status {}",
+            got.0
+        );
+        assert_eq!(
+            got.1["data"]["value"],
+            value.as_str(),
+            "local read of {key} on the follower"
         );
     }
 }
