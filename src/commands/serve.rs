@@ -61,11 +61,17 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Logs to stderr at `level`. A plain level keeps the Raft library's own chatter at `warn`
-/// unless debugging; a full filter (e.g. `dcache=debug`) is taken as given.
+/// unless debugging, and silences its management API: every error that API logs comes back
+/// to the node as a result, which the node reports in its own words (a founding member that
+/// loses the race to bootstrap the cluster is routine, not an error). A full filter (e.g.
+/// `dcache=debug`) is taken as given.
 fn init_tracing(level: &str) {
     use std::io::IsTerminal;
     let directive = match level {
-        "error" | "warn" | "info" => format!("{level},{}=warn", crate::raft::LIBRARY_LOG_TARGET),
+        "error" | "warn" | "info" => format!(
+            "{level},{raft}=warn,{raft}::raft::api::management=off",
+            raft = crate::raft::LIBRARY_LOG_TARGET
+        ),
         other => other.to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "info".into());

@@ -140,6 +140,16 @@ fn writes_through_leader_and_follower_are_readable_on_every_node() {
     );
     assert_eq!(out.status.code(), Some(0), "{what}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from the leader\n", "{what}");
+    // Forming a cluster is routine: no node logs an error. Every founding member asks to
+    // bootstrap, and those that lose the race are told so at info level.
+    for i in 0..c.len() {
+        let log = c.node(i).log();
+        assert!(
+            !log.lines().any(|l| l.contains(" ERROR ")),
+            "{} logged an error while the cluster formed:\n{log}",
+            c.node(i).name()
+        );
+    }
 }
 
 /// Concurrent writers share log entries (the leader coalesces waiting writes into one), yet
