@@ -9,6 +9,7 @@
 //! Client operations (`op.rs`) and the log payload that carries them (`log.rs`) are
 //! separate types: front ends build the first, only the node builds the second.
 
+mod entry;
 mod history;
 mod key;
 mod log;
@@ -17,66 +18,19 @@ mod value;
 mod view;
 
 use std::collections::{btree_map, BTreeMap, BTreeSet};
-use std::num::NonZeroU64;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use entry::entry_size;
+pub use entry::{Entry, ENTRY_OVERHEAD};
 pub use history::{EventKind, History, WatchEvent};
 pub use key::{show as show_key, Key, Shown};
 pub use log::{too_new, Change, Effect, Request};
 pub use op::{Batched, Done, KeyView, Op, OpOutcome, Refusal, Transacted, Write};
 pub use value::{format_of, Value, BINARY_FORMAT};
 pub use view::{ViewCursor, ViewHead};
-
-/// One stored value: its version (the log index of its last write, like etcd's
-/// `mod_revision`) and its absolute expiry on the leader's clock, if any.
-///
-/// Kept small, as there is one per key: 32 bytes plus the value's own allocation (a boxed
-/// `str` has no spare capacity; a non-zero expiry makes the `Option` free).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
-    pub value: Value,
-    pub version: u64,
-    expires_at_ms: Option<NonZeroU64>,
-}
-
-impl Entry {
-    /// An entry expiring at `expires_at_ms` (leader clock), if given.
-    pub fn new(value: impl Into<Value>, version: u64, expires_at_ms: Option<u64>) -> Self {
-        Entry {
-            value: value.into(),
-            version,
-            // Expiry times are wall-clock milliseconds, never 0; clamp so the niche holds.
-            expires_at_ms: expires_at_ms.map(|t| NonZeroU64::MIN.saturating_add(t.saturating_sub(1))),
-        }
-    }
-
-    /// The absolute expiry on the leader's clock, if any.
-    pub fn expires_at_ms(&self) -> Option<u64> {
-        self.expires_at_ms.map(NonZeroU64::get)
-    }
-
-    /// Whether the entry is still visible at `now_ms`.
-    pub fn is_live(&self, now_ms: u64) -> bool {
-        self.expires_at_ms().is_none_or(|t| t > now_ms)
-    }
-
-    /// How a reader at `now_ms` sees this entry under `key`.
-    pub fn view(&self, key: &[u8], now_ms: u64) -> KeyView {
-        KeyView {
-            key: key.into(),
-            value: self.value.clone(),
-            version: self.version,
-            ttl_ms: self.expires_at_ms().map(|t| t.saturating_sub(now_ms)),
-        }
-    }
-}
-
-/// Bytes counted per entry beyond its key and value: map and index nodes, string headers,
-/// version and expiry. An estimate; `max-memory` is enforced on this count.
-pub const ENTRY_OVERHEAD: u64 = 96;
 
 /// Counters that are part of the replicated state (identical on every replica).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -621,10 +575,6 @@ const COMPACT_FROM: usize = 4096;
 /// [`Cache::pack_if_grown`] packs once the map has grown by 1/this since its last rebuild:
 /// a node taking a write every few seconds does not rebuild a large map each time.
 const PACK_IDLE_GROWTH: usize = 16;
-
-fn entry_size(key: &[u8], value: &[u8]) -> u64 {
-    (key.len() + value.len()) as u64 + ENTRY_OVERHEAD
-}
 
 #[cfg(test)]
 mod tests;
