@@ -163,7 +163,7 @@ impl RaftLogStorage<TypeConfig> for Store {
                     batch.remove(piece.map_err(io::Error::other)?);
                 }
                 let head: Vec<LogEntry> = run.into_iter().filter(|e| e.log_id.index() < start).collect();
-                runs::insert_run(&mut batch, first, &encode(&head)?, self.piece_limit());
+                self.batch_run(&mut batch, first, &encode(&head)?)?;
             }
         }
         for key in self.log.range(index_key(start)..).keys() {

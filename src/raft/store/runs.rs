@@ -51,7 +51,7 @@ pub(super) fn run_index(key: &[u8]) -> io::Result<u64> {
 
 /// Adds the inserts storing `bytes` as the run starting at `index` to `batch`, in pieces of
 /// at most `piece` bytes.
-pub(super) fn insert_run(batch: &mut sled::Batch, index: u64, bytes: &[u8], piece: usize) {
+fn insert_run(batch: &mut sled::Batch, index: u64, bytes: &[u8], piece: usize) {
     let mut chunks = bytes.chunks(piece.max(1));
     batch.insert(&index_key(index), chunks.next().unwrap_or_default());
     for (n, chunk) in (1..).zip(chunks) {
@@ -122,21 +122,31 @@ impl Store {
     }
 
     /// Stores `bytes` as the run starting at `index`: one insert, or one atomic batch of its
-    /// pieces (recording first that the data dir now holds pieces, which older builds do
-    /// not read).
+    /// pieces.
     pub(super) fn write_run(&self, index: u64, bytes: Vec<u8>) -> io::Result<()> {
-        let piece = self.piece_limit();
-        if bytes.len() <= piece {
+        if bytes.len() <= self.piece_limit() {
             return self
                 .log
                 .insert(index_key(index), bytes)
                 .map(drop)
                 .map_err(io::Error::other);
         }
-        self.note_format(crate::version::PIECES_FORMAT)?;
         let mut batch = sled::Batch::default();
-        insert_run(&mut batch, index, &bytes, piece);
+        self.batch_run(&mut batch, index, &bytes)?;
         self.log.apply_batch(batch).map_err(io::Error::other)
+    }
+
+    /// Adds the inserts storing `bytes` as the run starting at `index` to `batch`: whole, or
+    /// in pieces once the cluster version reads them, recording first that the data dir now
+    /// holds pieces (which older builds do not read). Every run written goes through here or
+    /// through `write_run`'s single insert.
+    pub(super) fn batch_run(&self, batch: &mut sled::Batch, index: u64, bytes: &[u8]) -> io::Result<()> {
+        let piece = self.piece_limit();
+        if bytes.len() > piece {
+            self.note_format(crate::version::PIECES_FORMAT)?;
+        }
+        insert_run(batch, index, bytes, piece);
+        Ok(())
     }
 
     /// The run whose key is `key`, read whole.

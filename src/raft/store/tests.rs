@@ -341,6 +341,24 @@ async fn runs_stay_whole_until_the_cluster_version_reads_pieces() {
     assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![1, 2, 3, 4]);
 }
 
+/// A run stored whole before the cluster version read pieces, cut by a truncation after it
+/// does, is stored again in pieces: the data dir then says so, so an older build refuses it.
+#[tokio::test]
+async fn a_run_cut_into_pieces_by_a_truncation_records_the_pieces_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.set_cluster_format(4);
+    let value = "v".repeat(20 * 1024);
+    let run: Vec<LogEntry> = (1..=3).map(|i| normal_entry(i, &value)).collect();
+    stored_run(&store, &run);
+    assert_eq!(store.log.len(), 1, "one whole run");
+    store.set_cluster_format(crate::version::PIECES_FORMAT);
+    store.truncate_after(Some(run[1].log_id)).await.unwrap();
+    assert!(store.log.len() > 1, "the head of two entries is stored in pieces");
+    assert_eq!(store.format.load(Ordering::Relaxed), crate::version::PIECES_FORMAT);
+    assert_eq!(indexes(&store.try_get_log_entries(..).await.unwrap()), vec![1, 2]);
+}
+
 async fn reopen(path: &Path) -> Store {
     // sled's background flusher thread lets go of the previous handle asynchronously.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
