@@ -14,7 +14,7 @@
 //!   `server::peer_api` (the peer port's router, peer token), `server::metrics` (`/metrics`).
 //! - `failpoint`: test-only crash points (`DCACHE_CRASH_AT`), compiled out of release builds.
 //! - `fds`: the file-descriptor budget (soft limit raised, caps fitted, EMFILE reported).
-//! - `tls`: certificates and keys from PEM files into rustls/reqwest settings.
+//! - `tls`: certificates and keys from PEM files into rustls settings (and reqwest CA bundles).
 //! - `node`: the node API every front end uses: writes (forwarded, coalesced), linearized
 //!   reads, watches, status, membership, backups; `metrics`: the node's registry.
 //! - `peer`: the node-to-node protocol: route table, codec, messages, typed client.

@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use client::{CallError, PeerClient, Reroutes, TEST_PEER_ROUTES_ENV};
+pub use client::{full, streaming, CallError, PeerBody, PeerClient, Reroutes, TEST_PEER_ROUTES_ENV};
 pub use codec::{decode, encode, WireError, MSGPACK, TOO_NEW};
 
 use crate::types::{JoinRequest, LeaderInfo, MemberInfo};

@@ -1,8 +1,9 @@
 //! TLS material: reads PEM certificates, keys and CA bundles named in the config and turns them
 //! into rustls server configs (client listener; peer listener with mutual TLS), re-read when
-//! the files change (checked on each new connection), and reqwest client settings (outgoing
-//! peer calls; the join call); tells when certificates expire. Owns no sockets;
-//! `server::listener` performs the handshakes and `raft::network` makes the calls.
+//! the files change (checked on each new connection), the rustls client config of outgoing
+//! peer calls, and reqwest CA settings (the CLI and the join call); tells when certificates
+//! expire. Owns no sockets: `server::listener` performs the handshakes and `peer::client`
+//! makes the calls.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::config::security::{PeerTls, Security, TlsFiles};
 
@@ -266,35 +267,53 @@ pub fn expiry_warnings(security: &Security) -> Vec<String> {
 /// The client side of mutual TLS between peers: our certificate and the CA peers must chain to.
 #[derive(Clone)]
 pub struct PeerClientTls {
-    identity: reqwest::Identity,
-    roots: Vec<reqwest::Certificate>,
+    config: Arc<ClientConfig>,
 }
 
 impl PeerClientTls {
     /// Loads the peer certificate, key and CA for outgoing peer calls.
     pub fn load(peer: &PeerTls) -> Result<PeerClientTls, TlsError> {
-        let mut pem = read("peer-cert-file", &peer.files.cert)?;
-        pem.push(b'\n');
-        pem.extend(read("peer-key-file", &peer.files.key)?);
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| TlsError::Invalid {
-            what: "peer-cert-file/peer-key-file",
-            path: peer.files.cert.clone(),
-            reason: e.to_string(),
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let invalid = |what, path: &Path, reason: String| TlsError::Invalid {
+            what,
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut roots = RootCertStore::empty();
+        for cert in certificates("peer-trusted-ca-file", &peer.ca)? {
+            roots
+                .add(cert)
+                .map_err(|e| invalid("peer-trusted-ca-file", &peer.ca, format!("unusable certificate ({e})")))?;
+        }
+        let certs = certificates("peer-cert-file", &peer.files.cert)?;
+        let key = PrivateKeyDer::from_pem_slice(&read("peer-key-file", &peer.files.key)?).map_err(|e| {
+            invalid(
+                "peer-key-file",
+                &peer.files.key,
+                format!("no usable PEM private key ({e})"),
+            )
         })?;
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("peer-cert-file", &peer.files.cert, e.to_string()))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| {
+                invalid(
+                    "peer-cert-file/peer-key-file",
+                    &peer.files.cert,
+                    format!("the certificate does not match the key or is unusable ({e})"),
+                )
+            })?;
+        // No ALPN list here: the connector sets it (http/1.1).
         Ok(PeerClientTls {
-            identity,
-            roots: ca_bundle("peer-trusted-ca-file", &peer.ca)?,
+            config: Arc::new(config),
         })
     }
 
-    /// Makes `builder` present our certificate and trust only the peer CA.
-    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        let builder = self
-            .roots
-            .iter()
-            .cloned()
-            .fold(builder.tls_built_in_root_certs(false), |b, c| b.add_root_certificate(c));
-        builder.identity(self.identity.clone()).https_only(true)
+    /// The rustls client config: presents our certificate, trusts only the peer CA.
+    pub fn config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
     }
 }
 

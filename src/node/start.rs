@@ -39,8 +39,8 @@ pub enum StartError {
     RaftConfig(String),
     #[error("raft failed to start: {0}")]
     Raft(String),
-    #[error("cannot create the peer HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    #[error("cannot create the peer client: {0}")]
+    PeerClient(#[from] rustls::Error),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("initial-cluster-state is `existing` but no `join` URL is set; give the client URL of any member")]

@@ -1,9 +1,21 @@
 //! The typed peer client: one pooled HTTP client per node for every peer call, Raft RPCs and
 //! application calls alike.
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::{Request, Uri};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -52,15 +64,16 @@ impl Reroutes {
     }
 }
 
-/// Why one peer call failed, before the caller maps it into its own error type.
+/// Why one peer call failed, before the caller maps it into its own error type. `cause` is
+/// the whole chain of the underlying error, as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    #[error("peer {url} unreachable: {source}")]
-    Unreachable { url: String, source: reqwest::Error },
+    #[error("peer {url} unreachable: {cause}")]
+    Unreachable { url: String, cause: String },
     #[error("peer {url} did not answer within {timeout:?}")]
     TimedOut { url: String, timeout: Duration },
-    #[error("peer {url}: {source}")]
-    Http { url: String, source: reqwest::Error },
+    #[error("peer {url}: {cause}")]
+    Http { url: String, cause: String },
     #[error("peer {url} answered {status}: {body}")]
     Status { url: String, status: u16, body: String },
     #[error(transparent)]
@@ -74,10 +87,30 @@ impl CallError {
     }
 }
 
+/// A request body: bytes in memory, or a stream (a snapshot's file).
+pub type PeerBody = UnsyncBoxBody<Bytes, io::Error>;
+
+/// A body of bytes already in memory.
+pub fn full(bytes: impl Into<Bytes>) -> PeerBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+/// A body sent chunk by chunk as `chunks` yields them.
+pub fn streaming(chunks: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> PeerBody {
+    StreamBody::new(chunks.map_ok(Frame::data)).boxed_unsync()
+}
+
 /// The client for every call to peers; cheap to clone (one connection pool).
+///
+/// It is hyper's pooled HTTP/1.1 client, without a higher-level wrapper: peer calls are the
+/// hot path of replication (every append and heartbeat) and of reads and writes that a
+/// follower hands to the leader, and a wrapper's per-request work (URL parsing, header
+/// merging, boxed timeouts) cost about as much CPU as the call itself.
 #[derive(Clone)]
 pub struct PeerClient {
-    http: reqwest::Client,
+    http: Client<HttpsConnector<HttpConnector>, PeerBody>,
+    /// Sent with every request: content type, the cluster's `peer-token`, cluster id, sender.
+    headers: Arc<HeaderMap>,
     reroutes: Reroutes,
 }
 
@@ -85,7 +118,7 @@ impl PeerClient {
     /// A pooled client tuned for many small RPCs to few hosts, stamping every request with
     /// `sender` (cluster id and member id) and `token` (the cluster's `peer-token`) when one
     /// is set. With `tls` it speaks only https, presents this node's certificate and trusts
-    /// only the peer CA.
+    /// only the peer CA; without, only http.
     ///
     /// Idle connections are dropped after 5 s, before a peer's `header-read-timeout` closes
     /// them from its side (a request racing such a close would fail).
@@ -94,29 +127,45 @@ impl PeerClient {
         token: Option<&str>,
         tls: Option<&PeerClientTls>,
         reroutes: Reroutes,
-    ) -> Result<PeerClient, reqwest::Error> {
-        let mut headers = reqwest::header::HeaderMap::new();
+    ) -> Result<PeerClient, rustls::Error> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(MSGPACK));
         if let Some(token) = token {
-            if let Ok(value) = reqwest::header::HeaderValue::from_str(token) {
+            if let Ok(value) = HeaderValue::from_str(token) {
                 headers.insert(PEER_TOKEN_HEADER, value);
             }
         }
         // Config validation keeps the cluster id printable ASCII, a valid header value.
-        if let Ok(value) = reqwest::header::HeaderValue::from_str(&sender.cluster_id) {
+        if let Ok(value) = HeaderValue::from_str(&sender.cluster_id) {
             headers.insert(CLUSTER_HEADER, value);
         }
-        headers.insert(FROM_HEADER, reqwest::header::HeaderValue::from(sender.id));
-        let builder = reqwest::Client::builder()
-            .tcp_nodelay(true)
+        headers.insert(FROM_HEADER, HeaderValue::from(sender.id));
+
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(Duration::from_secs(2)));
+        tcp.enforce_http(false);
+        let connector = match tls {
+            Some(tls) => HttpsConnectorBuilder::new()
+                .with_tls_config((*tls.config()).clone())
+                .https_only()
+                .enable_http1()
+                .wrap_connector(tcp),
+            None => HttpsConnectorBuilder::new()
+                .with_tls_config(no_tls()?)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp),
+        };
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(2))
-            .default_headers(headers);
-        let http = match tls {
-            Some(tls) => tls.apply(builder),
-            None => builder,
-        }
-        .build()?;
-        Ok(PeerClient { http, reroutes })
+            .build(connector);
+        Ok(PeerClient {
+            http,
+            headers: Arc::new(headers),
+            reroutes,
+        })
     }
 
     /// Sends `body` to `route` on the peer at `base` and returns the body of a 2xx answer.
@@ -127,52 +176,73 @@ impl PeerClient {
         base: &str,
         to: Option<NodeId>,
         route: Route,
-        body: impl Into<reqwest::Body>,
+        body: PeerBody,
         timeout: Duration,
-    ) -> Result<bytes::Bytes, CallError> {
+    ) -> Result<Bytes, CallError> {
         Ok(self.post_for_headers(base, to, route, body, timeout).await?.1)
     }
 
-    /// Like [`PeerClient::post`], with the answer's headers.
+    /// Like [`PeerClient::post`], with the answer's headers. `timeout` bounds the whole call,
+    /// connecting and reading the answer included.
     async fn post_for_headers(
         &self,
         base: &str,
         to: Option<NodeId>,
         route: Route,
-        body: impl Into<reqwest::Body>,
+        body: PeerBody,
         timeout: Duration,
-    ) -> Result<(reqwest::header::HeaderMap, bytes::Bytes), CallError> {
+    ) -> Result<(HeaderMap, Bytes), CallError> {
         let url = format!("{}{}", self.reroutes.resolve(base.trim_end_matches('/')), route.path());
-        let mut request = self
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, MSGPACK)
-            .timeout(timeout)
-            .body(body);
+        let uri: Uri = match url.parse() {
+            Ok(uri) => uri,
+            Err(e) => {
+                return Err(CallError::Unreachable {
+                    cause: format!("not a URL ({e})"),
+                    url,
+                })
+            }
+        };
+        let mut request = Request::post(uri).body(body).map_err(|e| CallError::Http {
+            url: url.clone(),
+            cause: chain(&e),
+        })?;
+        *request.headers_mut() = (*self.headers).clone();
         if let Some(to) = to {
-            request = request.header(TO_HEADER, to);
+            request.headers_mut().insert(TO_HEADER, HeaderValue::from(to));
         }
-        let sent = request.send().await;
-        let resp = match sent {
-            Ok(resp) => resp,
-            Err(source) if source.is_connect() => return Err(CallError::Unreachable { url, source }),
-            Err(source) if source.is_timeout() => return Err(CallError::TimedOut { url, timeout }),
-            Err(source) => return Err(CallError::Http { url, source }),
+        let call = async {
+            let resp = self.http.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    CallError::Unreachable {
+                        url: url.clone(),
+                        cause: chain(&e),
+                    }
+                } else {
+                    CallError::Http {
+                        url: url.clone(),
+                        cause: chain(&e),
+                    }
+                }
+            })?;
+            let (parts, body) = resp.into_parts();
+            let bytes = body.collect().await.map_err(|e| CallError::Http {
+                url: url.clone(),
+                cause: chain(&e),
+            })?;
+            Ok::<_, CallError>((parts, bytes.to_bytes()))
         };
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = match resp.bytes().await {
-            Ok(bytes) => bytes,
-            Err(source) => return Err(CallError::Http { url, source }),
+        let (parts, bytes) = match tokio::time::timeout(timeout, call).await {
+            Ok(answer) => answer?,
+            Err(_) => return Err(CallError::TimedOut { url, timeout }),
         };
-        if !status.is_success() {
+        if !parts.status.is_success() {
             return Err(CallError::Status {
                 url,
-                status: status.as_u16(),
+                status: parts.status.as_u16(),
                 body: String::from_utf8_lossy(&bytes).into_owned(),
             });
         }
-        Ok((headers, bytes))
+        Ok((parts.headers, bytes))
     }
 
     /// Encodes `req`, posts it to `route` and decodes the answer.
@@ -196,7 +266,7 @@ impl PeerClient {
         req: &Req,
         timeout: Duration,
     ) -> Result<Resp, CallError> {
-        let bytes = self.post(base, to, route, encode(req)?, timeout).await?;
+        let bytes = self.post(base, to, route, full(encode(req)?), timeout).await?;
         Ok(decode(&bytes)?)
     }
 
@@ -219,7 +289,13 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<(PeerReply<u64>, Option<u64>), CallError> {
         let (headers, bytes) = self
-            .post_for_headers(&leader.peer_url, None, Route::ReadIndex, encode(&consistency)?, timeout)
+            .post_for_headers(
+                &leader.peer_url,
+                None,
+                Route::ReadIndex,
+                full(encode(&consistency)?),
+                timeout,
+            )
             .await?;
         let clock = headers
             .get(CLOCK_HEADER)
@@ -261,5 +337,79 @@ impl PeerClient {
             self.call::<_, PeerReply<()>>(peer_url, Route::Ping, &(), timeout).await,
             Ok(Ok(()))
         )
+    }
+}
+
+/// The TLS settings of a node without peer TLS: it only speaks http to peers, so https is
+/// refused (no root is trusted).
+fn no_tls() -> Result<rustls::ClientConfig, rustls::Error> {
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    )
+}
+
+/// `err` and its sources, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = e.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> PeerClient {
+        let sender = Sender {
+            cluster_id: "test".into(),
+            id: 1,
+        };
+        PeerClient::new(&sender, None, None, Reroutes::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unreachable_and_names_the_cause() {
+        // Bind a port, then free it: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let err = client()
+            .post(&base, None, Route::Ping, full(Bytes::new()), Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(err.never_arrived(), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&base) && text.contains("Connection refused"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_never_answers_times_out_within_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Accept and hold the connection, never answering.
+        let held = tokio::spawn(async move { listener.accept().await.map(|(socket, _)| socket) });
+        let started = std::time::Instant::now();
+        let err = client()
+            .post(&base, None, Route::Ping, full(Bytes::new()), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::TimedOut { .. }), "{err:?}");
+        assert!(!err.never_arrived());
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        drop(held);
     }
 }

@@ -425,7 +425,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         tracing::info!(target_node = self.target, bytes, "sending snapshot");
         let frame = futures::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(head)) })
             .chain(snapshot.snapshot.chunks());
-        let frame = reqwest::Body::wrap_stream(frame);
+        let frame = crate::peer::streaming(frame);
         let send = async {
             let bytes = self
                 .peers
