@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
 use hyper::body::Frame;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Uri};
@@ -112,7 +112,14 @@ pub struct PeerClient {
     /// Sent with every request: content type, the cluster's `peer-token`, cluster id, sender.
     headers: Arc<HeaderMap>,
     reroutes: Reroutes,
+    /// Largest answer read ([`MAX_ANSWER_BYTES`]; smaller in tests).
+    max_answer: usize,
 }
+
+/// Largest answer body a peer call reads: far above any real answer (a forwarded write's
+/// outcome is bounded by one operation, tens of MiB at most), it keeps a wrong or hostile
+/// server at a peer URL from filling memory with an endless body before the call times out.
+const MAX_ANSWER_BYTES: usize = 256 << 20;
 
 impl PeerClient {
     /// A pooled client tuned for many small RPCs to few hosts, stamping every request with
@@ -165,6 +172,7 @@ impl PeerClient {
             http,
             headers: Arc::new(headers),
             reroutes,
+            max_answer: MAX_ANSWER_BYTES,
         })
     }
 
@@ -225,9 +233,15 @@ impl PeerClient {
                 }
             })?;
             let (parts, body) = resp.into_parts();
-            let bytes = body.collect().await.map_err(|e| CallError::Http {
-                url: url.clone(),
-                cause: chain(&e),
+            let bytes = Limited::new(body, self.max_answer).collect().await.map_err(|e| {
+                let cause = match e.downcast_ref::<LengthLimitError>() {
+                    Some(_) => format!("the answer is larger than {} bytes", self.max_answer),
+                    None => chain(&*e),
+                };
+                CallError::Http {
+                    url: url.clone(),
+                    cause,
+                }
             })?;
             Ok::<_, CallError>((parts, bytes.to_bytes()))
         };
@@ -411,5 +425,36 @@ mod tests {
         assert!(!err.never_arrived());
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         drop(held);
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_bound_is_refused_naming_the_bound() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // A server that answers every request with an endless chunked body.
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = format!("{:x}\r\n{}\r\n", 1024, "x".repeat(1024));
+            while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+        });
+        let client = PeerClient {
+            max_answer: 64 * 1024,
+            ..client()
+        };
+        let err = client
+            .post(&base, None, Route::Ping, full(Bytes::new()), Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CallError::Http { cause, .. } if cause.contains("larger than 65536 bytes")),
+            "{err:?}"
+        );
     }
 }
