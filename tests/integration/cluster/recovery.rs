@@ -1,5 +1,6 @@
 //! Coming back from crashes: a follower that missed more than the kept log catches up by
-//! snapshot, one behind by tens of MB of large values catches up from the log, a whole
+//! snapshot, one behind by tens of MB of large values catches up from the log, a paused
+//! (SIGSTOP) follower neither stalls writes nor piles up connections on the leader, a whole
 //! cluster killed with `kill -9` keeps every acknowledged write, and a data dir is refused
 //! to a node configured with another cluster id.
 
@@ -221,5 +222,62 @@ fn a_data_dir_is_refused_to_a_node_with_another_cluster_id() {
         back,
         "the node restarted with its own cluster id must still hold cid/k: {}",
         c.status(f)
+    );
+}
+
+/// Open file descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_paused_follower_stalls_no_write_piles_up_no_connections_and_catches_up() {
+    let mut c = Cluster::start(3, &[]);
+    let l = c.leader();
+    let f = c.followers_of(l)[0];
+    let http = &c.node(l).http;
+    http.set("pause/before", "x");
+    let leader_pid = c.node(l).pid();
+    let fds_before = open_fds(leader_pid);
+
+    // SIGSTOP: the follower's sockets stay open and the kernel still completes connections
+    // to it, but nothing answers. Every heartbeat and append to it times out meanwhile.
+    c.node(f).signal("STOP");
+    let paused = Instant::now();
+    let mut written = 0;
+    let mut most_fds = fds_before;
+    while paused.elapsed() < Duration::from_secs(4) {
+        let slow = Instant::now();
+        http.set(&format!("pause/{written:04}"), "during");
+        assert!(
+            slow.elapsed() < Duration::from_secs(3),
+            "a write took {:?} with one follower paused; the other makes the quorum",
+            slow.elapsed()
+        );
+        written += 1;
+        most_fds = most_fds.max(open_fds(leader_pid));
+    }
+    c.node(f).signal("CONT");
+    assert!(written > 5, "only {written} writes in 4 s with one follower paused");
+    // Forty heartbeat intervals passed: a connection kept per timed-out call would show here.
+    assert!(
+        most_fds <= fds_before + 16,
+        "the leader's open files grew from {fds_before} to {most_fds} while a follower was paused"
+    );
+
+    let caught_up = wait_until(Duration::from_secs(20), || {
+        u64_of(&c.status(f), "applied") >= u64_of(&c.status(l), "committed")
+    });
+    assert!(caught_up, "the resumed follower did not catch up: {}", c.status(f));
+    let last = format!("pause/{:04}", written - 1);
+    assert_eq!(
+        c.node(f).http.get_key(&last, Some("local")).0,
+        200,
+        "{last}, written while the follower was paused, is not on it after it resumed"
+    );
+    assert!(
+        open_fds(leader_pid) <= fds_before + 16,
+        "the leader holds {} open files after the pause, {fds_before} before",
+        open_fds(leader_pid)
     );
 }
