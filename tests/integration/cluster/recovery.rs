@@ -232,7 +232,7 @@ fn open_fds(pid: u32) -> usize {
 
 #[test]
 fn a_paused_follower_stalls_no_write_piles_up_no_connections_and_catches_up() {
-    let mut c = Cluster::start(3, &[]);
+    let c = Cluster::start(3, &[]);
     let l = c.leader();
     let f = c.followers_of(l)[0];
     let http = &c.node(l).http;
