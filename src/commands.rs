@@ -69,7 +69,7 @@ pub enum CommandError {
     Unhealthy(String),
     /// Anything else from the glue of `serve` and `local-cluster`; printed with its causes,
     /// each once.
-    #[error("{}", describe_chain(.0))]
+    #[error("{}", crate::describe_chain(.0.as_ref()))]
     Other(#[from] anyhow::Error),
 }
 
@@ -105,22 +105,6 @@ fn exit_for(e: &ClientError) -> Exit {
         ClientError::AllEndpoints { last, .. } | ClientError::WatchLost { last, .. } => exit_for(last),
         ClientError::TokenWithheld { .. } => Exit::Usage,
     }
-}
-
-/// `e` and its causes joined by `: `, leaving out a cause whose text the message so far
-/// already holds (many errors print their source in their own message, and expose it too).
-fn describe_chain(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let more = cause.to_string();
-        if text.is_empty() {
-            text = more;
-        } else if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-    }
-    text
 }
 
 /// Runs the subcommand `cli` names.

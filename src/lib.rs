@@ -45,3 +45,19 @@ pub mod server;
 pub mod tls;
 pub mod types;
 pub mod version;
+
+/// `err` and its causes joined by `: `, leaving out a cause whose text the message so far
+/// already holds (many errors print their source in their own message, and expose it too).
+pub fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = e.source();
+    }
+    text
+}

@@ -25,6 +25,7 @@ use super::{
     FROM_HEADER, PEER_TOKEN_HEADER, TO_HEADER,
 };
 use crate::cache::{Op, OpOutcome};
+use crate::describe_chain;
 use crate::tls::PeerClientTls;
 use crate::types::Consistency;
 
@@ -212,7 +213,7 @@ impl PeerClient {
         };
         let mut request = Request::post(uri).body(body).map_err(|e| CallError::Http {
             url: url.clone(),
-            cause: chain(&e),
+            cause: describe_chain(&e),
         })?;
         *request.headers_mut() = (*self.headers).clone();
         if let Some(to) = to {
@@ -223,12 +224,12 @@ impl PeerClient {
                 if e.is_connect() {
                     CallError::Unreachable {
                         url: url.clone(),
-                        cause: chain(&e),
+                        cause: describe_chain(&e),
                     }
                 } else {
                     CallError::Http {
                         url: url.clone(),
-                        cause: chain(&e),
+                        cause: describe_chain(&e),
                     }
                 }
             })?;
@@ -236,7 +237,7 @@ impl PeerClient {
             let bytes = Limited::new(body, self.max_answer).collect().await.map_err(|e| {
                 let cause = match e.downcast_ref::<LengthLimitError>() {
                     Some(_) => format!("the answer is larger than {} bytes", self.max_answer),
-                    None => chain(&*e),
+                    None => describe_chain(&*e),
                 };
                 CallError::Http {
                     url: url.clone(),
@@ -363,21 +364,6 @@ fn no_tls() -> Result<rustls::ClientConfig, rustls::Error> {
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth(),
     )
-}
-
-/// `err` and its sources, as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = e.source();
-    }
-    line
 }
 
 #[cfg(test)]
