@@ -267,7 +267,7 @@ pub fn expiry_warnings(security: &Security) -> Vec<String> {
 /// The client side of mutual TLS between peers: our certificate and the CA peers must chain to.
 #[derive(Clone)]
 pub struct PeerClientTls {
-    config: Arc<ClientConfig>,
+    config: ClientConfig,
 }
 
 impl PeerClientTls {
@@ -306,13 +306,11 @@ impl PeerClientTls {
                 )
             })?;
         // No ALPN list here: the connector sets it (http/1.1).
-        Ok(PeerClientTls {
-            config: Arc::new(config),
-        })
+        Ok(PeerClientTls { config })
     }
 
     /// The rustls client config: presents our certificate, trusts only the peer CA.
-    pub fn config(&self) -> Arc<ClientConfig> {
+    pub fn config(&self) -> ClientConfig {
         self.config.clone()
     }
 }

@@ -155,7 +155,7 @@ impl PeerClient {
         tcp.enforce_http(false);
         let connector = match tls {
             Some(tls) => HttpsConnectorBuilder::new()
-                .with_tls_config((*tls.config()).clone())
+                .with_tls_config(tls.config())
                 .https_only()
                 .enable_http1()
                 .wrap_connector(tcp),
