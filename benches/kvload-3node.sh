@@ -34,6 +34,8 @@ all=http://127.0.0.1:29011,http://127.0.0.1:29021,http://127.0.0.1:29031
 rleader=redis://127.0.0.1:${leader##*:}; rleader=${rleader%1}3
 rall=redis://127.0.0.1:29013,redis://127.0.0.1:29023,redis://127.0.0.1:29033
 cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+# Bytes the three nodes caused to be written to disk (the kernel's count of pages dirtied).
+written() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '/^write_bytes/{print $2}' "/proc/$p/io"))); done; echo "$t"; }
 "$kvload" --backend http-json --endpoints "$leader" --workload put --clients 32 --duration 2 >/dev/null 2>&1 # warm-up
 for run in "$@"; do
   backend=http-json; vsize=256
@@ -53,9 +55,13 @@ for run in "$@"; do
     rput64k) backend=redis; vsize=65536; args=(--endpoints "$rleader" --workload put --clients 16 --conns 16) ;;
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
-  before=$(cpu_ms)
-  "$kvload" --backend "$backend" --duration "$dur" --value-size "$vsize" --key-space 10000 --json "${args[@]}" 2>"$work/kvload.err" | tail -1 |
-    python3 -c "import json,sys; r=json.load(sys.stdin); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
-  echo ", 3 nodes used $(( $(cpu_ms) - before )) ms CPU"
+  before=$(cpu_ms); wbefore=$(written)
+  "$kvload" --backend "$backend" --duration "$dur" --value-size "$vsize" --key-space 10000 --json "${args[@]}" 2>"$work/kvload.err" | tail -1 >"$work/kvload.json"
+  python3 -c "import json,sys; r=json.load(open('$work/kvload.json')); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
+  cpu=$(( $(cpu_ms) - before )); wrote=$(( $(written) - wbefore ))
+  # Disk bytes per write and per value byte (per node: a third of the three nodes' bytes).
+  python3 -c "import json; r=json.load(open('$work/kvload.json')); ops=r['ops_per_sec']*$dur; w=$wrote/3
+print(', 3 nodes used $cpu ms CPU, wrote %.0f MB' % ($wrote/1e6), end='')
+print(', %.0f B per write per node (%.1fx the value)' % (w/ops, w/ops/$vsize) if '$run'.startswith(('put','rput')) and ops else '')"
   [ -s "$work/kvload.err" ] && sed -n 1,2p "$work/kvload.err" >&2; : >"$work/kvload.err"
 done
