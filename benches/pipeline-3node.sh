@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Pipelined RESP against a fresh 3-node release cluster per build and round, builds
 # alternated: `redis-benchmark -c 64 -P 16 -d 256 -r 10000` to the leader, a SET run and then
-# a GET run on the same cluster (so the GETs find values). Prints requests/s and the CPU the
-# three nodes used per request.
+# a GET run on the same cluster (so the GETs find values). Prints requests/s, the CPU the
+# three nodes used per request and the bytes each node wrote to disk per request.
 #
 #   benches/pipeline-3node.sh ROUNDS BINARY...
 #
@@ -15,6 +15,8 @@ work=$(mktemp -d); pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 trap 'stop; rm -rf "$work"' EXIT
 cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+# Bytes the three nodes caused to be written to disk (the kernel's count of pages dirtied).
+written() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '/^write_bytes/{print $2}' "/proc/$p/io"))); done; echo "$t"; }
 . "$(dirname "$0")/cluster.sh"
 start() {
   rm -rf "$work"/n*
@@ -27,11 +29,11 @@ for r in $(seq "$rounds"); do
     start "$bin"
     line="round $r $bin"
     for t in $tests; do
-      c0=$(cpu_ms)
+      c0=$(cpu_ms); w0=$(written)
       rps=$(redis-benchmark -p "$port" -c 64 -P "$depth" -d 256 -r 10000 -t "$t" -n "$n" -q 2>/dev/null |
         tr '\r' '\n' | grep -a 'requests per second' | tail -1 | awk '{print $2}')
-      c1=$(cpu_ms)
-      line="$line | $t ${rps}/s, $(( (c1 - c0) * 1000 / n )) us CPU per request"
+      c1=$(cpu_ms); w1=$(written)
+      line="$line | $t ${rps}/s, $(( (c1 - c0) * 1000 / n )) us CPU and $(( (w1 - w0) / 3 / n )) B written per node per request"
     done
     echo "$line"
     stop

@@ -9,6 +9,9 @@
 //!
 //!   cargo bench --bench sled_write_amp -- --runs 3000 --run-bytes 65536
 //!
+//! (The first `cargo bench` links it with the release profile's whole-program optimization:
+//! minutes. The binary is then `target/release/deps/sled_write_amp-*`.)
+//!
 //! Bytes written are the kernel's count for this process (`write_bytes` in /proc/self/io):
 //! every page the process dirtied, however often. CPU is user and system time of all its
 //! threads (sled's I/O pool included), from /proc/self/stat.
@@ -31,6 +34,10 @@ struct Args {
     /// Largest piece of a run under one key (the node uses 6 KiB; see runs.rs for why).
     #[arg(long, default_value_t = 6 * 1024)]
     piece_bytes: usize,
+    /// Flush after every this many runs (1: every run, as the node does when each append is
+    /// the only one in its group commit). More shows how much of the bytes are the flushes'.
+    #[arg(long, default_value_t = 1)]
+    flush_every: u64,
     /// Purge the oldest runs every this many runs, keeping a tenth (0: never), as the node
     /// purges behind a snapshot.
     #[arg(long, default_value_t = 0)]
@@ -38,6 +45,9 @@ struct Args {
     /// sled's page cache, MiB (the node uses 8).
     #[arg(long, default_value_t = 8)]
     cache_mib: u64,
+    /// `cargo bench` passes `--bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// Bytes this process has caused to be written, as the kernel counts them.
@@ -97,7 +107,9 @@ fn main() -> Result<()> {
             batch.insert(run_key(index, piece), chunk);
         }
         log.apply_batch(batch)?;
-        db.flush()?;
+        if (index + 1) % args.flush_every.max(1) == 0 {
+            db.flush()?;
+        }
         if args.purge_every > 0 && index + 1 - first >= args.purge_every {
             let upto = index + 1 - args.purge_every / 10;
             for key in log.range(..upto.to_be_bytes()).keys() {
@@ -114,10 +126,11 @@ fn main() -> Result<()> {
     let appended = args.runs * args.run_bytes as u64;
     let per_run_us = |ms: u64| ms as f64 * 1000.0 / args.runs as f64;
     println!(
-        "runs of {} B in pieces of {} B, purge every {}: appended {:.0} MB, sled wrote {:.0} MB ({:.2}x); \
-         {:.0} flushed runs/s; CPU per run {:.0} us user + {:.0} us system",
+        "runs of {} B in pieces of {} B, flush every {}, purge every {}: appended {:.0} MB, sled wrote {:.0} MB ({:.2}x); \
+         {:.0} runs/s; CPU per run {:.0} us user + {:.0} us system",
         args.run_bytes,
         args.piece_bytes,
+        args.flush_every,
         args.purge_every,
         appended as f64 / 1e6,
         written as f64 / 1e6,
