@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dcache alone (no etcd): a 3-node release cluster on loopback driven by kvload, for
-# before/after measurements of one change. Prints ops/s, p50/p99 and the CPU the three nodes
-# used during each run.
+# before/after measurements of one change. Prints ops/s, p50/p99, the CPU the three nodes
+# used during each run and the bytes they wrote to disk (per write and node for write runs).
 #
 #   benches/kvload-3node.sh SECONDS RUN...
 #     RUN: put64 put1 putall lin64 loc64 put4k put64k (HTTP) rput64 rput1 rput64m rputall rlin64 rput64k (RESP)
@@ -60,7 +60,7 @@ for run in "$@"; do
   python3 -c "import json,sys; r=json.load(open('$work/kvload.json')); print('$run: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' % (r['ops_per_sec'], r['latency_us']['p50']/1000, r['latency_us']['p99']/1000, r.get('errors')), end='')"
   cpu=$(( $(cpu_ms) - before )); wrote=$(( $(written) - wbefore ))
   # Disk bytes per write and per value byte (per node: a third of the three nodes' bytes).
-  python3 -c "import json; r=json.load(open('$work/kvload.json')); ops=r['ops_per_sec']*$dur; w=$wrote/3
+  python3 -c "import json; r=json.load(open('$work/kvload.json')); ops=r.get('ops', r['ops_per_sec']*$dur); w=$wrote/3
 print(', 3 nodes used $cpu ms CPU, wrote %.0f MB' % ($wrote/1e6), end='')
 print(', %.0f B per write per node (%.1fx the value)' % (w/ops, w/ops/$vsize) if '$run'.startswith(('put','rput')) and ops else '')"
   [ -s "$work/kvload.err" ] && sed -n 1,2p "$work/kvload.err" >&2; : >"$work/kvload.err"
