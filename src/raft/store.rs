@@ -28,6 +28,7 @@ use crate::clock::ClockMark;
 
 mod commit;
 mod files;
+mod floor;
 mod log;
 mod runs;
 mod tail;
@@ -70,6 +71,14 @@ pub enum StoreError {
     #[error("cannot write to data dir {path}: {cause}")]
     Io { path: PathBuf, cause: io::Error },
     #[error(
+        "data dir {path} has lost log entries: it holds the log through index {holds}, but index {floor} \
+         was committed and stored here before (the file was truncated or damaged: sled drops everything \
+         after a damaged record). Starting from it would let this node vote and acknowledge as if it had \
+         never had them. Restore the data dir from a backup, or remove it and rejoin the cluster with an \
+         empty data dir (`dcache cluster remove`, then `dcache cluster join`)"
+    )]
+    LostEntries { path: PathBuf, holds: u64, floor: u64 },
+    #[error(
         "data dir {path} holds format {found} data, written after the cluster version moved to {found}; \
          this build (dcache {build}) reads formats up to {reads}: start a build that reads format {found} \
          (a downgrade is possible only before the cluster version moves)"
@@ -99,6 +108,8 @@ pub struct Store {
     snapshot: sled::Tree,
     /// Index of the committed hint last written to sled.
     committed_saved: Arc<AtomicU64>,
+    /// The highest committed index openraft has reported (for the log's floor, `floor.rs`).
+    committed: Arc<AtomicU64>,
     /// Bytes appended to the log since this store was opened.
     appended: Arc<AtomicU64>,
     /// The newest format of anything stored here; see [`KEY_FORMAT`].
@@ -136,9 +147,20 @@ impl Store {
     /// unwritable or already opened by another process.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("raft.sled");
-        let open_err = |cause| StoreError::Open {
-            path: path.clone(),
-            cause,
+        let fresh = !path.exists();
+        let open_err = |cause| match cause {
+            // sled found its own records inconsistent (a truncated or damaged file).
+            sled::Error::Corruption { .. } => StoreError::Corrupt {
+                path: path.clone(),
+                what: "raft.sled",
+                reason: format!(
+                    "{cause}; restore the data dir from a backup, or remove it and rejoin the cluster with an empty one"
+                ),
+            },
+            cause => StoreError::Open {
+                path: path.clone(),
+                cause,
+            },
         };
         let db = sled::Config::new()
             .path(&path)
@@ -170,13 +192,14 @@ impl Store {
         if let Some(dir) = path.parent() {
             files::remove_partial_files(dir);
         }
-        Ok(Store {
+        let store = Store {
             path,
             db,
             log,
             meta,
             snapshot,
             committed_saved: Arc::new(AtomicU64::new(0)),
+            committed: Arc::default(),
             appended: Arc::default(),
             format: Arc::new(AtomicU32::new(format)),
             flusher: Arc::default(),
@@ -186,7 +209,45 @@ impl Store {
             pieces: Arc::default(),
             piece_bytes: runs::PIECE_BYTES,
             purging: Arc::default(),
-        })
+        };
+        match fresh {
+            // Nothing of an old log is expected in a new database.
+            true => floor::remove(dir).map_err(|cause| StoreError::Io {
+                path: store.path.clone(),
+                cause,
+            })?,
+            false => store.check_floor()?,
+        }
+        Ok(store)
+    }
+
+    /// Fails with [`StoreError::LostEntries`] when the log and the snapshot end below the
+    /// floor recorded beside them (see `floor.rs`).
+    fn check_floor(&self) -> Result<(), StoreError> {
+        let Some(floor) = floor::read(&self.dir()).map_err(|e| self.corrupt("log floor", e))? else {
+            return Ok(());
+        };
+        let last = self.last_log_id().map_err(|e| self.corrupt("log", e))?;
+        let purged: Option<LogId> = self
+            .get(&self.meta, KEY_PURGED)
+            .map_err(|e| self.corrupt("purge point", e))?;
+        let snapshot: Option<SnapshotMeta> = self
+            .get(&self.snapshot, KEY_SNAPSHOT_META)
+            .map_err(|e| self.corrupt("snapshot meta", e))?;
+        let holds = [last, purged, snapshot.and_then(|m| m.last_log_id)]
+            .into_iter()
+            .flatten()
+            .map(|l| l.index())
+            .max()
+            .unwrap_or(0);
+        if holds < floor {
+            return Err(StoreError::LostEntries {
+                path: self.path.clone(),
+                holds,
+                floor,
+            });
+        }
+        Ok(())
     }
 
     /// Records that data of `format` is now stored here (before it is), so an older build

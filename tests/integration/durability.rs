@@ -338,3 +338,75 @@ fn a_node_runs_without_transparent_huge_pages() {
         .map(str::trim);
     assert_eq!(thp, Some("0"), "THP_enabled in /proc/{}/status:\n{status}", node.pid());
 }
+
+/// sled recovers its file only up to the first damaged record and silently drops the rest,
+/// so a truncated `raft.sled` opens as a shorter log. The node must refuse to start from it
+/// (it would vote and acknowledge as if it had never had the lost entries), naming the data
+/// dir and what was lost; and a node whose data dir is whole starts as before.
+#[test]
+fn a_truncated_log_is_refused_at_start_instead_of_served_short() {
+    let mut node = Node::start();
+    let written = parallel_set(&node.url(), &items("floor/", 300), 2);
+    let last = written.iter().map(|(_, _, v)| *v).max().unwrap();
+    let floor_file = node.data_dir().join("log.floor");
+    let floor = || {
+        std::fs::read_to_string(&floor_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || floor() >= last),
+        "the log floor never reached the last acknowledged write's index {last} (it is {}); log:\n{}",
+        floor(),
+        node.log()
+    );
+
+    node.kill();
+    let whole = tempfile::tempdir().unwrap();
+    copy_dir(node.data_dir(), whole.path());
+    let db = node.data_dir().join("raft.sled").join("db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+
+    node.launch();
+    let status = node.wait_exit(Duration::from_secs(20));
+    let log = node.log();
+    let status = status.unwrap_or_else(|| panic!("a node with a truncated log kept running; log:\n{log}"));
+    assert!(
+        !status.success(),
+        "a node with a truncated log exited with {status}; log:\n{log}"
+    );
+    assert!(
+        log.contains("has lost log entries") && log.contains(&node.data_dir().display().to_string()),
+        "the error must say the data dir lost log entries and name it; log:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "a panic instead of an error; log:\n{log}");
+
+    // The same data dir whole starts and serves every write.
+    std::fs::remove_dir_all(node.data_dir()).unwrap();
+    copy_dir(whole.path(), node.data_dir());
+    node.restart();
+    assert_all_present(
+        &node,
+        &["floor/".to_string()],
+        &written,
+        "after restoring the whole data dir",
+    );
+}
+
+/// Copies the directory tree `from` into `to` (created).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

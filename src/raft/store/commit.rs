@@ -10,7 +10,7 @@ use std::sync::Arc;
 use openraft::storage::IOFlushed;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{flush, Store, TypeConfig};
+use super::{floor, flush, Store, TypeConfig};
 
 /// Handle on the group-commit task.
 pub(super) struct Flusher {
@@ -131,6 +131,12 @@ impl Store {
             let (queue, rx) = mpsc::unbounded_channel();
             let times = Arc::new(FsyncTimes::new());
             tokio::spawn(group_commit(self.db.clone(), self.path.clone(), rx, times.clone()));
+            tokio::spawn(save_floor(
+                self.dir(),
+                queue.downgrade(),
+                self.committed.clone(),
+                times.clone(),
+            ));
             Flusher { queue, times }
         });
         let (started, wait) = match flusher.times.busy() {
@@ -211,6 +217,37 @@ async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiv
                 .map(|_| ())
                 .map_err(|e| io::Error::new(e.kind(), e.to_string()));
             pending.callback.io_completed(outcome);
+        }
+    }
+}
+
+/// Records the log's floor (see `floor.rs`) every [`floor::SAVE_EVERY`] while it rises: the
+/// highest index both committed and fsynced here. Ends with the group-commit task.
+async fn save_floor(
+    dir: PathBuf,
+    alive: mpsc::WeakUnboundedSender<Pending>,
+    committed: Arc<AtomicU64>,
+    times: Arc<FsyncTimes>,
+) {
+    let mut tick = tokio::time::interval(floor::SAVE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut saved = 0;
+    loop {
+        tick.tick().await;
+        if alive.upgrade().is_none() {
+            return;
+        }
+        let index = committed
+            .load(Ordering::Relaxed)
+            .min(times.flushed.load(Ordering::Relaxed));
+        if index <= saved {
+            continue;
+        }
+        let to = dir.clone();
+        match tokio::task::spawn_blocking(move || floor::write(&to, index)).await {
+            Ok(Ok(())) => saved = index,
+            Ok(Err(e)) => tracing::warn!(error = %e, dir = %dir.display(), "saving the log floor failed; trying again"),
+            Err(_) => return,
         }
     }
 }

@@ -98,6 +98,7 @@ impl RaftLogStorage<TypeConfig> for Store {
         // quorum (leader restore is off). Written only every COMMITTED_EVERY entries: each write
         // dirties a sled page that the next log fsync must rewrite.
         let index = committed.map_or(0, |c| c.index());
+        self.committed.fetch_max(index, Ordering::Relaxed);
         let saved = self.committed_saved.load(Ordering::Relaxed);
         if index >= saved && index - saved < COMMITTED_EVERY {
             return Ok(());
