@@ -410,3 +410,39 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The same after a restart, when sled's own recovery record already covers the lost part:
+/// sled then refuses the file itself, and the node stops with an error that calls the data
+/// dir damaged (not busy or full) and names it, instead of serving the shorter log.
+#[test]
+fn a_truncated_log_after_a_restart_is_refused_as_damage() {
+    let mut node = Node::start();
+    let written = parallel_set(&node.url(), &items("damage/", 300), 2);
+    node.restart();
+    assert_all_present(&node, &["damage/".to_string()], &written, "after a restart");
+    node.kill();
+    let db = node.data_dir().join("raft.sled").join("db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.set_len(len / 4).unwrap();
+    drop(file);
+
+    node.launch();
+    let status = node.wait_exit(Duration::from_secs(20));
+    let log = node.log();
+    let status = status.unwrap_or_else(|| panic!("a node with a truncated log kept running; log:\n{log}"));
+    assert!(
+        !status.success(),
+        "a node with a truncated log exited with {status}; log:\n{log}"
+    );
+    let dir = node.data_dir().display().to_string();
+    assert!(
+        log.contains(&dir) && (log.contains("is damaged: raft.sled") || log.contains("has lost log entries")),
+        "the error must call the data dir damaged or short and name it; log:\n{log}"
+    );
+    assert!(
+        !log.contains("is another dcache using it"),
+        "damage reported as a busy data dir; log:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "a panic instead of an error; log:\n{log}");
+}
