@@ -365,25 +365,11 @@ fn a_truncated_log_is_refused_at_start_instead_of_served_short() {
     node.kill();
     let whole = tempfile::tempdir().unwrap();
     copy_dir(node.data_dir(), whole.path());
-    let db = node.data_dir().join("raft.sled").join("db");
-    let len = std::fs::metadata(&db).unwrap().len();
-    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-    file.set_len(len / 2).unwrap();
-    drop(file);
-
-    node.launch();
-    let status = node.wait_exit(Duration::from_secs(20));
-    let log = node.log();
-    let status = status.unwrap_or_else(|| panic!("a node with a truncated log kept running; log:\n{log}"));
-    assert!(
-        !status.success(),
-        "a node with a truncated log exited with {status}; log:\n{log}"
-    );
+    let log = truncated_start_fails(&mut node, 2);
     assert!(
         log.contains("has lost log entries") && log.contains(&node.data_dir().display().to_string()),
         "the error must say the data dir lost log entries and name it; log:\n{log}"
     );
-    assert!(!log.contains("panicked"), "a panic instead of an error; log:\n{log}");
 
     // The same data dir whole starts and serves every write.
     std::fs::remove_dir_all(node.data_dir()).unwrap();
@@ -421,10 +407,25 @@ fn a_truncated_log_after_a_restart_is_refused_as_damage() {
     node.restart();
     assert_all_present(&node, &["damage/".to_string()], &written, "after a restart");
     node.kill();
+    let log = truncated_start_fails(&mut node, 4);
+    let dir = node.data_dir().display().to_string();
+    assert!(
+        log.contains(&dir) && (log.contains("is damaged: raft.sled") || log.contains("has lost log entries")),
+        "the error must call the data dir damaged or short and name it; log:\n{log}"
+    );
+    assert!(
+        !log.contains("is another dcache using it"),
+        "damage reported as a busy data dir; log:\n{log}"
+    );
+}
+
+/// Cuts the stopped `node`'s sled file to `1 / fraction` of its length, starts it, and
+/// returns its log after asserting that it exited with an error, not a panic.
+fn truncated_start_fails(node: &mut Node, fraction: u64) -> String {
     let db = node.data_dir().join("raft.sled").join("db");
     let len = std::fs::metadata(&db).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-    file.set_len(len / 4).unwrap();
+    file.set_len(len / fraction).unwrap();
     drop(file);
 
     node.launch();
@@ -435,14 +436,6 @@ fn a_truncated_log_after_a_restart_is_refused_as_damage() {
         !status.success(),
         "a node with a truncated log exited with {status}; log:\n{log}"
     );
-    let dir = node.data_dir().display().to_string();
-    assert!(
-        log.contains(&dir) && (log.contains("is damaged: raft.sled") || log.contains("has lost log entries")),
-        "the error must call the data dir damaged or short and name it; log:\n{log}"
-    );
-    assert!(
-        !log.contains("is another dcache using it"),
-        "damage reported as a busy data dir; log:\n{log}"
-    );
     assert!(!log.contains("panicked"), "a panic instead of an error; log:\n{log}");
+    log
 }
