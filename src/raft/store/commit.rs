@@ -232,6 +232,7 @@ async fn save_floor(
     let mut tick = tokio::time::interval(floor::SAVE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut saved = 0;
+    let mut failing = false;
     loop {
         tick.tick().await;
         if alive.upgrade().is_none() {
@@ -245,8 +246,16 @@ async fn save_floor(
         }
         let to = dir.clone();
         match tokio::task::spawn_blocking(move || floor::write(&to, index)).await {
-            Ok(Ok(())) => saved = index,
-            Ok(Err(e)) => tracing::warn!(error = %e, dir = %dir.display(), "saving the log floor failed; trying again"),
+            Ok(Ok(())) => {
+                saved = index;
+                failing = false;
+            }
+            // Said once per run of failures (a full disk would repeat it every second).
+            Ok(Err(e)) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, dir = %dir.display(), "saving the log floor failed; trying again every second");
+            }
+            Ok(Err(_)) => {}
             Err(_) => return,
         }
     }
