@@ -227,14 +227,11 @@ impl Store {
         let Some(floor) = floor::read(&self.dir()).map_err(|e| self.corrupt("log floor", e))? else {
             return Ok(());
         };
-        let last = self.last_log_id().map_err(|e| self.corrupt("log", e))?;
-        let purged: Option<LogId> = self
-            .get(&self.meta, KEY_PURGED)
-            .map_err(|e| self.corrupt("purge point", e))?;
+        let last = self.log_state().map_err(|e| self.corrupt("log", e))?.last_log_id;
         let snapshot: Option<SnapshotMeta> = self
             .get(&self.snapshot, KEY_SNAPSHOT_META)
             .map_err(|e| self.corrupt("snapshot meta", e))?;
-        let holds = [last, purged, snapshot.and_then(|m| m.last_log_id)]
+        let holds = [last, snapshot.and_then(|m| m.last_log_id)]
             .into_iter()
             .flatten()
             .map(|l| l.index())

@@ -71,17 +71,7 @@ impl RaftLogStorage<TypeConfig> for Store {
     type LogReader = Store;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
-        let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
-        // The run holding the purge point is kept whole, so its entries may end at or before
-        // the purge point: then the purge point is the last log id.
-        let last_log_id = match (self.last_log_id()?, last_purged_log_id) {
-            (Some(last), Some(purged)) if purged.index() >= last.index() => Some(purged),
-            (last, purged) => last.or(purged),
-        };
-        Ok(LogState {
-            last_purged_log_id,
-            last_log_id,
-        })
+        self.log_state()
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -193,6 +183,23 @@ impl RaftLogStorage<TypeConfig> for Store {
             }
         });
         Ok(())
+    }
+}
+
+impl Store {
+    /// The purge point and the last log id (the purge point when no entry is after it).
+    pub(super) fn log_state(&self) -> Result<LogState<TypeConfig>, io::Error> {
+        let last_purged_log_id: Option<LogId> = self.get(&self.meta, KEY_PURGED)?;
+        // The run holding the purge point is kept whole, so its entries may end at or before
+        // the purge point: then the purge point is the last log id.
+        let last_log_id = match (self.last_log_id()?, last_purged_log_id) {
+            (Some(last), Some(purged)) if purged.index() >= last.index() => Some(purged),
+            (last, purged) => last.or(purged),
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
     }
 }
 
