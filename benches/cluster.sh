@@ -1,4 +1,5 @@
-# Sourced by the bench scripts: a 3-node release cluster on loopback.
+# Sourced by the bench scripts: a 3-node release cluster on loopback, and the CPU and disk
+# bytes its nodes used (`cpu_ms`, `written`).
 #
 #   start_cluster BIN DIR BASE
 #
@@ -28,3 +29,8 @@ start_cluster() {
   echo "no leader elected; logs in $dir" >&2
   return 1
 }
+
+# CPU (user + system, ms) and bytes written to disk (the kernel's count of pages dirtied)
+# of the processes in the caller's `pids` array, summed.
+cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+written() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '/^write_bytes/{print $2}' "/proc/$p/io"))); done; echo "$t"; }

@@ -33,9 +33,6 @@ start_cluster "$bin" "$work" 29000
 all=http://127.0.0.1:29011,http://127.0.0.1:29021,http://127.0.0.1:29031
 rleader=redis://127.0.0.1:${leader##*:}; rleader=${rleader%1}3
 rall=redis://127.0.0.1:29013,redis://127.0.0.1:29023,redis://127.0.0.1:29033
-cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
-# Bytes the three nodes caused to be written to disk (the kernel's count of pages dirtied).
-written() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '/^write_bytes/{print $2}' "/proc/$p/io"))); done; echo "$t"; }
 "$kvload" --backend http-json --endpoints "$leader" --workload put --clients 32 --duration 2 >/dev/null 2>&1 # warm-up
 for run in "$@"; do
   backend=http-json; vsize=256

@@ -14,9 +14,6 @@ n=${N:-300000}; depth=${P:-16}; tests=${TESTS:-set get}
 work=$(mktemp -d); pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 trap 'stop; rm -rf "$work"' EXIT
-cpu_ms() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
-# Bytes the three nodes caused to be written to disk (the kernel's count of pages dirtied).
-written() { local t=0; for p in "${pids[@]}"; do t=$((t + $(awk '/^write_bytes/{print $2}' "/proc/$p/io"))); done; echo "$t"; }
 . "$(dirname "$0")/cluster.sh"
 start() {
   rm -rf "$work"/n*
