@@ -353,3 +353,81 @@ fn a_just_restarted_follower_goes_by_the_leaders_clock_not_by_its_replayed_stamp
         c.logs()
     );
 }
+
+/// The leader's wall clock steps back an hour mid-run (an NTP step, a VM resumed and
+/// corrected; libfaketime reading its offset from a file the test rewrites): keys go on
+/// expiring on time on every member, those set before the step and those set after it.
+/// The cluster clock never goes back, so a leader that took the stepped wall clock as its
+/// time would stand the clock still for the hour, and neither key would expire.
+#[test]
+fn keys_expire_on_time_after_the_leaders_wall_clock_steps_back() {
+    const STEPPED: usize = 0;
+    let offset = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(offset.path(), "+0\n").unwrap();
+    let env = faketime_env("+0")
+        .into_iter()
+        .filter(|(k, _)| k != "FAKETIME")
+        .chain([
+            (
+                "FAKETIME_TIMESTAMP_FILE".to_string(),
+                offset.path().display().to_string(),
+            ),
+            // Read the file at every clock call, so the step lands at once.
+            ("FAKETIME_NO_CACHE".to_string(), "1".to_string()),
+        ])
+        .collect::<Vec<_>>();
+    let c = Cluster::start_prepared(3, &[], &mut |nodes| {
+        (0..nodes.len())
+            .map(|i| if i == STEPPED { env.clone() } else { Vec::new() })
+            .collect()
+    });
+    let l = lead_with(&c, STEPPED);
+    let nodes: Vec<usize> = std::iter::once(l).chain(c.followers_of(l)).collect();
+
+    let before_step = Instant::now();
+    set_ttl(&c.node(l).http, "set-before", 3000);
+    std::fs::write(offset.path(), "-3600\n").unwrap();
+    // The step lands at the leader's next clock call (the node's log lines are stamped an
+    // hour back from then on); a `date` under the same settings shows libfaketime took it.
+    let stepped = std::process::Command::new("date")
+        .arg("+%s")
+        .envs(env.iter().cloned())
+        .output()
+        .expect("run date");
+    let stepped: u64 = String::from_utf8_lossy(&stepped.stdout).trim().parse().unwrap_or(0);
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        stepped + 3500 <= real,
+        "libfaketime did not step the clock back (date said {stepped}, real {real})"
+    );
+    let set_after = Instant::now();
+    set_ttl(&c.node(l).http, "set-after", 2000);
+
+    // Each key is there at first, and gone from every member soon after its TTL.
+    for (key, ttl_ms, set_at) in [("set-before", 3000, before_step), ("set-after", 2000, set_after)] {
+        let mut seen_gone = None;
+        let gone = wait_until(Duration::from_secs(10), || {
+            let r0 = Instant::now();
+            let everywhere = nodes.iter().all(|&n| {
+                let what = format!("linearizable GET {key} on {}", c.node(n).name());
+                ttl_of(&what, &c.node(n).http.get_key(key, Some("linearizable"))).is_none()
+            });
+            if everywhere && seen_gone.is_none() {
+                seen_gone = Some(r0.duration_since(set_at));
+            }
+            everywhere
+        });
+        assert!(
+            gone,
+            "{key} (ttl {ttl_ms} ms) still on a member 10 s after it was set: the leader's clock stepped back and the cluster clock stood still"
+        );
+        let gone_after = seen_gone.unwrap();
+        assert!(
+            gone_after + Duration::from_millis(SLACK_MS) >= Duration::from_millis(ttl_ms),
+            "{key} expired {gone_after:?} after it was set, before its {ttl_ms} ms TTL"
+        );
+    }
+}
