@@ -32,6 +32,10 @@ struct FsyncTimes {
     running_since: AtomicU64,
     /// The index of the last entry known durable here.
     flushed: AtomicU64,
+    /// How many times the log was truncated (entries removed from its end); held while
+    /// `flushed` is raised or lowered, so a flush that began before a truncation does not
+    /// raise it past the cut (see [`FsyncTimes::flushed_through`]).
+    cuts: std::sync::Mutex<u64>,
     /// How many fsyncs in a row, up to the last one, took [`SLOW_FSYNC`] or longer.
     slow_in_a_row: AtomicU32,
     /// How long the last finished fsync took, and when it ended, in microseconds.
@@ -45,6 +49,7 @@ impl FsyncTimes {
             epoch: std::time::Instant::now(),
             running_since: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
+            cuts: std::sync::Mutex::new(0),
             slow_in_a_row: AtomicU32::new(0),
             last_took: AtomicU64::new(0),
             last_ended: AtomicU64::new(0),
@@ -63,8 +68,27 @@ impl FsyncTimes {
         self.running_since.store(self.now() + 1, Ordering::Release);
     }
 
-    fn flushed_through(&self, index: u64) {
-        self.flushed.fetch_max(index, Ordering::Relaxed);
+    fn cuts(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.cuts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// After a flush: raises the durable index to the last entry of the appends it covered,
+    /// leaving out appends made before a truncation since (their entries may be gone,
+    /// replaced by ones the flush did not cover).
+    fn flushed(&self, batch: &[Pending]) {
+        let cuts = self.cuts();
+        let last = batch.iter().filter(|p| p.cuts == *cuts).map(|p| p.last).max();
+        if let Some(last) = last {
+            self.flushed.fetch_max(last, Ordering::Relaxed);
+        }
+    }
+
+    /// The log now ends at `keep_through`: what was durable after it is gone, and the
+    /// entries that will take those indexes are not flushed yet.
+    fn truncated(&self, keep_through: u64) {
+        let mut cuts = self.cuts();
+        *cuts += 1;
+        self.flushed.fetch_min(keep_through, Ordering::Relaxed);
     }
 
     fn finished(&self) {
@@ -106,6 +130,8 @@ struct Pending {
     callback: IOFlushed<TypeConfig>,
     /// The index of the append's last entry.
     last: u64,
+    /// How many truncations the log had seen when the append was made.
+    cuts: u64,
     started: Option<oneshot::Sender<()>>,
 }
 
@@ -146,9 +172,11 @@ impl Store {
             }
             false => (None, None),
         };
+        let cuts = *flusher.times.cuts();
         if let Err(mpsc::error::SendError(pending)) = flusher.queue.send(Pending {
             callback,
             last,
+            cuts,
             started,
         }) {
             // Unreachable while this store exists (the task lives as long as the sender),
@@ -181,6 +209,17 @@ impl Store {
             .map_or((0, std::time::Duration::ZERO), |f| f.times.slow())
     }
 
+    /// Lowers the durable index to `keep_through` when the log is truncated after it. The
+    /// log's floor takes the lower of this and the committed index: without this, a follower
+    /// whose uncommitted tail a new leader replaced would keep the old tail's durable index,
+    /// and could record as its floor new entries that were committed elsewhere but not yet
+    /// flushed here; a crash before their flush then refused the start as damage.
+    pub(super) fn log_truncated(&self, keep_through: u64) {
+        if let Some(flusher) = self.flusher.get() {
+            flusher.times.truncated(keep_through);
+        }
+    }
+
     /// The index of the last log entry this process has appended and fsynced (0 before
     /// the first append).
     pub fn flushed_index(&self) -> u64 {
@@ -204,7 +243,7 @@ async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiv
         }
         let result = flush(&db, &path).await;
         if result.is_ok() {
-            times.flushed_through(batch.iter().map(|p| p.last).max().unwrap_or(0));
+            times.flushed(&batch);
         }
         times.finished();
         if let Err(e) = &result {
@@ -258,5 +297,39 @@ async fn save_floor(
             Ok(Err(_)) => {}
             Err(_) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(last: u64, cuts: u64) -> Pending {
+        Pending {
+            callback: IOFlushed::noop(),
+            last,
+            cuts,
+            started: None,
+        }
+    }
+
+    /// An append made before a truncation, whose flush ends after it, does not raise the
+    /// durable index past the cut: its entries are gone, and the ones now at those indexes
+    /// were not covered by that flush.
+    #[test]
+    fn a_flush_of_appends_from_before_a_truncation_does_not_raise_the_durable_index() {
+        let times = FsyncTimes::new();
+        times.flushed(&[pending(10, 0)]);
+        assert_eq!(times.flushed.load(Ordering::Relaxed), 10);
+
+        let in_flight = [pending(20, 0)];
+        times.truncated(5);
+        assert_eq!(times.flushed.load(Ordering::Relaxed), 5);
+        times.flushed(&in_flight);
+        assert_eq!(times.flushed.load(Ordering::Relaxed), 5);
+
+        // Appends made after the cut count once flushed.
+        times.flushed(&[pending(20, 0), pending(8, 1)]);
+        assert_eq!(times.flushed.load(Ordering::Relaxed), 8);
     }
 }

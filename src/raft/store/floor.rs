@@ -10,8 +10,10 @@
 //! What is recorded: an index both committed and fsynced here, written now and then (see
 //! [`SAVE_EVERY`]) after a flush. Committed entries are never truncated by Raft, so a log
 //! that legitimately shrinks (a follower's uncommitted tail replaced by a new leader) never
-//! ends below the floor; only lost data does. The floor lags by up to [`SAVE_EVERY`], so
-//! losses newer than that go unnoticed.
+//! ends below the floor; only lost data does. "Fsynced here" falls back to the cut when the
+//! log is truncated ([`super::Store::log_truncated`]): the entries that then take the cut
+//! indexes may be committed elsewhere before this node has flushed them. The floor lags by
+//! up to [`SAVE_EVERY`], so losses newer than that go unnoticed.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -143,6 +143,7 @@ impl RaftLogStorage<TypeConfig> for Store {
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let keep_through = last_log_id.as_ref().map(|id| id.index());
         let start = keep_through.map_or(0, |i| i + 1);
+        self.log_truncated(keep_through.unwrap_or(0));
         self.tail.truncate_after(keep_through);
         let mut batch = sled::Batch::default();
         // The run holding `start` may begin before it: keep its head, stored anew (its pieces

@@ -148,6 +148,42 @@ async fn single_entry_values_of_older_data_dirs_still_read() {
     assert_eq!(state.last_log_id.map(|l| l.index()), Some(4));
 }
 
+/// A truncation lowers the index known durable (which the log's floor takes the lower of
+/// with the committed index): the entries a new leader writes at the cut indexes are not
+/// durable until their own flush.
+#[tokio::test]
+async fn a_truncation_lowers_the_durable_index_until_the_new_entries_are_flushed() {
+    use openraft::alias::LeaderIdOf;
+    use openraft::entry::RaftEntry;
+    use openraft::storage::IOFlushed;
+    use openraft::vote::RaftLeaderIdExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let flushed_to = |store: &Store, index: u64| {
+        let store = store.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while store.flushed_index() != index && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            store.flushed_index()
+        }
+    };
+    let old = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(1, 1);
+    let entries = (1..=10).map(|i| LogEntry::new_blank(LogId::new(old, i)));
+    store.append(entries, IOFlushed::noop()).await.unwrap();
+    assert_eq!(flushed_to(&store, 10).await, 10);
+
+    store.truncate_after(Some(LogId::new(old, 5))).await.unwrap();
+    assert_eq!(store.flushed_index(), 5);
+
+    let new = <LeaderIdOf<TypeConfig> as RaftLeaderIdExt>::new_committed(2, 2);
+    let entries = (6..=8).map(|i| LogEntry::new_blank(LogId::new(new, i)));
+    store.append(entries, IOFlushed::noop()).await.unwrap();
+    assert_eq!(flushed_to(&store, 8).await, 8);
+}
+
 /// Running out of descriptors opening a snapshot file is waited out (the error as the file
 /// code wraps it, with the path); any other error is returned at once.
 #[tokio::test(start_paused = true)]
