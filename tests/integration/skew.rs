@@ -38,21 +38,27 @@ pub(crate) fn faketime_env(skew: &str) -> Vec<(String, String)> {
 /// libfaketime is installed and works (a `date` under it is ahead).
 fn skewed_env() -> Vec<(String, String)> {
     let env = faketime_env(SKEW);
-    let out = std::process::Command::new("date")
-        .arg("+%s")
-        .envs(env.iter().cloned())
-        .output()
-        .expect("run date");
-    let faked: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
-    let real = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let (faked, real) = date_under(&env);
     assert!(
         faked >= real + 4,
         "libfaketime does not skew the clock here (date said {faked}, real {real})"
     );
     env
+}
+
+/// The Unix time in seconds that `date` tells under `env`, and the real one.
+fn date_under(env: &[(String, String)]) -> (u64, u64) {
+    let out = std::process::Command::new("date")
+        .arg("+%s")
+        .envs(env.iter().cloned())
+        .output()
+        .expect("run date");
+    let told: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    (told, real)
 }
 
 /// A 3-node cluster whose node `skewed` runs with its wall clock `SKEW` ahead.
@@ -389,16 +395,7 @@ fn keys_expire_on_time_after_the_leaders_wall_clock_steps_back() {
     std::fs::write(offset.path(), "-3600\n").unwrap();
     // The step lands at the leader's next clock call (the node's log lines are stamped an
     // hour back from then on); a `date` under the same settings shows libfaketime took it.
-    let stepped = std::process::Command::new("date")
-        .arg("+%s")
-        .envs(env.iter().cloned())
-        .output()
-        .expect("run date");
-    let stepped: u64 = String::from_utf8_lossy(&stepped.stdout).trim().parse().unwrap_or(0);
-    let real = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let (stepped, real) = date_under(&env);
     assert!(
         stepped + 3500 <= real,
         "libfaketime did not step the clock back (date said {stepped}, real {real})"
