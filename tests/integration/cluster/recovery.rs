@@ -1,13 +1,14 @@
 //! Coming back from crashes: a follower that missed more than the kept log catches up by
 //! snapshot, one behind by tens of MB of large values catches up from the log, a paused
 //! (SIGSTOP) follower neither stalls writes nor piles up connections on the leader, a whole
-//! cluster killed with `kill -9` keeps every acknowledged write, and a data dir is refused
-//! to a node configured with another cluster id.
+//! cluster killed with `kill -9` keeps every acknowledged write, a member whose
+//! unacknowledged tail a new leader replaced restarts cleanly, and a data dir is refused to
+//! a node configured with another cluster id.
 
 use std::time::{Duration, Instant};
 
 use super::{listing, missing, u64_of};
-use crate::support::{parallel_set, parallel_set_over, wait_until, Cluster};
+use crate::support::{parallel_set, parallel_set_over, wait_until, Cluster, Http};
 
 #[test]
 fn a_follower_that_missed_purged_log_catches_up_by_snapshot() {
@@ -280,4 +281,108 @@ fn a_paused_follower_stalls_no_write_piles_up_no_connections_and_catches_up() {
         "the leader holds {} open files after the pause, {fds_before} before",
         open_fds(leader_pid)
     );
+}
+
+/// A leader left with writes no one else has (its followers killed with `kill -9`),
+/// superseded while it is frozen (the followers restarted elect one of them), then thawed:
+/// the new leader replaces its unacknowledged tail. (Frozen followers would not do: a
+/// stopped process's sockets still take in what the leader sends, and the entries reach
+/// them when they thaw.) Killed
+/// with `kill -9` once it has caught up and saved its log's floor, it starts again (the
+/// floor names nothing its log lacks) and every member holds every acknowledged write and
+/// none of the replaced ones.
+#[test]
+fn a_member_whose_unacknowledged_tail_was_replaced_restarts_with_every_acknowledged_write() {
+    let mut c = Cluster::start(3, &[]);
+    let old = c.leader();
+    let followers = c.followers_of(old);
+    let mut acked: Vec<(String, String, u64)> = Vec::new();
+    let mut write = |c: &Cluster, via: usize, key: String| {
+        let value = format!("value of {key}");
+        let version = c.node(via).http.set(&key, &value);
+        acked.push((key, value, version));
+    };
+    for i in 0..20 {
+        write(&c, old, format!("tail/before-{i:02}"));
+    }
+
+    // The followers killed: the leader appends writes that cannot commit.
+    for &f in &followers {
+        c.kill9(f);
+    }
+    let committed = u64_of(&c.status(old), "committed");
+    let cut_off = Http::with_timeout(&c.node(old).url(), Duration::from_millis(300));
+    for i in 0..5 {
+        let body = serde_json::json!({"key": format!("tail/lost-{i}"), "value": "never acknowledged"});
+        let answer = cut_off.try_send(
+            reqwest::Method::POST,
+            "/api/v1/set",
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        );
+        assert!(
+            !matches!(answer, Ok((200, _))),
+            "a write was acknowledged with both followers down: {answer:?}"
+        );
+    }
+    let tail = wait_until(Duration::from_secs(5), || {
+        u64_of(&c.status(old), "last_log_index") > committed
+    });
+    assert!(
+        tail,
+        "the cut-off leader appended nothing past {committed}: {}",
+        c.status(old)
+    );
+
+    // The old leader frozen, the followers restarted: one of them leads and goes on.
+    c.stop_signal(old, "STOP");
+    c.restart_many(&followers);
+    let new = c.leader_among(&followers);
+    for i in 0..20 {
+        write(&c, new, format!("tail/after-{i:02}"));
+    }
+
+    // Thawed, the old leader follows, and its tail is replaced by the new leader's entries.
+    c.stop_signal(old, "CONT");
+    let target = u64_of(&c.status(new), "committed");
+    let caught_up = wait_until(Duration::from_secs(10), || {
+        c.node(old)
+            .http
+            .status_within(Duration::from_secs(1))
+            .is_some_and(|s| u64_of(&s, "applied") >= target)
+    });
+    assert!(caught_up, "the old leader never applied {target}: {}", c.status(old));
+    let floor_file = c.node(old).data_dir().join("log.floor");
+    let floor = || {
+        std::fs::read_to_string(&floor_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || floor() >= target),
+        "the old leader's floor never reached {target} (it is {})",
+        floor()
+    );
+
+    // Killed and restarted, it starts (`restart` fails the test if the start is refused).
+    c.kill9(old);
+    c.restart(old);
+    let prefixes = ["tail/".to_string()];
+    for i in 0..c.len() {
+        let listed = listing(&c.node(i).http, &prefixes, "linearizable");
+        let (wrong, first) = missing(acked.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)), &listed);
+        assert_eq!(
+            wrong,
+            0,
+            "{}: acknowledged writes wrong, first {first:?}",
+            c.node(i).name()
+        );
+        let replaced: Vec<&String> = listed.keys().filter(|k| k.starts_with("tail/lost-")).collect();
+        assert!(
+            replaced.is_empty(),
+            "{}: lists writes of the replaced tail: {replaced:?}",
+            c.node(i).name()
+        );
+    }
 }
