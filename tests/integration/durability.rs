@@ -348,17 +348,10 @@ fn a_truncated_log_is_refused_at_start_instead_of_served_short() {
     let mut node = Node::start();
     let written = parallel_set(&node.url(), &items("floor/", 300), 2);
     let last = written.iter().map(|(_, _, v)| *v).max().unwrap();
-    let floor_file = node.data_dir().join("log.floor");
-    let floor = || {
-        std::fs::read_to_string(&floor_file)
-            .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
     assert!(
-        wait_until(Duration::from_secs(10), || floor() >= last),
+        wait_until(Duration::from_secs(10), || node.log_floor() >= last),
         "the log floor never reached the last acknowledged write's index {last} (it is {}); log:\n{}",
-        floor(),
+        node.log_floor(),
         node.log()
     );
 

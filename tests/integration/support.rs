@@ -501,6 +501,15 @@ impl Node {
         &self.data_dir
     }
 
+    /// The index recorded in the data dir's `log.floor` (the log's floor), 0 while there is
+    /// none.
+    pub(crate) fn log_floor(&self) -> u64 {
+        std::fs::read_to_string(self.data_dir().join("log.floor"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The node's `--name`.
     pub(crate) fn name(&self) -> &str {
         &self.name

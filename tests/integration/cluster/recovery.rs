@@ -352,17 +352,10 @@ fn a_member_whose_unacknowledged_tail_was_replaced_restarts_with_every_acknowled
             .is_some_and(|s| u64_of(&s, "applied") >= target)
     });
     assert!(caught_up, "the old leader never applied {target}: {}", c.status(old));
-    let floor_file = c.node(old).data_dir().join("log.floor");
-    let floor = || {
-        std::fs::read_to_string(&floor_file)
-            .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
     assert!(
-        wait_until(Duration::from_secs(10), || floor() >= target),
+        wait_until(Duration::from_secs(10), || c.node(old).log_floor() >= target),
         "the old leader's floor never reached {target} (it is {})",
-        floor()
+        c.node(old).log_floor()
     );
 
     // Killed and restarted, it starts (`restart` fails the test if the start is refused).
