@@ -34,7 +34,7 @@ struct FsyncTimes {
     flushed: AtomicU64,
     /// How many times the log was truncated (entries removed from its end); held while
     /// `flushed` is raised or lowered, so a flush that began before a truncation does not
-    /// raise it past the cut (see [`FsyncTimes::flushed_through`]).
+    /// raise it past the cut (see [`FsyncTimes::flushed`]).
     cuts: std::sync::Mutex<u64>,
     /// How many fsyncs in a row, up to the last one, took [`SLOW_FSYNC`] or longer.
     slow_in_a_row: AtomicU32,
