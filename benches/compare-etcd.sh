@@ -23,10 +23,11 @@
 # - dcache RESP and Redis: one connection per client, one request in flight on each (like
 #   redis-benchmark without -P). The "mux" rows share MUX connections per endpoint between
 #   the 64 clients, so the redis crate pipelines their requests.
-# Where requests go (as in the earlier runs of this script): writes to each leader; etcd's
-# linearizable reads to its leader; dcache's linearizable reads and every system's local or
-# serializable reads spread over the three members. Reads over RESP are linearizable unless
-# the connection sent READONLY.
+# Where requests go: writes to each leader; linearizable reads both to each leader and
+# spread over the three members (each system's best placement is the one its ratio is taken
+# against: "x etcd" divides by the faster of etcd's two rows in the same round); every
+# system's local or serializable reads spread over the three members. Reads over RESP are
+# linearizable unless the connection sent READONLY.
 # Not measured: dcache RESP local reads on READONLY connections. kvload's redis backend opens
 # plain multiplexed connections and cannot send READONLY on them, so that row is left out
 # rather than measured on linearizable connections under a local-read label.
@@ -226,9 +227,13 @@ for round in $(seq "$ROUNDS"); do
 
   w=(--workload get --clients 64 "${v[@]}")
   run lin64 etcd        --backend etcd --endpoints "$eleader" --conns "$best" "${w[@]}"
+  run lin64 etcd-all    --backend etcd --endpoints "$eall" --conns $((3 * best)) "${w[@]}"
   run lin64 dc-http     --backend http-json --endpoints "$dall" "${w[@]}" \
     --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable'
+  run lin64 dc-http-leader --backend http-json --endpoints "$dleader" "${w[@]}" \
+    --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable'
   run lin64 dc-resp     --backend redis --endpoints "$rall" "${w[@]}"
+  run lin64 dc-resp-leader --backend redis --endpoints "$rleader" "${w[@]}"
   run lin64 dc-resp-mux --backend redis --endpoints "$rall" --conns $((3 * MUX)) "${w[@]}"
 
   run loc64 etcd        --backend etcd --endpoints "$eall" --conns $((3 * best)) --serializable "${w[@]}"

@@ -4,7 +4,8 @@
 # used during each run and the bytes they wrote to disk (per write and node for write runs).
 #
 #   benches/kvload-3node.sh SECONDS RUN...
-#     RUN: put64 put1 putall lin64 loc64 put4k put64k (HTTP) rput64 rput1 rput64m rputall rlin64 rput64k (RESP)
+#     RUN: put64 put1 putall lin64 lease64 loc64 put4k put64k (HTTP)
+#          rput64 rput1 rput64m rputall rlin64 rlinl rput64k (RESP)
 #
 # put4k, put64k, rput64k: 16 clients writing 4 KiB or 64 KiB values to the leader (the
 # large-value rows of compare-etcd.sh).
@@ -12,7 +13,9 @@
 # rput64: 64 clients over 64 RESP connections to the leader (one request in flight each, like
 # redis-benchmark without -P); rput64m: the same clients multiplexed over 4 connections (the
 # redis crate pipelines them, so writes reach the node as pipelines); rputall: 64 clients
-# over 64 connections spread over all three nodes; rlin64: linearizable GETs over RESP.
+# over 64 connections spread over all three nodes; rlin64: linearizable GETs over RESP spread
+# over the three nodes, rlinl: the same GETs all to the leader. lin64, lease64 and loc64 are
+# HTTP reads spread over the three nodes at each consistency.
 #
 # Env: DCACHE_BIN (default target/release/dcache, built if missing), KVLOAD_DIR.
 # Alternate two builds (DCACHE_BIN=...) a few times: this VM varies by 20% run to run.
@@ -41,12 +44,14 @@ for run in "$@"; do
     put1) args=(--endpoints "$leader" --workload put --clients 1) ;;
     putall) args=(--endpoints "$all" --workload put --clients 64) ;;
     lin64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=linearizable') ;;
+    lease64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=lease') ;;
     loc64) args=(--endpoints "$all" --workload get --clients 64 --get-url '{endpoint}/api/v1/get/{key}?consistency=local') ;;
     rput64) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 64) ;;
     rput1) backend=redis; args=(--endpoints "$rleader" --workload put --clients 1 --conns 1) ;;
     rput64m) backend=redis; args=(--endpoints "$rleader" --workload put --clients 64 --conns 4) ;;
     rputall) backend=redis; args=(--endpoints "$rall" --workload put --clients 64 --conns 64) ;;
     rlin64) backend=redis; args=(--endpoints "$rall" --workload get --clients 64 --conns 64) ;;
+    rlinl) backend=redis; args=(--endpoints "$rleader" --workload get --clients 64 --conns 64) ;;
     put4k) vsize=4096; args=(--endpoints "$leader" --workload put --clients 16) ;;
     put64k) vsize=65536; args=(--endpoints "$leader" --workload put --clients 16) ;;
     rput64k) backend=redis; vsize=65536; args=(--endpoints "$rleader" --workload put --clients 16 --conns 16) ;;
