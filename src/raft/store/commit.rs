@@ -156,7 +156,13 @@ impl Store {
         let flusher = self.flusher.get_or_init(|| {
             let (queue, rx) = mpsc::unbounded_channel();
             let times = Arc::new(FsyncTimes::new());
-            tokio::spawn(group_commit(self.db.clone(), self.path.clone(), rx, times.clone()));
+            tokio::spawn(group_commit(
+                self.db.clone(),
+                self.db_file.clone(),
+                self.path.clone(),
+                rx,
+                times.clone(),
+            ));
             tokio::spawn(save_floor(
                 self.dir(),
                 queue.downgrade(),
@@ -232,7 +238,13 @@ impl Store {
 /// The group-commit loop behind `append`: takes every callback queued so far, runs one fsync
 /// (which covers every sled write made before it starts, so all of theirs), then completes
 /// them in order. Callbacks that arrive during the fsync wait for the next one.
-async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiver<Pending>, times: Arc<FsyncTimes>) {
+async fn group_commit(
+    db: sled::Db,
+    file: Arc<std::fs::File>,
+    path: PathBuf,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    times: Arc<FsyncTimes>,
+) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, usize::MAX).await > 0 {
         times.started();
@@ -241,7 +253,7 @@ async fn group_commit(db: sled::Db, path: PathBuf, mut rx: mpsc::UnboundedReceiv
                 let _ = started.send(());
             }
         }
-        let result = flush(&db, &path).await;
+        let result = flush(&db, &file, &path).await;
         if result.is_ok() {
             times.flushed(&batch);
         }
