@@ -533,10 +533,8 @@ async fn retry_out_of_fds<T>(doing: &str, mut open: impl FnMut() -> io::Result<T
     }
 }
 
-/// fsyncs sled's log, bounded by [`FLUSH_TIMEOUT`].
-///
 /// Makes everything written to sled so far durable: sled's `flush`, then an `fdatasync` of
-/// its data file.
+/// its data file, bounded together by [`FLUSH_TIMEOUT`].
 ///
 /// sled 0.34's flush writes its buffers with `pwrite` and waits for them with
 /// `sync_file_range` alone: that neither flushes the drive's volatile write cache nor syncs
